@@ -1,0 +1,55 @@
+// swift-tools-version: 6.0
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+    .swiftLanguageMode(.v6),
+]
+
+let package = Package(
+    name: "PMTrace",
+    platforms: [.macOS(.v15)],
+    products: [
+        .library(name: "TraceFormat", targets: ["TraceFormat"]),
+        .library(name: "TraceVolume", targets: ["TraceVolume"]),
+        .library(name: "PMemBackend", targets: ["PMemBackend"]),
+        .library(name: "PMTrace", targets: ["PMTrace"]),
+        .executable(name: "pmtrace", targets: ["pmtrace"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+    ],
+    targets: [
+        // libpmem2 through pkg-config; `apt-get install libpmem2-dev` provides it.
+        .systemLibrary(
+            name: "CPMem2",
+            pkgConfig: "libpmem2",
+            providers: [.apt(["libpmem2-dev"])]
+        ),
+        // Hardware CRC32C (SSE4.2) with a portable fallback; hosted builds only.
+        .target(name: "CCRC32C"),
+        // On-media layout: no I/O, no Foundation; compiles under Embedded Swift.
+        .target(name: "TraceFormat", swiftSettings: strict),
+        // The store. Depends only on TraceFormat: the region comes in as a base
+        // pointer, a size and persistence functions.
+        .target(name: "TraceVolume", dependencies: ["TraceFormat"], swiftSettings: strict),
+        // Maps files and devices through libpmem2.
+        .target(name: "PMemBackend", dependencies: ["CPMem2"], swiftSettings: strict),
+        // Hosted facade: a pool file = libpmem2 mapping + store + hardware CRC.
+        .target(
+            name: "PMTrace",
+            dependencies: ["TraceVolume", "PMemBackend", "CCRC32C"],
+            swiftSettings: strict
+        ),
+        .executableTarget(
+            name: "pmtrace",
+            dependencies: [
+                "PMTrace",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "CCRC32C"], swiftSettings: strict),
+        .testTarget(name: "TraceVolumeTests", dependencies: ["TraceVolume", "PMemBackend", "PMTrace"], swiftSettings: strict),
+        .testTarget(name: "PMTraceTests", dependencies: ["PMTrace"], swiftSettings: strict),
+    ]
+)

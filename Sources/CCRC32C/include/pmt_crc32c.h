@@ -1,0 +1,13 @@
+#pragma once
+#include <stddef.h>
+#include <stdint.h>
+
+/* CRC32C (Castagnoli, reflected polynomial 0x82F63B78).
+ * `crc` is a previous result (0 to start); chaining calls over consecutive
+ * buffers equals one call over their concatenation.
+ * Uses the SSE4.2 crc32 instruction when the CPU has it, a table otherwise.
+ * Thread-safe; O(len). */
+uint32_t pmt_crc32c(uint32_t crc, const void *buf, size_t len);
+
+/* 1 when pmt_crc32c uses the hardware instruction on this CPU. */
+int pmt_crc32c_is_hardware(void);

@@ -1,0 +1,117 @@
+import CCRC32C
+import PMemBackend
+import TraceFormat
+import TraceVolume
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// A pool file (or device, or DRAM buffer for tests) mounted as a trace store:
+/// the libpmem2 mapping, the hardware CRC and the wall clock wired into a
+/// `TraceStore`. Keeps the mapping alive for as long as the pool lives; every
+/// writer, reader and record view must be dropped before the pool.
+///
+/// Thread safety: as `TraceStore`.
+public final class TracePool: @unchecked Sendable {
+    // SAFETY: immutable after init.
+
+    public let store: TraceStore
+    public let path: String
+    /// The libpmem2 mapping (nil for in-memory pools).
+    public let mapping: PMemMapping?
+    let memory: InMemoryRegion?
+
+    /// Hardware CRC32C where the CPU has it, else a table.
+    public static let crc32c: CRC32C.Function = { crc, p, n in pmt_crc32c(crc, p, n) }
+
+    public var granularity: StoreGranularity { store.region.granularity }
+
+    /// Creates (or with `force`, overwrites) `path` and formats it.
+    /// Without `force`, an existing file is left untouched and an error says what it holds.
+    public static func format(
+        path: String, size: UInt64, parameters: FormatParameters = FormatParameters(), force: Bool = false,
+        options: StoreOptions = StoreOptions(clock: realtimeNanoseconds)
+    ) throws(PoolError) -> TracePool {
+        var st = stat()
+        let exists = stat(path, &st) == 0
+        let isDevice = exists && (st.st_mode & S_IFMT) == S_IFCHR
+        if exists && !force && (st.st_size > 0 || isDevice) {
+            let what: String
+            switch Result(catching: { () throws(PoolError) -> TracePool in try open(path: path, writable: false) }) {
+            case .success(let p): what = "already a PMTrace region with \(p.store.volumes().count) volume(s)"
+            case .failure(.store(.notARegion)): what = "exists and is not a PMTrace region"
+            case .failure(let e): what = "holds a PMTrace region (\(e))"
+            }
+            throw .wouldOverwrite(path: path, what: what)
+        }
+        let mapping: PMemMapping
+        do throws(PMemError) {
+            mapping = isDevice ? try PMemMapping.open(path: path, writable: true)
+                               : try PMemMapping.create(path: path, size: size, replace: true)
+        } catch { throw .mapping(error) }
+        var p = parameters
+        if p.uuidHigh == 0 && p.uuidLow == 0 {
+            p.uuidHigh = UInt64.random(in: 1...UInt64.max)
+            p.uuidLow = UInt64.random(in: 1...UInt64.max)
+        }
+        if p.formatTime == 0 { p.formatTime = options.clock() }
+        do throws(TraceError) {
+            try TraceStore.format(region: region(of: mapping), parameters: p)
+        } catch { throw .store(error) }
+        return try TracePool(path: path, mapping: mapping, writable: true, options: options)
+    }
+
+    /// Mounts an existing pool (recovering after a crash if needed).
+    /// `writable` takes the exclusive writer lock.
+    public static func open(
+        path: String, writable: Bool, options: StoreOptions = StoreOptions(clock: realtimeNanoseconds)
+    ) throws(PoolError) -> TracePool {
+        let mapping: PMemMapping
+        do throws(PMemError) { mapping = try PMemMapping.open(path: path, writable: writable) } catch { throw .mapping(error) }
+        return try TracePool(path: path, mapping: mapping, writable: writable, options: options)
+    }
+
+    /// A formatted pool in DRAM, for tests.
+    public static func inMemory(
+        size: UInt64, parameters: FormatParameters = FormatParameters(),
+        options: StoreOptions = StoreOptions(clock: realtimeNanoseconds)
+    ) throws(PoolError) -> TracePool {
+        let memory = InMemoryRegion(size: size)
+        let region = PersistentRegion(
+            base: memory.base, size: memory.size, granularity: .cacheLine, persist: InMemoryRegion.persist,
+            flush: InMemoryRegion.persist, drain: InMemoryRegion.drain, copy: InMemoryRegion.copy,
+            appendCopyFlags: 0, crc32c: crc32c)
+        do throws(TraceError) {
+            try TraceStore.format(region: region, parameters: parameters)
+            return TracePool(store: try TraceStore(region: region, writable: true, options: options), memory: memory)
+        } catch { throw .store(error) }
+    }
+
+    private init(store: TraceStore, memory: InMemoryRegion) {
+        self.store = store
+        self.memory = memory
+        mapping = nil
+        path = ":memory:"
+    }
+
+    private init(path: String, mapping: PMemMapping, writable: Bool, options: StoreOptions) throws(PoolError) {
+        do throws(TraceError) {
+            store = try TraceStore(region: Self.region(of: mapping), writable: writable, options: options)
+        } catch { throw .store(error) }
+        self.path = path
+        self.mapping = mapping
+        memory = nil
+    }
+
+    static func region(of m: PMemMapping) -> PersistentRegion {
+        let g: StoreGranularity
+        switch m.granularity {
+        case .byte: g = .byte
+        case .cacheLine: g = .cacheLine
+        case .page: g = .page
+        }
+        return PersistentRegion(
+            base: m.base, size: m.size, granularity: g, persist: m.persist, flush: m.flush, drain: m.drain,
+            copy: m.copy, appendCopyFlags: m.appendCopyFlags, crc32c: crc32c)
+    }
+}

@@ -1,0 +1,55 @@
+/// The on-media structures, named in errors so a person can find them.
+public enum Structure: Equatable, Sendable {
+    case superblock(copy: Int)
+    case volumeEntry(slot: Int, copy: Int)
+    case laneWord(slot: Int, lane: Int)
+    case segmentHeader(segment: UInt64)
+    case record(segment: UInt64, offset: UInt64)
+    case payload(kind: UInt16)
+}
+
+extension Structure: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .superblock(let copy): return "superblock copy \(copy == 0 ? "A" : "B")"
+        case .volumeEntry(let slot, let copy): return "volume table slot \(slot) copy \(copy == 0 ? "A" : "B")"
+        case .laneWord(let slot, let lane): return "commit word of slot \(slot) lane \(lane)"
+        case .segmentHeader(let segment): return "header of segment \(segment)"
+        case .record(let segment, let offset): return "record at segment \(segment) offset \(offset)"
+        case .payload(let kind): return "payload of record kind \(kind)"
+        }
+    }
+}
+
+/// Why bytes read from media (or handed to an encoder) were rejected.
+/// Every case names the structure; `offset` is the absolute byte offset in the
+/// region where it is known.
+public enum FormatError: Error, Equatable, Sendable {
+    /// Fewer bytes than the structure needs.
+    case truncated(Structure, needed: Int, available: Int)
+    /// The magic number is not the expected one.
+    case badMagic(Structure, found: UInt64)
+    /// The stored CRC32C does not match the bytes.
+    case checksumMismatch(Structure, stored: UInt32, computed: UInt32)
+    /// A field holds a value outside its allowed range.
+    case invalidField(Structure, field: String, value: UInt64)
+    /// The format's major version is not one this code reads.
+    case unsupportedVersion(major: UInt16, minor: UInt16)
+}
+
+extension FormatError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .truncated(let s, let needed, let available):
+            return "\(s): truncated (needs \(needed) bytes, \(available) available)"
+        case .badMagic(let s, let found):
+            return "\(s): bad magic 0x\(String(found, radix: 16))"
+        case .checksumMismatch(let s, let stored, let computed):
+            return "\(s): checksum mismatch (stored 0x\(String(stored, radix: 16)), computed 0x\(String(computed, radix: 16)))"
+        case .invalidField(let s, let field, let value):
+            return "\(s): invalid \(field) = \(value)"
+        case .unsupportedVersion(let major, let minor):
+            return "format version \(major).\(minor) is not supported by this build (reads major version \(Layout.versionMajor))"
+        }
+    }
+}

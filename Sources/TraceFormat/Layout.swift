@@ -1,0 +1,59 @@
+/// Fixed numbers of the on-media layout (see FORMAT.md §2).
+public enum Layout {
+    /// Format version written by this code. A reader accepts any minor version
+    /// of its major version; a different major version is refused.
+    public static let versionMajor: UInt16 = 1
+    public static let versionMinor: UInt16 = 0
+
+    /// Bytes reserved for each superblock copy; copy A at 0, copy B at 4096.
+    public static let superblockCopySize = 4096
+    /// Bytes of one encoded superblock (the rest of the 4 KiB copy is zero).
+    public static let superblockSize = 128
+    /// One volume-table slot: two 256-byte entry copies.
+    public static let volumeEntrySize = 256
+    public static let volumeSlotSize = 512
+    /// Each lane's commit word lives alone in a 64-byte cache line.
+    public static let laneWordStride = 64
+    /// Segment header at the start of every segment; records follow it.
+    public static let segmentHeaderSize = 64
+    /// Record header; records start and end on 8-byte boundaries.
+    public static let recordHeaderSize = 32
+    public static let recordAlignment = 8
+    /// Longest volume name in UTF-8 bytes.
+    public static let maxNameLength = 200
+
+    /// Segment sizes are powers of two in this range (the commit word keeps a
+    /// 24-bit in-segment offset, so 8 MiB is the most it can address).
+    public static let minSegmentSize: UInt64 = 64 * 1024
+    public static let maxSegmentSize: UInt64 = 8 * 1024 * 1024
+    public static let defaultSegmentSize: UInt64 = 1024 * 1024
+    /// Commit words address at most 2^40 segments.
+    public static let maxSegmentCount: UInt64 = 1 << 40
+    /// Fewest segments a region may have.
+    public static let minSegmentCount: UInt64 = 4
+    public static let maxLanesLimit: UInt32 = 1024
+
+    /// "No segment" in a `prev` link.
+    public static let noSegment: UInt64 = .max
+
+    /// Largest payload that fits one record in an empty segment.
+    public static func maxFragmentPayload(segmentSize: UInt64) -> Int {
+        Int(segmentSize) - segmentHeaderSize - recordHeaderSize
+    }
+
+    /// Bytes a record with `payloadLength` bytes takes in a segment.
+    @inlinable
+    public static func recordFootprint(payloadLength: Int) -> Int {
+        alignUp(32 + payloadLength, 8)
+    }
+}
+
+/// Magic numbers: ASCII tags read as little-endian integers.
+public enum Magic {
+    /// "PMTRACE\0"
+    public static let superblock: UInt64 = 0x0045_4341_5254_4D50
+    /// "PMVE"
+    public static let volumeEntry: UInt32 = 0x4556_4D50
+    /// "PMSG"
+    public static let segment: UInt32 = 0x4753_4D50
+}

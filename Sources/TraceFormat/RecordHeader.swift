@@ -1,0 +1,55 @@
+/// The 32-byte header before every record payload (FORMAT.md §7).
+///
+/// The CRC covers header bytes 0..<28 and then the payload, starting from the
+/// CRC of the segment header the record lives in: a record left over from a
+/// segment's earlier life never validates in its new one.
+public struct RecordHeader: Equatable, Sendable {
+    public struct Flags: OptionSet, Hashable, Sendable {
+        public let rawValue: UInt16
+        public init(rawValue: UInt16) { self.rawValue = rawValue }
+        /// More fragments of this record follow (records longer than a segment).
+        public static let hasMore = Flags(rawValue: 1)
+        /// This fragment continues a record started earlier.
+        public static let continuation = Flags(rawValue: 2)
+        public static let known: Flags = [.hasMore, .continuation]
+    }
+
+    public var payloadLength: UInt32
+    public var kind: RecordKind
+    public var flags: Flags
+    /// Record number within the lane; fragments of one record share it.
+    public var sequence: UInt64
+    /// Nanoseconds; writers keep it non-decreasing within a lane.
+    public var timestamp: UInt64
+
+    public init(payloadLength: UInt32, kind: RecordKind, flags: Flags, sequence: UInt64, timestamp: UInt64) {
+        self.payloadLength = payloadLength
+        self.kind = kind
+        self.flags = flags
+        self.sequence = sequence
+        self.timestamp = timestamp
+    }
+
+    /// Writes the header bytes 0..<28 (everything but the CRC).
+    @inlinable
+    public func encodeFields(into p: UnsafeMutableRawPointer) {
+        p.storeLE(payloadLength, at: 0)
+        p.storeLE(kind.rawValue, at: 4)
+        p.storeLE(flags.rawValue, at: 6)
+        p.storeLE(sequence, at: 8)
+        p.storeLE(timestamp, at: 16)
+        p.storeLE(UInt32(0), at: 24)
+    }
+
+    /// Decodes the fields (no CRC check; see `RecordHeader.verify`).
+    @inlinable
+    public static func decodeFields(_ p: UnsafeRawPointer) -> RecordHeader {
+        RecordHeader(
+            payloadLength: p.loadLE(0), kind: RecordKind(rawValue: p.loadLE(4)),
+            flags: Flags(rawValue: p.loadLE(6)), sequence: p.loadLE(8), timestamp: p.loadLE(16))
+    }
+
+    /// The stored CRC of a header at `p`.
+    @inlinable
+    public static func storedCRC(_ p: UnsafeRawPointer) -> UInt32 { p.loadLE(28) }
+}

@@ -1,0 +1,31 @@
+/// The kind of a record (u16 on media; FORMAT.md §7).
+public struct RecordKind: RawRepresentable, Hashable, Sendable {
+    public let rawValue: UInt16
+    public init(rawValue: UInt16) { self.rawValue = rawValue }
+
+    /// Marks the end of a segment's records; never returned to readers.
+    public static let endOfSegment = RecordKind(rawValue: 0)
+    /// Opaque bytes (guest → VMM transfer, `pmtrace write`).
+    public static let blob = RecordKind(rawValue: 1)
+    /// Memory accesses in the compact batch encoding (`MemoryAccessBatch`).
+    public static let memoryAccessBatch = RecordKind(rawValue: 2)
+    /// Up to 512 guest-physical page addresses from PML (`PMLBatch`).
+    public static let pmlBatch = RecordKind(rawValue: 3)
+    /// A guest-physical address and 4 KiB page contents (`PageImage`).
+    public static let pageImage = RecordKind(rawValue: 4)
+    /// UTF-8 annotation text.
+    public static let marker = RecordKind(rawValue: 5)
+
+    /// Short lowercase name for tools.
+    public var name: String {
+        switch rawValue {
+        case 0: return "end"
+        case 1: return "blob"
+        case 2: return "memory-access"
+        case 3: return "pml"
+        case 4: return "page-image"
+        case 5: return "marker"
+        default: return "kind-\(rawValue)"
+        }
+    }
+}

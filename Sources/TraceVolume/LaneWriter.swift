@@ -1,0 +1,225 @@
+import Synchronization
+import TraceFormat
+
+/// The single writer of one lane (FORMAT.md §10.3).
+///
+/// `append` writes a record past the lane's tail with the region's copy
+/// function (non-temporal, no fence) and takes no lock. `commit` makes every
+/// record appended so far durable: one drain, then one aligned 8-byte store
+/// of the new tail into the lane's commit word, then a persist of that word.
+/// The writer also commits by itself when a segment fills and every
+/// `StoreOptions.commitInterval` bytes.
+///
+/// Thread safety: one thread at a time per writer (it is `Sendable` so it can
+/// be handed to the thread that owns the lane). Writers of different lanes
+/// share no state on the append path and can run in parallel.
+public final class LaneWriter: @unchecked Sendable {
+    // SAFETY: all mutable state is used by one thread at a time (the
+    // contract above); the shared bits — the commit word and the store's
+    // allocator — are accessed atomically / under the store lock.
+
+    public let volume: String
+    public let lane: Int
+    let store: TraceStore
+    let slot: Int
+    let uid: UInt64
+    let ring: Bool
+    let region: PersistentRegion
+    let word: UnsafeMutablePointer<UInt64Atomic>
+    let segmentSize: Int
+    let maxFragment: Int
+    let commitInterval: Int
+
+    var segment: UInt64 = Layout.noSegment
+    var segmentBase: UnsafeMutableRawPointer?
+    var segmentSequence: UInt64 = 0
+    var seed: UInt32 = 0
+    var offset: Int = 0
+    var dirtyStart: Int = 0
+    var nextSequence: UInt64 = 0
+    var committedSegment: UInt64 = Layout.noSegment
+    var committedOffset: Int = 0
+    var sinceCommit: Int = 0
+    var closed = false
+
+    /// Records appended through this writer (fragments of one record count once).
+    public private(set) var appendedRecords: UInt64 = 0
+    /// Payload bytes appended through this writer.
+    public private(set) var appendedBytes: UInt64 = 0
+
+    init(store: TraceStore, volume: String, slot: Int, lane: Int, entry: VolumeEntry, chain: [UInt64]) throws(TraceError) {
+        self.store = store
+        self.volume = volume
+        self.slot = slot
+        self.lane = lane
+        uid = entry.uid
+        ring = entry.flags.contains(.ring)
+        region = store.region
+        segmentSize = store.segmentSize
+        maxFragment = Layout.maxFragmentPayload(segmentSize: store.superblock.segmentSize)
+        commitInterval = store.options.commitInterval
+        word = UnsafeMutablePointer(OpaquePointer(region.pointer(store.superblock.laneWordOffset(slot: slot, lane: lane))))
+        guard let tail = chain.last else { return }
+        // Resume after the last committed record of the tail segment.
+        guard let committed = CommitWord(rawValue: store.loadCommitWord(slot: slot, lane: lane)), committed.segment == tail else {
+            throw .laneDamaged(volume: volume, lane: lane, .invalidField(.laneWord(slot: slot, lane: lane), field: "segment", value: tail))
+        }
+        let header: (header: SegmentHeader, crc: UInt32)
+        do throws(FormatError) { header = try store.readSegmentHeader(tail) } catch {
+            throw .laneDamaged(volume: volume, lane: lane, error)
+        }
+        segment = tail
+        segmentBase = store.segmentPointer(tail)
+        segmentSequence = header.header.sequence
+        seed = header.crc
+        offset = Int(committed.offset)
+        dirtyStart = offset
+        committedSegment = tail
+        committedOffset = offset
+        var scan = SegmentScanner(base: UnsafeRawPointer(segmentBase!), index: tail, limit: offset, seed: seed, crc: region.crc32c)
+        var next = header.header.firstRecordSequence
+        while true {
+            let step: SegmentScanner.Step
+            do throws(FormatError) { step = try scan.next() } catch { throw .laneDamaged(volume: volume, lane: lane, error) }
+            guard case .record(let h, _, _) = step else { break }
+            next = h.sequence &+ 1
+        }
+        nextSequence = next
+    }
+
+    deinit { close() }
+
+    /// Commits and releases the lane. Idempotent; also done by `deinit`.
+    public func close() {
+        guard !closed else { return }
+        commit()
+        closed = true
+        store.writerClosed(slot: slot, lane: lane)
+    }
+
+    /// Appends one record. Not durable until the next `commit` (explicit or
+    /// automatic). A payload larger than a segment is split into fragments
+    /// that readers join again; a reader never returns part of a record.
+    ///
+    /// - Parameter timestamp: nanoseconds; defaults to the store's clock.
+    ///   Keep it non-decreasing within a lane for merged reads and seeks.
+    /// - Throws: `.regionFull` when no segment is free (ring volumes reclaim
+    ///   their oldest segment instead). Nothing of the record is committed then.
+    /// Cost: one CRC pass and one copy of the payload; no lock, no fence
+    /// except when a segment fills.
+    public func append(_ payload: UnsafeRawBufferPointer, kind: RecordKind = .blob, timestamp: UInt64? = nil) throws(TraceError) {
+        precondition(!closed, "append after close")
+        let ts = timestamp ?? store.options.clock()
+        let sequence = nextSequence
+        if payload.count <= maxFragment {
+            if segmentBase == nil || offset + Layout.recordFootprint(payloadLength: payload.count) > segmentSize {
+                try switchSegment(timestamp: ts)
+            }
+            writeRecord(RecordHeader(payloadLength: UInt32(payload.count), kind: kind, flags: [], sequence: sequence, timestamp: ts), payload)
+        } else {
+            var rest = payload
+            var flags: RecordHeader.Flags = []
+            while !rest.isEmpty {
+                // Start a fresh segment rather than write a sliver.
+                if segmentBase == nil || segmentSize - offset < Layout.recordHeaderSize + 4096 {
+                    try switchSegment(timestamp: ts)
+                }
+                let n = min(rest.count, segmentSize - offset - Layout.recordHeaderSize)
+                if n < rest.count { flags.insert(.hasMore) } else { flags.remove(.hasMore) }
+                writeRecord(RecordHeader(payloadLength: UInt32(n), kind: kind, flags: flags, sequence: sequence, timestamp: ts),
+                            UnsafeRawBufferPointer(rebasing: rest.prefix(n)))
+                rest = UnsafeRawBufferPointer(rebasing: rest.dropFirst(n))
+                flags.insert(.continuation)
+            }
+        }
+        nextSequence = sequence &+ 1
+        appendedRecords &+= 1
+        appendedBytes &+= UInt64(payload.count)
+        if commitInterval > 0 && sinceCommit >= commitInterval { commit() }
+    }
+
+    /// Appends `bytes` as one record (see `append(_:kind:timestamp:)`).
+    public func append(bytes: [UInt8], kind: RecordKind = .blob, timestamp: UInt64? = nil) throws(TraceError) {
+        let result = bytes.withUnsafeBytes { b in
+            Result { () throws(TraceError) in try append(b, kind: kind, timestamp: timestamp) }
+        }
+        try result.get()
+    }
+
+    /// Writes header + payload at the tail. Caller made sure it fits.
+    @inline(__always)
+    func writeRecord(_ header: RecordHeader, _ payload: UnsafeRawBufferPointer) {
+        let destination = segmentBase! + offset
+        let footprint = Layout.recordFootprint(payloadLength: payload.count)
+        if footprint <= 256 {
+            // Small record: assemble header and payload, one copy, one flush per line.
+            withUnsafeTemporaryAllocation(byteCount: 256, alignment: 8) { buf in
+                let p = buf.baseAddress!
+                header.encodeFields(into: p)
+                if let b = payload.baseAddress { (p + Layout.recordHeaderSize).copyMemory(from: b, byteCount: payload.count) }
+                let crc = region.crc32c(seed, p, 28)
+                p.storeLE(region.crc32c(crc, p + Layout.recordHeaderSize, payload.count), at: 28)
+                _ = region.copy(destination, p, Layout.recordHeaderSize + payload.count, region.appendCopyFlags)
+            }
+        } else {
+            withUnsafeTemporaryAllocation(byteCount: Layout.recordHeaderSize, alignment: 8) { buf in
+                let p = buf.baseAddress!
+                header.encodeFields(into: p)
+                let crc = region.crc32c(seed, p, 28)
+                p.storeLE(region.crc32c(crc, payload.baseAddress, payload.count), at: 28)
+                _ = region.copy(destination + Layout.recordHeaderSize, payload.baseAddress, payload.count, region.appendCopyFlags)
+                _ = region.copy(destination, p, Layout.recordHeaderSize, region.appendCopyFlags)
+            }
+        }
+        offset += footprint
+        sinceCommit += footprint
+    }
+
+    /// Moves the tail to a new segment: allocate, close the old segment with
+    /// an end record, write the new header, commit.
+    func switchSegment(timestamp: UInt64) throws(TraceError) {
+        let next = try store.allocateSegment(slot: slot, lane: lane, ring: ring)
+        if segmentBase != nil {
+            if segmentSize - offset >= Layout.recordHeaderSize {
+                let saved = offset
+                writeRecord(RecordHeader(payloadLength: 0, kind: .endOfSegment, flags: [], sequence: nextSequence, timestamp: timestamp),
+                            UnsafeRawBufferPointer(start: nil, count: 0))
+                offset = saved + Layout.recordHeaderSize
+            }
+            if region.granularity == .page { region.persist(segmentBase! + dirtyStart, offset - dirtyStart) }
+        }
+        let header = SegmentHeader(
+            lane: UInt32(lane), volumeUID: uid, sequence: segmentBase == nil ? 0 : segmentSequence &+ 1,
+            previous: segment, firstRecordSequence: nextSequence, firstTimestamp: timestamp, index: next)
+        let base = store.segmentPointer(next)
+        withUnsafeTemporaryAllocation(byteCount: Layout.segmentHeaderSize, alignment: 8) { buf in
+            seed = header.encode(into: buf.baseAddress!)
+            _ = region.copy(base, buf.baseAddress!, Layout.segmentHeaderSize, region.appendCopyFlags)
+        }
+        segment = next
+        segmentBase = base
+        segmentSequence = header.sequence
+        offset = Layout.segmentHeaderSize
+        dirtyStart = 0
+        commit()
+    }
+
+    /// Makes every record appended so far durable and visible to readers.
+    /// Durable on return. O(1) at byte/cache-line granularity; at page
+    /// granularity it writes back the pages touched since the last commit.
+    public func commit() {
+        guard segmentBase != nil, segment != committedSegment || offset != committedOffset else { return }
+        if region.granularity == .page {
+            region.persist(segmentBase! + dirtyStart, offset - dirtyStart)
+            dirtyStart = offset
+        } else {
+            region.drain()
+        }
+        let value = CommitWord(segment: segment, offset: UInt32(offset)).rawValue
+        word.pointee.store(value.littleEndian, ordering: .releasing)
+        region.persist(UnsafeRawPointer(word), 8)
+        committedSegment = segment
+        committedOffset = offset
+        sinceCommit = 0
+    }
+}

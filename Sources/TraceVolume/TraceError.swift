@@ -1,0 +1,86 @@
+import TraceFormat
+
+/// What is wrong with a volume name.
+public enum NameProblem: Equatable, Sendable {
+    case empty
+    case tooLong(length: Int, max: Int)
+    case notUTF8
+    case containsNUL
+}
+
+/// Every failure of the store, with what and where.
+public enum TraceError: Error, Equatable, Sendable {
+    /// A structure read from media is damaged (names structure and offset).
+    case damaged(FormatError)
+    /// The file holds no PMTrace superblock (never formatted, or another kind of file).
+    case notARegion(reason: String)
+    /// The region was written by a format version this build cannot read.
+    case unsupportedVersion(major: UInt16, minor: UInt16)
+    /// A newer minor version: readable, but this build will not write to it.
+    case newerMinorVersion(major: UInt16, minor: UInt16)
+    /// Both superblock copies fail their checks.
+    case bothSuperblocksDamaged(a: FormatError, b: FormatError)
+    /// The region cannot hold the metadata plus the minimum number of segments.
+    case regionTooSmall(size: UInt64, minimum: UInt64)
+    /// A format parameter is out of range.
+    case invalidParameter(name: String, value: UInt64)
+    case invalidName(NameProblem)
+    case duplicateName(String)
+    case volumeNotFound(String)
+    case volumeSealed(String)
+    /// The volume has a writer open in this process (delete, seal, rename
+    /// wait for it to close).
+    case volumeBusy(String)
+    case volumeTableFull(slots: Int)
+    case invalidLaneCount(requested: Int, max: Int)
+    case laneOutOfRange(lane: Int, laneCount: Int)
+    /// Another writer in this process has this lane.
+    case laneBusy(volume: String, lane: Int)
+    /// No free segment and the volume is not in ring mode.
+    case regionFull(freeSegments: UInt64, totalSegments: UInt64, segmentSize: UInt64)
+    /// The store was mounted read-only.
+    case readOnly
+    /// A lane's chain or records are damaged; names volume and lane.
+    case laneDamaged(volume: String, lane: Int, FormatError)
+    /// A ring-mode writer reclaimed the segment a reader was in.
+    case overwrittenWhileReading(volume: String, lane: Int)
+}
+
+extension TraceError: CustomStringConvertible {
+    public var description: String {
+        switch self {
+        case .damaged(let e): return "damaged region: \(e)"
+        case .notARegion(let reason): return "not a PMTrace region: \(reason)"
+        case .unsupportedVersion(let major, let minor):
+            return "format version \(major).\(minor) is not supported (this build reads version \(Layout.versionMajor).x)"
+        case .newerMinorVersion(let major, let minor):
+            return "format version \(major).\(minor) is newer than this build's \(Layout.versionMajor).\(Layout.versionMinor): opened read-only only"
+        case .bothSuperblocksDamaged(let a, let b):
+            return "both superblock copies are damaged: \(a); \(b)"
+        case .regionTooSmall(let size, let minimum):
+            return "region of \(size) bytes is too small: at least \(minimum) bytes are needed"
+        case .invalidParameter(let name, let value): return "invalid \(name): \(value)"
+        case .invalidName(let p):
+            switch p {
+            case .empty: return "invalid volume name: empty"
+            case .tooLong(let length, let max): return "invalid volume name: \(length) bytes long, at most \(max) allowed"
+            case .notUTF8: return "invalid volume name: not valid UTF-8"
+            case .containsNUL: return "invalid volume name: contains a NUL byte"
+            }
+        case .duplicateName(let n): return "a volume named '\(n)' already exists"
+        case .volumeNotFound(let n): return "no volume named '\(n)'"
+        case .volumeSealed(let n): return "volume '\(n)' is sealed (read-only)"
+        case .volumeBusy(let n): return "volume '\(n)' has an open writer"
+        case .volumeTableFull(let slots): return "the volume table is full (\(slots) slots)"
+        case .invalidLaneCount(let requested, let max): return "invalid lane count \(requested): 1...\(max) allowed"
+        case .laneOutOfRange(let lane, let count): return "lane \(lane) does not exist (the volume has \(count) lanes)"
+        case .laneBusy(let v, let lane): return "lane \(lane) of volume '\(v)' already has a writer"
+        case .regionFull(let free, let total, let segmentSize):
+            return "region full: \(free) of \(total) segments free (\(free * segmentSize) bytes left); create the volume with ring mode to reuse its oldest segments"
+        case .readOnly: return "the region is open read-only"
+        case .laneDamaged(let v, let lane, let e): return "volume '\(v)' lane \(lane) is damaged: \(e)"
+        case .overwrittenWhileReading(let v, let lane):
+            return "volume '\(v)' lane \(lane): the ring writer reclaimed the segment being read"
+        }
+    }
+}

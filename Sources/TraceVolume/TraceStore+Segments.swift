@@ -1,0 +1,63 @@
+import TraceFormat
+
+extension TraceStore {
+    /// Hands lane (slot, lane) a segment for its next tail and appends it to
+    /// the lane's DRAM chain. Takes the lock; called once per segment, never
+    /// per record.
+    ///
+    /// In ring mode, when no segment is free, the volume's oldest segment is
+    /// reclaimed: this lane's head if the lane has two or more segments,
+    /// otherwise the head of the volume's longest lane. Otherwise throws
+    /// `.regionFull`.
+    func allocateSegment(slot: Int, lane: Int, ring: Bool) throws(TraceError) -> UInt64 {
+        try lock.withLock { () throws(TraceError) -> UInt64 in
+            if let i = allocator.allocate() {
+                slots[slot].chains[lane].append(i)
+                return i
+            }
+            guard ring else {
+                throw .regionFull(freeSegments: allocator.freeCount, totalSegments: superblock.segmentCount,
+                                  segmentSize: superblock.segmentSize)
+            }
+            var victimLane = lane
+            if slots[slot].chains[lane].count < 2 {
+                let longest = slots[slot].chains.indices.max { slots[slot].chains[$0].count < slots[slot].chains[$1].count }!
+                victimLane = longest
+            }
+            guard slots[slot].chains[victimLane].count >= 2 else {
+                throw .regionFull(freeSegments: 0, totalSegments: superblock.segmentCount, segmentSize: superblock.segmentSize)
+            }
+            let victim = slots[slot].chains[victimLane].removeFirst()
+            slots[slot].chains[lane].append(victim)
+            return victim
+        }
+    }
+
+    /// Opens the writer of one lane. At most one writer per lane per process
+    /// (the pool lock keeps other processes out).
+    public func openWriter(volume name: String, lane: Int = 0) throws(TraceError) -> LaneWriter {
+        guard writable else { throw .readOnly }
+        let (slot, entry, chain) = try lock.withLock { () throws(TraceError) -> (Int, VolumeEntry, [UInt64]) in
+            let slot = try findSlot(Array(name.utf8))
+            let e = slots[slot].entry!
+            guard !e.flags.contains(.sealed) else { throw .volumeSealed(name) }
+            guard lane >= 0, lane < Int(e.laneCount) else { throw .laneOutOfRange(lane: lane, laneCount: Int(e.laneCount)) }
+            if let d = slots[slot].laneDamage[lane] { throw .laneDamaged(volume: name, lane: lane, d) }
+            guard !slots[slot].writerOpen[lane] else { throw .laneBusy(volume: name, lane: lane) }
+            slots[slot].writerOpen[lane] = true
+            return (slot, e, slots[slot].chains[lane])
+        }
+        do throws(TraceError) {
+            return try LaneWriter(store: self, volume: name, slot: slot, lane: lane, entry: entry, chain: chain)
+        } catch {
+            lock.withLock { slots[slot].writerOpen[lane] = false }
+            throw error
+        }
+    }
+
+    func writerClosed(slot: Int, lane: Int) {
+        lock.withLock {
+            if slots[slot].isLive, lane < slots[slot].writerOpen.count { slots[slot].writerOpen[lane] = false }
+        }
+    }
+}

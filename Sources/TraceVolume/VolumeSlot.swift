@@ -1,0 +1,45 @@
+import TraceFormat
+
+/// DRAM view of one volume-table slot after mount.
+struct VolumeSlot {
+    enum State {
+        case empty
+        case live
+        case deleted
+        /// Both copies damaged: the slot is left alone (never reused) until fsck.
+        case damaged(FormatError)
+    }
+
+    var state: State
+    /// The current entry (live or deleted).
+    var entry: VolumeEntry?
+    /// Which copy (0 or 1) holds `entry`; the next update writes the other.
+    var activeCopy: Int
+    /// Per lane, the segment chain head → tail (live volumes only).
+    var chains: [[UInt64]] = []
+    /// Per lane, damage found while walking the chain at mount.
+    var laneDamage: [FormatError?] = []
+    /// Per lane, whether a `LaneWriter` is open in this process.
+    var writerOpen: [Bool] = []
+
+    var isLive: Bool { if case .live = state { return true } else { return false } }
+    var name: String { entry.map { String(decoding: $0.name, as: UTF8.self) } ?? "" }
+}
+
+/// What a caller sees of a volume. A snapshot: it does not change when the
+/// volume does.
+public struct VolumeInfo: Equatable, Sendable {
+    public var name: String
+    /// Slot in the volume table (stable for the volume's life).
+    public var slot: Int
+    /// Never reused within the region.
+    public var uid: UInt64
+    public var laneCount: Int
+    public var sealed: Bool
+    public var ring: Bool
+    /// Nanoseconds since the Unix epoch (0 when the creator had no clock).
+    public var createdTime: UInt64
+    public var sealedTime: UInt64
+    /// Segments the volume's lanes hold.
+    public var segmentCount: Int
+}
