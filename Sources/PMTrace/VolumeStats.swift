@@ -1,0 +1,78 @@
+import TraceFormat
+import TraceVolume
+
+/// Summary of a volume's committed records (what `pmtrace stats` prints).
+public struct VolumeStats: Codable, Equatable, Sendable {
+    public struct KindStats: Codable, Equatable, Sendable {
+        public var records: UInt64 = 0
+        public var bytes: UInt64 = 0
+    }
+
+    public var volume: String
+    public var lanes: Int
+    public var records: UInt64 = 0
+    public var payloadBytes: UInt64 = 0
+    public var byKind: [String: KindStats] = [:]
+    public var recordsPerLane: [UInt64]
+    public var firstTimestamp: UInt64?
+    public var lastTimestamp: UInt64?
+    /// Memory accesses (from `.memoryAccessBatch` records) by access kind.
+    public var accesses: [String: UInt64] = [:]
+    public var accessCount: UInt64 = 0
+    /// Distinct 4 KiB pages touched by memory accesses.
+    public var distinctPages: Int = 0
+    public var lowestAddress: UInt64?
+    public var highestAddress: UInt64?
+    /// Guest-physical pages named by PML batches.
+    public var pmlEntries: UInt64 = 0
+
+    /// Reads every committed record of `volume` once. O(records + accesses).
+    public static func compute(store: TraceStore, volume: String) throws -> VolumeStats {
+        let reader = try store.openReader(volume: volume)
+        var s = VolumeStats(volume: volume, lanes: reader.info.laneCount,
+                            recordsPerLane: [UInt64](repeating: 0, count: reader.info.laneCount))
+        var pages = Set<UInt64>()
+        var kindCounts = [UInt64](repeating: 0, count: 4)
+        var lo = UInt64.max, hi = UInt64.min
+        while let r = try reader.next() {
+            s.records += 1
+            s.recordsPerLane[r.lane] += 1
+            s.payloadBytes += UInt64(r.length)
+            s.byKind[r.kind.name, default: KindStats()].records += 1
+            s.byKind[r.kind.name, default: KindStats()].bytes += UInt64(r.length)
+            s.firstTimestamp = min(s.firstTimestamp ?? .max, r.timestamp)
+            s.lastTimestamp = max(s.lastTimestamp ?? 0, r.timestamp)
+            switch r.kind {
+            case .memoryAccessBatch:
+                try withContiguousPayload(r) { p in
+                    try MemoryAccessBatch.forEach(p) { a in
+                        kindCounts[Int(a.kind.rawValue)] += 1
+                        pages.insert(a.address >> 12)
+                        lo = min(lo, a.address)
+                        hi = max(hi, a.address &+ UInt64(max(a.size, 1)) &- 1)
+                    }
+                }
+            case .pmlBatch:
+                try withContiguousPayload(r) { p in try PMLBatch.forEach(p) { _ in s.pmlEntries += 1 } }
+            default: break
+            }
+        }
+        for k in MemoryAccess.Kind.allCases where kindCounts[Int(k.rawValue)] > 0 {
+            s.accesses[k.name] = kindCounts[Int(k.rawValue)]
+        }
+        s.accessCount = kindCounts.reduce(0, +)
+        s.distinctPages = pages.count
+        if s.accessCount > 0 { s.lowestAddress = lo; s.highestAddress = hi }
+        return s
+    }
+}
+
+/// Calls `body` with the record's payload as one buffer: in place when the
+/// record has one fragment, else joined into a temporary copy.
+public func withContiguousPayload<R>(_ r: RecordView, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
+    if r.moreFragments.isEmpty { return try body(r.payload) }
+    var joined = [UInt8]()
+    joined.reserveCapacity(r.length)
+    r.forEachFragment { joined.append(contentsOf: $0) }
+    return try joined.withUnsafeBytes(body)
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import PMTrace
+import TraceFormat
+import TraceVolume
+
+struct Dump: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Print one line per committed record: lane, sequence, time, kind, length, location.")
+
+    @Argument(help: "Pool file or device.") var pool: String
+    @Argument(help: "Volume name.") var volume: String
+    @Option(help: "Stop after this many records.") var limit: Int?
+    @Flag(help: "Print one JSON object per line.") var json = false
+
+    struct Line: Codable {
+        var lane: Int
+        var sequence: UInt64
+        var timestamp: UInt64
+        var kind: String
+        var length: Int
+        var fragments: Int
+        var segment: UInt64
+        var offset: Int
+        var accesses: Int?
+        var pmlEntries: Int?
+        var address: String?
+        var text: String?
+    }
+
+    func run() throws {
+        if let limit, limit < 0 { throw CLIError("--limit must be 0 or more") }
+        let p = try openPool(pool, writable: false)
+        reportWarnings(p)
+        let reader = try runChecked { try p.store.openReader(volume: volume) }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        var out = OutputStream(fd: 1)
+        var count = 0
+        while limit.map({ count < $0 }) ?? true, let r = try runChecked({ try reader.next() }) {
+            count += 1
+            var line = Line(lane: r.lane, sequence: r.sequence, timestamp: r.timestamp, kind: r.kind.name, length: r.length,
+                            fragments: 1 + r.moreFragments.count, segment: r.segment, offset: r.offset)
+            try withContiguousPayload(r) { payload in
+                switch r.kind {
+                case .memoryAccessBatch: line.accesses = MemoryAccessBatch.count(payload)
+                case .pmlBatch: line.pmlEntries = payload.count >= 8 ? Int(payload.loadUnaligned(as: UInt32.self)) : nil
+                case .pageImage: line.address = (try? PageImage.decode(payload)).map { "0x" + String($0.address, radix: 16) }
+                case .marker: line.text = String(decoding: payload.prefix(200), as: UTF8.self)
+                default: break
+                }
+            }
+            var text: String
+            if json {
+                text = String(decoding: try encoder.encode(line), as: UTF8.self)
+            } else {
+                text = "lane=\(line.lane) seq=\(line.sequence) time=\(formatTime(line.timestamp)) kind=\(line.kind) length=\(line.length)"
+                if line.fragments > 1 { text += " fragments=\(line.fragments)" }
+                text += " at=\(line.segment):\(line.offset)"
+                if let a = line.accesses { text += " accesses=\(a)" }
+                if let e = line.pmlEntries { text += " pml-entries=\(e)" }
+                if let a = line.address { text += " gpa=\(a)" }
+                if let t = line.text { text += " text=\(t.debugDescription)" }
+            }
+            text += "\n"
+            try text.utf8CString.withUnsafeBytes { try out.write(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+        }
+        try out.flush()
+    }
+}

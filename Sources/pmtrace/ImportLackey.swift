@@ -1,0 +1,79 @@
+import ArgumentParser
+import Foundation
+import PMTrace
+import TraceFormat
+import TraceVolume
+
+struct ImportLackey: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "import-lackey",
+        abstract: "Import `valgrind --tool=lackey --trace-mem=yes` output as memory-access batches.",
+        discussion: """
+            Reads the file (or standard input for '-' or no file), keeps the I/L/S/M lines and valgrind's \
+            ==pid== lines are ignored; anything else is counted and reported. Creates the volume if needed. \
+            Example: valgrind --tool=lackey --trace-mem=yes --log-file=trace.txt ls; pmtrace import-lackey P ls trace.txt
+            """)
+
+    @Argument(help: "Pool file or device.") var pool: String
+    @Argument(help: "Volume name.") var volume: String
+    @Argument(help: "Lackey output file, or '-' for standard input.") var file: String = "-"
+    @Option(help: "Accesses per batch record.") var batch: Int = 4096
+
+    func run() throws {
+        let name = try runChecked { try volumeName(volume) }
+        guard batch >= 1, batch <= 1 << 20 else { throw CLIError("--batch must be 1...1048576") }
+        let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY)
+        guard fd >= 0 else { throw CLIError("\(file): \(String(cString: strerror(errno)))") }
+        defer { if fd != 0 { close(fd) } }
+        var totalSize: UInt64?
+        var st = stat()
+        if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { totalSize = UInt64(st.st_size) }
+
+        let p = try openPool(pool, writable: true)
+        let writer = try runChecked { () throws -> LaneWriter in
+            if (try? p.store.volume(named: name)) == nil { try p.store.createVolume(named: name) }
+            return try p.store.openWriter(volume: name)
+        }
+        var parser = LackeyParser()
+        var pending = [MemoryAccess]()
+        pending.reserveCapacity(batch)
+        var encoded = [UInt8]()
+        var accesses: UInt64 = 0
+        var appendError: Error?
+        func flushBatch() {
+            guard !pending.isEmpty, appendError == nil else { return }
+            pending.withUnsafeBufferPointer { MemoryAccessBatch.encode($0, into: &encoded) }
+            do { try writer.append(bytes: encoded, kind: .memoryAccessBatch) } catch { appendError = error }
+            accesses += UInt64(pending.count)
+            pending.removeAll(keepingCapacity: true)
+        }
+        let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
+        defer { chunk.deallocate() }
+        var progress = Progress("importing '\(name)'")
+        var consumed: UInt64 = 0
+        while appendError == nil {
+            let n = Foundation.read(fd, chunk.baseAddress!, chunk.count)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CLIError("\(file): \(String(cString: strerror(errno)))")
+            }
+            if n == 0 { break }
+            parser.feed(UnsafeRawBufferPointer(rebasing: chunk[0..<n])) { a in
+                pending.append(a)
+                if pending.count == batch { flushBatch() }
+            }
+            consumed += UInt64(n)
+            progress.update(bytes: consumed, total: totalSize)
+        }
+        parser.finish { pending.append($0) }
+        flushBatch()
+        writer.close()
+        progress.done()
+        if let appendError { throw CLIError("\(appendError) (\(accesses) accesses were imported and committed before it)") }
+        print("imported \(accesses) memory accesses in \(writer.appendedRecords) batch record(s) into '\(name)'")
+        if parser.skippedLines > 0, let first = parser.firstSkipped {
+            FileHandle.standardError.write(Data("pmtrace: skipped \(parser.skippedLines) line(s) that are not lackey records (first: line \(first.line): \(first.text.debugDescription))\n".utf8))
+        }
+        if accesses == 0 { throw CLIError("\(file): no lackey memory-access lines found (was valgrind run with --tool=lackey --trace-mem=yes?)") }
+    }
+}

@@ -1,0 +1,62 @@
+import ArgumentParser
+import PMTrace
+import PMemBackend
+import TraceFormat
+import TraceVolume
+
+struct Info: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "Show the region's superblock, geometry and free space.")
+
+    @Argument(help: "Pool file or device.") var pool: String
+    @Flag(help: "Print JSON.") var json = false
+
+    struct Output: Codable {
+        var path: String
+        var formatVersion: String
+        var superblockCopy: String
+        var generation: UInt64
+        var regionSize: UInt64
+        var segmentSize: UInt64
+        var segmentCount: UInt64
+        var freeSegments: UInt64
+        var freeBytes: UInt64
+        var volumeSlots: UInt32
+        var maxLanesPerVolume: UInt32
+        var volumes: Int
+        var uuid: String
+        var formatted: String
+        var storeGranularity: String
+        var forcedGranularity: String?
+        var unsafeShutdownCount: String
+        var warnings: [String]
+    }
+
+    func run() throws {
+        let p = try openPool(pool, writable: false)
+        let sb = p.store.superblock
+        let space = p.store.space
+        let o = Output(
+            path: pool, formatVersion: "\(sb.versionMajor).\(sb.versionMinor)",
+            superblockCopy: p.store.superblockCopy == 0 ? "A" : "B", generation: sb.generation,
+            regionSize: sb.regionSize, segmentSize: sb.segmentSize, segmentCount: sb.segmentCount,
+            freeSegments: space.free, freeBytes: space.free * sb.segmentSize, volumeSlots: sb.volumeSlotCount,
+            maxLanesPerVolume: sb.maxLanesPerVolume, volumes: p.store.volumes().count,
+            uuid: String(format: "%016llx%016llx", sb.uuidHigh, sb.uuidLow), formatted: formatTime(sb.formatTime),
+            storeGranularity: p.granularity.name, forcedGranularity: PMemMapping.forcedGranularity,
+            unsafeShutdownCount: p.mapping?.unsafeShutdownCount.map { String($0) } ?? "not available",
+            warnings: p.store.warnings.map { $0.description })
+        if json { try printJSON(o); return }
+        reportWarnings(p)
+        print("""
+            region          \(o.path)
+            format version  \(o.formatVersion) (superblock copy \(o.superblockCopy), generation \(o.generation))
+            uuid            \(o.uuid)
+            formatted       \(o.formatted)
+            size            \(formatBytes(o.regionSize)) (\(o.regionSize) bytes)
+            segments        \(o.segmentCount) × \(formatBytes(o.segmentSize)), \(o.freeSegments) free (\(formatBytes(o.freeBytes)))
+            volumes         \(o.volumes) of \(o.volumeSlots) slots, up to \(o.maxLanesPerVolume) lanes each
+            granularity     \(o.storeGranularity)\(o.forcedGranularity.map { " (PMEM2_FORCE_GRANULARITY=\($0))" } ?? "")
+            unsafe shutdowns \(o.unsafeShutdownCount)
+            """)
+    }
+}

@@ -1,0 +1,45 @@
+import ArgumentParser
+import PMTrace
+import TraceVolume
+
+struct List: ParsableCommand {
+    static let configuration = CommandConfiguration(abstract: "List the volumes.")
+
+    @Argument(help: "Pool file or device.") var pool: String
+    @Flag(help: "Print JSON.") var json = false
+
+    struct Row: Codable {
+        var name: String
+        var lanes: Int
+        var sealed: Bool
+        var ring: Bool
+        var segments: Int
+        var bytes: UInt64
+        var created: String
+        var uid: String
+    }
+
+    func run() throws {
+        let p = try openPool(pool, writable: false)
+        let segmentSize = p.store.superblock.segmentSize
+        let rows = p.store.volumes().map {
+            Row(name: $0.name, lanes: $0.laneCount, sealed: $0.sealed, ring: $0.ring, segments: $0.segmentCount,
+                bytes: UInt64($0.segmentCount) * segmentSize, created: formatTime($0.createdTime),
+                uid: String($0.uid, radix: 16))
+        }
+        if json { try printJSON(rows); return }
+        reportWarnings(p)
+        if rows.isEmpty { print("(no volumes)"); return }
+        let width = max(4, rows.map { $0.name.count }.max() ?? 0)
+        print("NAME".padding(toLength: width, withPad: " ", startingAt: 0) + "  LANES  STATE   SEGMENTS  SPACE       CREATED")
+        for r in rows {
+            let state = r.sealed ? "sealed" : (r.ring ? "ring" : "open")
+            print(r.name.padding(toLength: width, withPad: " ", startingAt: 0)
+                  + "  " + String(r.lanes).padding(toLength: 5, withPad: " ", startingAt: 0)
+                  + "  " + state.padding(toLength: 6, withPad: " ", startingAt: 0)
+                  + "  " + String(r.segments).padding(toLength: 8, withPad: " ", startingAt: 0)
+                  + "  " + formatBytes(r.bytes).padding(toLength: 10, withPad: " ", startingAt: 0)
+                  + "  " + r.created)
+        }
+    }
+}

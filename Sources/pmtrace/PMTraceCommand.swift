@@ -1,0 +1,22 @@
+import ArgumentParser
+
+@main
+struct PMTraceCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "pmtrace",
+        abstract: "A log-structured trace store on a persistent-memory region.",
+        discussion: """
+            A region (pool file, DAX file or devdax device, mapped with libpmem2) holds named trace \
+            volumes. Each volume has one or more lanes; records appended to a lane become durable at \
+            commit. `write` and `import-lackey` commit periodically and at the end of input; a crash \
+            loses at most what was appended since the last commit.
+
+            Set PMEM2_FORCE_GRANULARITY=CACHE_LINE to exercise the real persistent-memory path \
+            (non-temporal stores, flushes, fences) on a file in /dev/shm.
+            """,
+        subcommands: [
+            Format.self, Info.self, List.self, Create.self, Write.self, Read.self, Rename.self, Seal.self,
+            Delete.self, Dump.self, Stats.self, ImportLackey.self,
+        ]
+    )
+}

@@ -1,0 +1,70 @@
+import ArgumentParser
+import Foundation
+import PMTrace
+import TraceFormat
+import TraceVolume
+
+/// Writes to a file descriptor with a 1 MiB buffer for small pieces; large
+/// pieces go straight from the mapping to the kernel.
+struct OutputStream {
+    let fd: Int32
+    var buffer = [UInt8]()
+
+    init(fd: Int32) {
+        self.fd = fd
+        buffer.reserveCapacity(1 << 20)
+    }
+
+    mutating func write(_ bytes: UnsafeRawBufferPointer) throws {
+        if bytes.count >= 1 << 16 {
+            try flush()
+            try Self.writeAll(fd, bytes)
+        } else {
+            if buffer.count + bytes.count > 1 << 20 { try flush() }
+            buffer.append(contentsOf: bytes)
+        }
+    }
+
+    mutating func flush() throws {
+        try buffer.withUnsafeBytes { try Self.writeAll(fd, $0) }
+        buffer.removeAll(keepingCapacity: true)
+    }
+
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer) throws {
+        var done = 0
+        while done < bytes.count {
+            let n = Foundation.write(fd, bytes.baseAddress! + done, bytes.count - done)
+            if n < 0 {
+                if errno == EINTR { continue }
+                throw CLIError("writing output: \(String(cString: strerror(errno)))")
+            }
+            done += n
+        }
+    }
+}
+
+struct Read: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Write the payloads of a volume's blob records to standard output, byte-exact, in order.",
+        discussion: "Only committed records are read. With several lanes, records are merged by timestamp.")
+
+    @Argument(help: "Pool file or device.") var pool: String
+    @Argument(help: "Volume name.") var volume: String
+
+    func run() throws {
+        let p = try openPool(pool, writable: false)
+        reportWarnings(p)
+        let reader = try runChecked { try p.store.openReader(volume: volume) }
+        var out = OutputStream(fd: 1)
+        var progress = Progress("reading '\(volume)'")
+        var total: UInt64 = 0
+        while let r = try runChecked({ try reader.next() }) {
+            guard r.kind == .blob else { continue }
+            try r.forEachFragment { try out.write($0) }
+            total += UInt64(r.length)
+            progress.update(bytes: total)
+        }
+        try out.flush()
+        progress.done()
+    }
+}

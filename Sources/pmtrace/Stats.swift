@@ -1,0 +1,38 @@
+import ArgumentParser
+import Foundation
+import PMTrace
+import TraceVolume
+
+struct Stats: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Summarize a volume: records and bytes by kind, time span, lanes, memory-access counts and pages.")
+
+    @Argument(help: "Pool file or device.") var pool: String
+    @Argument(help: "Volume name.") var volume: String
+    @Flag(help: "Print JSON.") var json = false
+
+    func run() throws {
+        let p = try openPool(pool, writable: false)
+        let s = try runChecked { try VolumeStats.compute(store: p.store, volume: volume) }
+        if json { try printJSON(s); return }
+        reportWarnings(p)
+        print("volume      \(s.volume) (\(s.lanes) lane\(s.lanes == 1 ? "" : "s"))")
+        print("records     \(s.records), \(formatBytes(s.payloadBytes)) of payload")
+        for (kind, k) in s.byKind.sorted(by: { $0.key < $1.key }) {
+            print("  \(kind.padding(toLength: 14, withPad: " ", startingAt: 0)) \(k.records) records, \(formatBytes(k.bytes))")
+        }
+        if s.lanes > 1 { print("per lane    \(s.recordsPerLane.map(String.init).joined(separator: " "))") }
+        if let a = s.firstTimestamp, let b = s.lastTimestamp {
+            print("time span   \(formatTime(a)) … \(formatTime(b)) (\(String(format: "%.3f", Double(b - a) / 1e9)) s)")
+        }
+        if s.accessCount > 0 {
+            print("accesses    \(s.accessCount)")
+            for (kind, n) in s.accesses.sorted(by: { $0.key < $1.key }) {
+                print("  \(kind.padding(toLength: 17, withPad: " ", startingAt: 0)) \(n)")
+            }
+            print("pages       \(s.distinctPages) distinct 4 KiB pages")
+            print("range       0x\(String(s.lowestAddress!, radix: 16)) … 0x\(String(s.highestAddress!, radix: 16))")
+        }
+        if s.pmlEntries > 0 { print("PML entries \(s.pmlEntries)") }
+    }
+}

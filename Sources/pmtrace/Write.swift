@@ -1,0 +1,58 @@
+import ArgumentParser
+import Foundation
+import PMTrace
+import TraceVolume
+
+struct Write: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Append standard input to a volume as blob records.",
+        discussion: """
+            Creates the volume (one lane) if it does not exist. Input is cut into records of \
+            --record-size bytes (the last may be shorter). Commits every 8 MiB and at end of input: \
+            if the writer is killed, a later `read` returns a prefix of the input.
+            """)
+
+    @Argument(help: "Pool file or device.") var pool: String
+    @Argument(help: "Volume name.") var volume: String
+    @Option(help: "Bytes per record (e.g. 4K, 64K, 1M).") var recordSize: ByteSize = ByteSize(argument: "64K")!
+
+    func run() throws {
+        let name = try runChecked { try volumeName(volume) }
+        guard recordSize.bytes <= 1 << 30 else { throw CLIError("--record-size must be at most 1G") }
+        let p = try openPool(pool, writable: true)
+        let writer = try runChecked { () throws -> LaneWriter in
+            if (try? p.store.volume(named: name)) == nil { try p.store.createVolume(named: name) }
+            return try p.store.openWriter(volume: name)
+        }
+        let size = Int(recordSize.bytes)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 4096)
+        defer { buffer.deallocate() }
+        var progress = Progress("writing '\(name)'")
+        let start = monotonicNanoseconds()
+        var total: UInt64 = 0
+        while true {
+            var filled = 0
+            while filled < size {
+                let n = Foundation.read(0, buffer.baseAddress! + filled, size - filled)
+                if n < 0 {
+                    if errno == EINTR { continue }
+                    throw CLIError("reading standard input: \(String(cString: strerror(errno)))")
+                }
+                if n == 0 { break }
+                filled += n
+            }
+            if filled == 0 { break }
+            try runChecked { try writer.append(UnsafeRawBufferPointer(rebasing: buffer[0..<filled])) }
+            total += UInt64(filled)
+            progress.update(bytes: total)
+            if filled < size { break }
+        }
+        writer.close()
+        progress.done()
+        let seconds = Double(monotonicNanoseconds() - start) / 1e9
+        FileHandle.standardError.write(Data(String(
+            format: "wrote %@ in %llu record(s) to '%@' in %.3f s (%.0f MiB/s)\n",
+            formatBytes(total), writer.appendedRecords, name, seconds, seconds > 0 ? Double(total) / seconds / 1_048_576 : 0
+        ).utf8))
+    }
+}
