@@ -77,14 +77,38 @@ public final class TracePool: @unchecked Sendable {
         options: StoreOptions = StoreOptions(clock: realtimeNanoseconds)
     ) throws(PoolError) -> TracePool {
         let memory = InMemoryRegion(size: size)
-        let region = PersistentRegion(
-            base: memory.base, size: memory.size, granularity: .cacheLine, persist: InMemoryRegion.persist,
-            flush: InMemoryRegion.persist, drain: InMemoryRegion.drain, copy: InMemoryRegion.copy,
-            appendCopyFlags: 0, crc32c: crc32c)
+        let region = memoryRegion(memory)
         do throws(TraceError) {
             try TraceStore.format(region: region, parameters: parameters)
             return TracePool(store: try TraceStore(region: region, writable: true, options: options), memory: memory)
         } catch { throw .store(error) }
+    }
+
+    /// Mounts an in-memory region that already holds a formatted store
+    /// (for example a copy of another pool's bytes taken to simulate a crash).
+    public static func mount(
+        memory: InMemoryRegion, writable: Bool, options: StoreOptions = StoreOptions(clock: realtimeNanoseconds)
+    ) throws(PoolError) -> TracePool {
+        do throws(TraceError) {
+            return TracePool(store: try TraceStore(region: memoryRegion(memory), writable: writable, options: options), memory: memory)
+        } catch { throw .store(error) }
+    }
+
+    /// A byte-for-byte copy of this pool's region in DRAM: what media would
+    /// hold if the machine lost power now with everything written so far
+    /// having reached it.
+    public func snapshot() -> InMemoryRegion {
+        let r = store.region
+        let copy = InMemoryRegion(size: r.size)
+        copy.base.copyMemory(from: r.base, byteCount: Int(r.size))
+        return copy
+    }
+
+    static func memoryRegion(_ memory: InMemoryRegion) -> PersistentRegion {
+        PersistentRegion(
+            base: memory.base, size: memory.size, granularity: .cacheLine, persist: InMemoryRegion.persist,
+            flush: InMemoryRegion.persist, drain: InMemoryRegion.drain, copy: InMemoryRegion.copy,
+            appendCopyFlags: 0, crc32c: crc32c)
     }
 
     private init(store: TraceStore, memory: InMemoryRegion) {

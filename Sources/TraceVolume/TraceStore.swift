@@ -230,7 +230,9 @@ public final class TraceStore: @unchecked Sendable {
             }
             reversed.append(index)
             guard header.previous != Layout.noSegment, header.sequence > 0 else { break }
-            guard header.previous < superblock.segmentCount, reversed.count < superblock.segmentCount else {
+            // Sequences strictly decrease along the walk, so no segment repeats
+            // and the chain cannot outgrow the region; the count check is a backstop.
+            guard header.previous < superblock.segmentCount, UInt64(reversed.count) <= superblock.segmentCount else {
                 walk.damage = .invalidField(.segmentHeader(segment: index), field: "previous", value: header.previous)
                 break
             }

@@ -1,0 +1,44 @@
+import CCRC32C
+import Testing
+import TraceFormat
+
+@Suite struct CRC32CTests {
+    @Test func standardVector() {
+        let bytes = Array("123456789".utf8)
+        bytes.withUnsafeBytes { b in
+            #expect(CRC32C.checksum(b) == 0xE306_9283)
+            #expect(pmt_crc32c(0, b.baseAddress, b.count) == 0xE306_9283)
+        }
+    }
+
+    /// RFC 3720 (iSCSI) vectors: 32 zero bytes and 32 0xFF bytes.
+    @Test func iscsiVectors() {
+        [UInt8](repeating: 0, count: 32).withUnsafeBytes { #expect(CRC32C.checksum($0) == 0x8A91_36AA) }
+        [UInt8](repeating: 0xFF, count: 32).withUnsafeBytes { #expect(CRC32C.checksum($0) == 0x62A8_AB43) }
+    }
+
+    @Test func hardwareMatchesSoftwareAtEverySizeAndAlignment() {
+        var rng = SystemRandomNumberGenerator()
+        let data = (0..<4200).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        data.withUnsafeBytes { all in
+            for start in 0..<9 {
+                for count in [0, 1, 2, 3, 7, 8, 9, 15, 16, 17, 63, 64, 65, 255, 256, 1000, 4096] {
+                    let b = UnsafeRawBufferPointer(rebasing: all[start..<(start + count)])
+                    #expect(pmt_crc32c(0, b.baseAddress, b.count) == CRC32C.checksum(b), "start \(start) count \(count)")
+                }
+            }
+        }
+    }
+
+    @Test func chainingEqualsOnePass() {
+        let data = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+        data.withUnsafeBytes { b in
+            let whole = CRC32C.checksum(b)
+            for split in [0, 1, 13, 500, 999, 1000] {
+                let first = CRC32C.update(0, UnsafeRawBufferPointer(rebasing: b[0..<split]))
+                #expect(CRC32C.update(first, UnsafeRawBufferPointer(rebasing: b[split...])) == whole)
+                #expect(CRC32C.software(first, b.baseAddress! + split, 1000 - split) == whole)
+            }
+        }
+    }
+}

@@ -1,0 +1,94 @@
+import Testing
+import TraceFormat
+
+@Suite struct PayloadCodecTests {
+    @Test(arguments: [0, 1, 2, 100, 5000]) func memoryAccessBatchRoundTrip(count: Int) throws {
+        var rng = SystemRandomNumberGenerator()
+        var accesses: [MemoryAccess] = []
+        var address: UInt64 = 0x4000_0000
+        for i in 0..<count {
+            // Mix of nearby, far, backwards and extreme addresses and sizes.
+            switch i % 5 {
+            case 0: address &+= UInt64.random(in: 0...64, using: &rng)
+            case 1: address &-= UInt64.random(in: 0...4096, using: &rng)
+            case 2: address = UInt64.random(in: 0...UInt64.max, using: &rng)
+            case 3: address = i % 2 == 0 ? 0 : .max
+            default: address &+= 1 << 40
+            }
+            let size: UInt32 = [0, 1, 4, 8, 62, 63, 64, 4096, .max][i % 9]
+            accesses.append(MemoryAccess(kind: MemoryAccess.Kind(rawValue: UInt8(i % 4))!, address: address, size: size))
+        }
+        var out: [UInt8] = [1, 2, 3]
+        accesses.withUnsafeBufferPointer { MemoryAccessBatch.encode($0, into: &out) }
+        var back: [MemoryAccess] = []
+        try out.withUnsafeBytes { b in
+            #expect(MemoryAccessBatch.count(b) == count)
+            try MemoryAccessBatch.forEach(b) { back.append($0) }
+        }
+        #expect(back == accesses)
+    }
+
+    @Test func sequentialAccessesAreCompact() {
+        let accesses = (0..<1000).map { MemoryAccess(kind: .load, address: 0x7FFF_0000 + UInt64($0) * 8, size: 8) }
+        var out: [UInt8] = []
+        accesses.withUnsafeBufferPointer { MemoryAccessBatch.encode($0, into: &out) }
+        #expect(out.count < 8 + 6 + 2 * 1000)
+    }
+
+    @Test func everyTruncationOfABatchThrows() {
+        let accesses = (0..<50).map { MemoryAccess(kind: .store, address: UInt64($0) << 33, size: UInt32($0 * 5)) }
+        var out: [UInt8] = []
+        accesses.withUnsafeBufferPointer { MemoryAccessBatch.encode($0, into: &out) }
+        for cut in 0..<out.count {
+            #expect(throws: FormatError.self) {
+                try out.withUnsafeBytes { try MemoryAccessBatch.forEach(UnsafeRawBufferPointer(rebasing: $0[0..<cut])) { _ in } }
+            }
+        }
+    }
+
+    @Test func varintRejectsOverlongInput() {
+        let bad = [UInt8](repeating: 0xFF, count: 11)
+        bad.withUnsafeBytes { b in
+            var i = 0
+            #expect(Varint.read(b, &i) == nil)
+        }
+        for v in [UInt64(0), 127, 128, 1 << 35, .max] {
+            var out: [UInt8] = []
+            Varint.append(v, to: &out)
+            out.withUnsafeBytes { b in
+                var i = 0
+                #expect(Varint.read(b, &i) == v && i == out.count)
+            }
+        }
+        for v in [Int64.min, -1, 0, 1, .max] { #expect(Varint.unzigzag(Varint.zigzag(v)) == v) }
+    }
+
+    @Test(arguments: [1, 2, 511, 512]) func pmlBatchRoundTrip(count: Int) throws {
+        let gpas = (0..<count).map { UInt64($0) << 12 | 0x1_0000_0000 }
+        var out: [UInt8] = []
+        gpas.withUnsafeBufferPointer { PMLBatch.encode($0, into: &out) }
+        var back: [UInt64] = []
+        try out.withUnsafeBytes { try PMLBatch.forEach($0) { back.append($0) } }
+        #expect(back == gpas)
+        #expect(throws: FormatError.self) {
+            try out.withUnsafeBytes { try PMLBatch.forEach(UnsafeRawBufferPointer(rebasing: $0.dropLast())) { _ in } }
+        }
+    }
+
+    @Test func pmlBatchCountOutOfRangeThrows() {
+        var out = [UInt8](repeating: 0, count: 8 + 8 * 513)
+        out[0] = 0x01; out[1] = 0x02  // 513
+        #expect(throws: FormatError.self) { try out.withUnsafeBytes { try PMLBatch.forEach($0) { _ in } } }
+    }
+
+    @Test func pageImageRoundTrip() throws {
+        var payload = [UInt8](repeating: 0, count: PageImage.headerSize + PageImage.pageSize)
+        payload.withUnsafeMutableBytes { PageImage.encodeHeader(address: 0xDEAD_B000, into: $0.baseAddress!) }
+        for i in 0..<PageImage.pageSize { payload[PageImage.headerSize + i] = UInt8(truncatingIfNeeded: i) }
+        try payload.withUnsafeBytes { b in
+            let (address, page) = try PageImage.decode(b)
+            #expect(address == 0xDEAD_B000 && page.count == 4096 && page[4095] == 255)
+            #expect(throws: FormatError.self) { try PageImage.decode(UnsafeRawBufferPointer(rebasing: b.dropLast())) }
+        }
+    }
+}

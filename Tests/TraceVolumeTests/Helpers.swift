@@ -1,0 +1,42 @@
+import Foundation
+import PMTrace
+import TraceFormat
+import TraceVolume
+
+/// 1 MiB of random bytes; payloads are slices of it so content is checkable.
+let noise: [UInt8] = {
+    var rng = SystemRandomNumberGenerator()
+    return (0..<(1 << 20) + 65536).map { _ in UInt8.random(in: 0...255, using: &rng) }
+}()
+
+/// Payload of `count` bytes determined by `key`.
+func payload(_ key: Int, _ count: Int) -> ArraySlice<UInt8> {
+    let start = (key &* 7919) % 65536
+    return noise[start..<(start + count)]
+}
+
+func smallParameters(segmentSize: UInt64 = 64 << 10) -> FormatParameters {
+    FormatParameters(segmentSize: segmentSize, volumeSlots: 16, maxLanesPerVolume: 8)
+}
+
+func memoryPool(size: UInt64 = 16 << 20, segmentSize: UInt64 = 64 << 10, commitInterval: Int = 1 << 20) throws -> TracePool {
+    try TracePool.inMemory(size: size, parameters: smallParameters(segmentSize: segmentSize),
+                           options: StoreOptions(commitInterval: commitInterval, clock: realtimeNanoseconds))
+}
+
+/// Every whole record of a lane or volume, copied out.
+func readAll(_ reader: VolumeReader) throws -> [(lane: Int, sequence: UInt64, timestamp: UInt64, kind: RecordKind, bytes: [UInt8])] {
+    var out: [(Int, UInt64, UInt64, RecordKind, [UInt8])] = []
+    while let r = try reader.next() {
+        var bytes: [UInt8] = []
+        r.forEachFragment { bytes.append(contentsOf: $0) }
+        out.append((r.lane, r.sequence, r.timestamp, r.kind, bytes))
+    }
+    return out
+}
+
+func temporaryPoolPath(_ name: String = #function) -> String {
+    let dir = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+    let clean = name.filter { $0.isLetter || $0.isNumber }
+    return "\(dir)/pmtrace-test-\(clean)-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).pool"
+}

@@ -1,0 +1,126 @@
+import Foundation
+import PMTrace
+import Testing
+import TraceFormat
+import TraceVolume
+
+@Suite struct VolumeOperationTests {
+    @Test func renameKeepsDataAndRefusesDuplicates() throws {
+        let pool = try memoryPool()
+        try pool.store.createVolume(named: "a")
+        try pool.store.createVolume(named: "b")
+        let w = try pool.store.openWriter(volume: "a")
+        try w.append(bytes: [1, 2, 3])
+        w.close()
+        #expect(throws: TraceError.duplicateName("b")) { try pool.store.renameVolume("a", to: "b") }
+        try pool.store.renameVolume("a", to: "c")
+        #expect(throws: TraceError.volumeNotFound("a")) { try pool.store.openReader(volume: "a") }
+        #expect(try readAll(try pool.store.openReader(volume: "c")).map(\.bytes) == [[1, 2, 3]])
+        let again = try TracePool.mount(memory: pool.snapshot(), writable: false)
+        #expect(again.store.volumes().map(\.name) == ["c", "b"])
+    }
+
+    @Test func sealMakesVolumeReadOnlyForever() throws {
+        let pool = try memoryPool()
+        try pool.store.createVolume(named: "s")
+        let w = try pool.store.openWriter(volume: "s")
+        try w.append(bytes: [9])
+        #expect(throws: TraceError.volumeBusy("s")) { try pool.store.sealVolume("s") }
+        w.close()
+        try pool.store.sealVolume("s")
+        #expect(throws: TraceError.volumeSealed("s")) { try pool.store.openWriter(volume: "s") }
+        let again = try TracePool.mount(memory: pool.snapshot(), writable: true)
+        #expect(throws: TraceError.volumeSealed("s")) { try again.store.openWriter(volume: "s") }
+        #expect(try again.store.volume(named: "s").sealed)
+        #expect(try readAll(try again.store.openReader(volume: "s")).map(\.bytes) == [[9]])
+    }
+
+    @Test func deleteFreesSpaceAndNameCanBeReused() throws {
+        let pool = try memoryPool()
+        let before = pool.store.space.free
+        try pool.store.createVolume(named: "d", lanes: 2)
+        for lane in 0..<2 {
+            let w = try pool.store.openWriter(volume: "d", lane: lane)
+            for i in 0..<300 { try w.append(bytes: Array(payload(i, 1000))) }
+            w.close()
+        }
+        #expect(pool.store.space.free < before)
+        try pool.store.deleteVolume("d")
+        #expect(pool.store.space.free == before)
+        #expect(throws: TraceError.volumeNotFound("d")) { try pool.store.volume(named: "d") }
+        let recreated = try pool.store.createVolume(named: "d")
+        #expect(try readAll(try pool.store.openReader(volume: "d")).isEmpty)
+        #expect(recreated.segmentCount == 0)
+        let again = try TracePool.mount(memory: pool.snapshot(), writable: false)
+        #expect(again.store.space.free == before)
+    }
+
+    @Test func uidsAreNeverReusedInASlot() throws {
+        let pool = try memoryPool()
+        var uids = Set<UInt64>()
+        for _ in 0..<20 {
+            uids.insert(try pool.store.createVolume(named: "x").uid)
+            try pool.store.deleteVolume("x")
+        }
+        #expect(uids.count == 20)
+    }
+
+    @Test func regionFullIsAnErrorAndNothingCommittedIsLost() throws {
+        let pool = try memoryPool(size: 2 << 20)
+        try pool.store.createVolume(named: "full")
+        let w = try pool.store.openWriter(volume: "full")
+        var appended = 0
+        var caught: TraceError?
+        do {
+            while true {
+                try w.append(bytes: Array(payload(appended, 4000)))
+                appended += 1
+            }
+        } catch { caught = error }
+        guard case .regionFull(let free, let total, _) = caught else {
+            Issue.record("expected regionFull, got \(String(describing: caught))")
+            return
+        }
+        #expect(free == 0 && total == pool.store.superblock.segmentCount)
+        #expect(caught!.description.contains("region full"))
+        w.close()
+        let back = try readAll(try pool.store.openReader(volume: "full"))
+        #expect(back.count == appended)
+        #expect(back.enumerated().allSatisfy { $0.element.bytes == Array(payload($0.offset, 4000)) })
+    }
+
+    @Test func ringVolumeKeepsTheNewestRecords() throws {
+        let pool = try memoryPool(size: 2 << 20)
+        try pool.store.createVolume(named: "ring", ring: true)
+        let w = try pool.store.openWriter(volume: "ring")
+        let total = 3000  // ~12 MB through a region of ~1.5 MB
+        for i in 0..<total { try w.append(bytes: Array(payload(i, 4000)), timestamp: UInt64(i)) }
+        w.close()
+        let check = { (store: TraceStore) throws in
+            let back = try readAll(try store.openReader(volume: "ring"))
+            #expect(!back.isEmpty && back.count < total)
+            // A contiguous suffix of what was appended, intact.
+            #expect(back.last?.sequence == UInt64(total - 1))
+            #expect(zip(back, back.dropFirst()).allSatisfy { $1.sequence == $0.sequence + 1 })
+            #expect(back.allSatisfy { $0.bytes == Array(payload(Int($0.sequence), 4000)) })
+        }
+        try check(pool.store)
+        let again = try TracePool.mount(memory: pool.snapshot(), writable: true)
+        #expect(again.store.warnings.isEmpty)
+        try check(again.store)
+        #expect(again.store.space.free == 0)
+    }
+
+    @Test func ringVolumeDoesNotTakeOtherVolumesSpace() throws {
+        let pool = try memoryPool(size: 2 << 20)
+        try pool.store.createVolume(named: "keep")
+        let k = try pool.store.openWriter(volume: "keep")
+        for i in 0..<100 { try k.append(bytes: Array(payload(i, 4000))) }
+        k.close()
+        try pool.store.createVolume(named: "ring", ring: true)
+        let w = try pool.store.openWriter(volume: "ring")
+        for i in 0..<2000 { try w.append(bytes: Array(payload(i, 4000))) }
+        w.close()
+        #expect(try readAll(try pool.store.openReader(volume: "keep")).count == 100)
+    }
+}
