@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 
 @main
 struct PMTraceCommand: ParsableCommand {
@@ -19,4 +20,19 @@ struct PMTraceCommand: ParsableCommand {
             Delete.self, Dump.self, Stats.self, ImportLackey.self,
         ]
     )
+
+    /// Like ArgumentParser's `main`, but every error is one line on stderr
+    /// (`pmtrace: <what is wrong>`), as scripts expect; help still prints in full.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            if code == .success { exit(withError: error) }
+            let message = PMTraceCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
+            FileHandle.standardError.write(Data("pmtrace: \(message)\n".utf8))
+            Foundation.exit(code.rawValue)
+        }
+    }
 }

@@ -44,6 +44,14 @@ struct ByteSize: ExpressibleByArgument {
     }
 
     static var defaultCompletionKind: CompletionKind { .default }
+
+    /// Shown as the default in `--help`: "64K", "1M".
+    var defaultValueDescription: String {
+        for (shift, unit) in [(40, "T"), (30, "G"), (20, "M"), (10, "K")] where bytes % (1 << UInt64(shift)) == 0 {
+            return "\(bytes >> UInt64(shift))\(unit)"
+        }
+        return "\(bytes)"
+    }
 }
 
 /// Volume name as given on the command line, checked byte for byte: the

@@ -1,0 +1,67 @@
+import Foundation
+import Testing
+
+/// The `pmtrace` binary built beside the test bundle.
+let pmtraceBinary: String = {
+    let candidates = [
+        URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pmtrace").path,
+        FileManager.default.currentDirectoryPath + "/.build/debug/pmtrace",
+    ]
+    return candidates.first { FileManager.default.isExecutableFile(atPath: $0) } ?? candidates[0]
+}()
+
+struct CLIResult {
+    var status: Int32
+    var stdout: Data
+    var stderr: String
+    var out: String { String(decoding: stdout, as: UTF8.self) }
+}
+
+/// Runs `pmtrace` in a new process (the "after reboot" case: nothing shared
+/// but the pool file). `stdin` may be a file path to redirect from.
+@discardableResult
+func pmtrace(_ args: [String], stdinFile: String? = nil, environment: [String: String] = [:]) throws -> CLIResult {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: pmtraceBinary)
+    p.arguments = args
+    var env = ProcessInfo.processInfo.environment
+    for (k, v) in environment { env[k] = v }
+    p.environment = env
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    if let stdinFile { p.standardInput = try FileHandle(forReadingFrom: URL(fileURLWithPath: stdinFile)) }
+    else { p.standardInput = FileHandle.nullDevice }
+    try p.run()
+    // Drain both pipes concurrently so a large output cannot block the child.
+    let errBox = DataBox()
+    let done = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async {
+        errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+        done.signal()
+    }
+    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    done.wait()
+    return CLIResult(status: p.terminationStatus, stdout: outData, stderr: String(decoding: errBox.data, as: UTF8.self))
+}
+
+func scratchPath(_ name: String) -> String {
+    let dir = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
+    return "\(dir)/pmtrace-cli-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+}
+
+func randomFile(_ path: String, bytes: Int) throws {
+    var rng = SystemRandomNumberGenerator()
+    var data = Data(count: bytes)
+    data.withUnsafeMutableBytes { b in
+        let words = b.bindMemory(to: UInt64.self)
+        for i in words.indices { words[i] = rng.next() }
+    }
+    try data.write(to: URL(fileURLWithPath: path))
+}
+
+final class DataBox: @unchecked Sendable {
+    // SAFETY: written by one thread before a semaphore signal, read after the wait.
+    var data = Data()
+}
