@@ -42,6 +42,11 @@ public final class LaneWriter: @unchecked Sendable {
     var sinceCommit: Int = 0
     var closed = false
 
+    /// Records of at least this many bytes that do not fit the rest of the
+    /// tail segment are split there rather than moved whole to the next one,
+    /// so at most this much space is left unused per segment.
+    static let splitThreshold = 4096
+
     /// Records appended through this writer (fragments of one record count once).
     public private(set) var appendedRecords: UInt64 = 0
     /// Payload bytes appended through this writer.
@@ -98,7 +103,8 @@ public final class LaneWriter: @unchecked Sendable {
     }
 
     /// Appends one record. Not durable until the next `commit` (explicit or
-    /// automatic). A payload larger than a segment is split into fragments
+    /// automatic). A payload of 4 KiB or more that does not fit the rest of the
+    /// segment (and any payload larger than a segment) is split into fragments
     /// that readers join again; a reader never returns part of a record.
     ///
     /// - Parameter timestamp: nanoseconds; defaults to the store's clock.
@@ -111,17 +117,19 @@ public final class LaneWriter: @unchecked Sendable {
         precondition(!closed, "append after close")
         let ts = timestamp ?? store.options.clock()
         let sequence = nextSequence
-        if payload.count <= maxFragment {
-            if segmentBase == nil || offset + Layout.recordFootprint(payloadLength: payload.count) > segmentSize {
-                try switchSegment(timestamp: ts)
-            }
+        let fits = segmentBase != nil && offset + Layout.recordFootprint(payloadLength: payload.count) <= segmentSize
+        if fits || payload.count < Self.splitThreshold {
+            // Whole: it fits, or it is small enough that moving to a fresh
+            // segment wastes less than `splitThreshold` bytes.
+            if !fits { try switchSegment(timestamp: ts) }
             writeRecord(RecordHeader(payloadLength: UInt32(payload.count), kind: kind, flags: [], sequence: sequence, timestamp: ts), payload)
         } else {
+            // Fragments: fill the rest of this segment, continue in the next.
             var rest = payload
             var flags: RecordHeader.Flags = []
             while !rest.isEmpty {
                 // Start a fresh segment rather than write a sliver.
-                if segmentBase == nil || segmentSize - offset < Layout.recordHeaderSize + 4096 {
+                if segmentBase == nil || segmentSize - offset < Layout.recordHeaderSize + Self.splitThreshold {
                     try switchSegment(timestamp: ts)
                 }
                 let n = min(rest.count, segmentSize - offset - Layout.recordHeaderSize)
@@ -181,10 +189,8 @@ public final class LaneWriter: @unchecked Sendable {
         let next = try store.allocateSegment(slot: slot, lane: lane, ring: ring)
         if segmentBase != nil {
             if segmentSize - offset >= Layout.recordHeaderSize {
-                let saved = offset
                 writeRecord(RecordHeader(payloadLength: 0, kind: .endOfSegment, flags: [], sequence: nextSequence, timestamp: timestamp),
                             UnsafeRawBufferPointer(start: nil, count: 0))
-                offset = saved + Layout.recordHeaderSize
             }
             if region.granularity == .page { region.persist(segmentBase! + dirtyStart, offset - dirtyStart) }
         }

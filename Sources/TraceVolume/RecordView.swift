@@ -22,7 +22,7 @@ public struct RecordView {
     public var length: Int { moreFragments.reduce(payload.count) { $0 + $1.count } }
 
     /// Calls `body` with each contiguous piece of the payload, in order.
-    public func forEachFragment(_ body: (UnsafeRawBufferPointer) throws -> Void) rethrows {
+    public func forEachFragment<E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
         try body(payload)
         for f in moreFragments { try body(f) }
     }

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs what PMTrace needs on Debian/Ubuntu when it is missing:
+# libpmem2/libpmemobj/libpmemlog headers (PMDK), pkg-config, valgrind (lackey traces).
+set -euo pipefail
+need=()
+for pkg in libpmem2-dev libpmemobj-dev libpmemlog-dev pkg-config valgrind; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+done
+if [ ${#need[@]} -gt 0 ]; then
+    echo "setup: installing ${need[*]}"
+    SUDO=""
+    [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+command -v swift >/dev/null || { echo "setup: swift is not on PATH (install Swift 6 from swift.org)" >&2; exit 1; }
