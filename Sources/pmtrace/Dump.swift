@@ -31,7 +31,6 @@ struct Dump: ParsableCommand {
     func run() throws {
         if let limit, limit < 0 { throw CLIError("--limit must be 0 or more") }
         let p = try openPool(pool, writable: false)
-        reportWarnings(p)
         let reader = try runChecked { try p.store.openReader(volume: volume) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]

@@ -46,7 +46,6 @@ struct Info: ParsableCommand {
             unsafeShutdownCount: p.mapping?.unsafeShutdownCount.map { String($0) } ?? "not available",
             warnings: p.store.warnings.map { $0.description })
         if json { try printJSON(o); return }
-        reportWarnings(p)
         print("""
             region          \(o.path)
             format version  \(o.formatVersion) (superblock copy \(o.superblockCopy), generation \(o.generation))

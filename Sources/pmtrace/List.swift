@@ -28,7 +28,6 @@ struct List: ParsableCommand {
                 uid: String($0.uid, radix: 16))
         }
         if json { try printJSON(rows); return }
-        reportWarnings(p)
         if rows.isEmpty { print("(no volumes)"); return }
         let width = max(4, rows.map { $0.name.count }.max() ?? 0)
         print("NAME".padding(toLength: width, withPad: " ", startingAt: 0) + "  LANES  STATE   SEGMENTS  SPACE       CREATED")

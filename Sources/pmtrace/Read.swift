@@ -53,7 +53,6 @@ struct Read: ParsableCommand {
 
     func run() throws {
         let p = try openPool(pool, writable: false)
-        reportWarnings(p)
         let reader = try runChecked { try p.store.openReader(volume: volume) }
         var out = OutputStream(fd: 1)
         var progress = Progress("reading '\(volume)'")

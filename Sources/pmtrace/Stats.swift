@@ -15,7 +15,6 @@ struct Stats: ParsableCommand {
         let p = try openPool(pool, writable: false)
         let s = try runChecked { try VolumeStats.compute(store: p.store, volume: volume) }
         if json { try printJSON(s); return }
-        reportWarnings(p)
         print("volume      \(s.volume) (\(s.lanes) lane\(s.lanes == 1 ? "" : "s"))")
         print("records     \(s.records), \(formatBytes(s.payloadBytes)) of payload")
         for (kind, k) in s.byKind.sorted(by: { $0.key < $1.key }) {

@@ -69,8 +69,11 @@ func volumeName(_ argument: String) throws -> String {
     return argument
 }
 
+/// Mounts the pool and reports on stderr what mount found and worked around.
 func openPool(_ path: String, writable: Bool) throws -> TracePool {
-    try runChecked { try TracePool.open(path: path, writable: writable) }
+    let pool = try runChecked { try TracePool.open(path: path, writable: writable) }
+    reportWarnings(pool)
+    return pool
 }
 
 /// Prints the warnings mount produced (damaged superblock copy and so on) to stderr.
