@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "PMemBackend", targets: ["PMemBackend"]),
         .library(name: "PMTrace", targets: ["PMTrace"]),
         .executable(name: "pmtrace", targets: ["pmtrace"]),
+        .executable(name: "Benchmarks", targets: ["Benchmarks"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -44,6 +45,19 @@ let package = Package(
             name: "pmtrace",
             dependencies: [
                 "PMTrace",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // The peers the benchmarks compare against (libpmemobj, libpmemlog, an NT copy loop).
+        .target(
+            name: "CBenchPeers",
+            linkerSettings: [.linkedLibrary("pmemobj"), .linkedLibrary("pmemlog")]
+        ),
+        .executableTarget(
+            name: "Benchmarks",
+            dependencies: [
+                "PMTrace", "CBenchPeers",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -33,12 +33,71 @@ static uint32_t crc_table(uint32_t crc, const unsigned char *p, size_t len) {
 }
 
 #if defined(__x86_64__)
-__attribute__((target("sse4.2")))
+#include <immintrin.h>
+
+/* Multiplying a CRC state by x^(8n) mod P moves it past n zero bytes. With
+ * pclmul that is one carry-less multiply by K = x^(8n-33) mod P and one crc32
+ * instruction: crc32_u64(0, clmul(c, K)) = c * K * x^33 = c * x^(8n) mod P
+ * (all in the reflected representation, where 0x80000000 is x^0). This lets
+ * three independent streams run in parallel and be joined cheaply, hiding the
+ * crc32 instruction's 3-cycle latency. */
+#define STREAM_LONG 4096
+#define STREAM_SHORT 256
+
+static uint64_t k_long, k_short;
+
+/* x^n mod P in the reflected representation, by repeated multiplication by x. */
+static uint32_t x_pow_mod(uint64_t n) {
+    uint32_t v = 0x80000000u;
+    while (n--) v = (v & 1) ? (v >> 1) ^ 0x82F63B78u : v >> 1;
+    return v;
+}
+
+static void build_shift_constants(void) {
+    k_long = x_pow_mod(8ull * STREAM_LONG - 33);
+    k_short = x_pow_mod(8ull * STREAM_SHORT - 33);
+}
+
+__attribute__((target("sse4.2,pclmul")))
+static inline uint64_t shift_crc(uint64_t c, uint64_t k) {
+    __m128i product = _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)c), _mm_cvtsi64_si128((long long)k), 0);
+    return _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(product));
+}
+
+__attribute__((target("sse4.2,pclmul")))
+static uint64_t three_streams(uint64_t c, const unsigned char **pp, size_t *lenp, size_t stream, uint64_t k) {
+    const unsigned char *p = *pp;
+    size_t len = *lenp;
+    while (len >= 3 * stream) {
+        uint64_t c1 = 0, c2 = 0;
+        const unsigned char *q1 = p + stream, *q2 = p + 2 * stream;
+        for (size_t i = 0; i < stream; i += 8) {
+            uint64_t a, b, d;
+            memcpy(&a, p + i, 8);
+            memcpy(&b, q1 + i, 8);
+            memcpy(&d, q2 + i, 8);
+            c = _mm_crc32_u64(c, a);
+            c1 = _mm_crc32_u64(c1, b);
+            c2 = _mm_crc32_u64(c2, d);
+        }
+        c = shift_crc(c, k) ^ c1;
+        c = shift_crc(c, k) ^ c2;
+        p += 3 * stream;
+        len -= 3 * stream;
+    }
+    *pp = p;
+    *lenp = len;
+    return c;
+}
+
+__attribute__((target("sse4.2,pclmul")))
 static uint32_t crc_hw(uint32_t crc, const unsigned char *p, size_t len) {
     uint64_t c = (uint32_t)~crc;
-    while (len && ((uintptr_t)p & 7)) { c = __builtin_ia32_crc32qi((uint32_t)c, *p++); len--; }
-    while (len >= 8) { uint64_t w; memcpy(&w, p, 8); c = __builtin_ia32_crc32di(c, w); p += 8; len -= 8; }
-    while (len--) c = __builtin_ia32_crc32qi((uint32_t)c, *p++);
+    while (len && ((uintptr_t)p & 7)) { c = _mm_crc32_u8((uint32_t)c, *p++); len--; }
+    c = three_streams(c, &p, &len, STREAM_LONG, k_long);
+    c = three_streams(c, &p, &len, STREAM_SHORT, k_short);
+    while (len >= 8) { uint64_t w; memcpy(&w, p, 8); c = _mm_crc32_u64(c, w); p += 8; len -= 8; }
+    while (len--) c = _mm_crc32_u8((uint32_t)c, *p++);
     return ~(uint32_t)c;
 }
 #endif
@@ -47,11 +106,12 @@ static int hw = -1;
 
 int pmt_crc32c_is_hardware(void) {
 #if defined(__x86_64__)
-    int h = __atomic_load_n(&hw, __ATOMIC_RELAXED);
+    int h = __atomic_load_n(&hw, __ATOMIC_ACQUIRE);
     if (h < 0) {
         __builtin_cpu_init();
-        h = __builtin_cpu_supports("sse4.2") ? 1 : 0;
-        __atomic_store_n(&hw, h, __ATOMIC_RELAXED);
+        h = __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("pclmul") ? 1 : 0;
+        if (h) build_shift_constants();
+        __atomic_store_n(&hw, h, __ATOMIC_RELEASE);
     }
     return h;
 #else

@@ -28,9 +28,10 @@ public final class TracePool: @unchecked Sendable {
 
     /// Creates (or with `force`, overwrites) `path` and formats it.
     /// Without `force`, an existing file is left untouched and an error says what it holds.
+    /// `reserve: false` leaves the file sparse (see `PMemMapping.create`).
     public static func format(
         path: String, size: UInt64, parameters: FormatParameters = FormatParameters(), force: Bool = false,
-        options: StoreOptions = StoreOptions(clock: realtimeNanoseconds)
+        reserve: Bool = true, options: StoreOptions = StoreOptions(clock: realtimeNanoseconds)
     ) throws(PoolError) -> TracePool {
         var st = stat()
         let exists = stat(path, &st) == 0
@@ -47,7 +48,7 @@ public final class TracePool: @unchecked Sendable {
         let mapping: PMemMapping
         do throws(PMemError) {
             mapping = isDevice ? try PMemMapping.open(path: path, writable: true)
-                               : try PMemMapping.create(path: path, size: size, replace: true)
+                               : try PMemMapping.create(path: path, size: size, replace: true, reserve: reserve)
         } catch { throw .mapping(error) }
         var p = parameters
         if p.uuidHigh == 0 && p.uuidLow == 0 {

@@ -43,15 +43,17 @@ public final class PMemMapping: @unchecked Sendable {
     private let source: OpaquePointer
     private let map: OpaquePointer
 
-    /// Creates a file of `size` bytes (space reserved) and maps it for
-    /// writing. Fails with `.fileExists` unless `replace` is true.
-    public static func create(path: String, size: UInt64, replace: Bool) throws(PMemError) -> PMemMapping {
+    /// Creates a file of `size` bytes and maps it for writing. Fails with
+    /// `.fileExists` unless `replace` is true. With `reserve` (the default)
+    /// the space is allocated now, so a full file system fails here rather
+    /// than with SIGBUS on a later store; without it the file is sparse.
+    public static func create(path: String, size: UInt64, replace: Bool, reserve: Bool = true) throws(PMemError) -> PMemMapping {
         let flags = O_RDWR | O_CREAT | (replace ? 0 : O_EXCL)
         let fd = try system_open(path, flags)
         do throws(PMemError) {
             try system_lockExclusive(fd, path)
             if try system_fileSize(fd, path) != size || replace {
-                try system_allocate(fd, size, path)
+                try system_allocate(fd, size, path, reserve: reserve)
             }
             return try PMemMapping(fd: fd, path: path, writable: true)
         } catch {

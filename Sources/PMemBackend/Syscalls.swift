@@ -40,8 +40,9 @@ func system_fileSize(_ fd: Int32, _ path: String) throws(PMemError) -> UInt64 {
     return UInt64(st.st_size)
 }
 
-func system_allocate(_ fd: Int32, _ size: UInt64, _ path: String) throws(PMemError) {
+func system_allocate(_ fd: Int32, _ size: UInt64, _ path: String, reserve: Bool) throws(PMemError) {
     guard ftruncate(fd, off_t(size)) == 0 else { throw systemError("ftruncate", path) }
+    guard reserve else { return }
     // Reserve the space now so a full file system fails here, not with SIGBUS later.
     let r = posix_fallocate(fd, 0, off_t(size))
     guard r == 0 || r == EOPNOTSUPP || r == EINVAL else {

@@ -1,0 +1,12 @@
+// Hidden roles for the transfer experiment's child processes; everything
+// else goes through the command-line parser.
+import Foundation
+
+let arguments = CommandLine.arguments
+if arguments.count == 5 && arguments[1] == "_transfer-producer" {
+    do { try transferProducer(Array(arguments[2...])) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
+} else if arguments.count == 5 && arguments[1] == "_transfer-consumer" {
+    do { try transferConsumer(Array(arguments[2...])) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
+} else {
+    BenchmarksCommand.main()
+}
