@@ -64,6 +64,6 @@ let package = Package(
         ),
         .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "CCRC32C"], swiftSettings: strict),
         .testTarget(name: "TraceVolumeTests", dependencies: ["TraceVolume", "PMemBackend", "PMTrace"], swiftSettings: strict),
-        .testTarget(name: "PMTraceTests", dependencies: ["PMTrace", "pmtrace"], swiftSettings: strict),
+        .testTarget(name: "PMTraceTests", dependencies: ["PMTrace", "pmtrace", "Benchmarks"], swiftSettings: strict),
     ]
 )

@@ -38,6 +38,15 @@ struct BenchmarksCommand: ParsableCommand {
         } else {
             note = "PMEM2_FORCE_GRANULARITY not set"
         }
+        // libpmemobj and libpmemlog sit on libpmem (v1), which has its own switch:
+        // without it they would msync on every persist on /dev/shm, which is not
+        // what they do on real pmem. Give the peers the same path we take.
+        if granularity == .cacheLine && getenv("PMEM_IS_PMEM_FORCE") == nil {
+            setenv("PMEM_IS_PMEM_FORCE", "1", 1)
+            note += ", PMEM_IS_PMEM_FORCE=1 for libpmemobj/libpmemlog"
+        } else if let v = getenv("PMEM_IS_PMEM_FORCE") {
+            note += ", PMEM_IS_PMEM_FORCE=\(String(cString: v))"
+        }
         // Ask libpmem2 what it actually gives on this pool directory.
         let probe = "\(poolDir)/pmtrace-bench-probe-\(getpid())"
         let map = try PMemMapping.create(path: probe, size: 1 << 20, replace: true)

@@ -31,11 +31,13 @@ public struct RecordHeader: Equatable, Sendable {
     }
 
     /// Writes the header bytes 0..<28 (everything but the CRC).
+    /// Bytes 0..<8 go out as one 8-byte store so that the CRC's 8-byte load
+    /// of them right after is forwarded from the store buffer instead of
+    /// stalling on three partial stores (it is on the append hot path).
     @inlinable
     public func encodeFields(into p: UnsafeMutableRawPointer) {
-        p.storeLE(payloadLength, at: 0)
-        p.storeLE(kind.rawValue, at: 4)
-        p.storeLE(flags.rawValue, at: 6)
+        let first = UInt64(payloadLength) | UInt64(kind.rawValue) << 32 | UInt64(flags.rawValue) << 48
+        p.storeLE(first, at: 0)
         p.storeLE(sequence, at: 8)
         p.storeLE(timestamp, at: 16)
         p.storeLE(UInt32(0), at: 24)

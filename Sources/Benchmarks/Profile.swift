@@ -1,0 +1,30 @@
+import Foundation
+import PMTrace
+import TraceVolume
+
+/// The append path alone, for a profiler to look at: `_profile-append <size> <total>`.
+func profileAppend(size: Int, total: Int) throws {
+    if getenv("PMEM2_FORCE_GRANULARITY") == nil { setenv("PMEM2_FORCE_GRANULARITY", "CACHE_LINE", 1) }
+    let path = "/dev/shm/pmtrace-profile-\(getpid()).pool"
+    defer { unlink(path) }
+    let poolSize = 2 * total + (total / size) * 40 + (64 << 20)
+    try prefilledFile(path, size: poolSize)
+    let pool = try TracePool.format(path: path, size: UInt64(poolSize), force: true)
+    let source = [UInt8](repeating: 0x5A, count: size)
+    // A first pass maps every page of the segments (first-touch faults are not the append path).
+    try pool.store.createVolume(named: "warm-up")
+    let warm = try pool.store.openWriter(volume: "warm-up")
+    try source.withUnsafeBytes { b in for _ in 0..<(total / size) { try warm.append(b) } }
+    warm.close()
+    try pool.store.deleteVolume("warm-up")
+    try pool.store.createVolume(named: "p")
+    let w = try pool.store.openWriter(volume: "p")
+    let start = monotonicNanoseconds()
+    try source.withUnsafeBytes { b in
+        for i in 0..<(total / size) { try w.append(b, timestamp: UInt64(i)) }
+    }
+    w.commit()
+    let seconds = Double(monotonicNanoseconds() - start) / 1e9
+    w.close()
+    print("\(total / size) records of \(size) B: \(fmt(seconds * 1000, 1)) ms, \(fmt(Double(total / size) / seconds / 1e6, 1)) M records/s, \(fmt(mibPerSecond(total, seconds), 0)) MiB/s")
+}
