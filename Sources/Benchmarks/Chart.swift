@@ -23,8 +23,8 @@ struct Chart {
     static let colors = ["#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd", "#8c564b", "#e377c2", "#17becf", "#7f7f7f", "#bcbd22"]
 
     func svg() -> String {
-        let width = 900.0, height = 560.0
-        let left = 90.0, right = 230.0, top = 60.0, bottom = 70.0
+        let width = 1020.0, height = 580.0
+        let left = 90.0, right = 330.0, top = 78.0, bottom = 70.0
         let plotW = width - left - right, plotH = height - top - bottom
         let all = series.flatMap(\.points).filter { (!logX || $0.x > 0) && (!logY || $0.y > 0) }
         guard !all.isEmpty else { return "<svg xmlns='http://www.w3.org/2000/svg'/>" }
@@ -40,7 +40,9 @@ struct Chart {
         var s = "<svg xmlns='http://www.w3.org/2000/svg' width='\(Int(width))' height='\(Int(height))' font-family='sans-serif' font-size='12'>\n"
         s += "<rect width='100%' height='100%' fill='white'/>\n"
         s += "<text x='\(left)' y='24' font-size='16' font-weight='bold'>\(esc(title))</text>\n"
-        s += "<text x='\(left)' y='42' fill='#555'>\(esc(subtitle))</text>\n"
+        for (i, line) in subtitle.split(separator: ";").enumerated() {
+            s += "<text x='\(left)' y='\(44 + 15 * i)' fill='#555' font-size='11'>\(esc(line.trimmingCharacters(in: .whitespaces)))</text>\n"
+        }
         // Grid and ticks.
         let yTicks: [Double] = logY ? stride(from: y0, through: y1, by: 1).map { pow(10, $0) } : (0...5).map { y0 + (y1 - y0) * Double($0) / 5 }
         for v in yTicks {
@@ -65,14 +67,19 @@ struct Chart {
         s += "<rect x='\(left)' y='\(top)' width='\(plotW)' height='\(plotH)' fill='none' stroke='#333'/>\n"
         s += "<text x='\(left + plotW / 2)' y='\(height - 22)' text-anchor='middle'>\(esc(xLabel))</text>\n"
         s += "<text transform='translate(22,\(top + plotH / 2)) rotate(-90)' text-anchor='middle'>\(esc(yLabel))</text>\n"
+        // Series named "<base>, 2T" share <base>'s colour and are dashed.
+        var bases: [String] = []
         for (i, ser) in series.enumerated() {
-            let c = Self.colors[i % Self.colors.count]
+            let base = ser.name.hasSuffix(", 2T") || ser.name.hasSuffix(", 1T") ? String(ser.name.dropLast(4)) : ser.name
+            if !bases.contains(base) { bases.append(base) }
+            let c = Self.colors[bases.firstIndex(of: base)! % Self.colors.count]
+            let dash = ser.name.hasSuffix(", 2T") ? " stroke-dasharray='6,4'" : ""
             let pts = ser.points.filter { (!logX || $0.x > 0) && (!logY || $0.y > 0) }
             let path = pts.map { "\(fmt(px($0.x), 1)),\(fmt(py($0.y), 1))" }.joined(separator: " ")
-            s += "<polyline fill='none' stroke='\(c)' stroke-width='2' points='\(path)'/>\n"
+            s += "<polyline fill='none' stroke='\(c)' stroke-width='2'\(dash) points='\(path)'/>\n"
             for p in pts { s += "<circle cx='\(fmt(px(p.x), 1))' cy='\(fmt(py(p.y), 1))' r='3' fill='\(c)'/>\n" }
             let ly = top + 10 + Double(i) * 20
-            s += "<line x1='\(left + plotW + 15)' y1='\(ly)' x2='\(left + plotW + 40)' y2='\(ly)' stroke='\(c)' stroke-width='3'/>\n"
+            s += "<line x1='\(left + plotW + 15)' y1='\(ly)' x2='\(left + plotW + 40)' y2='\(ly)' stroke='\(c)' stroke-width='3'\(dash)/>\n"
             s += "<text x='\(left + plotW + 46)' y='\(ly + 4)'>\(esc(ser.name))</text>\n"
         }
         s += "</svg>\n"
