@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "TraceVolume", targets: ["TraceVolume"]),
         .library(name: "PMemBackend", targets: ["PMemBackend"]),
         .library(name: "PMTrace", targets: ["PMTrace"]),
+        .library(name: "MetadataCatalog", targets: ["MetadataCatalog"]),
         .executable(name: "pmtrace", targets: ["pmtrace"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
     ],
@@ -41,10 +42,12 @@ let package = Package(
             dependencies: ["TraceVolume", "PMemBackend", "CCRC32C"],
             swiftSettings: strict
         ),
+        // Per-application symbol tables and process maps, stored as volumes.
+        .target(name: "MetadataCatalog", dependencies: ["TraceVolume"], swiftSettings: strict),
         .executableTarget(
             name: "pmtrace",
             dependencies: [
-                "PMTrace",
+                "PMTrace", "MetadataCatalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -57,13 +60,14 @@ let package = Package(
         .executableTarget(
             name: "Benchmarks",
             dependencies: [
-                "PMTrace", "CBenchPeers",
+                "PMTrace", "CBenchPeers", "MetadataCatalog",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
         .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "CCRC32C"], swiftSettings: strict),
         .testTarget(name: "TraceVolumeTests", dependencies: ["TraceVolume", "PMemBackend", "PMTrace"], swiftSettings: strict),
+        .testTarget(name: "MetadataCatalogTests", dependencies: ["MetadataCatalog", "PMTrace"], swiftSettings: strict),
         .testTarget(name: "PMTraceTests", dependencies: ["PMTrace", "pmtrace", "Benchmarks"], swiftSettings: strict),
     ]
 )

@@ -15,6 +15,12 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable {
     public static let pageImage = RecordKind(rawValue: 4)
     /// UTF-8 annotation text.
     public static let marker = RecordKind(rawValue: 5)
+    /// Which application is mapped where in which address space (`ProcessMapEntry`). Since 1.1.
+    public static let processMap = RecordKind(rawValue: 6)
+    /// Describes a symbol table: app, build-id, ELF facts (`SymbolTableInfo`). Since 1.1.
+    public static let symbolTableInfo = RecordKind(rawValue: 7)
+    /// Sorted address ranges and names of one part of a symbol table (`SymbolChunk`). Since 1.1.
+    public static let symbolChunk = RecordKind(rawValue: 8)
 
     /// Short lowercase name for tools.
     public var name: String {
@@ -25,6 +31,9 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable {
         case 3: return "pml"
         case 4: return "page-image"
         case 5: return "marker"
+        case 6: return "process-map"
+        case 7: return "symbol-table-info"
+        case 8: return "symbol-chunk"
         default: return "kind-\(rawValue)"
         }
     }

@@ -27,7 +27,8 @@ public final class LaneWriter: @unchecked Sendable {
     let region: PersistentRegion
     let word: UnsafeMutablePointer<UInt64Atomic>
     let segmentSize: Int
-    let maxFragment: Int
+    /// Largest payload one record can carry without splitting (segment size − 96).
+    public let maxFragment: Int
     let commitInterval: Int
 
     var segment: UInt64 = Layout.noSegment
@@ -113,12 +114,18 @@ public final class LaneWriter: @unchecked Sendable {
     ///   their oldest segment instead). Nothing of the record is committed then.
     /// Cost: one CRC pass and one copy of the payload; no lock, no fence
     /// except when a segment fills.
-    public func append(_ payload: UnsafeRawBufferPointer, kind: RecordKind = .blob, timestamp: UInt64? = nil) throws(TraceError) {
+    ///
+    /// - Parameter contiguous: never split this record unless it is larger
+    ///   than a segment, so readers get it as one in-place buffer (used for
+    ///   objects that are binary-searched in place, like symbol chunks).
+    public func append(
+        _ payload: UnsafeRawBufferPointer, kind: RecordKind = .blob, timestamp: UInt64? = nil, contiguous: Bool = false
+    ) throws(TraceError) {
         precondition(!closed, "append after close")
         let ts = timestamp ?? store.options.clock()
         let sequence = nextSequence
         let fits = segmentBase != nil && offset + Layout.recordFootprint(payloadLength: payload.count) <= segmentSize
-        if fits || payload.count < Self.splitThreshold {
+        if fits || payload.count < Self.splitThreshold || (contiguous && payload.count <= maxFragment) {
             // Whole: it fits, or it is small enough that moving to a fresh
             // segment wastes less than `splitThreshold` bytes.
             if !fits { try switchSegment(timestamp: ts) }
@@ -147,9 +154,9 @@ public final class LaneWriter: @unchecked Sendable {
     }
 
     /// Appends `bytes` as one record (see `append(_:kind:timestamp:)`).
-    public func append(bytes: [UInt8], kind: RecordKind = .blob, timestamp: UInt64? = nil) throws(TraceError) {
+    public func append(bytes: [UInt8], kind: RecordKind = .blob, timestamp: UInt64? = nil, contiguous: Bool = false) throws(TraceError) {
         let result = bytes.withUnsafeBytes { b in
-            Result { () throws(TraceError) in try append(b, kind: kind, timestamp: timestamp) }
+            Result { () throws(TraceError) in try append(b, kind: kind, timestamp: timestamp, contiguous: contiguous) }
         }
         try result.get()
     }

@@ -11,7 +11,7 @@ public struct FormatParameters: Sendable {
     public var formatTime: UInt64
 
     public init(
-        segmentSize: UInt64 = Layout.defaultSegmentSize, volumeSlots: UInt32 = 256, maxLanesPerVolume: UInt32 = 64,
+        segmentSize: UInt64 = Layout.defaultSegmentSize, volumeSlots: UInt32 = 1024, maxLanesPerVolume: UInt32 = 64,
         uuidHigh: UInt64 = 0, uuidLow: UInt64 = 0, formatTime: UInt64 = 0
     ) {
         self.segmentSize = segmentSize

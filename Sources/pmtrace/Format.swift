@@ -11,7 +11,7 @@ struct Format: ParsableCommand {
     @Argument(help: "Pool file, DAX file or devdax device.") var pool: String
     @Option(help: "Region size, e.g. 512M, 4G, 6T (binary units). Ignored for devdax devices.") var size: ByteSize
     @Option(help: "Segment size: a power of two from 64K to 8M.") var segmentSize: ByteSize = ByteSize(argument: "1M")!
-    @Option(help: "Most volumes the region can hold.") var volumeSlots: UInt32 = 256
+    @Option(help: "Most volumes the region can hold.") var volumeSlots: UInt32 = 1024
     @Option(help: "Most lanes one volume can have.") var maxLanes: UInt32 = 64
     @Flag(help: "Overwrite an existing file or region.") var force = false
 

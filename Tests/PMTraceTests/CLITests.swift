@@ -92,7 +92,7 @@ import Testing
     @Test func nonUTF8NameIsRefused() throws {
         let pool = scratchPath("pool")
         defer { unlink(pool) }
-        #expect(try pmtrace(["format", pool, "--size", "8M"]).status == 0)
+        #expect(try pmtrace(["format", pool, "--size", "16M"]).status == 0)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: "/bin/sh")
         p.arguments = ["-c", "exec \"$0\" create \"$1\" \"$(printf 'bad\\377name')\"", pmtraceBinary, pool]
@@ -107,7 +107,7 @@ import Testing
     @Test func secondWriterProcessIsRefused() throws {
         let pool = scratchPath("pool")
         defer { unlink(pool) }
-        let holder = try TracePool.format(path: pool, size: 8 << 20)
+        let holder = try TracePool.format(path: pool, size: 16 << 20)
         let r = try pmtrace(["create", pool, "x"])
         #expect(r.status != 0 && r.stderr.contains("in use"), "\(r.stderr)")
         // Readers are fine while the writer holds the region.

@@ -1,0 +1,132 @@
+import Foundation
+import TraceFormat
+import TraceVolume
+
+extension MetadataCatalog {
+    /// What `importProcessMaps` did.
+    public struct MapsImport: Sendable {
+        public var entries: [ProcessMapEntry]
+        /// Tables imported in the same step (images seen for the first time).
+        public var importedTables: [String]
+        /// Mapped files that could not be read as ELF, with the reason.
+        public var skipped: [(path: String, reason: String)]
+    }
+
+    /// Records which ELF images are mapped where in process `pid` (from the
+    /// text of its `/proc/<pid>/maps`) and imports each image's symbols that
+    /// the catalog does not have yet. `addressSpace` names the address space
+    /// (default "pid:<pid>"). Entries are valid from now until a later import
+    /// for the same address space replaces them.
+    public func importProcessMaps(pid: UInt32, text: String, addressSpace: String? = nil) throws -> MapsImport {
+        let lines = ProcMapsLine.parse(text)
+        guard !lines.isEmpty else { throw CatalogError.noMaps(pid: pid, reason: "no mappings in the maps text") }
+        let space = addressSpace ?? "pid:\(pid)"
+        let now = store.options.clock()
+        var result = MapsImport(entries: [], importedTables: [], skipped: [])
+        var images: [String: (ELFFile, String)?] = [:]
+        for line in lines {
+            guard let path = line.path, path.hasPrefix("/") else { continue }
+            if images[path] == nil {
+                do {
+                    let elf = try ELFFile(contentsOf: path)
+                    let app = URL(fileURLWithPath: path).lastPathComponent
+                    try Self.validateApp(app)
+                    if (try? table(app: app, buildID: Self.hex(elf.buildID).isEmpty ? "no-build-id" : Self.hex(elf.buildID))) == nil {
+                        do {
+                            _ = try importELF(at: path, app: app)
+                            result.importedTables.append(app)
+                        } catch CatalogError.elf(_, .noSymbols) {
+                            // Still a mapping worth recording; lookups will say "??".
+                        }
+                    }
+                    images[path] = .some((elf, app))
+                } catch ELFError.notELF {
+                    images[path] = .some(nil)  // data files (locales, caches): nothing to symbolize
+                } catch {
+                    images[path] = .some(nil)
+                    result.skipped.append((path, "\(error)"))
+                }
+            }
+            guard case .some(.some(let (elf, app))) = images[path], let delta = elf.linkDelta(forFileOffset: line.offset) else { continue }
+            // runtime = link-time + bias, for the PT_LOAD holding this file offset.
+            let bias = line.start &- line.offset &- delta
+            result.entries.append(ProcessMapEntry(
+                pid: pid, validFrom: now, validTo: 0, start: line.start, end: line.end, fileOffset: line.offset,
+                loadBias: bias, app: Array(app.utf8), buildID: elf.buildID, addressSpace: Array(space.utf8), path: Array(path.utf8)))
+        }
+        guard !result.entries.isEmpty else { throw CatalogError.noMaps(pid: pid, reason: "no readable ELF image is mapped") }
+        try wrap { () throws(TraceError) in
+            if (try? store.volume(named: Self.mapsVolume)) == nil { try store.createVolume(named: Self.mapsVolume) }
+            let w = try store.openWriter(volume: Self.mapsVolume)
+            var bytes: [UInt8] = []
+            for e in result.entries {
+                e.encode(into: &bytes)
+                try w.append(bytes: bytes, kind: .processMap, timestamp: now)
+            }
+            w.close()
+        }
+        return result
+    }
+
+    /// Every recorded mapping, oldest first.
+    public func processMaps() throws -> [ProcessMapEntry] {
+        guard (try? store.volume(named: Self.mapsVolume)) != nil else { return [] }
+        let reader = try wrap { () throws(TraceError) in try store.openReader(volume: Self.mapsVolume) }
+        var out: [ProcessMapEntry] = []
+        while let r = try wrap({ () throws(TraceError) in try reader.next() }) {
+            guard r.kind == .processMap else { continue }
+            out.append(try withJoined(r) { try ProcessMapEntry.decode($0) })
+        }
+        return out
+    }
+
+    /// Symbolizes runtime addresses of one address space at one time, through
+    /// the recorded maps. Build once, query many times (O(log mappings) each).
+    public func symbolizer(addressSpace: String, at time: UInt64 = .max) throws -> AddressSpaceSymbolizer {
+        let all = try processMaps().filter { String(decoding: $0.addressSpace, as: UTF8.self) == addressSpace }
+        // The newest import at or before `time` describes the address space then.
+        let imports = Set(all.map(\.validFrom)).filter { $0 <= time }
+        guard let when = imports.max() else {
+            throw CatalogError.noMaps(pid: 0, reason: "no maps recorded for address space '\(addressSpace)'")
+        }
+        var mappings: [(ProcessMapEntry, SymbolTable?)] = []
+        for e in all where e.validFrom == when {
+            let app = String(decoding: e.app, as: UTF8.self)
+            let id = e.buildID.isEmpty ? "no-build-id" : Self.hex(e.buildID)
+            mappings.append((e, try? table(app: app, buildID: id)))
+        }
+        return AddressSpaceSymbolizer(mappings: mappings.sorted { $0.0.start < $1.0.start })
+    }
+}
+
+/// Runtime address → mapping → symbol. Read-only; thread-safe.
+public struct AddressSpaceSymbolizer: @unchecked Sendable {
+    // SAFETY: immutable; tables point into the mapped region.
+    let mappings: [(ProcessMapEntry, SymbolTable?)]
+
+    public struct Result {
+        public var app: String
+        public var match: SymbolTable.Match?
+        /// Runtime addresses this same answer holds for.
+        public var range: Range<UInt64>
+    }
+
+    public func lookup(_ address: UInt64) -> Result? {
+        var lo = 0, hi = mappings.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if mappings[mid].0.start <= address { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo > 0, address < mappings[lo - 1].0.end else { return nil }
+        let (entry, table) = mappings[lo - 1]
+        let match = table?.lookup(address &- entry.loadBias)
+        var range = entry.start..<entry.end
+        if let m = match {
+            let low = max(entry.start, m.range.lowerBound &+ entry.loadBias), high = min(entry.end, m.range.upperBound &+ entry.loadBias)
+            range = low < high ? low..<high : address..<(address + 1)
+        } else {
+            range = address..<(address + 1)
+        }
+        return Result(app: String(decoding: entry.app, as: UTF8.self), match: match, range: range)
+    }
+}

@@ -1,0 +1,64 @@
+import TraceFormat
+import TraceVolume
+
+/// One application's symbol table, read in place from its volume: the chunk
+/// payloads are binary-searched where they lie in the mapped region (no
+/// parsing or copying at open beyond one small array of chunk views).
+///
+/// Valid while the pool stays open. Lookups are thread-safe (read-only).
+public final class SymbolTable: @unchecked Sendable {
+    // SAFETY: immutable after init; points into the mapped region.
+    public let info: SymbolTableInfo
+    public let volume: String
+    let chunks: [SymbolChunk]
+    let lows: [UInt64]
+
+    /// A symbolized address.
+    public struct Match {
+        /// The symbol's raw (mangled) name, in place.
+        public var name: UnsafeRawBufferPointer
+        /// `address − symbol start`.
+        public var offset: UInt64
+        /// The symbol's ELF type/binding byte.
+        public var info: UInt8
+        /// The address range this answer holds for (link-time addresses).
+        public var range: Range<UInt64>
+
+        public var nameString: String { String(decoding: name, as: UTF8.self) }
+    }
+
+    init(info: SymbolTableInfo, volume: String, chunks: [SymbolChunk]) {
+        self.info = info
+        self.volume = volume
+        let sorted = chunks.sorted { $0.lowest < $1.lowest }
+        self.chunks = sorted
+        lows = sorted.map(\.lowest)
+    }
+
+    /// Number of address ranges.
+    public var rangeCount: Int { chunks.reduce(0) { $0 + $1.count } }
+
+    /// The symbol covering `address` (a link-time address of this file), or
+    /// nil. O(log chunks + log ranges).
+    public func lookup(_ address: UInt64) -> Match? {
+        // Last chunk whose lowest start ≤ address.
+        var lo = 0, hi = lows.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if lows[mid] <= address { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo > 0 else { return nil }
+        let chunk = chunks[lo - 1]
+        guard let i = chunk.find(address) else { return nil }
+        let e = chunk.entry(i)
+        guard let name = chunk.name(at: e.nameOffset) else { return nil }
+        return Match(name: name, offset: address - e.start + UInt64(e.symbolOffset), info: UInt8(truncatingIfNeeded: e.info),
+                     range: e.start..<(e.start + UInt64(e.size)))
+    }
+
+    /// Looks up every address; `body` gets each index and result in order.
+    /// For millions of addresses; nothing is allocated per address.
+    public func lookup(_ addresses: UnsafeBufferPointer<UInt64>, _ body: (Int, Match?) -> Void) {
+        for (i, a) in addresses.enumerated() { body(i, lookup(a)) }
+    }
+}

@@ -1,0 +1,120 @@
+/// The payload of a `.symbolChunk` record (FORMAT.md §8.7): part of one
+/// application's symbol table, read in place and binary-searched.
+///
+/// ```
+/// 0   u32 magic "PMSC"      4  u32 count        8  u32 stringBytes   12 u32 reserved
+/// 16  u64 lowest start      24 u64 highest end
+/// 32  count × 24-byte entries, strictly increasing `start`, non-overlapping:
+///       u64 start, u32 size, u32 nameOffset, u32 symbolOffset, u32 info
+/// 32 + 24 × count: string pool, NUL-terminated UTF-8 names
+/// ```
+/// An entry covers `[start, start + size)`; `start − symbolOffset` is where
+/// its symbol begins (non-zero for the remainder of a symbol split around a
+/// nested one). `info` is the ELF `st_info` byte (type and binding) in bits 0-7.
+public struct SymbolChunk {
+    public static let magic: UInt32 = 0x4353_4D50  // "PMSC"
+    public static let headerSize = 32
+    public static let entrySize = 24
+
+    public struct Entry: Equatable, Sendable {
+        public var start: UInt64
+        public var size: UInt32
+        public var nameOffset: UInt32
+        public var symbolOffset: UInt32
+        public var info: UInt32
+
+        public init(start: UInt64, size: UInt32, nameOffset: UInt32, symbolOffset: UInt32, info: UInt32) {
+            self.start = start
+            self.size = size
+            self.nameOffset = nameOffset
+            self.symbolOffset = symbolOffset
+            self.info = info
+        }
+    }
+
+    public let count: Int
+    /// Bytes of the string pool.
+    public var stringBytes: Int { strings.count }
+    public let lowest: UInt64
+    public let highest: UInt64
+    @usableFromInline let entries: UnsafeRawPointer
+    let strings: UnsafeRawBufferPointer
+
+    /// Encodes entries (sorted, non-overlapping) and their string pool.
+    public static func encode(entries: [Entry], strings: [UInt8], into out: inout [UInt8]) {
+        out = [UInt8](repeating: 0, count: headerSize + entrySize * entries.count + strings.count)
+        out.withUnsafeMutableBytes { b in
+            let p = b.baseAddress!
+            p.storeLE(magic, at: 0)
+            p.storeLE(UInt32(entries.count), at: 4)
+            p.storeLE(UInt32(strings.count), at: 8)
+            p.storeLE(entries.first?.start ?? 0, at: 16)
+            p.storeLE(entries.last.map { $0.start + UInt64($0.size) } ?? 0, at: 24)
+            for (i, e) in entries.enumerated() {
+                let q = p + headerSize + entrySize * i
+                q.storeLE(e.start, at: 0)
+                q.storeLE(e.size, at: 8)
+                q.storeLE(e.nameOffset, at: 12)
+                q.storeLE(e.symbolOffset, at: 16)
+                q.storeLE(e.info, at: 20)
+            }
+            strings.withUnsafeBytes { s in
+                if let sb = s.baseAddress { (p + headerSize + entrySize * entries.count).copyMemory(from: sb, byteCount: s.count) }
+            }
+        }
+    }
+
+    /// A view of a chunk payload in place. Checks magic and that the entry
+    /// array and string pool lie inside the payload; O(1), nothing copied.
+    public init(_ payload: UnsafeRawBufferPointer) throws(FormatError) {
+        let s = Structure.payload(kind: RecordKind.symbolChunk.rawValue)
+        guard payload.count >= Self.headerSize, let p = payload.baseAddress else {
+            throw .truncated(s, needed: Self.headerSize, available: payload.count)
+        }
+        let magic: UInt32 = p.loadLE(0)
+        guard magic == Self.magic else { throw .badMagic(s, found: UInt64(magic)) }
+        let count = Int(p.loadLE(4, as: UInt32.self))
+        let stringBytes = Int(p.loadLE(8, as: UInt32.self))
+        let needed = Self.headerSize + Self.entrySize * count + stringBytes  // ≤ 32 + 24·2^32 + 2^32: no overflow in Int
+        guard needed <= payload.count else { throw .truncated(s, needed: needed, available: payload.count) }
+        self.count = count
+        lowest = p.loadLE(16)
+        highest = p.loadLE(24)
+        entries = p + Self.headerSize
+        strings = UnsafeRawBufferPointer(start: p + Self.headerSize + Self.entrySize * count, count: stringBytes)
+    }
+
+    /// Entry `i` (precondition: `i < count`).
+    @inlinable
+    public func entry(_ i: Int) -> Entry {
+        let q = entries + Self.entrySize * i
+        return Entry(start: q.loadLE(0), size: q.loadLE(8), nameOffset: q.loadLE(12), symbolOffset: q.loadLE(16), info: q.loadLE(20))
+    }
+
+    @inlinable
+    public func start(_ i: Int) -> UInt64 { (entries + Self.entrySize * i).loadLE(0) }
+
+    /// Index of the entry covering `address`, or nil. O(log count).
+    @inlinable
+    public func find(_ address: UInt64) -> Int? {
+        guard count > 0, address >= lowest else { return nil }
+        var lo = 0, hi = count  // first index with start > address
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if start(mid) <= address { lo = mid + 1 } else { hi = mid }
+        }
+        guard lo > 0 else { return nil }
+        let e = entry(lo - 1)
+        return address - e.start < UInt64(e.size) ? lo - 1 : nil
+    }
+
+    /// The NUL-terminated name at `offset` in the pool, bounds-checked:
+    /// nil when the offset is outside the pool or the name has no NUL.
+    public func name(at offset: UInt32) -> UnsafeRawBufferPointer? {
+        let o = Int(offset)
+        guard o < strings.count else { return nil }
+        let rest = UnsafeRawBufferPointer(rebasing: strings[o...])
+        guard let end = rest.firstIndex(of: 0) else { return nil }
+        return UnsafeRawBufferPointer(rebasing: rest[..<end])
+    }
+}

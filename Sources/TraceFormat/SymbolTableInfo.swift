@@ -1,0 +1,76 @@
+/// The payload of a `.symbolTableInfo` record (FORMAT.md §8.6): what a
+/// symbol table describes. The first record of every symbol-table volume.
+///
+/// ```
+/// 0  u32 magic "PMSI"   4  u16 elfType (2 exec, 3 shared/PIE)   6  u16 machine (62 x86-64, 183 AArch64)
+/// 8  u64 symbolCount    16 u64 importTime (ns)                  24 u64 linkBase (lowest PT_LOAD p_vaddr − p_offset)
+/// 32 u32 chunkCount     36 u16 appLength  38 u16 buildIdLength  40 u16 pathLength  42 u16 reserved
+/// 44 app name (UTF-8), build-id bytes, path (UTF-8)
+/// ```
+public struct SymbolTableInfo: Equatable, Sendable {
+    public static let magic: UInt32 = 0x4953_4D50  // "PMSI"
+    public static let headerSize = 44
+
+    public var elfType: UInt16
+    public var machine: UInt16
+    public var symbolCount: UInt64
+    public var importTime: UInt64
+    public var linkBase: UInt64
+    public var chunkCount: UInt32
+    public var app: [UInt8]
+    public var buildID: [UInt8]
+    public var path: [UInt8]
+
+    public init(elfType: UInt16, machine: UInt16, symbolCount: UInt64, importTime: UInt64, linkBase: UInt64,
+                chunkCount: UInt32, app: [UInt8], buildID: [UInt8], path: [UInt8]) {
+        self.elfType = elfType
+        self.machine = machine
+        self.symbolCount = symbolCount
+        self.importTime = importTime
+        self.linkBase = linkBase
+        self.chunkCount = chunkCount
+        self.app = app
+        self.buildID = buildID
+        self.path = path
+    }
+
+    /// Precondition: app, build-id and path each shorter than 64 KiB.
+    public func encode(into out: inout [UInt8]) {
+        precondition(app.count < 65536 && buildID.count < 65536 && path.count < 65536)
+        out = [UInt8](repeating: 0, count: Self.headerSize)
+        out.withUnsafeMutableBytes { b in
+            let p = b.baseAddress!
+            p.storeLE(Self.magic, at: 0)
+            p.storeLE(elfType, at: 4)
+            p.storeLE(machine, at: 6)
+            p.storeLE(symbolCount, at: 8)
+            p.storeLE(importTime, at: 16)
+            p.storeLE(linkBase, at: 24)
+            p.storeLE(chunkCount, at: 32)
+            p.storeLE(UInt16(app.count), at: 36)
+            p.storeLE(UInt16(buildID.count), at: 38)
+            p.storeLE(UInt16(path.count), at: 40)
+        }
+        out += app
+        out += buildID
+        out += path
+    }
+
+    public static func decode(_ payload: UnsafeRawBufferPointer) throws(FormatError) -> SymbolTableInfo {
+        let s = Structure.payload(kind: RecordKind.symbolTableInfo.rawValue)
+        guard payload.count >= headerSize, let p = payload.baseAddress else {
+            throw .truncated(s, needed: headerSize, available: payload.count)
+        }
+        let magic: UInt32 = p.loadLE(0)
+        guard magic == Self.magic else { throw .badMagic(s, found: UInt64(magic)) }
+        let a = Int(p.loadLE(36, as: UInt16.self)), b = Int(p.loadLE(38, as: UInt16.self)), c = Int(p.loadLE(40, as: UInt16.self))
+        guard headerSize + a + b + c <= payload.count else {
+            throw .truncated(s, needed: headerSize + a + b + c, available: payload.count)
+        }
+        func bytes(_ from: Int, _ n: Int) -> [UInt8] { [UInt8](UnsafeRawBufferPointer(rebasing: payload[from..<(from + n)])) }
+        return SymbolTableInfo(
+            elfType: p.loadLE(4), machine: p.loadLE(6), symbolCount: p.loadLE(8), importTime: p.loadLE(16),
+            linkBase: p.loadLE(24), chunkCount: p.loadLE(32), app: bytes(headerSize, a),
+            buildID: bytes(headerSize + a, b), path: bytes(headerSize + a + b, c))
+    }
+}
