@@ -8,6 +8,8 @@ public struct ELFSymbol: Equatable, Sendable {
     /// ELF `st_info`: type in bits 0-3, binding in bits 4-7.
     public var info: UInt8
     public var sectionIndex: UInt16
+    /// Position in the file's symbol table (tie-break among aliases).
+    public var tableIndex: Int = 0
 
     public var type: UInt8 { info & 0xF }
     public var binding: UInt8 { info >> 4 }
@@ -51,9 +53,11 @@ extension ELFFile {
             guard shndx != 0, shndx < 0xFF00 else { continue }  // undefined, ABS, COMMON, reserved
             let executable = Int(shndx) < sections.count && sections[Int(shndx)].flags & 0x4 != 0
             guard type == 1 || type == 2 || type == 10 || (type == 0 && executable) else { continue }
-            guard let name = r.cString(in: strings.offset, size: strings.size, at: UInt64(r.u32(o) as UInt32)), !name.isEmpty else { continue }
+            guard var name = r.cString(in: strings.offset, size: strings.size, at: UInt64(r.u32(o) as UInt32)), !name.isEmpty else { continue }
+            // Debug files spell versioned symbols "name@@VERSION": the version is not part of the name.
+            if let at = name.firstIndex(of: "@"), at != name.startIndex { name = String(name[..<at]) }
             if name.hasPrefix("$") && (name.count == 2 || name.dropFirst(2).first == ".") { continue }  // $x, $d, $x.123
-            out.append(ELFSymbol(name: name, value: r.u64(o + 8), size: r.u64(o + 16), info: info, sectionIndex: shndx))
+            out.append(ELFSymbol(name: name, value: r.u64(o + 8), size: r.u64(o + 16), info: info, sectionIndex: shndx, tableIndex: Int(i)))
         }
         return out
     }

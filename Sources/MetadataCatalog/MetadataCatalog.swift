@@ -20,6 +20,12 @@ public final class MetadataCatalog {
     public static let mapsVolume = ".maps"
     public static let maxAppNameLength = 120
 
+    /// Crash-test hook: called with the name of each step of an import
+    /// ("import.created", "import.chunk.<n>", "import.sealed",
+    /// "import.old-deleted", "import.renamed"). Tests point it at `kill(getpid(),
+    /// SIGKILL)` to stop a child process exactly there. Nil in production.
+    nonisolated(unsafe) public static var stepHook: ((String) -> Void)?
+
     public let store: TraceStore
     /// Keeps whatever owns the store's mapping (a `TracePool`) alive as long as the catalog.
     let owner: AnyObject?
@@ -135,17 +141,30 @@ public final class MetadataCatalog {
     /// Imports the symbols of the ELF file at `path` as app `app` (default:
     /// the file's name). Atomic; durable on return. Replaces a table with the
     /// same app and build-id. Cost: O(symbols log symbols).
+    ///
+    /// A stripped file has only `.dynsym`; with `useDebugFile` (the default)
+    /// its full `.symtab` is taken from `/usr/lib/debug/.build-id/…` when a
+    /// debug file with the same build-id is installed.
     @discardableResult
-    public func importELF(at path: String, app: String? = nil) throws -> TableSummary {
+    public func importELF(at path: String, app: String? = nil, useDebugFile: Bool = true) throws -> TableSummary {
         let elf: ELFFile
         do { elf = try ELFFile(contentsOf: path) } catch let e as ELFError { throw CatalogError.elf(path: path, e) } catch {
             throw CatalogError.file(path: path, message: (error as NSError).localizedDescription)
         }
         let name = app ?? URL(fileURLWithPath: path).lastPathComponent
         try Self.validateApp(name)
-        let symbols: [ELFSymbol]
-        do { symbols = try elf.symbols().symbols } catch { throw CatalogError.elf(path: path, error) }
-        let (kept, ranges) = SymbolTableBuilder.build(symbols, sectionEnd: elf.sectionEnd)
+        var symbols: [ELFSymbol]
+        var source: ELFFile.SymbolSource
+        var sectionSource = elf
+        do { (symbols, source) = try elf.symbols() } catch { throw CatalogError.elf(path: path, error) }
+        // A stripped file's full .symtab may sit in a separate debug file found by build-id
+        // (Debian's *-dbg / *-dbgsym packages), where debuggers and llvm-symbolizer look too.
+        if useDebugFile, source == .dynsym, let debug = Self.debugFile(for: elf), let (more, s) = try? debug.symbols(), s == .symtab {
+            symbols = more
+            source = s
+            sectionSource = debug
+        }
+        let (kept, ranges) = SymbolTableBuilder.build(symbols, sectionEnd: sectionSource.sectionEnd)
         let maxChunk = min(Layout.maxFragmentPayload(segmentSize: store.superblock.segmentSize), 4 << 20)
         let chunks = SymbolTableBuilder.chunks(kept: kept, ranges: ranges, maxChunkBytes: maxChunk)
         let info = SymbolTableInfo(
@@ -155,21 +174,40 @@ public final class MetadataCatalog {
         let final = Self.volumeName(app: name, buildID: elf.buildID)
         let temporary = Self.temporaryPrefix + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         try wrap { () throws(TraceError) in
+            let step = Self.stepHook
             try store.createVolume(named: temporary)
+            step?("import.created")
             let w = try store.openWriter(volume: temporary)
             var bytes: [UInt8] = []
             info.encode(into: &bytes)
             try w.append(bytes: bytes, kind: .symbolTableInfo)
-            for c in chunks { try w.append(bytes: c, kind: .symbolChunk, contiguous: true) }
+            for (i, c) in chunks.enumerated() {
+                try w.append(bytes: c, kind: .symbolChunk, contiguous: true)
+                w.commit()
+                step?("import.chunk.\(i)")
+            }
             w.close()
             try store.sealVolume(temporary)
+            step?("import.sealed")
             if (try? store.volume(named: final)) != nil {
                 openTables[final] = nil
                 try store.deleteVolume(final)
+                step?("import.old-deleted")
             }
             try store.renameVolume(temporary, to: final)
+            step?("import.renamed")
         }
         return try tables().first { $0.volume == final }!
+    }
+
+    /// `/usr/lib/debug/.build-id/xx/yyyy.debug` for the file's build-id, if
+    /// present and carrying the same build-id.
+    static func debugFile(for elf: ELFFile) -> ELFFile? {
+        let id = hex(elf.buildID)
+        guard id.count > 2 else { return nil }
+        let path = "/usr/lib/debug/.build-id/\(id.prefix(2))/\(id.dropFirst(2)).debug"
+        guard let debug = try? ELFFile(contentsOf: path), debug.buildID == elf.buildID else { return nil }
+        return debug
     }
 
     /// Removes the tables of `app` (all of them, or the one with `buildID`).

@@ -38,3 +38,26 @@ extension Substring {
         return s
     }
 }
+
+#if canImport(Glibc)
+import Glibc
+#endif
+
+extension ProcMapsLine {
+    /// Reads a whole file by `read(2)` until end of file. `/proc` files
+    /// report size 0, so readers that trust `st_size` get only a first chunk.
+    public static func readFile(_ path: String) -> String? {
+        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        guard fd >= 0 else { return nil }
+        defer { close(fd) }
+        var bytes: [UInt8] = []
+        var chunk = [UInt8](repeating: 0, count: 65536)
+        while true {
+            let n = chunk.withUnsafeMutableBytes { read(fd, $0.baseAddress, $0.count) }
+            if n < 0 { if errno == EINTR { continue }; return nil }
+            if n == 0 { break }
+            bytes.append(contentsOf: chunk[0..<n])
+        }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}

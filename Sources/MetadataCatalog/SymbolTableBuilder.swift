@@ -4,15 +4,17 @@ import TraceFormat
 /// table (FORMAT.md §8.7).
 ///
 /// Rules, applied in this order:
-/// 1. **Aliases** (several symbols at one address): one is kept, by
-///    preference FUNC/IFUNC over OBJECT over NOTYPE; then GLOBAL over WEAK
-///    over LOCAL; then the larger size; then the name with fewer leading
-///    underscores; then the shorter name; then the lexicographically smaller.
+/// 1. **Aliases** (several symbols at one address): one is kept — a
+///    function-like symbol (FUNC, IFUNC, NOTYPE) over an OBJECT, then the
+///    larger size, then the one that comes later in the file's symbol table.
+///    This is the choice llvm-symbolizer makes (measured against LLVM 21 on
+///    the C library), so both tools name an address the same way.
 /// 2. **Zero-size symbols** extend to the next symbol's address (or the end
-///    of their section), as `nm -n`-based tools read them.
+///    of their section), as `nm -n`-based tools and llvm-symbolizer read them.
 /// 3. **Nested symbols** (one inside another's range) split the outer one:
 ///    the address range inside the inner symbol belongs to it, the rest to
 ///    the outer symbol, with offsets still counted from the outer's start.
+///    (llvm-symbolizer answers "??" past the inner symbol's end instead.)
 public enum SymbolTableBuilder {
     public struct Range: Equatable, Sendable {
         public var start: UInt64
@@ -20,21 +22,11 @@ public enum SymbolTableBuilder {
         public var symbol: Int  // index into the kept symbols
     }
 
-    static func rank(_ s: ELFSymbol) -> (Int, Int, UInt64, Int, Int, String) {
-        let t = s.isFunction ? 0 : (s.type == 1 ? 1 : 2)
-        let b = s.binding == 1 || s.binding == 10 ? 0 : (s.binding == 2 ? 1 : 2)
-        let underscores = s.name.prefix { $0 == "_" }.count
-        return (t, b, UInt64.max - s.size, underscores, s.name.utf8.count, s.name)
-    }
-
     static func better(_ a: ELFSymbol, _ b: ELFSymbol) -> Bool {
-        let (x, y) = (rank(a), rank(b))
-        if x.0 != y.0 { return x.0 < y.0 }
-        if x.1 != y.1 { return x.1 < y.1 }
-        if x.2 != y.2 { return x.2 < y.2 }
-        if x.3 != y.3 { return x.3 < y.3 }
-        if x.4 != y.4 { return x.4 < y.4 }
-        return x.5 < y.5
+        let (objectA, objectB) = (a.type == 1, b.type == 1)
+        if objectA != objectB { return objectB }
+        if a.size != b.size { return a.size > b.size }
+        return a.tableIndex > b.tableIndex
     }
 
     /// The kept symbols (one per address, sorted) and the ranges covering them.

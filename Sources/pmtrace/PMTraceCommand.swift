@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MetadataCatalog
 
 @main
 struct PMTraceCommand: ParsableCommand {
@@ -24,6 +25,10 @@ struct PMTraceCommand: ParsableCommand {
     /// Like ArgumentParser's `main`, but every error is one line on stderr
     /// (`pmtrace: <what is wrong>`), as scripts expect; help still prints in full.
     static func main() {
+        // Crash tests: PMTRACE_KILL_AT=<step> makes this process SIGKILL itself at that step.
+        if let at = ProcessInfo.processInfo.environment["PMTRACE_KILL_AT"] {
+            MetadataCatalog.stepHook = { step in if step == at { kill(getpid(), SIGKILL) } }
+        }
         do {
             var command = try parseAsRoot()
             try command.run()

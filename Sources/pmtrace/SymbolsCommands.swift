@@ -86,7 +86,7 @@ struct MapsImport: ParsableCommand {
 
     func run() throws {
         let path = mapsFile ?? "/proc/\(pid)/maps"
-        guard let text = try? String(contentsOfFile: path, encoding: .utf8) else {
+        guard let text = ProcMapsLine.readFile(path) else {
             throw CLIError("\(path): cannot read (no such process, or no permission)")
         }
         let (_, catalog) = try openCatalog(pool, writable: true)
