@@ -26,7 +26,8 @@ extension ELFFile {
     /// Defined function (FUNC, IFUNC), object (OBJECT) and code-label
     /// (NOTYPE in an executable section) symbols, from `.symtab`, or from
     /// `.dynsym` when the file is stripped. Undefined, absolute, TLS, section
-    /// and file symbols are left out, as are AArch64 mapping symbols (`$x`, `$d`).
+    /// and file symbols are left out, as are symbols of sections that are not
+    /// loaded and AArch64 mapping symbols (`$x`, `$d`).
     public func symbols() throws(ELFError) -> (symbols: [ELFSymbol], source: SymbolSource) {
         for (type, source) in [(UInt32(2), SymbolSource.symtab), (UInt32(11), .dynsym)] {
             guard let table = sections.first(where: { $0.type == type }) else { continue }
@@ -51,7 +52,8 @@ extension ELFFile {
             let shndx: UInt16 = r.u16(o + 6)
             let type = info & 0xF
             guard shndx != 0, shndx < 0xFF00 else { continue }  // undefined, ABS, COMMON, reserved
-            let executable = Int(shndx) < sections.count && sections[Int(shndx)].flags & 0x4 != 0
+            guard Int(shndx) < sections.count, sections[Int(shndx)].flags & 0x2 != 0 else { continue }  // not loaded (e.g. .gnu.warning)
+            let executable = sections[Int(shndx)].flags & 0x4 != 0
             guard type == 1 || type == 2 || type == 10 || (type == 0 && executable) else { continue }
             guard var name = r.cString(in: strings.offset, size: strings.size, at: UInt64(r.u32(o) as UInt32)), !name.isEmpty else { continue }
             // Debug files spell versioned symbols "name@@VERSION": the version is not part of the name.
