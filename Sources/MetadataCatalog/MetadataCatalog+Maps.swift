@@ -27,6 +27,11 @@ extension MetadataCatalog {
         for line in lines {
             guard let path = line.path, path.hasPrefix("/") else { continue }
             if images[path] == nil {
+                guard FileManager.default.isReadableFile(atPath: path) else {
+                    // Gone since it was mapped, or a special file (shared memory, "(deleted)").
+                    images[path] = .some(nil)
+                    continue
+                }
                 do {
                     let elf = try ELFFile(contentsOf: path)
                     let app = URL(fileURLWithPath: path).lastPathComponent

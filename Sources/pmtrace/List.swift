@@ -3,10 +3,13 @@ import PMTrace
 import TraceVolume
 
 struct List: ParsableCommand {
-    static let configuration = CommandConfiguration(abstract: "List the volumes.")
+    static let configuration = CommandConfiguration(
+        abstract: "List the volumes.",
+        discussion: "Symbol tables (.sym/…), process maps (.maps) and imports in progress (.tmp/…) are volumes too; --all shows them.")
 
     @Argument(help: "Pool file or device.") var pool: String
     @Flag(help: "Print JSON.") var json = false
+    @Flag(help: "Also list the catalog's internal volumes (names starting with '.').") var all = false
 
     struct Row: Codable {
         var name: String
@@ -22,7 +25,7 @@ struct List: ParsableCommand {
     func run() throws {
         let p = try openPool(pool, writable: false)
         let segmentSize = p.store.superblock.segmentSize
-        let rows = p.store.volumes().map {
+        let rows = p.store.volumes().filter { all || !$0.name.hasPrefix(".") }.map {
             Row(name: $0.name, lanes: $0.laneCount, sealed: $0.sealed, ring: $0.ring, segments: $0.segmentCount,
                 bytes: UInt64($0.segmentCount) * segmentSize, created: formatTime($0.createdTime),
                 uid: String($0.uid, radix: 16))

@@ -60,7 +60,8 @@ import Testing
         #expect(try pmtrace(["symbols", "import", pool, "/usr/bin/ls", "--app", "other"]).status == 0)
         let after = try pmtrace(["symbolize", pool, "--app", "c", malloc])
         #expect(after.status == 0 && after.out == "\(malloc) malloc+0x0\n", "after \(step): \(after.out) \(after.stderr)")
-        let volumes = try JSONSerialization.jsonObject(with: try pmtrace(["list", pool, "--json"]).stdout) as? [[String: Any]]
+        let volumes = try JSONSerialization.jsonObject(with: try pmtrace(["list", pool, "--json", "--all"]).stdout) as? [[String: Any]]
+        #expect(volumes?.contains { ($0["name"] as? String)?.hasPrefix(".sym/c/") == true } == true)
         #expect(volumes?.contains { ($0["name"] as? String)?.hasPrefix(".tmp/") == true } == false)
     }
 }
