@@ -15,14 +15,14 @@ struct BenchmarksCommand: ParsableCommand {
             """)
 
     enum Experiment: String, ExpressibleByArgument, CaseIterable {
-        case sweep, transfer, peers, events, mount, all
+        case sweep, transfer, peers, events, mount, symbols, all
     }
 
     enum GranularityChoice: String, ExpressibleByArgument {
         case cacheLine = "cache-line", asIs = "as-is"
     }
 
-    @Argument(help: "sweep | transfer | peers | events | mount | all") var experiment: Experiment = .all
+    @Argument(help: "sweep | transfer | peers | events | mount | symbols | all") var experiment: Experiment = .all
     @Flag(help: "Small sizes, one repetition: checks that everything runs (under a minute).") var quick = false
     @Option(help: "Directory for CSV and SVG results.") var out: String = "bench-results"
     @Option(help: "Directory for pool files (default /dev/shm).") var poolDir: String = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
@@ -57,7 +57,7 @@ struct BenchmarksCommand: ParsableCommand {
         let ctx = Context(outDir: outDir, poolDir: poolDir, quick: quick, granularityNote: note)
         print("PMTrace benchmarks\(quick ? " (quick)" : ""): \(note)")
         let start = Date()
-        let all: [Experiment] = experiment == .all ? [.sweep, .transfer, .peers, .events, .mount] : [experiment]
+        let all: [Experiment] = experiment == .all ? [.sweep, .transfer, .peers, .events, .mount, .symbols] : [experiment]
         for e in all {
             switch e {
             case .sweep: try runSweep(ctx)
@@ -65,6 +65,7 @@ struct BenchmarksCommand: ParsableCommand {
             case .peers: try runPeers(ctx)
             case .events: try runEvents(ctx)
             case .mount: try runMount(ctx)
+            case .symbols: try runSymbols(ctx)
             case .all: break
             }
         }

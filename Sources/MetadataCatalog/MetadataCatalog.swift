@@ -118,7 +118,7 @@ public final class MetadataCatalog {
             out.append(TableSummary(
                 app: String(decoding: t.info.app, as: UTF8.self), buildID: Self.hex(t.info.buildID),
                 symbols: t.info.symbolCount, ranges: t.rangeCount, chunks: t.chunks.count,
-                bytes: t.chunks.reduce(0) { $0 + SymbolChunk.headerSize + SymbolChunk.entrySize * $1.count + $1.stringBytes },
+                bytes: t.chunks.reduce(0) { $0 + $1.byteCount },
                 kind: t.info.elfType == 2 ? "executable" : "shared/PIE",
                 machine: t.info.machine == 62 ? "x86-64" : (t.info.machine == 183 ? "aarch64" : "\(t.info.machine)"),
                 path: String(decoding: t.info.path, as: UTF8.self), imported: t.info.importTime, volume: v.name))
@@ -199,6 +199,9 @@ public final class MetadataCatalog {
         }
         return try tables().first { $0.volume == final }!
     }
+
+    /// Whether a separate debug file with the same build-id is installed.
+    public static func hasDebugFile(for elf: ELFFile) -> Bool { debugFile(for: elf) != nil }
 
     /// `/usr/lib/debug/.build-id/xx/yyyy.debug` for the file's build-id, if
     /// present and carrying the same build-id.

@@ -13,10 +13,11 @@ public final class SymbolTable: @unchecked Sendable {
     let chunks: [SymbolChunk]
     let lows: [UInt64]
 
-    /// A symbolized address.
+    /// A symbolized address. The name is found in the string pool only when
+    /// asked for, so batch lookups that only count or group pay nothing for it.
     public struct Match {
-        /// The symbol's raw (mangled) name, in place.
-        public var name: UnsafeRawBufferPointer
+        let chunk: SymbolChunk
+        let nameOffset: UInt32
         /// `address − symbol start`.
         public var offset: UInt64
         /// The symbol's ELF type/binding byte.
@@ -24,6 +25,10 @@ public final class SymbolTable: @unchecked Sendable {
         /// The address range this answer holds for (link-time addresses).
         public var range: Range<UInt64>
 
+        /// The symbol's raw (mangled) name, in place; empty if the pool entry is damaged.
+        public var name: UnsafeRawBufferPointer {
+            chunk.name(at: nameOffset) ?? UnsafeRawBufferPointer(start: nil, count: 0)
+        }
         public var nameString: String { String(decoding: name, as: UTF8.self) }
     }
 
@@ -51,9 +56,8 @@ public final class SymbolTable: @unchecked Sendable {
         let chunk = chunks[lo - 1]
         guard let i = chunk.find(address) else { return nil }
         let e = chunk.entry(i)
-        guard let name = chunk.name(at: e.nameOffset) else { return nil }
-        return Match(name: name, offset: address - e.start + UInt64(e.symbolOffset), info: UInt8(truncatingIfNeeded: e.info),
-                     range: e.start..<(e.start + UInt64(e.size)))
+        return Match(chunk: chunk, nameOffset: e.nameOffset, offset: address - e.start + UInt64(e.symbolOffset),
+                     info: UInt8(truncatingIfNeeded: e.info), range: e.start..<(e.start + UInt64(e.size)))
     }
 
     /// Looks up every address; `body` gets each index and result in order.

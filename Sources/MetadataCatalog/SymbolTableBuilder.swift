@@ -91,7 +91,7 @@ public enum SymbolTableBuilder {
         for r in ranges {
             let s = kept[r.symbol]
             let nameBytes = nameOffsets[r.symbol] == nil ? s.name.utf8.count + 1 : 0
-            if SymbolChunk.headerSize + SymbolChunk.entrySize * (entries.count + 1) + strings.count + nameBytes > maxChunkBytes {
+            if SymbolChunk.maximumSize(count: entries.count + 1, stringBytes: strings.count + nameBytes) > maxChunkBytes {
                 flush()
             }
             let offset: UInt32

@@ -1,19 +1,23 @@
-/// The payload of a `.symbolChunk` record (FORMAT.md §8.7): part of one
-/// application's symbol table, read in place and binary-searched.
+/// The payload of a `.symbolChunk` record (FORMAT.md §8.8): part of one
+/// application's symbol table, read in place and searched without any work
+/// at open: a bucket index stored with the entries narrows each lookup to a
+/// few entries.
 ///
 /// ```
-/// 0   u32 magic "PMSC"      4  u32 count        8  u32 stringBytes   12 u32 reserved
-/// 16  u64 lowest start      24 u64 highest end
-/// 32  count × 24-byte entries, strictly increasing `start`, non-overlapping:
+/// 0   u32 magic "PMSC"      4  u32 count        8  u32 stringBytes   12 u32 bucketCount
+/// 16  u64 lowest start      24 u64 highest end   32 u32 bucketShift   36 u32 reserved
+/// 40  count × 24-byte entries, strictly increasing `start`, non-overlapping:
 ///       u64 start, u32 size, u32 nameOffset, u32 symbolOffset, u32 info
-/// 32 + 24 × count: string pool, NUL-terminated UTF-8 names
+/// 40 + 24 × count: (bucketCount + 1) × u32 bucket[i] = number of entries whose
+///       start < lowest + (i << bucketShift)
+/// then the string pool, NUL-terminated UTF-8 names
 /// ```
 /// An entry covers `[start, start + size)`; `start − symbolOffset` is where
 /// its symbol begins (non-zero for the remainder of a symbol split around a
 /// nested one). `info` is the ELF `st_info` byte (type and binding) in bits 0-7.
 public struct SymbolChunk {
     public static let magic: UInt32 = 0x4353_4D50  // "PMSC"
-    public static let headerSize = 32
+    public static let headerSize = 40
     public static let entrySize = 24
 
     public struct Entry: Equatable, Sendable {
@@ -38,18 +42,46 @@ public struct SymbolChunk {
     public let lowest: UInt64
     public let highest: UInt64
     @usableFromInline let entries: UnsafeRawPointer
+    @usableFromInline let buckets: UnsafeRawPointer
+    @usableFromInline let bucketCount: Int
+    @usableFromInline let bucketShift: UInt64
     let strings: UnsafeRawBufferPointer
 
-    /// Encodes entries (sorted, non-overlapping) and their string pool.
+    /// Most bytes a chunk of `count` entries and `stringBytes` of names takes
+    /// (the bucket index has at most one bucket per entry).
+    public static func maximumSize(count: Int, stringBytes: Int) -> Int {
+        headerSize + entrySize * count + 4 * (max(count, 1) + 1) + stringBytes
+    }
+
+    /// Bytes this chunk takes on media.
+    public var byteCount: Int { Self.headerSize + Self.entrySize * count + 4 * (bucketCount + 1) + strings.count }
+
+    /// Bucket count and shift for `count` entries spread over `span` bytes:
+    /// about one entry per bucket, at most `count` buckets.
+    static func bucketLayout(count: Int, span: UInt64) -> (count: Int, shift: UInt64) {
+        guard count > 0 else { return (1, 63) }
+        var shift: UInt64 = 0
+        while shift < 63 && (span >> shift) + 1 > UInt64(count) { shift += 1 }
+        return (Int((span >> shift) + 1), shift)
+    }
+
+    /// Encodes entries (sorted, non-overlapping), their bucket index and string pool.
     public static func encode(entries: [Entry], strings: [UInt8], into out: inout [UInt8]) {
-        out = [UInt8](repeating: 0, count: headerSize + entrySize * entries.count + strings.count)
+        let lowest = entries.first?.start ?? 0
+        let highest = entries.last.map { $0.start + UInt64($0.size) } ?? 0
+        let (bucketCount, shift) = bucketLayout(count: entries.count, span: highest - lowest)
+        let bucketsAt = headerSize + entrySize * entries.count
+        let stringsAt = bucketsAt + 4 * (bucketCount + 1)
+        out = [UInt8](repeating: 0, count: stringsAt + strings.count)
         out.withUnsafeMutableBytes { b in
             let p = b.baseAddress!
             p.storeLE(magic, at: 0)
             p.storeLE(UInt32(entries.count), at: 4)
             p.storeLE(UInt32(strings.count), at: 8)
-            p.storeLE(entries.first?.start ?? 0, at: 16)
-            p.storeLE(entries.last.map { $0.start + UInt64($0.size) } ?? 0, at: 24)
+            p.storeLE(UInt32(bucketCount), at: 12)
+            p.storeLE(lowest, at: 16)
+            p.storeLE(highest, at: 24)
+            p.storeLE(UInt32(shift), at: 32)
             for (i, e) in entries.enumerated() {
                 let q = p + headerSize + entrySize * i
                 q.storeLE(e.start, at: 0)
@@ -58,14 +90,21 @@ public struct SymbolChunk {
                 q.storeLE(e.symbolOffset, at: 16)
                 q.storeLE(e.info, at: 20)
             }
+            var index = 0
+            for bucket in 0...bucketCount {
+                let bucketStart = bucket == bucketCount ? UInt64.max : lowest + (UInt64(bucket) << shift)
+                while index < entries.count && entries[index].start < bucketStart { index += 1 }
+                p.storeLE(UInt32(index), at: bucketsAt + 4 * bucket)
+            }
             strings.withUnsafeBytes { s in
-                if let sb = s.baseAddress { (p + headerSize + entrySize * entries.count).copyMemory(from: sb, byteCount: s.count) }
+                if let sb = s.baseAddress { (p + stringsAt).copyMemory(from: sb, byteCount: s.count) }
             }
         }
     }
 
     /// A view of a chunk payload in place. Checks magic and that the entry
-    /// array and string pool lie inside the payload; O(1), nothing copied.
+    /// array, bucket index and string pool lie inside the payload; O(1),
+    /// nothing copied.
     public init(_ payload: UnsafeRawBufferPointer) throws(FormatError) {
         let s = Structure.payload(kind: RecordKind.symbolChunk.rawValue)
         guard payload.count >= Self.headerSize, let p = payload.baseAddress else {
@@ -75,13 +114,20 @@ public struct SymbolChunk {
         guard magic == Self.magic else { throw .badMagic(s, found: UInt64(magic)) }
         let count = Int(p.loadLE(4, as: UInt32.self))
         let stringBytes = Int(p.loadLE(8, as: UInt32.self))
-        let needed = Self.headerSize + Self.entrySize * count + stringBytes  // ≤ 32 + 24·2^32 + 2^32: no overflow in Int
+        let bucketCount = Int(p.loadLE(12, as: UInt32.self))
+        let shift = UInt64(p.loadLE(32, as: UInt32.self))
+        guard bucketCount >= 1, shift <= 63 else { throw .invalidField(s, field: "bucketCount/bucketShift", value: UInt64(bucketCount)) }
+        // All u32 quantities: the sum fits Int without overflow.
+        let needed = Self.headerSize + Self.entrySize * count + 4 * (bucketCount + 1) + stringBytes
         guard needed <= payload.count else { throw .truncated(s, needed: needed, available: payload.count) }
         self.count = count
         lowest = p.loadLE(16)
         highest = p.loadLE(24)
         entries = p + Self.headerSize
-        strings = UnsafeRawBufferPointer(start: p + Self.headerSize + Self.entrySize * count, count: stringBytes)
+        buckets = p + Self.headerSize + Self.entrySize * count
+        self.bucketCount = bucketCount
+        bucketShift = shift
+        strings = UnsafeRawBufferPointer(start: buckets + 4 * (bucketCount + 1), count: stringBytes)
     }
 
     /// Entry `i` (precondition: `i < count`).
@@ -94,11 +140,18 @@ public struct SymbolChunk {
     @inlinable
     public func start(_ i: Int) -> UInt64 { (entries + Self.entrySize * i).loadLE(0) }
 
-    /// Index of the entry covering `address`, or nil. O(log count).
+    /// Index of the entry covering `address`, or nil. The bucket index
+    /// narrows the search to the entries starting in one bucket; bucket
+    /// values read from media are clamped to `count`, so a damaged index
+    /// gives a wrong answer at worst, never an out-of-bounds read.
     @inlinable
     public func find(_ address: UInt64) -> Int? {
         guard count > 0, address >= lowest else { return nil }
-        var lo = 0, hi = count  // first index with start > address
+        let b = min(Int(min((address - lowest) >> bucketShift, UInt64(bucketCount - 1))), bucketCount - 1)
+        var lo = max(min(Int(buckets.loadLE(4 * b, as: UInt32.self)), count) - 1, 0)
+        var hi = min(Int(buckets.loadLE(4 * (b + 1), as: UInt32.self)), count)
+        if hi < lo { (lo, hi) = (0, count) }
+        // Last entry in [lo, hi) with start ≤ address.
         while lo < hi {
             let mid = (lo + hi) / 2
             if start(mid) <= address { lo = mid + 1 } else { hi = mid }

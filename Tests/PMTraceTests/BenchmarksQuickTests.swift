@@ -29,7 +29,7 @@ import Testing
         p.waitUntilExit()
         #expect(p.terminationStatus == 0, "\(text.suffix(2000))")
         #expect(text.contains("libpmem2 granularity:"))
-        for (name, columns) in [("sweep", 9), ("transfer", 5), ("peers", 15), ("events", 5), ("mount", 3), ("mount-segments", 3)] {
+        for (name, columns) in [("sweep", 9), ("transfer", 5), ("peers", 15), ("events", 5), ("mount", 3), ("mount-segments", 3), ("symbols", 6)] {
             let csv = try String(contentsOfFile: "\(out)/\(name).csv", encoding: .utf8)
             let lines = csv.split(separator: "\n").filter { !$0.hasPrefix("#") }
             #expect(lines.count >= 2, "\(name).csv has no rows")
@@ -37,10 +37,10 @@ import Testing
             for row in lines.dropFirst() {
                 let cells = row.split(separator: ",", omittingEmptySubsequences: false)
                 #expect(cells.count == columns, "\(name).csv: \(row)")
-                #expect(cells.dropFirst(name == "mount" ? 1 : 0).allSatisfy { Double($0) != nil }, "\(name).csv: \(row)")
+                #expect(cells.dropFirst(name == "mount" ? 1 : (name == "symbols" ? 2 : 0)).dropLast(name == "symbols" ? 1 : 0).allSatisfy { Double($0) != nil }, "\(name).csv: \(row)")
             }
         }
-        for name in ["sweep", "transfer", "peers", "events", "mount", "mount-segments"] {
+        for name in ["sweep", "transfer", "peers", "events", "mount", "mount-segments", "symbols"] {
             let data = try Data(contentsOf: URL(fileURLWithPath: "\(out)/\(name).svg"))
             let parser = XMLParser(data: data)
             let check = SVGCheck()
