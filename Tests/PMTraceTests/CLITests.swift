@@ -1,6 +1,7 @@
 import Foundation
 import PMTrace
 import Testing
+import TraceFormat
 
 @Suite(.serialized) struct CLITests {
     @Test func writeThenReadInNewProcessesIsByteExact() throws {
@@ -18,7 +19,7 @@ import Testing
         #expect(list?.first?["name"] as? String == "blob")
         let info = try JSONSerialization.jsonObject(with: try pmtrace(["info", pool, "--json"]).stdout) as? [String: Any]
         #expect(info?["volumes"] as? Int == 1)
-        #expect(info?["formatVersion"] as? String == "1.0")
+        #expect(info?["formatVersion"] as? String == "\(Layout.versionMajor).\(Layout.versionMinor)")
         let stats = try JSONSerialization.jsonObject(with: try pmtrace(["stats", pool, "blob", "--json"]).stdout) as? [String: Any]
         #expect(stats?["records"] as? Int == (9 * 1_048_576 + 12345 + 102_399) / 102_400)
         #expect(stats?["payloadBytes"] as? Int == 9 * 1_048_576 + 12345)

@@ -60,7 +60,7 @@ func withBuffer<R>(_ count: Int, _ body: (UnsafeMutableRawPointer) throws -> R) 
         sb.versionMajor = 2
         withBuffer(128) { p in
             sb.encode(into: p)
-            #expect(throws: FormatError.unsupportedVersion(major: 2, minor: 0)) {
+            #expect(throws: FormatError.unsupportedVersion(major: 2, minor: Layout.versionMinor)) {
                 try Superblock.decode(UnsafeRawBufferPointer(start: p, count: 128), copy: 0, mappedSize: 64 << 20)
             }
         }

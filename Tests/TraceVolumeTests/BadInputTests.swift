@@ -91,7 +91,7 @@ import TraceVolume
 
     @Test func newerVersionsAreRefusedClearly() throws {
         let pool = try memoryPool()
-        for (major, minor) in [(UInt16(2), UInt16(0)), (1, 1)] {
+        for (major, minor) in [(UInt16(2), UInt16(0)), (Layout.versionMajor, Layout.versionMinor + 1)] {
             let image = pool.snapshot()
             var sb = pool.store.superblock
             sb.versionMajor = major
@@ -103,7 +103,7 @@ import TraceVolume
                     try TracePool.mount(memory: image, writable: false)
                 }
             } else {
-                #expect(throws: PoolError.store(.newerMinorVersion(major: 1, minor: 1))) {
+                #expect(throws: PoolError.store(.newerMinorVersion(major: major, minor: minor))) {
                     try TracePool.mount(memory: image, writable: true)
                 }
                 _ = try TracePool.mount(memory: image, writable: false)
