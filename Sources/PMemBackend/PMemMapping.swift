@@ -38,6 +38,9 @@ public final class PMemMapping: @unchecked Sendable {
     public let appendCopyFlags: UInt32
     /// The device's unsafe-shutdown count, or nil where the platform has none.
     public let unsafeShutdownCount: UInt64?
+    /// Bad blocks libpmem2 knows of in this file or device (byte offset and
+    /// length), or nil when it cannot tell on this platform.
+    public let badBlocks: [(offset: UInt64, length: UInt64)]?
 
     private let fd: Int32
     private let source: OpaquePointer
@@ -120,6 +123,17 @@ public final class PMemMapping: @unchecked Sendable {
             : UInt32(PMEM2_F_MEM_NONTEMPORAL | PMEM2_F_MEM_NODRAIN)
         var usc: UInt64 = 0
         unsafeShutdownCount = pmem2_source_device_usc(src, &usc) == 0 ? usc : nil
+        var context: OpaquePointer?
+        if pmem2_badblock_context_new(&context, src) == 0, let context {
+            var found: [(offset: UInt64, length: UInt64)] = []
+            var bb = pmem2_badblock()
+            while pmem2_badblock_next(context, &bb) == 0 { found.append((UInt64(bb.offset), UInt64(bb.length))) }
+            var c: OpaquePointer? = context
+            pmem2_badblock_context_delete(&c)
+            badBlocks = found
+        } else {
+            badBlocks = nil
+        }
     }
 
     deinit {

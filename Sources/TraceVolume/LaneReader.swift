@@ -19,9 +19,16 @@ public final class LaneReader {
     var scanner: SegmentScanner?
     var segmentSequence: UInt64 = 0
     var pending: RecordView?
+    /// Salvage mode: past the commit point of the tail segment, keep
+    /// returning records while they are CRC-valid and in sequence.
+    let salvage: Bool
+    var salvaging = false
+    var lastSequence: UInt64?
+    var lastTimestamp: UInt64 = 0
 
-    init(store: TraceStore, info: VolumeInfo, lane: Int) throws(TraceError) {
+    init(store: TraceStore, info: VolumeInfo, lane: Int, salvage: Bool = false) throws(TraceError) {
         self.store = store
+        self.salvage = salvage
         volume = info.name
         self.lane = lane
         slot = info.slot
@@ -67,6 +74,11 @@ public final class LaneReader {
             }
             let step: SegmentScanner.Step
             do throws(FormatError) { step = try scanner!.next() } catch {
+                if salvaging {
+                    // The torn tail ends the salvage; nothing past it is trusted.
+                    scanner!.limit = scanner!.offset
+                    return nil
+                }
                 if ring, let h = try? store.readSegmentHeader(scanner!.index), h.header.sequence != segmentSequence {
                     throw .overwrittenWhileReading(volume: volume, lane: lane)
                 }
@@ -74,9 +86,29 @@ public final class LaneReader {
             }
             switch step {
             case .record(let h, let payload, let offset):
-                return RecordView(header: h, payload: payload, moreFragments: [], lane: lane, segment: scanner!.index, offset: offset)
+                if salvaging {
+                    // Past the commit point: only what continues the lane's sequence and time.
+                    let expected = lastSequence.map { h.flags.contains(.continuation) ? $0 : $0 &+ 1 }
+                    guard expected == nil || h.sequence == expected!, h.timestamp >= lastTimestamp else {
+                        scanner!.limit = scanner!.offset
+                        return nil
+                    }
+                }
+                lastSequence = h.sequence
+                lastTimestamp = h.timestamp
+                var view = RecordView(header: h, payload: payload, moreFragments: [], lane: lane, segment: scanner!.index, offset: offset)
+                view.salvaged = salvaging
+                return view
             case .end:
-                if chainIndex >= chain.count - 1 { return nil }
+                if chainIndex >= chain.count - 1 {
+                    if salvage && !salvaging && chainIndex == chain.count - 1 {
+                        // Look past the commit point, to the end of the segment.
+                        salvaging = true
+                        scanner!.limit = store.segmentSize
+                        continue
+                    }
+                    return nil
+                }
                 chainIndex += 1
                 scanner = nil
             }
@@ -94,6 +126,10 @@ public final class LaneReader {
             guard let first = try nextFragment() else { return nil }
             let flags = first.header.flags
             if flags.isEmpty { return first }
+            if first.salvaged && flags.contains(.hasMore) {
+                // A salvaged record's later fragments may be missing: return what is there, in order.
+                return first
+            }
             if flags.contains(.continuation) { continue }  // tail of a record whose start was reclaimed or abandoned
             var parts: [UnsafeRawBufferPointer] = []
             var last = first

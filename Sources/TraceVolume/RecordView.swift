@@ -14,6 +14,9 @@ public struct RecordView {
     /// Where the record (its first fragment) lives.
     public let segment: UInt64
     public let offset: Int
+    /// True for a record found past the lane's commit point by a salvage
+    /// read: CRC-valid and in sequence, but never committed.
+    public var salvaged: Bool = false
 
     public var kind: RecordKind { header.kind }
     public var timestamp: UInt64 { header.timestamp }

@@ -8,10 +8,10 @@ public final class VolumeReader {
     public let lanes: [LaneReader]
     var heads: [RecordView?]
 
-    init(store: TraceStore, info: VolumeInfo) throws(TraceError) {
+    init(store: TraceStore, info: VolumeInfo, salvage: Bool = false) throws(TraceError) {
         self.info = info
         var readers: [LaneReader] = []
-        for lane in 0..<info.laneCount { readers.append(try LaneReader(store: store, info: info, lane: lane)) }
+        for lane in 0..<info.laneCount { readers.append(try LaneReader(store: store, info: info, lane: lane, salvage: salvage)) }
         lanes = readers
         heads = [RecordView?](repeating: nil, count: info.laneCount)
     }
@@ -42,9 +42,11 @@ public final class VolumeReader {
 }
 
 extension TraceStore {
-    /// A merged reader over every lane of `name`.
-    public func openReader(volume name: String) throws(TraceError) -> VolumeReader {
-        try VolumeReader(store: self, info: try volume(named: name))
+    /// A merged reader over every lane of `name`. With `salvage`, each lane
+    /// also returns the CRC-valid, in-sequence records found past its commit
+    /// point (marked `salvaged`): the trace up to a crash of the traced machine.
+    public func openReader(volume name: String, salvage: Bool = false) throws(TraceError) -> VolumeReader {
+        try VolumeReader(store: self, info: try volume(named: name), salvage: salvage)
     }
 
     /// A reader of one lane of `name`.

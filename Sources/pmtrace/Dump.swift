@@ -10,6 +10,7 @@ struct Dump: ParsableCommand {
 
     @Argument(help: "Pool file or device.") var pool: String
     @Argument(help: "Volume name.") var volume: String
+    @Flag(help: "Also return the CRC-valid records found past each lane's last commit (the trace up to a crash), marked as salvaged.") var salvage = false
     @Option(help: "Stop after this many records.") var limit: Int?
     @Flag(help: "Print one JSON object per line.") var json = false
 
@@ -26,12 +27,13 @@ struct Dump: ParsableCommand {
         var pmlEntries: Int?
         var address: String?
         var text: String?
+        var salvaged: Bool?
     }
 
     func run() throws {
         if let limit, limit < 0 { throw CLIError("--limit must be 0 or more") }
         let p = try openPool(pool, writable: false)
-        let reader = try runChecked { try p.store.openReader(volume: volume) }
+        let reader = try runChecked { try p.store.openReader(volume: volume, salvage: salvage) }
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var out = OutputStream(fd: 1)
@@ -39,7 +41,8 @@ struct Dump: ParsableCommand {
         while limit.map({ count < $0 }) ?? true, let r = try runChecked({ try reader.next() }) {
             count += 1
             var line = Line(lane: r.lane, sequence: r.sequence, timestamp: r.timestamp, kind: r.kind.name, length: r.length,
-                            fragments: 1 + r.moreFragments.count, segment: r.segment, offset: r.offset)
+                            fragments: 1 + r.moreFragments.count, segment: r.segment, offset: r.offset,
+                            salvaged: r.salvaged ? true : nil)
             try withContiguousPayload(r) { payload in
                 switch r.kind {
                 case .memoryAccessBatch: line.accesses = MemoryAccessBatch.count(payload)
@@ -60,6 +63,7 @@ struct Dump: ParsableCommand {
                 if let e = line.pmlEntries { text += " pml-entries=\(e)" }
                 if let a = line.address { text += " gpa=\(a)" }
                 if let t = line.text { text += " text=\(t.debugDescription)" }
+                if line.salvaged == true { text += " SALVAGED (not committed)" }
             }
             text += "\n"
             try text.utf8CString.withUnsafeBytes { try out.write(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }

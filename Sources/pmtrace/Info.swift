@@ -28,6 +28,7 @@ struct Info: ParsableCommand {
         var storeGranularity: String
         var forcedGranularity: String?
         var unsafeShutdownCount: String
+        var badBlocks: String
         var warnings: [String]
     }
 
@@ -44,6 +45,7 @@ struct Info: ParsableCommand {
             uuid: String(format: "%016llx%016llx", sb.uuidHigh, sb.uuidLow), formatted: formatTime(sb.formatTime),
             storeGranularity: p.granularity.name, forcedGranularity: PMemMapping.forcedGranularity,
             unsafeShutdownCount: p.mapping?.unsafeShutdownCount.map { String($0) } ?? "not available",
+            badBlocks: p.mapping?.badBlocks.map { $0.isEmpty ? "none" : "\($0.count)" } ?? "not available",
             warnings: p.store.warnings.map { $0.description })
         if json { try printJSON(o); return }
         print("""
@@ -56,6 +58,7 @@ struct Info: ParsableCommand {
             volumes         \(o.volumes) of \(o.volumeSlots) slots, up to \(o.maxLanesPerVolume) lanes each
             granularity     \(o.storeGranularity)\(o.forcedGranularity.map { " (PMEM2_FORCE_GRANULARITY=\($0))" } ?? "")
             unsafe shutdowns \(o.unsafeShutdownCount)
+            bad blocks      \(o.badBlocks)
             """)
     }
 }

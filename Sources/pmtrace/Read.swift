@@ -50,10 +50,11 @@ struct Read: ParsableCommand {
 
     @Argument(help: "Pool file or device.") var pool: String
     @Argument(help: "Volume name.") var volume: String
+    @Flag(help: "Also return the CRC-valid records found past each lane's last commit (the trace up to a crash), marked as salvaged.") var salvage = false
 
     func run() throws {
         let p = try openPool(pool, writable: false)
-        let reader = try runChecked { try p.store.openReader(volume: volume) }
+        let reader = try runChecked { try p.store.openReader(volume: volume, salvage: salvage) }
         var out = OutputStream(fd: 1)
         var progress = Progress("reading '\(volume)'")
         var total: UInt64 = 0
