@@ -67,6 +67,11 @@ let package = Package(
         ),
         .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "CCRC32C"], swiftSettings: strict),
         .testTarget(name: "TraceVolumeTests", dependencies: ["TraceVolume", "PMemBackend", "PMTrace"], swiftSettings: strict),
+        .testTarget(
+            name: "CrashTests",
+            dependencies: ["TraceVolume", "PMTrace", "PMemBackend", "MetadataCatalog"],
+            swiftSettings: strict
+        ),
         .testTarget(name: "MetadataCatalogTests", dependencies: ["MetadataCatalog", "PMTrace"], swiftSettings: strict),
         .testTarget(name: "PMTraceTests", dependencies: ["PMTrace", "pmtrace", "Benchmarks"], swiftSettings: strict),
     ]

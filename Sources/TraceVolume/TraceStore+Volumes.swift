@@ -93,7 +93,13 @@ extension TraceStore {
                 state: .live, flags: ring ? [.ring] : [], updateSequence: 0,
                 uid: UInt64(slot + 1) << 32 | (generation & 0xFFFF_FFFF), laneCount: UInt32(lanes),
                 createdTime: options.clock(), name: name)
+            let firstUse: Bool
+            if case .empty = slots[slot].state { firstUse = true } else { firstUse = false }
             commitEntry(entry, slot: slot)
+            // A slot's first entry goes to both copies, so that later one torn or
+            // damaged copy always has a valid twin (and "one torn, one empty" can
+            // only mean a first create that did not finish).
+            if firstUse { commitEntry(entry, slot: slot) }
             slots[slot].state = .live
             slots[slot].chains = [[UInt64]](repeating: [], count: lanes)
             slots[slot].laneDamage = [FormatError?](repeating: nil, count: lanes)

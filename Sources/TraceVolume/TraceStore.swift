@@ -89,6 +89,10 @@ public final class TraceStore: @unchecked Sendable {
             if case .badMagic = ea, case .badMagic = eb {
                 throw .notARegion(reason: "no PMTrace superblock at offset 0 or 4096 (never formatted, or another kind of file)")
             }
+            if case .badMagic = ea {
+                // Format writes copy B, then A: B torn and A not yet written is an interrupted format.
+                throw .notARegion(reason: "no complete superblock (superblock copy A is empty and \(eb)): a format was interrupted")
+            }
             throw .bothSuperblocksDamaged(a: ea, b: eb)
         }
     }
@@ -120,7 +124,10 @@ public final class TraceStore: @unchecked Sendable {
             }
         }
         guard let (entry, copy) = best else {
-            if let damage {
+            // One copy torn and the other never written: a first create that did not
+            // finish (a completed first create writes both copies). The slot is empty.
+            let neverWritten = decoded.contains { if case .empty = $0 { return true } else { return false } }
+            if let damage, !neverWritten {
                 warnings.append(.damaged(damage))
                 return VolumeSlot(state: .damaged(damage), entry: nil, activeCopy: 0)
             }

@@ -1,0 +1,156 @@
+import Foundation
+import PMemBackend
+import PMTrace
+import TraceFormat
+import TraceVolume
+
+/// What the workload has been told so far, i.e. what every crash image must honour.
+final class Model: @unchecked Sendable {
+    /// Per volume (by name at creation), per lane: payload sizes appended, in sequence order.
+    var appended: [String: [[Int]]] = [:]
+    /// Per volume, per lane: records whose commit has returned.
+    var committed: [String: [Int]] = [:]
+    /// Sets of volume names a crash image may show right now.
+    var allowedNames: [Set<String>] = [[]]
+    /// Current name → name at creation (renames).
+    var alias: [String: String] = [:]
+    var allowUnformatted = false
+    var ringVolumes: Set<String> = []
+}
+
+/// Payload of record `seq` of `lane`, `size` bytes: deterministic, so any image can be checked.
+func expectedPayload(lane: Int, seq: Int, size: Int) -> [UInt8] {
+    var rng = SplitMix64(seed: UInt64(lane) << 32 | UInt64(seq))
+    return (0..<size).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+}
+
+struct CrashReport {
+    var points = 0
+    var states = 0
+    var violations: [String] = []
+}
+
+/// Samples per crash point beyond the exhaustive cases; raise with PMTRACE_CRASH_SAMPLES for the long run.
+let crashSamples = Int(ProcessInfo.processInfo.environment["PMTRACE_CRASH_SAMPLES"] ?? "") ?? 2
+let exhaustiveLimit = Int(ProcessInfo.processInfo.environment["PMTRACE_CRASH_EXHAUSTIVE"] ?? "") ?? 6
+
+let smallFormat = FormatParameters(segmentSize: 64 << 10, volumeSlots: 8, maxLanesPerVolume: 4)
+
+/// Runs `setup` (no crash points), then `operation` with a crash check at
+/// every persistence call it makes; returns what was checked and violated.
+func crashTest(
+    regionSize: UInt64 = 1 << 20, formatted: Bool = true, seed: UInt64 = 1,
+    setup: (TraceStore, Model) throws -> Void = { _, _ in },
+    operation: (PersistentRegion, TraceStore?, Model) throws -> Void,
+    extraCheck: ((TracePool, Model) throws -> [String])? = nil
+) throws -> CrashReport {
+    let sim = PersistenceSimulator(size: regionSize)
+    PersistenceSimulator.active = sim
+    defer { PersistenceSimulator.active = nil }
+    let model = Model()
+    var store: TraceStore?
+    if formatted {
+        try TraceStore.format(region: sim.region, parameters: smallFormat)
+        store = try TraceStore(region: sim.region, writable: true, options: StoreOptions(commitInterval: 0))
+        try setup(store!, model)
+    }
+    var report = CrashReport()
+    var rng = SplitMix64(seed: seed)
+    sim.onPoint = { what in
+        report.points += 1
+        for image in sim.crashImages(samples: crashSamples, exhaustiveLimit: exhaustiveLimit, rng: &rng) {
+            report.states += 1
+            for v in verify(image, model, extraCheck) where report.violations.count < 20 {
+                report.violations.append("at point \(report.points) (\(what)): \(v)")
+            }
+        }
+    }
+    try operation(sim.region, store, model)
+    sim.onPoint = nil
+    // The final state, after everything was persisted, must verify too.
+    sim.fence()
+    for v in verify(try copyOf(sim), model, extraCheck) { report.violations.append("final: \(v)") }
+    return report
+}
+
+func copyOf(_ sim: PersistenceSimulator) throws -> InMemoryRegion {
+    let image = InMemoryRegion(size: sim.cpu.size)
+    image.base.copyMemory(from: sim.media.baseAddress!, byteCount: Int(sim.cpu.size))
+    return image
+}
+
+/// Every invariant a crash image must satisfy.
+func verify(_ image: InMemoryRegion, _ model: Model, _ extra: ((TracePool, Model) throws -> [String])?) -> [String] {
+    var problems: [String] = []
+    let pool: TracePool
+    do {
+        pool = try TracePool.mount(memory: image, writable: false)
+    } catch {
+        if model.allowUnformatted, case PoolError.store(.notARegion) = error { return [] }
+        return ["does not mount: \(error)"]
+    }
+    let store = pool.store
+    if !store.warnings.isEmpty && !model.allowUnformatted { problems.append("mount warnings: \(store.warnings)") }
+    do {
+        let r = try store.check()
+        for f in r.findings where f.severity != .info {
+            if model.allowUnformatted && f.location.contains("superblock") { continue }
+            problems.append("fsck \(f.severity): \(f.location): \(f.message)")
+        }
+    } catch { problems.append("fsck failed: \(error)") }
+    let names = Set(store.volumes().map(\.name).filter { !$0.hasPrefix(".") })
+    if !model.allowedNames.contains(names) { problems.append("volumes \(names.sorted()) not in \(model.allowedNames.map { $0.sorted() })") }
+    for info in store.volumes() where !info.name.hasPrefix(".") {
+        let key = model.alias[info.name] ?? info.name
+        guard let appended = model.appended[key] else { continue }
+        for lane in 0..<info.laneCount {
+            let sizes = lane < appended.count ? appended[lane] : []
+            let committed = model.committed[key].map { lane < $0.count ? $0[lane] : 0 } ?? 0
+            do {
+                let reader = try store.openLaneReader(volume: info.name, lane: lane)
+                var seqs: [Int] = []
+                while let r = try reader.next() {
+                    let seq = Int(r.sequence)
+                    seqs.append(seq)
+                    guard seq < sizes.count else { problems.append("\(info.name) lane \(lane): record \(seq) was never appended"); break }
+                    var bytes: [UInt8] = []
+                    r.forEachFragment { bytes.append(contentsOf: $0) }
+                    if bytes != expectedPayload(lane: lane, seq: seq, size: sizes[seq]) {
+                        problems.append("\(info.name) lane \(lane): record \(seq) has the wrong bytes")
+                    }
+                }
+                if model.ringVolumes.contains(key) {
+                    // A contiguous run ending at or after the last committed record.
+                    if zip(seqs, seqs.dropFirst()).contains(where: { $1 != $0 + 1 }) { problems.append("\(info.name) lane \(lane): gap in \(seqs)") }
+                    if committed > 0 && (seqs.last ?? -1) < committed - 1 { problems.append("\(info.name) lane \(lane): committed \(committed), last read \(seqs.last ?? -1)") }
+                } else {
+                    if seqs != Array(0..<seqs.count) { problems.append("\(info.name) lane \(lane): not a prefix: \(seqs.prefix(20))") }
+                    if seqs.count < committed { problems.append("\(info.name) lane \(lane): \(seqs.count) records, \(committed) were committed") }
+                }
+            } catch {
+                problems.append("\(info.name) lane \(lane): read failed: \(error)")
+            }
+        }
+    }
+    if let extra {
+        do { problems += try extra(pool, model) } catch { problems.append("extra check: \(error)") }
+    }
+    return problems
+}
+
+/// Appends record `seq` of `lane` (size `size`) and records it in the model.
+func appendRecord(_ w: LaneWriter, volume: String, lane: Int, size: Int, model: Model) throws {
+    let seq = model.appended[volume]![lane].count
+    model.appended[volume]![lane].append(size)
+    try w.append(bytes: expectedPayload(lane: lane, seq: seq, size: size), timestamp: UInt64(seq))
+}
+
+func commit(_ w: LaneWriter, volume: String, lane: Int, model: Model) {
+    w.commit()
+    model.committed[volume]![lane] = model.appended[volume]![lane].count
+}
+
+func declareVolume(_ name: String, lanes: Int, model: Model) {
+    model.appended[name] = [[Int]](repeating: [], count: lanes)
+    model.committed[name] = [Int](repeating: 0, count: lanes)
+}

@@ -1,0 +1,139 @@
+import Foundation
+import PMemBackend
+import PMTrace
+import TraceFormat
+import TraceVolume
+
+/// A simulated persistence domain (crash tests only).
+///
+/// The store writes to `cpu` (what the processor sees). `media` is what has
+/// reached persistence: a line gets there when it was flushed (or written
+/// with non-temporal stores) and a fence followed. Before every persistence
+/// operation the store makes (copy, flush, drain, persist) the test's
+/// `onPoint` is called; `crashImages` then produces the images a power loss
+/// at that instant could leave: `media`, plus any subset of the 8-byte words
+/// that differ from `cpu` (each word atomic, no other ordering guarantee).
+///
+/// The persistence functions are C function pointers, so the simulator in
+/// use is a global: tests using it must not run concurrently with each other.
+final class PersistenceSimulator: @unchecked Sendable {
+    // SAFETY: used from one test thread at a time (the crash suites are serialized).
+    nonisolated(unsafe) static var active: PersistenceSimulator?
+
+    let cpu: InMemoryRegion
+    var media: UnsafeMutableRawBufferPointer
+    var pendingLines = Set<Int>()
+    var onPoint: ((String) -> Void)?
+    private var inPoint = false
+    private(set) var points = 0
+
+    init(size: UInt64) {
+        cpu = InMemoryRegion(size: size)
+        media = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(size), alignment: 64)
+        media.initializeMemory(as: UInt8.self, repeating: 0)
+    }
+
+    deinit { media.deallocate() }
+
+    var region: PersistentRegion {
+        PersistentRegion(base: cpu.base, size: cpu.size, granularity: .cacheLine, persist: Self.persist, flush: Self.flush,
+                         drain: Self.drain, copy: Self.copy, appendCopyFlags: Self.nonTemporal, crc32c: TracePool.crc32c)
+    }
+
+    static let nonTemporal: UInt32 = 2
+
+    func point(_ what: String) {
+        guard !inPoint else { return }
+        points += 1
+        inPoint = true
+        onPoint?(what)
+        inPoint = false
+    }
+
+    func markFlushed(_ p: UnsafeRawPointer?, _ n: Int) {
+        guard let p, n > 0 else { return }
+        let start = (p - UnsafeRawPointer(cpu.base)) / 64, end = (p - UnsafeRawPointer(cpu.base) + n - 1) / 64
+        for line in start...end { pendingLines.insert(line) }
+    }
+
+    func fence() {
+        for line in pendingLines {
+            (media.baseAddress! + line * 64).copyMemory(from: cpu.base + line * 64, byteCount: 64)
+        }
+        pendingLines.removeAll(keepingCapacity: true)
+    }
+
+    static let persist: PersistentRegion.PersistFunction = { p, n in
+        let s = active!
+        s.point("persist")
+        s.markFlushed(p, n)
+        s.fence()
+    }
+    static let flush: PersistentRegion.PersistFunction = { p, n in
+        let s = active!
+        s.point("flush")
+        s.markFlushed(p, n)
+    }
+    static let drain: PersistentRegion.DrainFunction = {
+        let s = active!
+        s.point("drain")
+        s.fence()
+    }
+    static let copy: PersistentRegion.CopyFunction = { d, src, n, flags in
+        let s = active!
+        s.point("copy")
+        if n > 0 { d!.copyMemory(from: src!, byteCount: n) }
+        if flags & nonTemporal != 0 { s.markFlushed(d, n) }
+        return d
+    }
+
+    /// Indices of the 8-byte words where the CPU's view and media differ.
+    func differingWords() -> [Int] {
+        var out: [Int] = []
+        let a = UnsafeRawPointer(cpu.base), b = UnsafeRawPointer(media.baseAddress!)
+        let words = Int(cpu.size) / 8
+        var i = 0
+        while i < words {
+            // Compare a line at a time, then words within a differing line.
+            if i % 8 == 0 && i + 8 <= words && memcmp(a + i * 8, b + i * 8, 64) == 0 { i += 8; continue }
+            if a.load(fromByteOffset: i * 8, as: UInt64.self) != b.load(fromByteOffset: i * 8, as: UInt64.self) { out.append(i) }
+            i += 1
+        }
+        return out
+    }
+
+    /// Crash images for the current instant: every subset of the differing
+    /// words when there are at most `exhaustiveLimit`, otherwise `samples`
+    /// random subsets plus "none reached media" and "all reached media".
+    func crashImages(samples: Int, exhaustiveLimit: Int = 10, rng: inout SplitMix64) -> [InMemoryRegion] {
+        let words = differingWords()
+        var choices: [[Bool]] = []
+        if words.count <= exhaustiveLimit {
+            for mask in 0..<(1 << words.count) { choices.append((0..<words.count).map { mask & (1 << $0) != 0 }) }
+        } else {
+            choices.append([Bool](repeating: false, count: words.count))
+            choices.append([Bool](repeating: true, count: words.count))
+            for _ in 0..<samples { choices.append(words.map { _ in rng.next() & 1 == 0 }) }
+        }
+        return choices.map { choice in
+            let image = InMemoryRegion(size: cpu.size)
+            image.base.copyMemory(from: media.baseAddress!, byteCount: Int(cpu.size))
+            for (w, take) in zip(words, choice) where take {
+                image.base.storeBytes(of: cpu.base.load(fromByteOffset: w * 8, as: UInt64.self), toByteOffset: w * 8, as: UInt64.self)
+            }
+            return image
+        }
+    }
+}
+
+struct SplitMix64 {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
