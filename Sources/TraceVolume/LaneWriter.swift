@@ -37,7 +37,9 @@ public final class LaneWriter: @unchecked Sendable {
     var seed: UInt32 = 0
     var offset: Int = 0
     var dirtyStart: Int = 0
-    var nextSequence: UInt64 = 0
+    /// Sequence number the next appended record gets (records count from 0;
+    /// a record abandoned by a crash keeps its number, so a gap can follow it).
+    public internal(set) var nextSequence: UInt64 = 0
     var committedSegment: UInt64 = Layout.noSegment
     var committedOffset: Int = 0
     var sinceCommit: Int = 0
