@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "MetadataCatalog", targets: ["MetadataCatalog"]),
         .executable(name: "pmtrace", targets: ["pmtrace"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
+        .library(name: "PMTraceFuzzTarget", type: .dynamic, targets: ["FuzzTarget"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -67,6 +68,11 @@ let package = Package(
         ),
         .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "CCRC32C"], swiftSettings: strict),
         .testTarget(name: "TraceVolumeTests", dependencies: ["TraceVolume", "PMemBackend", "PMTrace"], swiftSettings: strict),
+        // The fuzz body and libFuzzer entry point over mount + read + fsck; scripts/fuzz.sh
+        // builds it as a shared library with -sanitize=fuzzer,address and links libFuzzer's main.
+        .target(name: "FuzzTarget", dependencies: ["PMTrace"], swiftSettings: strict),
+        // Replays a corpus or a crash reproducer through the same body.
+        .executableTarget(name: "FuzzMount", dependencies: ["FuzzTarget"], swiftSettings: strict),
         .testTarget(
             name: "CrashTests",
             dependencies: ["TraceVolume", "PMTrace", "PMemBackend", "MetadataCatalog"],

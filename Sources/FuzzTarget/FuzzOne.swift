@@ -1,0 +1,35 @@
+import PMemBackend
+import PMTrace
+import TraceFormat
+import TraceVolume
+
+/// One fuzz input: the bytes are a region image. Mount it and do everything a
+/// reader does (list, read every lane with and without salvage, decode
+/// payloads, fsck). Any result or typed error is fine; a trap or an
+/// out-of-bounds access (AddressSanitizer) is a finding.
+public func fuzzOne(_ data: UnsafeRawBufferPointer) {
+    let size = UInt64(max(alignUp(data.count, 4096), 8192))
+    let image = InMemoryRegion(size: size)
+    if let base = data.baseAddress { image.base.copyMemory(from: base, byteCount: data.count) }
+    guard let pool = try? TracePool.mount(memory: image, writable: false) else { return }
+    for v in pool.store.volumes() {
+        for salvage in [false, true] {
+            guard let reader = try? pool.store.openReader(volume: v.name, salvage: salvage) else { continue }
+            var n = 0
+            while n < 100_000, let r = try? reader.next() {
+                n += 1
+                guard r.moreFragments.isEmpty else { continue }
+                switch r.kind {
+                case .memoryAccessBatch: try? MemoryAccessBatch.forEach(r.payload) { _ in }
+                case .pmlBatch: try? PMLBatch.forEach(r.payload) { _ in }
+                case .pageImage: _ = try? PageImage.decode(r.payload)
+                case .symbolChunk: if let c = try? SymbolChunk(r.payload), c.count > 0 { _ = c.find(c.lowest); _ = c.name(at: c.entry(0).nameOffset) }
+                case .symbolTableInfo: _ = try? SymbolTableInfo.decode(r.payload)
+                case .processMap: _ = try? ProcessMapEntry.decode(r.payload)
+                default: break
+                }
+            }
+        }
+    }
+    _ = try? pool.store.check()
+}
