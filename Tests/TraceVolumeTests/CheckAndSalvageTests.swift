@@ -72,7 +72,8 @@ import TraceVolume
         let image = pool.snapshot()
         let sb = pool.store.superblock
         image.base.storeBytes(of: 0xEE, toByteOffset: 4096 + 30, as: UInt8.self)  // superblock copy B
-        image.base.storeBytes(of: 0xEE, toByteOffset: Int(sb.volumeSlotOffset(0)) + 100, as: UInt8.self)  // entry copy A (inactive)
+        // Entry copies of slot 0: create wrote A (seq 1) and B (seq 2), the rename A (seq 3): B is the older one.
+        image.base.storeBytes(of: 0xEE, toByteOffset: Int(sb.volumeSlotOffset(0)) + 256 + 100, as: UInt8.self)
         // An orphan: a segment header naming the volume, in a free segment (a crash between allocate and commit).
         let info = try pool.store.volume(named: "r2")
         let orphan: UInt64 = sb.segmentCount - 1
@@ -81,7 +82,7 @@ import TraceVolume
         let before = try TracePool.mount(memory: image, writable: false).store.check()
         #expect(before.findings.contains { $0.location.contains("superblock copy B") })
         #expect(before.findings.contains { $0.location == "segment \(orphan)" && $0.message.contains("orphaned") })
-        #expect(before.findings.contains { $0.location.contains("slot 0 copy A") })
+        #expect(before.findings.contains { $0.location.contains("slot 0 copy B") })
         // A writable mount rewrites the superblock copy itself; check(repair:) does the rest.
         let damaged = try TracePool.mount(memory: image, writable: true)
         let repaired = try damaged.store.check(repair: true)
