@@ -182,9 +182,18 @@ public final class LaneWriter: @unchecked Sendable {
             withUnsafeTemporaryAllocation(byteCount: Layout.recordHeaderSize, alignment: 8) { buf in
                 let p = buf.baseAddress!
                 header.encodeFields(into: p)
-                let crc = region.crc32c(seed, p, 28)
-                p.storeLE(region.crc32c(crc, payload.baseAddress, payload.count), at: 28)
-                _ = region.copy(destination + Layout.recordHeaderSize, payload.baseAddress, payload.count, region.appendCopyFlags)
+                var crc = region.crc32c(seed, p, 28)
+                let payloadDestination = destination + Layout.recordHeaderSize
+                var done = 0
+                if let fused = region.copyWithChecksum, region.granularity != .page, payload.count >= 3072 {
+                    // One pass: checksum and non-temporal copy of the bulk, the usual way for the rest.
+                    done = fused(&crc, payloadDestination, payload.baseAddress, payload.count)
+                }
+                crc = region.crc32c(crc, payload.baseAddress.map { $0 + done }, payload.count - done)
+                p.storeLE(crc, at: 28)
+                if done < payload.count {
+                    _ = region.copy(payloadDestination + done, payload.baseAddress! + done, payload.count - done, region.appendCopyFlags)
+                }
                 _ = region.copy(destination, p, Layout.recordHeaderSize, region.appendCopyFlags)
             }
         }

@@ -53,11 +53,17 @@ public struct PersistentRegion: @unchecked Sendable {
     public var appendCopyFlags: UInt32
     /// CRC32C implementation (hardware on hosts that have it).
     public var crc32c: CRC32C.Function
+    /// Optional one-pass "checksum and copy with non-temporal stores" for large
+    /// payloads: copies a prefix of `count` bytes, extends `*crc` over it and
+    /// returns how many bytes it handled (the store does the rest). Used only
+    /// where `copy` is non-temporal too (not at page granularity).
+    public typealias CopyChecksumFunction = @convention(c) (UnsafeMutablePointer<UInt32>?, UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> Int
+    public var copyWithChecksum: CopyChecksumFunction?
 
     public init(
         base: UnsafeMutableRawPointer, size: UInt64, granularity: StoreGranularity,
         persist: PersistFunction, flush: PersistFunction, drain: DrainFunction, copy: CopyFunction,
-        appendCopyFlags: UInt32, crc32c: CRC32C.Function = CRC32C.software
+        appendCopyFlags: UInt32, crc32c: CRC32C.Function = CRC32C.software, copyWithChecksum: CopyChecksumFunction? = nil
     ) {
         self.base = base
         self.size = size
@@ -68,6 +74,7 @@ public struct PersistentRegion: @unchecked Sendable {
         self.copy = copy
         self.appendCopyFlags = appendCopyFlags
         self.crc32c = crc32c
+        self.copyWithChecksum = copyWithChecksum
     }
 
     /// Pointer to absolute offset `offset`. Precondition: in bounds (callers

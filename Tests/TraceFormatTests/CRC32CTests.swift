@@ -32,6 +32,23 @@ import TraceFormat
         }
     }
 
+    /// The one-pass checksum + non-temporal copy equals a checksum and a memcpy.
+    @Test func fusedCopyMatchesSeparatePasses() {
+        var rng = SystemRandomNumberGenerator()
+        let source = (0..<50_000).map { _ in UInt8.random(in: 0...255, using: &rng) }
+        for count in [0, 3071, 3072, 3073, 6144, 10_000, 49_999] {
+            var destination = [UInt64](repeating: 0, count: 50_000 / 8 + 1)
+            var crc: UInt32 = 0x1234_5678
+            let done = source.withUnsafeBytes { s in
+                destination.withUnsafeMutableBytes { d in pmt_crc32c_copy_nt(&crc, d.baseAddress, s.baseAddress, count) }
+            }
+            #expect(done % 3072 == 0 && done <= count && (pmt_crc32c_is_hardware() == 0 || count - done < 3072))
+            let expected = source.withUnsafeBytes { CRC32C.update(0x1234_5678, UnsafeRawBufferPointer(rebasing: $0[0..<done])) }
+            #expect(crc == expected, "count \(count)")
+            destination.withUnsafeBytes { d in #expect(Array(d.prefix(done)) == Array(source.prefix(done))) }
+        }
+    }
+
     @Test func chainingEqualsOnePass() {
         let data = (0..<1000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
         data.withUnsafeBytes { b in
