@@ -11,7 +11,7 @@ func runEvents(_ ctx: Context) throws {
     let perThread = ctx.quick ? 1 << 20 : 16 << 20
     let batch = 4096
     print("\n== events: \(perThread) memory-access events per thread, batches of \(batch), median of \(ctx.repetitions)")
-    var rng = SplitMix(seed: 7)
+    var rng = SplitMix64(seed: 7)
     var events: [MemoryAccess] = []
     events.reserveCapacity(1 << 20)
     var pc: UInt64 = 0x40_1000, sp: UInt64 = 0x7FFF_F000, heap: UInt64 = 0x5555_0000
@@ -74,14 +74,3 @@ func runEvents(_ ctx: Context) throws {
     ).write(ctx, "events")
 }
 
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}

@@ -27,7 +27,7 @@ func runSymbols(_ ctx: Context) throws {
 
     let elf = try ELFFile(contentsOf: libc)
     guard let text = elf.sections.first(where: { $0.name == ".text" }) else { throw BenchError("\(libc) has no .text") }
-    var rng = SplitMix(seed: 99)
+    var rng = SplitMix64(seed: 99)
     let maxCount = ctx.quick ? 1_000_000 : 10_000_000
     let addresses = (0..<maxCount).map { _ in text.address + rng.next() % text.size }
     let noDebug = NSTemporaryDirectory() + "pmtrace-bench-no-debug-\(getpid())"

@@ -7,16 +7,10 @@ import TraceVolume
 enum TransferPattern {
     static let blockSize = 64 << 10
     static let buffer: [UInt8] = {
-        var state: UInt64 = 42
+        var rng = SplitMix64(seed: 42)
         var out = [UInt8](repeating: 0, count: (1 << 20) + blockSize)
         out.withUnsafeMutableBytes { b in
-            for i in 0..<(b.count / 8) {
-                state &+= 0x9E37_79B9_7F4A_7C15
-                var z = state
-                z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-                z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-                b.storeBytes(of: z ^ (z >> 31), toByteOffset: i * 8, as: UInt64.self)
-            }
+            for i in 0..<(b.count / 8) { b.storeBytes(of: rng.next(), toByteOffset: i * 8, as: UInt64.self) }
         }
         return out
     }()

@@ -71,18 +71,14 @@ public struct ProcessMapEntry: Equatable, Sendable {
         }
         let magic: UInt32 = p.loadLE(0)
         guard magic == Self.magic else { throw .badMagic(s, found: UInt64(magic)) }
-        let a = Int(p.loadLE(56, as: UInt16.self)), b = Int(p.loadLE(58, as: UInt16.self))
-        let c = Int(p.loadLE(60, as: UInt16.self)), d = Int(p.loadLE(62, as: UInt16.self))
-        guard headerSize + a + b + c + d <= payload.count else {
-            throw .truncated(s, needed: headerSize + a + b + c + d, available: payload.count)
+        let lengths = [56, 58, 60, 62].map { Int(p.loadLE($0, as: UInt16.self)) }
+        guard let f = TrailingFields.split(payload, at: headerSize, lengths: lengths) else {
+            throw .truncated(s, needed: headerSize + lengths.reduce(0, +), available: payload.count)
         }
-        func bytes(_ from: Int, _ n: Int) -> [UInt8] { [UInt8](UnsafeRawBufferPointer(rebasing: payload[from..<(from + n)])) }
         let start: UInt64 = p.loadLE(24), end: UInt64 = p.loadLE(32)
         guard start < end else { throw .invalidField(s, field: "end (not above start)", value: end) }
         return ProcessMapEntry(
             pid: p.loadLE(4), validFrom: p.loadLE(8), validTo: p.loadLE(16), start: start, end: end,
-            fileOffset: p.loadLE(40), loadBias: p.loadLE(48), app: bytes(headerSize, a),
-            buildID: bytes(headerSize + a, b), addressSpace: bytes(headerSize + a + b, c),
-            path: bytes(headerSize + a + b + c, d))
+            fileOffset: p.loadLE(40), loadBias: p.loadLE(48), app: f[0], buildID: f[1], addressSpace: f[2], path: f[3])
     }
 }

@@ -63,14 +63,12 @@ public struct SymbolTableInfo: Equatable, Sendable {
         }
         let magic: UInt32 = p.loadLE(0)
         guard magic == Self.magic else { throw .badMagic(s, found: UInt64(magic)) }
-        let a = Int(p.loadLE(36, as: UInt16.self)), b = Int(p.loadLE(38, as: UInt16.self)), c = Int(p.loadLE(40, as: UInt16.self))
-        guard headerSize + a + b + c <= payload.count else {
-            throw .truncated(s, needed: headerSize + a + b + c, available: payload.count)
+        let lengths = [36, 38, 40].map { Int(p.loadLE($0, as: UInt16.self)) }
+        guard let f = TrailingFields.split(payload, at: headerSize, lengths: lengths) else {
+            throw .truncated(s, needed: headerSize + lengths.reduce(0, +), available: payload.count)
         }
-        func bytes(_ from: Int, _ n: Int) -> [UInt8] { [UInt8](UnsafeRawBufferPointer(rebasing: payload[from..<(from + n)])) }
         return SymbolTableInfo(
             elfType: p.loadLE(4), machine: p.loadLE(6), symbolCount: p.loadLE(8), importTime: p.loadLE(16),
-            linkBase: p.loadLE(24), chunkCount: p.loadLE(32), app: bytes(headerSize, a),
-            buildID: bytes(headerSize + a, b), path: bytes(headerSize + a + b, c))
+            linkBase: p.loadLE(24), chunkCount: p.loadLE(32), app: f[0], buildID: f[1], path: f[2])
     }
 }

@@ -61,7 +61,7 @@ import TraceVolume
                 if count >= verified {
                     var bytes: [UInt8] = []
                     r.forEachFragment { bytes.append(contentsOf: $0) }
-                    if bytes != tortureRecordForTest(r.sequence) { wrong += 1 }
+                    if bytes != tortureRecord(r.sequence) { wrong += 1 }
                 }
                 count += 1
             }
@@ -74,16 +74,4 @@ import TraceVolume
         }
         print("torture: \(survived) kills survived, \(acknowledged + 1) records acknowledged")
     }
-}
-
-/// Same generator as `pmtrace _torture-writer` (kept in step by the test itself:
-/// any difference shows up as wrong bytes).
-func tortureRecordForTest(_ seq: UInt64) -> [UInt8] {
-    var state = seq &* 0x9E37_79B9_7F4A_7C15 &+ 12345
-    let size = Int((state >> 7) % 7000)
-    var out = [UInt8](repeating: 0, count: size)
-    out.withUnsafeMutableBytes { b in
-        for i in 0..<size { state = state &* 6364136223846793005 &+ 1442695040888963407; b[i] = UInt8(truncatingIfNeeded: state >> 56) }
-    }
-    return out
 }
