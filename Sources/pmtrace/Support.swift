@@ -70,8 +70,9 @@ func volumeName(_ argument: String) throws -> String {
 }
 
 /// Mounts the pool and reports on stderr what mount found and worked around.
-func openPool(_ path: String, writable: Bool) throws -> TracePool {
-    let pool = try runChecked { try TracePool.open(path: path, writable: writable) }
+func openPool(_ path: String, writable: Bool, commitInterval: Int = 8 << 20) throws -> TracePool {
+    let options = StoreOptions(commitInterval: commitInterval, clock: realtimeNanoseconds)
+    let pool = try runChecked { try TracePool.open(path: path, writable: writable, options: options) }
     reportWarnings(pool)
     return pool
 }

@@ -111,6 +111,7 @@ struct Symbolize: ParsableCommand {
     @Option(help: "App name.") var app: String?
     @Option(help: "Build-id (hex) of the app's table (default: the newest import).") var buildId: String?
     @Option(name: .customLong("as"), help: "Address space recorded by `maps import` (e.g. pid:1234).") var addressSpace: String?
+    @Option(help: "With --as: the time (ns since the Unix epoch) whose maps apply (default: the newest).") var at: UInt64?
     @Flag(help: "Print mangled names as stored.") var raw = false
     @Argument(help: "Hexadecimal addresses (default: read from standard input).") var addresses: [String] = []
 
@@ -125,7 +126,7 @@ struct Symbolize: ParsableCommand {
             let table = try runCatalog { try catalog.table(app: app, buildID: buildId) }
             lookup = { table.lookup($0) }
         } else {
-            let s = try runCatalog { try catalog.symbolizer(addressSpace: addressSpace!) }
+            let s = try runCatalog { try catalog.symbolizer(addressSpace: addressSpace!, at: at ?? .max) }
             lookup = { s.lookup($0)?.match }
         }
         var out = OutputStream(fd: 1)

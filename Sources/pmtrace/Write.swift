@@ -8,18 +8,19 @@ struct Write: ParsableCommand {
         abstract: "Append standard input to a volume as blob records.",
         discussion: """
             Creates the volume (one lane) if it does not exist. Input is cut into records of \
-            --record-size bytes (the last may be shorter). Commits every 8 MiB and at end of input: \
-            if the writer is killed, a later `read` returns a prefix of the input.
+            --record-size bytes (the last may be shorter). Commits every --commit-every bytes (8 MiB) \
+            and at end of input: if the writer is killed, a later `read` returns a prefix of the input.
             """)
 
     @Argument(help: "Pool file or device.") var pool: String
     @Argument(help: "Volume name.") var volume: String
     @Option(help: "Bytes per record (e.g. 4K, 64K, 1M).") var recordSize: ByteSize = ByteSize(argument: "64K")!
+    @Option(help: "Commit after this many bytes (a crash loses at most this much of the input).") var commitEvery: ByteSize = ByteSize(argument: "8M")!
 
     func run() throws {
         let name = try runChecked { try volumeName(volume) }
         guard recordSize.bytes <= 1 << 30 else { throw CLIError("--record-size must be at most 1G") }
-        let p = try openPool(pool, writable: true)
+        let p = try openPool(pool, writable: true, commitInterval: Int(min(commitEvery.bytes, 1 << 40)))
         let writer = try runChecked { () throws -> LaneWriter in
             if (try? p.store.volume(named: name)) == nil { try p.store.createVolume(named: name) }
             return try p.store.openWriter(volume: name)

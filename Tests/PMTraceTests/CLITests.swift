@@ -119,13 +119,14 @@ import TraceFormat
     /// kill -9 of `pmtrace write` mid-stream: the volume reads back as a
     /// prefix of the input, holding at least everything before the last
     /// automatic commit the writer must have made.
-    @Test(arguments: [12, 40, 70]) func killDuringWriteLeavesAPrefix(megabytesBeforeKill: Int) throws {
+    @Test(arguments: [(12, 8 << 20), (40, 1 << 20), (70, 64 << 10)])
+    func killDuringWriteLeavesAPrefix(megabytesBeforeKill: Int, commitEvery: Int) throws {
         let pool = scratchPath("pool")
         defer { unlink(pool) }
         #expect(try pmtrace(["format", pool, "--size", "256M"]).status == 0)
         let p = Process()
         p.executableURL = URL(fileURLWithPath: pmtraceBinary)
-        p.arguments = ["write", pool, "v", "--record-size", "7K"]
+        p.arguments = ["write", pool, "v", "--record-size", "7K", "--commit-every", String(commitEvery)]
         let input = Pipe()
         p.standardInput = input
         p.standardError = FileHandle.nullDevice
@@ -146,8 +147,8 @@ import TraceFormat
         #expect(r.status == 0)
         #expect(r.stdout == fed.prefix(r.stdout.count))
         // Not yet read by the writer: at most a pipe buffer (64 KiB) + one record;
-        // not yet committed: at most the 8 MiB commit interval.
-        #expect(r.stdout.count >= fed.count - (8 << 20) - (64 << 10) - 2 * 7168)
+        // not yet committed: at most the commit interval.
+        #expect(r.stdout.count >= fed.count - commitEvery - (64 << 10) - 2 * 7168)
     }
 
     @Test func importLackeyCountsMatchTheInput() throws {
