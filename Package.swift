@@ -17,6 +17,8 @@ let package = Package(
         .executable(name: "pmtrace", targets: ["pmtrace"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
         .library(name: "PMTraceFuzzTarget", type: .dynamic, targets: ["FuzzTarget"]),
+        // The C interface (include/pmtrace.h) for hosted writers in C: libPMTraceC.so.
+        .library(name: "PMTraceC", type: .dynamic, targets: ["PMTraceC"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -45,6 +47,7 @@ let package = Package(
         ),
         // Per-application symbol tables and process maps, stored as volumes.
         .target(name: "MetadataCatalog", dependencies: ["TraceVolume"], swiftSettings: strict),
+        .target(name: "PMTraceC", dependencies: ["PMTrace"], swiftSettings: strict),
         .executableTarget(
             name: "pmtrace",
             dependencies: [
