@@ -59,3 +59,5 @@ echo "hottest functions of the trace, by access count:"
 "$PMTRACE" hot "$POOL" ls-usr-bin --as ls-usr-bin --top 15
 echo
 "$PMTRACE" stats "$POOL" transfer
+echo
+"$PMTRACE" fsck "$POOL"

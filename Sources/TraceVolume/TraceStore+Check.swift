@@ -157,24 +157,20 @@ extension TraceStore {
                             }
                         }
                         report.salvageableRecords += salvaged
-                        if salvaged > 0 || (torn != nil && !isZero(segment: segment, from: scan.offset)) {
+                        // Bytes past the commit point that fail their checks are either a torn
+                        // append or a segment's earlier life (format does not clear segments):
+                        // not distinguishable, and not damage. Only salvageable records are news.
+                        if salvaged > 0 {
                             report.findings.append(CheckFinding(
                                 severity: .info, location: location,
-                                message: "past the commit point at segment \(segment) offset \(walk.tailOffset): \(salvaged) CRC-valid uncommitted record(s)"
-                                    + (torn.map { ", then a torn tail (\($0))" } ?? "")))
+                                message: "past the commit point at segment \(segment) offset \(walk.tailOffset): \(salvaged) CRC-valid uncommitted record(s) (read --salvage)"
+                                    + (torn.map { ", then bytes that are not a record (\($0))" } ?? "")))
                         }
                     }
                 }
             }
         }
         return owned
-    }
-
-    private func isZero(segment: UInt64, from offset: Int) -> Bool {
-        guard offset < segmentSize else { return true }
-        let p = UnsafeRawPointer(segmentPointer(segment))
-        for i in offset..<min(offset + 64, segmentSize) where p.load(fromByteOffset: i, as: UInt8.self) != 0 { return false }
-        return true
     }
 
     /// Segments outside every chain whose header still names a live volume:
