@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Installs what PMTrace needs on Debian/Ubuntu when it is missing:
-# libpmem2/libpmemobj/libpmemlog headers (PMDK), pkg-config, valgrind (lackey traces).
+# libpmem2/libpmemobj/libpmemlog headers (PMDK), pkg-config, valgrind (lackey traces),
+# binutils (nm and readelf: ground truth for the symbol tests).
 set -euo pipefail
 need=()
-for pkg in libpmem2-dev libpmemobj-dev libpmemlog-dev pkg-config valgrind; do
+for pkg in libpmem2-dev libpmemobj-dev libpmemlog-dev pkg-config valgrind binutils; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

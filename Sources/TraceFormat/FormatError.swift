@@ -37,6 +37,16 @@ public enum FormatError: Error, Equatable, Sendable {
     case unsupportedVersion(major: UInt16, minor: UInt16)
 }
 
+extension FormatError {
+    /// The structure the error is about (nil for a version mismatch).
+    public var structure: Structure? {
+        switch self {
+        case .truncated(let s, _, _), .badMagic(let s, _), .checksumMismatch(let s, _, _), .invalidField(let s, _, _): return s
+        case .unsupportedVersion: return nil
+        }
+    }
+}
+
 extension FormatError: CustomStringConvertible {
     public var description: String {
         switch self {

@@ -147,7 +147,7 @@ public struct SymbolChunk {
     @inlinable
     public func find(_ address: UInt64) -> Int? {
         guard count > 0, address >= lowest else { return nil }
-        let b = min(Int(min((address - lowest) >> bucketShift, UInt64(bucketCount - 1))), bucketCount - 1)
+        let b = Int(min((address - lowest) >> bucketShift, UInt64(bucketCount - 1)))
         var lo = max(min(Int(buckets.loadLE(4 * b, as: UInt32.self)), count) - 1, 0)
         var hi = min(Int(buckets.loadLE(4 * (b + 1), as: UInt32.self)), count)
         if hi < lo { (lo, hi) = (0, count) }

@@ -37,10 +37,7 @@ struct Fsck: ParsableCommand {
 
     func run() throws {
         let p = try openPool(pool, writable: repair)
-        var progress = Progress("checking")
-        progress.update(bytes: 0)
         let r = try runChecked { try p.store.check(repair: repair) }
-        progress.done()
         let bad = p.mapping?.badBlocks.map { $0.isEmpty ? "none" : "\($0.count): " + $0.map { "\($0.offset)+\($0.length)" }.joined(separator: ", ") } ?? "not available"
         let o = Output(
             clean: r.clean, volumes: r.volumes, lanes: r.lanes, segmentsInUse: r.segmentsInUse, recordsChecked: r.recordsChecked,

@@ -82,15 +82,12 @@ func reportWarnings(_ pool: TracePool) {
     for w in pool.store.warnings {
         FileHandle.standardError.write(Data("pmtrace: warning: \(w)\n".utf8))
     }
-    if case .some = pool.store.warnings.first(where: { if case .damaged(let e) = $0, case .superblock = structureOf(e) { return true }; return false }) {
-        FileHandle.standardError.write(Data("pmtrace: mounted from superblock copy \(pool.store.superblockCopy == 0 ? "A" : "B")\(pool.store.writable ? "; the damaged copy was rewritten" : "")\n".utf8))
+    let superblockDamaged = pool.store.warnings.contains {
+        if case .damaged(let e) = $0, case .superblock = e.structure { return true }
+        return false
     }
-}
-
-func structureOf(_ e: FormatError) -> Structure {
-    switch e {
-    case .truncated(let s, _, _), .badMagic(let s, _), .checksumMismatch(let s, _, _), .invalidField(let s, _, _): return s
-    case .unsupportedVersion: return .superblock(copy: 0)
+    if superblockDamaged {
+        FileHandle.standardError.write(Data("pmtrace: mounted from superblock copy \(pool.store.superblockCopy == 0 ? "A" : "B")\(pool.store.writable ? "; the damaged copy was rewritten" : "")\n".utf8))
     }
 }
 

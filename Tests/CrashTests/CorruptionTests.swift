@@ -43,50 +43,87 @@ import TraceVolume
         return (pool, ranges)
     }
 
-    /// Mount, list, read (normal and salvage), dump-style decoding and fsck.
-    static func exercise(_ image: InMemoryRegion) -> String {
-        do {
-            let pool = try TracePool.mount(memory: image, writable: false)
-            var records = 0
-            for v in pool.store.volumes() {
-                for salvage in [false, true] {
-                    guard let reader = try? pool.store.openReader(volume: v.name, salvage: salvage) else { continue }
-                    while let r = try? reader.next() {
-                        records += 1
-                        if r.kind == .memoryAccessBatch, r.moreFragments.isEmpty { try? MemoryAccessBatch.forEach(r.payload) { _ in } }
-                        if r.kind == .pmlBatch, r.moreFragments.isEmpty { try? PMLBatch.forEach(r.payload) { _ in } }
+    /// Every record of the clean image by volume uid, lane and sequence.
+    static func records(_ pool: TracePool) throws -> [String: [UInt8]] {
+        var out: [String: [UInt8]] = [:]
+        for v in pool.store.volumes() {
+            let reader = try pool.store.openReader(volume: v.name)
+            while let r = try reader.next() {
+                var bytes: [UInt8] = []
+                r.forEachFragment { bytes.append(contentsOf: $0) }
+                out["\(v.uid)/\(r.lane)/\(r.sequence)"] = bytes
+            }
+        }
+        return out
+    }
+
+    /// Mount, list, read (normal and salvage), dump-style decoding and fsck of
+    /// a damaged image. Returns whether it mounted, and every record returned
+    /// that the clean image does not hold byte for byte (there must be none:
+    /// damage is reported, never handed out as data).
+    static func exercise(_ image: InMemoryRegion, reference: [String: [UInt8]]) -> (mounted: Bool, wrong: [String]) {
+        guard let pool = try? TracePool.mount(memory: image, writable: false) else { return (false, []) }
+        var wrong: [String] = []
+        for v in pool.store.volumes() {
+            for salvage in [false, true] {
+                guard let reader = try? pool.store.openReader(volume: v.name, salvage: salvage) else { continue }
+                while let r = try? reader.next() {
+                    let key = "\(v.uid)/\(r.lane)/\(r.sequence)"
+                    // Compared in place; a salvaged fragment of a record may come alone: then a prefix.
+                    if let expected = reference[key], matches(r, expected, prefixOnly: r.salvaged) {} else {
+                        wrong.append("\(v.name) \(key)\(r.salvaged ? " (salvaged)" : "")")
                     }
+                    if r.kind == .memoryAccessBatch, r.moreFragments.isEmpty { try? MemoryAccessBatch.forEach(r.payload) { _ in } }
+                    if r.kind == .pmlBatch, r.moreFragments.isEmpty { try? PMLBatch.forEach(r.payload) { _ in } }
                 }
             }
-            let report = try pool.store.check()
-            return "mounted, \(records) records, \(report.findings.count) findings"
-        } catch {
-            return "error: \(error)"
         }
+        _ = try? pool.store.check()
+        return (true, wrong)
+    }
+
+    static func matches(_ r: RecordView, _ expected: [UInt8], prefixOnly: Bool) -> Bool {
+        guard prefixOnly ? r.length <= expected.count : r.length == expected.count else { return false }
+        var at = 0, same = true
+        expected.withUnsafeBytes { e in
+            r.forEachFragment { f in
+                if f.count > 0 && memcmp(f.baseAddress!, e.baseAddress! + at, f.count) != 0 { same = false }
+                at += f.count
+            }
+        }
+        return same
     }
 
     @Test func everyMetadataBitFlipped() throws {
         let (pool, ranges) = try Self.sampleImage()
         let clean = pool.snapshot()
+        let reference = try Self.records(pool)
         var tried = 0, errors = 0
+        var wrong: [String] = []
         let image = InMemoryRegion(size: clean.size)
         for (start, length) in ranges {
             for bit in 0..<(length * 8) {
                 image.base.copyMemory(from: clean.base, byteCount: Int(clean.size))
                 let at = start + bit / 8
                 image.base.storeBytes(of: image.base.load(fromByteOffset: at, as: UInt8.self) ^ (1 << UInt8(bit % 8)), toByteOffset: at, as: UInt8.self)
-                if Self.exercise(image).hasPrefix("error") { errors += 1 }
+                let r = Self.exercise(image, reference: reference)
+                if !r.mounted { errors += 1 }
+                wrong += r.wrong.map { "bit \(bit) at \(at): \($0)" }
                 tried += 1
             }
         }
         print("bit flips: \(tried) images tried, \(errors) refused to mount with a typed error, the rest mounted (damage reported by read/fsck)")
         #expect(tried > 10_000)
+        #expect(wrong.isEmpty, "records returned that were never written: \(wrong.prefix(5))")
     }
 
     @Test func randomBytesAcrossTheRegion() throws {
         let (pool, _) = try Self.sampleImage()
         let clean = pool.snapshot()
+        let reference = try Self.records(pool)
         let image = InMemoryRegion(size: clean.size)
+        var wrong: [String] = []
+        var mounted = 0
         var rng = SystemRandomNumberGenerator()
         let trials = Int(ProcessInfo.processInfo.environment["PMTRACE_CORRUPT_TRIALS"] ?? "") ?? 300
         for _ in 0..<trials {
@@ -94,9 +131,12 @@ import TraceVolume
             for _ in 0..<Int.random(in: 1...64, using: &rng) {
                 image.base.storeBytes(of: UInt8.random(in: 0...255, using: &rng), toByteOffset: Int.random(in: 0..<Int(clean.size), using: &rng), as: UInt8.self)
             }
-            _ = Self.exercise(image)
+            let r = Self.exercise(image, reference: reference)
+            if r.mounted { mounted += 1 }
+            wrong += r.wrong
         }
-        print("random bytes: \(trials) images tried")
+        print("random bytes: \(trials) images tried, \(mounted) mounted")
+        #expect(wrong.isEmpty, "records returned that were never written: \(wrong.prefix(5))")
     }
 
     /// The pool file cut at many lengths: opening it fails cleanly.
