@@ -14,6 +14,8 @@ let package = Package(
         .library(name: "PMemBackend", targets: ["PMemBackend"]),
         .library(name: "PMTrace", targets: ["PMTrace"]),
         .library(name: "MetadataCatalog", targets: ["MetadataCatalog"]),
+        .library(name: "TraceAnalysis", targets: ["TraceAnalysis"]),
+        .library(name: "PMTraceTesting", targets: ["PMTraceTesting"]),
         .executable(name: "pmtrace", targets: ["pmtrace"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
         .library(name: "PMTraceFuzzTarget", type: .dynamic, targets: ["FuzzTarget"]),
@@ -30,28 +32,44 @@ let package = Package(
             pkgConfig: "libpmem2",
             providers: [.apt(["libpmem2-dev"])]
         ),
+        // include/pmtrace_region.h: the region descriptor and the shared C types
+        // (granularity, record kinds, version macros). Header only.
+        .systemLibrary(name: "CPMTrace", path: "include"),
         // Hardware CRC32C (SSE4.2) with a portable fallback; hosted builds only.
         .target(name: "CCRC32C"),
         // On-media layout: no I/O, no Foundation; compiles under Embedded Swift.
         .target(name: "TraceFormat", swiftSettings: strict),
         // The store. Depends only on TraceFormat: the region comes in as a base
         // pointer, a size and persistence functions.
-        .target(name: "TraceVolume", dependencies: ["TraceFormat"], swiftSettings: strict),
+        .target(
+            // Debug builds (the tests) run the expensive invariant checks (`_checkInvariants()`).
+            name: "TraceVolume", dependencies: ["TraceFormat", "CPMTrace"],
+            swiftSettings: strict + [.define("PMTRACE_INTERNAL_CHECKS", .when(configuration: .debug))]
+        ),
         // Maps files and devices through libpmem2.
-        .target(name: "PMemBackend", dependencies: ["CPMem2"], swiftSettings: strict),
+        .target(name: "PMemBackend", dependencies: ["CPMem2", "CPMTrace"], swiftSettings: strict),
         // Hosted facade: a pool file = libpmem2 mapping + store + hardware CRC.
         .target(
             name: "PMTrace",
             dependencies: ["TraceVolume", "PMemBackend", "CCRC32C"],
             swiftSettings: strict
         ),
+        // In-memory regions, the persistence simulator and reproducible
+        // workloads: what tests, the fuzzer and image analysis use. No libpmem2.
+        .target(name: "PMTraceTesting", dependencies: ["TraceVolume", "CCRC32C"], swiftSettings: strict),
+        // Importers (valgrind lackey) and statistics over volumes.
+        .target(name: "TraceAnalysis", dependencies: ["TraceVolume"], swiftSettings: strict),
         // Per-application symbol tables and process maps, stored as volumes.
         .target(name: "MetadataCatalog", dependencies: ["TraceVolume"], swiftSettings: strict),
-        .target(name: "PMTraceC", dependencies: ["PMTrace"], swiftSettings: strict),
+        // The entry points of include/pmtrace.h over TraceVolume; Embedded-clean,
+        // shared by libPMTraceC.so and the bare-metal archive.
+        .target(name: "PMTraceABI", dependencies: ["TraceVolume", "CPMTrace"], swiftSettings: strict),
+        // Hosted additions (pmt_open over libpmem2) + the shared entry points.
+        .target(name: "PMTraceC", dependencies: ["PMTrace", "PMTraceABI"], swiftSettings: strict),
         .executableTarget(
             name: "pmtrace",
             dependencies: [
-                "PMTrace", "MetadataCatalog",
+                "PMTrace", "MetadataCatalog", "TraceAnalysis", "PMTraceTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -64,24 +82,25 @@ let package = Package(
         .executableTarget(
             name: "Benchmarks",
             dependencies: [
-                "PMTrace", "CBenchPeers", "MetadataCatalog",
+                "PMTrace", "CBenchPeers", "MetadataCatalog", "TraceAnalysis", "PMTraceTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
         .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "CCRC32C"], swiftSettings: strict),
-        .testTarget(name: "TraceVolumeTests", dependencies: ["TraceVolume", "PMemBackend", "PMTrace"], swiftSettings: strict),
+        .testTarget(name: "PoolTests", dependencies: ["PMTrace", "PMTraceTesting"], swiftSettings: strict),
+        .testTarget(name: "TraceVolumeTests", dependencies: ["TraceVolume", "PMTraceTesting"], swiftSettings: strict),
         // The fuzz body and libFuzzer entry point over mount + read + fsck; scripts/fuzz.sh
         // builds it as a shared library with -sanitize=fuzzer,address and links libFuzzer's main.
-        .target(name: "FuzzTarget", dependencies: ["PMTrace"], swiftSettings: strict),
+        .target(name: "FuzzTarget", dependencies: ["TraceVolume", "PMTraceTesting"], swiftSettings: strict),
         // Replays a corpus or a crash reproducer through the same body.
         .executableTarget(name: "FuzzMount", dependencies: ["FuzzTarget"], swiftSettings: strict),
         .testTarget(
             name: "CrashTests",
-            dependencies: ["TraceVolume", "PMTrace", "PMemBackend", "MetadataCatalog"],
+            dependencies: ["TraceVolume", "PMTrace", "PMTraceTesting", "MetadataCatalog"],
             swiftSettings: strict
         ),
-        .testTarget(name: "MetadataCatalogTests", dependencies: ["MetadataCatalog", "PMTrace"], swiftSettings: strict),
-        .testTarget(name: "PMTraceTests", dependencies: ["PMTrace", "pmtrace", "Benchmarks"], swiftSettings: strict),
+        .testTarget(name: "MetadataCatalogTests", dependencies: ["MetadataCatalog", "PMTrace", "PMTraceTesting"], swiftSettings: strict),
+        .testTarget(name: "PMTraceTests", dependencies: ["PMTrace", "pmtrace", "Benchmarks", "TraceAnalysis", "PMTraceTesting"], swiftSettings: strict),
     ]
 )

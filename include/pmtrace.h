@@ -1,56 +1,77 @@
-/* pmtrace.h — the C interface of PMTrace for hosted writers (a VMM, a QEMU
- * plugin, a tracer): open a region, create or open a volume, append records
- * to a lane, commit. Link with libPMTraceC.so (`swift build` builds it).
+/* pmtrace.h — the C interface of PMTrace, one header for every writer: a
+ * bare-metal VMM linking the static archive (scripts/build-vmm.sh), a QEMU
+ * plugin, a hosted tool linking libPMTraceC.so. The region comes in as a
+ * pmt_region descriptor (pmtrace_region.h); hosted programs may let
+ * pmt_open() map a file through libpmem2 instead.
  *
- * Errors: functions return 0 on success and a negative value on failure;
- * pmt_last_error() then describes it (thread-local, valid until the next
- * call on the same thread).
+ * Errors: functions return PMT_OK (0) or a negative PMT_E_* code;
+ * pmt_strerror(code) names the code and pmt_last_error() describes the last
+ * failure on this thread (valid until the next call on the same thread).
  *
- * Threads: one thread per lane handle; different lanes may append in
- * parallel without locks. Durability: a record is durable once pmt_commit on
- * its lane returns (or an automatic commit at a segment boundary / every
- * commit_interval bytes happened). The on-media format is in FORMAT.md. */
-#pragma once
-#include <stddef.h>
-#include <stdint.h>
+ * Threads: one thread per lane handle; different lanes append in parallel
+ * without locks; store-level calls may come from any thread. Durability: a
+ * record is durable once pmt_commit on its lane returns (or an automatic
+ * commit at a segment end / every commit_interval bytes happened).
+ * Lifetime: a lane handle keeps its store (and the region) alive; the
+ * region's release hook runs once the store and every lane are closed.
+ * The on-media format is in FORMAT.md. */
+#ifndef PMTRACE_H
+#define PMTRACE_H
+#include "pmtrace_region.h"
 
 #ifdef __cplusplus
 extern "C" {
 #endif
 
-typedef struct pmt_pool pmt_pool;
+typedef struct pmt_store pmt_store;
 typedef struct pmt_lane pmt_lane;
+/* Older name of pmt_store. */
+typedef pmt_store pmt_pool;
 
-enum {
-    PMT_KIND_BLOB = 1,
-    PMT_KIND_MEMORY_ACCESS_BATCH = 2,
-    PMT_KIND_PML_BATCH = 3,
-    PMT_KIND_PAGE_IMAGE = 4,
-    PMT_KIND_MARKER = 5,
-};
+/* Formats the region (destroys what it held). segment_size 0 = 1 MiB,
+ * volume_slots 0 = 1024, max_lanes 0 = 64. Does not take ownership. */
+int pmt_format(const pmt_region *region, uint64_t segment_size, uint32_t volume_slots, uint32_t max_lanes);
 
-/* Opens a formatted region (writable takes the exclusive writer lock).
- * commit_interval: bytes after which lanes commit by themselves (0 = only at
- * pmt_commit and segment boundaries). */
-int pmt_open(const char *path, int writable, uint64_t commit_interval, pmt_pool **out);
-void pmt_close(pmt_pool *pool);
+/* Mounts a formatted region (recovering after a crash). On success the store
+ * owns the region and calls region->release once when it is done with it;
+ * on failure it does not. options may be NULL. */
+int pmt_attach(const pmt_region *region, int writable, const pmt_options *options, pmt_store **out);
+/* Releases the caller's reference; lanes still open keep the store alive. */
+void pmt_detach(pmt_store *store);
 
-/* Creates a volume with `lanes` lanes (ring != 0: reclaim its oldest segments when full).
- * Returns 1 if it already existed (nothing changed), 0 if created. */
-int pmt_volume_create(pmt_pool *pool, const char *name, uint32_t lanes, int ring);
+/* Hosted builds only (libPMTraceC.so): maps a pool file or device through
+ * libpmem2 and attaches it. Writable opens take the file's writer lock. */
+int pmt_open(const char *path, int writable, uint64_t commit_interval, pmt_store **out);
+/* Same as pmt_detach. */
+void pmt_close(pmt_store *store);
+
+/* Creates a volume with `lanes` lanes (ring != 0: reclaim its oldest
+ * segments when the region is full). PMT_EXISTED if it already existed
+ * (nothing changed), PMT_OK if created. Atomic and durable on return. */
+int pmt_volume_create(pmt_store *store, const char *name, uint32_t lanes, int ring);
 
 /* The writer of one lane of a volume; at most one per lane. */
-int pmt_lane_open(pmt_pool *pool, const char *volume, uint32_t lane, pmt_lane **out);
+int pmt_lane_open(pmt_store *store, const char *volume, uint32_t lane, pmt_lane **out);
 /* Commits and releases the lane. */
 void pmt_lane_close(pmt_lane *lane);
 
-/* Appends one record (no fence). timestamp 0 = now (CLOCK_REALTIME, ns). */
+/* Appends one record (no fence, no allocation). kind: 1..8 or
+ * PMT_KIND_FIRST_USER and above. timestamp 0 = the store's clock. */
 int pmt_append(pmt_lane *lane, uint16_t kind, const void *data, size_t length, uint64_t timestamp);
-/* Makes every record appended to this lane durable: one fence, one 8-byte store, one flush. */
-void pmt_commit(pmt_lane *lane);
+/* Makes every record appended to this lane durable: one fence, one 8-byte
+ * store, one flush. Returns PMT_OK. */
+int pmt_commit(pmt_lane *lane);
 
+/* The name of a result code ("PMT_E_FULL: region full"). Static storage. */
+const char *pmt_strerror(int code);
+/* Details of the last failure on this thread, or "" if none. */
 const char *pmt_last_error(void);
+
+/* The software version as PMT_VERSION_MAJOR*10000 + MINOR*100 + PATCH of
+ * the library actually linked (compare with the header's macros). */
+uint32_t pmt_version(void);
 
 #ifdef __cplusplus
 }
+#endif
 #endif

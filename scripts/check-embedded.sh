@@ -7,8 +7,8 @@ cd "$(dirname "$0")/.."
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 swiftc -enable-experimental-feature Embedded -wmo -parse-as-library -Xfrontend -disable-stack-protector -target x86_64-unknown-none-elf -c Sources/TraceFormat/*.swift -o "$tmp/TraceFormat.o"
-E=(-enable-experimental-feature Embedded -wmo -parse-as-library -Xfrontend -disable-stack-protector -target x86_64-unknown-none-elf)
+E=(-package-name PMTrace -enable-experimental-feature Embedded -wmo -parse-as-library -Xfrontend -disable-stack-protector -target x86_64-unknown-none-elf)
 swiftc "${E[@]}" -module-name TraceFormat -emit-module -emit-module-path "$tmp/TraceFormat.swiftmodule" \
     -c Sources/TraceFormat/*.swift -o "$tmp/TraceFormat-module.o"
-swiftc "${E[@]}" -module-name TraceVolume -I "$tmp" -warnings-as-errors -c Sources/TraceVolume/*.swift -o "$tmp/TraceVolume.o"
+swiftc "${E[@]}" -module-name TraceVolume -I "$tmp" -I include -warnings-as-errors -c Sources/TraceVolume/*.swift -o "$tmp/TraceVolume.o"
 echo "embedded check: TraceFormat.o $(stat -c %s "$tmp/TraceFormat.o") bytes, TraceVolume.o $(stat -c %s "$tmp/TraceVolume.o") bytes (x86_64-unknown-none-elf)"

@@ -1,5 +1,7 @@
 import Foundation
 import PMTrace
+import PMTraceTesting
+import TraceAnalysis
 import TraceFormat
 import TraceVolume
 

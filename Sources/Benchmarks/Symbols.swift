@@ -1,6 +1,8 @@
 import Foundation
 import MetadataCatalog
 import PMTrace
+import PMTraceTesting
+import TraceAnalysis
 
 /// Symbolization: lookups per second on one core over the C library's table,
 /// against llvm-symbolizer answering the same addresses in one batch, in the
@@ -13,7 +15,7 @@ func runSymbols(_ ctx: Context) throws {
     defer { unlink(path) }
     try prefilledFile(path, size: 64 << 20)
     let pool = try TracePool.format(path: path, size: 64 << 20, force: true)
-    let catalog = try MetadataCatalog(store: pool.store, owner: pool)
+    let catalog = try MetadataCatalog(store: pool.store)
     // Import time (each import replaces the previous table of the same build).
     var summary: MetadataCatalog.TableSummary?
     let importTime = try measure(warmup: 1, repetitions: 5) { w in

@@ -1,5 +1,7 @@
 import Foundation
 import PMTrace
+import PMTraceTesting
+import TraceAnalysis
 import TraceVolume
 
 /// Deterministic content both sides of a transfer can produce: 1 MiB from

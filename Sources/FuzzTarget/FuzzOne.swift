@@ -1,20 +1,20 @@
-import PMemBackend
-import PMTrace
+import PMTraceTesting
 import TraceFormat
 import TraceVolume
 
 /// One fuzz input: the bytes are a region image. Mount it and do everything a
 /// reader does (list, read every lane with and without salvage, decode
-/// payloads, fsck). Any result or typed error is fine; a trap or an
+/// payloads, skip past damage, fsck and a repair of a copy). Any result or typed error is fine; a trap or an
 /// out-of-bounds access (AddressSanitizer) is a finding.
 public func fuzzOne(_ data: UnsafeRawBufferPointer) {
     let size = UInt64(max(alignUp(data.count, 4096), 8192))
     let image = InMemoryRegion(size: size)
     if let base = data.baseAddress { image.base.copyMemory(from: base, byteCount: data.count) }
-    guard let pool = try? TracePool.mount(memory: image, writable: false) else { return }
+    guard let pool = try? MemoryPool.mount(memory: image, writable: false) else { return }
+    let modes = [ReadOptions(), ReadOptions(salvage: true), ReadOptions(salvage: true, skipDamaged: true)]
     for v in pool.store.volumes() {
-        for salvage in [false, true] {
-            guard let reader = try? pool.store.openReader(volume: v.name, salvage: salvage) else { continue }
+        for options in modes {
+            guard let reader = try? pool.store.openReader(volume: v.name, options: options) else { continue }
             var n = 0
             while n < 100_000, let r = try? reader.next() {
                 n += 1
@@ -31,5 +31,8 @@ public func fuzzOne(_ data: UnsafeRawBufferPointer) {
             }
         }
     }
-    _ = try? pool.store.check()
+    _ = try? pool.store.check(repair: .dryRun)
+    if let writable = try? MemoryPool.mount(memory: pool.snapshot(), writable: true) {
+        _ = try? writable.store.check(repair: true)
+    }
 }

@@ -61,7 +61,7 @@ extension MetadataCatalog {
         }
         guard !result.entries.isEmpty else { throw CatalogError.noMaps(pid: pid, reason: "no readable ELF image is mapped") }
         try wrap { () throws(TraceError) in
-            if (try? store.volume(named: Self.mapsVolume)) == nil { try store.createVolume(named: Self.mapsVolume) }
+            if (try? store.volume(named: Self.mapsVolume)) == nil { try store.createVolume(nameBytes: Array(Self.mapsVolume.utf8), lanes: 1, ring: false, allowReserved: true) }
             let w = try store.openWriter(volume: Self.mapsVolume)
             var bytes: [UInt8] = []
             for e in result.entries {

@@ -26,9 +26,9 @@ public final class MetadataCatalog {
     /// SIGKILL)` to stop a child process exactly there. Nil in production.
     nonisolated(unsafe) public static var stepHook: ((String) -> Void)?
 
+    /// The store; it owns the mapping, so tables opened from it stay valid
+    /// for as long as the catalog lives.
     public let store: TraceStore
-    /// Keeps whatever owns the store's mapping (a `TracePool`) alive as long as the catalog.
-    let owner: AnyObject?
     var openTables: [String: SymbolTable] = [:]
 
     /// What `tables()` reports about one table.
@@ -47,11 +47,9 @@ public final class MetadataCatalog {
     }
 
     /// Opens the catalog of `store`. A writable store also completes or
-    /// removes imports a crash interrupted. `owner` (the pool that maps the
-    /// region) is retained: tables point into the mapping.
-    public init(store: TraceStore, owner: AnyObject? = nil) throws {
+    /// removes imports a crash interrupted.
+    public init(store: TraceStore) throws {
         self.store = store
-        self.owner = owner
         if store.writable { try recover() }
     }
 
@@ -175,7 +173,7 @@ public final class MetadataCatalog {
         let temporary = Self.temporaryPrefix + String(UInt64.random(in: 0...UInt64.max), radix: 16)
         try wrap { () throws(TraceError) in
             let step = Self.stepHook
-            try store.createVolume(named: temporary)
+            try store.createVolume(nameBytes: Array(temporary.utf8), lanes: 1, ring: false, allowReserved: true)
             step?("import.created")
             let w = try store.openWriter(volume: temporary)
             var bytes: [UInt8] = []
@@ -194,7 +192,7 @@ public final class MetadataCatalog {
                 try store.deleteVolume(final)
                 step?("import.old-deleted")
             }
-            try store.renameVolume(temporary, to: final)
+            try store.renameVolume(temporary, to: final, allowReserved: true)
             step?("import.renamed")
         }
         return try tables().first { $0.volume == final }!
@@ -238,7 +236,7 @@ public final class MetadataCatalog {
             openTables[v.name] = nil
             try wrap { () throws(TraceError) in
                 if let final, (try? store.volume(named: final)) == nil {
-                    try store.renameVolume(v.name, to: final)
+                    try store.renameVolume(v.name, to: final, allowReserved: true)
                 } else {
                     try store.deleteVolume(v.name)
                 }

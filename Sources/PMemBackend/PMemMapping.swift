@@ -1,4 +1,5 @@
 import CPMem2
+@_exported import CPMTrace
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -18,21 +19,16 @@ public final class PMemMapping: @unchecked Sendable {
     // SAFETY: every stored property is immutable; libpmem2 objects are only
     // touched in init and deinit.
 
-    public typealias PersistFunction = @convention(c) (UnsafeRawPointer?, Int) -> Void
-    public typealias DrainFunction = @convention(c) () -> Void
-    public typealias CopyFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, Int, UInt32) -> UnsafeMutableRawPointer?
-
     public let path: String
     public let writable: Bool
     public let base: UnsafeMutableRawPointer
     public let size: UInt64
-    public let granularity: Granularity
+    public let granularity: StoreGranularity
     /// Flush + drain (at page granularity: msync).
-    public let persist: PersistFunction
-    public let flush: PersistFunction
-    public let drain: DrainFunction
+    public let persist: pmt_persist_fn
+    public let drain: pmt_drain_fn
     /// libpmem2's memcpy; takes `PMEM2_F_MEM_*` flags.
-    public let copy: CopyFunction
+    public let copy: pmt_copy_fn
     /// Flags for bulk appends: non-temporal without drain; at page granularity
     /// no flush at all (the store msyncs at commit points only).
     public let appendCopyFlags: UInt32
@@ -115,7 +111,6 @@ public final class PMemMapping: @unchecked Sendable {
         default: granularity = .page
         }
         persist = pmem2_get_persist_fn(m)
-        flush = pmem2_get_flush_fn(m)
         drain = pmem2_get_drain_fn(m)
         copy = pmem2_get_memcpy_fn(m)
         appendCopyFlags = granularity == .page
@@ -134,6 +129,18 @@ public final class PMemMapping: @unchecked Sendable {
         } else {
             badBlocks = nil
         }
+    }
+
+    /// The descriptor a store takes: this mapping's base, size, granularity
+    /// and libpmem2 functions. It retains the mapping; the store's release of
+    /// the descriptor (exactly once) drops that reference, so the mapping is
+    /// unmapped only after the store and everything made from it are gone.
+    public func regionDescriptor() -> RegionDescriptor {
+        RegionDescriptor(
+            base: base, size: size, granularity: granularity, copy_flags: appendCopyFlags,
+            persist: persist, drain: drain, copy: copy,
+            release: { context, _, _ in Unmanaged<PMemMapping>.fromOpaque(context!).release() },
+            context: Unmanaged.passRetained(self).toOpaque())
     }
 
     deinit {

@@ -32,6 +32,30 @@ public enum Layout {
     /// Fewest segments a region may have.
     public static let minSegmentCount: UInt64 = 4
     public static let maxLanesLimit: UInt32 = 1024
+    /// Legal range of the volume-table slot count.
+    public static let volumeSlotRange: ClosedRange<UInt32> = 1...65536
+    /// Legal range of lanes per volume.
+    public static let lanesPerVolumeRange: ClosedRange<UInt32> = 1...maxLanesLimit
+
+    /// The one check of the format parameters (FORMAT.md §3): returns the
+    /// first one out of range as (superblock field name, legal range text,
+    /// value), or nil when all are legal. Used by format, by the superblock
+    /// decoder and by layout computation alike.
+    public static func invalidGeometry(
+        segmentSize: UInt64, volumeSlots: UInt32, maxLanes: UInt32
+    ) -> (field: String, range: String, value: UInt64)? {
+        // `&-` cannot wrap: segmentSize >= minSegmentSize > 0 is checked first.
+        guard segmentSize >= minSegmentSize, segmentSize <= maxSegmentSize, segmentSize & (segmentSize &- 1) == 0 else {
+            return ("segmentSize", "a power of two, 64 KiB...8 MiB", segmentSize)
+        }
+        guard volumeSlotRange.contains(volumeSlots) else {
+            return ("volumeSlotCount", "\(volumeSlotRange.lowerBound)...\(volumeSlotRange.upperBound)", UInt64(volumeSlots))
+        }
+        guard lanesPerVolumeRange.contains(maxLanes) else {
+            return ("maxLanesPerVolume", "\(lanesPerVolumeRange.lowerBound)...\(lanesPerVolumeRange.upperBound)", UInt64(maxLanes))
+        }
+        return nil
+    }
 
     /// "No segment" in a `prev` link.
     public static let noSegment: UInt64 = .max

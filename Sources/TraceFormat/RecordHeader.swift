@@ -43,7 +43,21 @@ public struct RecordHeader: Equatable, Sendable {
         p.storeLE(UInt32(0), at: 24)
     }
 
-    /// Decodes the fields (no CRC check; see `RecordHeader.verify`).
+    /// Header bytes covered by the record checksum (everything before the CRC field).
+    public static let checksummedHeaderBytes = 28
+
+    /// The record checksum rule (FORMAT.md §7): CRC32C seeded with the CRC of
+    /// the segment header the record lives in, over header bytes 0..<28, then
+    /// over the payload. `crc` is the implementation to use (hardware or
+    /// `CRC32C.software`; all give the same value).
+    @inlinable
+    public static func checksum(
+        seed: UInt32, header: UnsafeRawPointer, payload: UnsafeRawPointer?, count: Int, crc: CRC32C.Function
+    ) -> UInt32 {
+        crc(crc(seed, header, checksummedHeaderBytes), payload, count)
+    }
+
+    /// Decodes the fields (no CRC check; see `RecordHeader.checksum`).
     @inlinable
     public static func decodeFields(_ p: UnsafeRawPointer) -> RecordHeader {
         RecordHeader(

@@ -22,6 +22,19 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable {
     /// Sorted address ranges and names of one part of a symbol table (`SymbolChunk`). Since 1.1.
     public static let symbolChunk = RecordKind(rawValue: 8)
 
+    /// Kinds 9...0x7FFF are reserved for future versions of the format.
+    public static let firstReserved: UInt16 = 9
+    /// Kinds 0x8000...0xFFFF are free for applications (FORMAT.md §7).
+    public static let firstUserKind: UInt16 = 0x8000
+
+    /// Whether a writer may append a record of this kind: the defined kinds
+    /// 1...8 and the application range. Kind 0 (the end-of-segment marker)
+    /// would hide every later record of its segment; reserved kinds would
+    /// collide with a future format version.
+    public var isAppendable: Bool {
+        rawValue != 0 && (rawValue < Self.firstReserved || rawValue >= Self.firstUserKind)
+    }
+
     /// Short lowercase name for tools.
     public var name: String {
         switch rawValue {

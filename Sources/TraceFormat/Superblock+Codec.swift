@@ -60,14 +60,8 @@ extension Superblock {
         guard regionSize <= mappedSize else {
             throw .invalidField(s, field: "regionSize (larger than the mapped file)", value: regionSize)
         }
-        guard segmentSize >= Layout.minSegmentSize, segmentSize <= Layout.maxSegmentSize,
-              segmentSize & (segmentSize - 1) == 0
-        else { throw .invalidField(s, field: "segmentSize", value: segmentSize) }
-        guard volumeSlotCount >= 1, volumeSlotCount <= 65536 else {
-            throw .invalidField(s, field: "volumeSlotCount", value: UInt64(volumeSlotCount))
-        }
-        guard maxLanesPerVolume >= 1, maxLanesPerVolume <= Layout.maxLanesLimit else {
-            throw .invalidField(s, field: "maxLanesPerVolume", value: UInt64(maxLanesPerVolume))
+        if let bad = Layout.invalidGeometry(segmentSize: segmentSize, volumeSlots: volumeSlotCount, maxLanes: maxLanesPerVolume) {
+            throw .invalidField(s, field: bad.field, value: bad.value)
         }
         guard volumeTableOffset >= UInt64(2 * Layout.superblockCopySize) else {
             throw .invalidField(s, field: "volumeTableOffset", value: volumeTableOffset)

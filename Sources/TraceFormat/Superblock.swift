@@ -62,9 +62,7 @@ extension Superblock {
         regionSize: UInt64, segmentSize: UInt64, volumeSlots: UInt32, maxLanes: UInt32,
         uuidHigh: UInt64, uuidLow: UInt64, formatTime: UInt64
     ) -> Superblock? {
-        guard segmentSize >= Layout.minSegmentSize, segmentSize <= Layout.maxSegmentSize,
-              segmentSize & (segmentSize - 1) == 0,
-              volumeSlots >= 1, volumeSlots <= 65536, maxLanes >= 1, maxLanes <= Layout.maxLanesLimit
+        guard Layout.invalidGeometry(segmentSize: segmentSize, volumeSlots: volumeSlots, maxLanes: maxLanes) == nil
         else { return nil }
         let volumeTable = UInt64(2 * Layout.superblockCopySize)
         let laneTable = alignUp64(volumeTable + UInt64(volumeSlots) * UInt64(Layout.volumeSlotSize), 4096)

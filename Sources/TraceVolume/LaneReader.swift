@@ -4,8 +4,9 @@ import TraceFormat
 ///
 /// Works while a writer appends, in this process or another: it sees the
 /// records committed when it was created or last `refresh()`ed. Every record
-/// it returns passed its CRC check; it never returns part of a record.
-/// Not thread-safe (one reader per thread). Cost per record: one CRC pass.
+/// it returns passed its checksum; it never returns part of a record. It
+/// retains the store, so it stays usable after the caller drops the pool.
+/// Not thread-safe (one reader per thread). Cost per record: one checksum pass.
 public final class LaneReader {
     public let volume: String
     public let lane: Int
@@ -13,22 +14,37 @@ public final class LaneReader {
     let slot: Int
     let uid: UInt64
     let ring: Bool
-    var chain: [UInt64] = []
-    var tailOffset: UInt32 = 0
-    var chainIndex = 0
-    var scanner: SegmentScanner?
-    var segmentSequence: UInt64 = 0
+    let options: ReadOptions
+
+    /// The segments to read, in chain order, and where committed data ends in the last.
+    var segments: [UInt64] = []
+    var tailOffset = 0
+    /// The commit point of the tail is unknown (damaged commit word): the
+    /// tail is read like a salvage read and its records are marked salvaged.
+    var tailUnknown = false
+    var reportedChainDamage = false
+
+    /// A reading position: which segment of `segments`, and the cursor in it.
+    struct Position {
+        var index = 0
+        var cursor: RecordCursor?
+        var segmentSequence: UInt64 = 0
+    }
+    var position = Position()
     var pending: RecordView?
-    /// Salvage mode: past the commit point of the tail segment, keep
-    /// returning records while they are CRC-valid and in sequence.
-    let salvage: Bool
+    /// Reading past the tail's commit point (salvage).
     var salvaging = false
     var lastSequence: UInt64?
     var lastTimestamp: UInt64 = 0
 
-    init(store: TraceStore, info: VolumeInfo, lane: Int, salvage: Bool = false) throws(TraceError) {
+    /// Everything this reader skipped or found cut short, in order.
+    public private(set) var skipped: [ReadNotice] = []
+    /// Called with each notice as it happens.
+    public var onDamage: ((ReadNotice) -> Void)?
+
+    init(store: TraceStore, info: VolumeInfo, lane: Int, options: ReadOptions = ReadOptions()) throws(TraceError) {
         self.store = store
-        self.salvage = salvage
+        self.options = options
         volume = info.name
         self.lane = lane
         slot = info.slot
@@ -37,52 +53,101 @@ public final class LaneReader {
         try refresh()
     }
 
-    /// Picks up records committed since the last look. O(segments in lane).
+    func notice(_ problem: FormatError, _ action: String) {
+        let n = ReadNotice(volume: volume, lane: lane, problem: problem, action: action)
+        skipped.append(n)
+        onDamage?(n)
+    }
+
+    /// Picks up records committed since the last look. O(segments in lane)
+    /// (O(segment count) for a damaged lane read with `skipDamaged`).
     public func refresh() throws(TraceError) {
-        let walk = store.walkChain(slot: slot, lane: lane, uid: uid, ring: ring)
-        if let d = walk.damage { throw .laneDamaged(volume: volume, lane: lane, d) }
-        let current = scanner.map { $0.index }
-        chain = walk.segments
-        tailOffset = walk.tailOffset
-        if let current, let k = chain.firstIndex(of: current) {
-            chainIndex = k
-            scanner!.limit = k == chain.count - 1 ? Int(tailOffset) : store.segmentSize
+        let media = store.media
+        let walk = media.walkChain(slot: slot, lane: lane, uid: uid, ring: ring)
+        var list = walk.segments
+        var tail = Int(walk.tailOffset)
+        tailUnknown = false
+        if let damage = walk.damage {
+            guard options.skipDamaged else { throw .laneDamaged(volume: volume, lane: lane, damage) }
+            // Rebuild the chain from every header that names this lane.
+            let found = media.scanLane(uid: uid, lane: lane)
+            list = []
+            var previous: UInt64?
+            for (sequence, segment) in found where previous != sequence {
+                if let p = previous, sequence != p + 1 {
+                    notice(.invalidField(.segmentHeader(segment: segment), field: "sequence (chain gap)", value: sequence),
+                           "segments with chain sequence \(p + 1)...\(sequence - 1) are missing; continuing at segment \(segment)")
+                }
+                list.append(segment)
+                previous = sequence
+            }
+            if !reportedChainDamage {
+                reportedChainDamage = true
+                notice(damage, "rebuilt the lane from \(list.count) segment header(s) that name it")
+            }
+            if let last = list.last, last == walk.segments.last {
+                tail = Int(walk.tailOffset)
+            } else {
+                tail = store.segmentSize
+                tailUnknown = true
+            }
+        }
+        let current = position.cursor?.segment
+        segments = list
+        tailOffset = tail
+        if let current, let k = segments.firstIndex(of: current) {
+            position.index = k
+            position.cursor!.limit = limit(at: k)
         } else if current != nil {
             // Our segment was reclaimed by a ring writer: start again at the new head.
-            chainIndex = 0
-            scanner = nil
+            position = Position()
         }
     }
 
+    func limit(at index: Int) -> Int { index == segments.count - 1 ? tailOffset : store.segmentSize }
+
+    /// One fragment as the cursor found it.
+    struct Found {
+        var header: RecordHeader
+        var fragment: RecordFragment
+        var salvaged: Bool
+    }
+
     /// The next fragment, or nil at the committed tail.
-    func nextFragment() throws(TraceError) -> RecordView? {
+    func nextFragment() throws(TraceError) -> Found? {
+        let media = store.media
         while true {
-            if scanner == nil {
-                guard chainIndex < chain.count else { return nil }
-                let index = chain[chainIndex]
+            if position.cursor == nil {
+                guard position.index < segments.count else { return nil }
+                let index = segments[position.index]
                 let h: (header: SegmentHeader, crc: UInt32)
-                do throws(FormatError) { h = try store.readSegmentHeader(index) } catch {
-                    throw ring ? .overwrittenWhileReading(volume: volume, lane: lane) : .laneDamaged(volume: volume, lane: lane, error)
+                do throws(FormatError) { h = try media.segmentHeader(index) } catch {
+                    if ring { throw .overwrittenWhileReading(volume: volume, lane: lane) }
+                    guard options.skipDamaged else { throw .laneDamaged(volume: volume, lane: lane, error) }
+                    notice(error, "skipped segment \(index)")
+                    position.index += 1
+                    continue
                 }
                 guard h.header.volumeUID == uid, h.header.lane == UInt32(lane) else {
                     throw .overwrittenWhileReading(volume: volume, lane: lane)
                 }
-                segmentSequence = h.header.sequence
-                let limit = chainIndex == chain.count - 1 ? Int(tailOffset) : store.segmentSize
-                scanner = SegmentScanner(base: UnsafeRawPointer(store.segmentPointer(index)), index: index, limit: limit,
-                                         seed: h.crc, crc: store.region.crc32c)
+                position.segmentSequence = h.header.sequence
+                position.cursor = media.records(in: index, seed: h.crc, limit: limit(at: position.index))
+                salvaging = tailUnknown && position.index == segments.count - 1
             }
-            let step: SegmentScanner.Step
-            do throws(FormatError) { step = try scanner!.next() } catch {
+            let step: RecordCursor.Step
+            do throws(FormatError) { step = try position.cursor!.next() } catch {
                 if salvaging {
                     // The torn tail ends the salvage; nothing past it is trusted.
-                    scanner!.limit = scanner!.offset
+                    position.cursor!.limit = position.cursor!.offset
                     return nil
                 }
-                if ring, let h = try? store.readSegmentHeader(scanner!.index), h.header.sequence != segmentSequence {
+                if ring, let h = try? media.segmentHeader(position.cursor!.segment), h.header.sequence != position.segmentSequence {
                     throw .overwrittenWhileReading(volume: volume, lane: lane)
                 }
-                throw .laneDamaged(volume: volume, lane: lane, error)
+                guard options.skipDamaged else { throw .laneDamaged(volume: volume, lane: lane, error) }
+                resynchronize(after: error)
+                continue
             }
             switch step {
             case .record(let h, let payload, let offset):
@@ -90,69 +155,112 @@ public final class LaneReader {
                     // Past the commit point: only what continues the lane's sequence and time.
                     let expected = lastSequence.map { h.flags.contains(.continuation) ? $0 : $0 &+ 1 }
                     guard expected == nil || h.sequence == expected!, h.timestamp >= lastTimestamp else {
-                        scanner!.limit = scanner!.offset
+                        position.cursor!.limit = position.cursor!.offset
                         return nil
                     }
                 }
                 lastSequence = h.sequence
                 lastTimestamp = h.timestamp
-                var view = RecordView(header: h, payload: payload, moreFragments: [], lane: lane, segment: scanner!.index, offset: offset)
-                view.salvaged = salvaging
-                return view
-            case .end:
-                if chainIndex >= chain.count - 1 {
-                    if salvage && !salvaging && chainIndex == chain.count - 1 {
+                let fragment = RecordFragment(record: payload.baseAddress! - Layout.recordHeaderSize, length: payload.count,
+                                              seed: position.cursor!.seed, segment: position.cursor!.segment, offset: offset)
+                return Found(header: h, fragment: fragment, salvaged: salvaging)
+            case .endMarker, .limit:
+                if position.index >= segments.count - 1 {
+                    if options.salvage && !salvaging && position.index == segments.count - 1 {
                         // Look past the commit point, to the end of the segment.
                         salvaging = true
-                        scanner!.limit = store.segmentSize
+                        position.cursor!.limit = store.segmentSize
                         continue
                     }
                     return nil
                 }
-                chainIndex += 1
-                scanner = nil
+                position.index += 1
+                position.cursor = nil
             }
         }
     }
 
+    /// After a record failed its checks: find the next record of this lane in
+    /// the same segment (an 8-aligned offset whose header continues the lane's
+    /// sequence and time and passes its checksum), or give up on the segment.
+    /// O(segment) with one checksum per plausible candidate.
+    func resynchronize(after error: FormatError) {
+        var cursor = position.cursor!
+        let start = cursor.offset
+        let base = cursor.base
+        var at = start + Layout.recordAlignment
+        let floor = lastSequence ?? 0
+        while cursor.limit - at >= Layout.recordHeaderSize {
+            let h = RecordHeader.decodeFields(base + at)
+            // A later record of the lane: sequence ahead of the last good one
+            // (by less than a segment's worth of records), time not going back.
+            if h.sequence > floor || (lastSequence == nil && h.sequence == 0), h.sequence &- floor <= UInt64(store.segmentSize),
+               h.timestamp >= lastTimestamp, Int(h.payloadLength) <= cursor.limit - at - Layout.recordHeaderSize {
+                var probe = cursor
+                probe.offset = at
+                if case .record? = try? probe.next() {
+                    notice(error, "skipped bytes \(start)..<\(at) of segment \(cursor.segment)")
+                    cursor.offset = at
+                    position.cursor = cursor
+                    return
+                }
+            }
+            at += Layout.recordAlignment
+        }
+        notice(error, "skipped bytes \(start)..<\(cursor.limit) of segment \(cursor.segment) (no valid record follows in it)")
+        cursor.offset = cursor.limit
+        position.cursor = cursor
+    }
+
     /// The next whole record, or nil when none is committed yet. Fragments of
-    /// a record larger than a segment are joined (as views, not copies); a
-    /// record whose last fragment is not committed is not returned yet, and
-    /// one abandoned by a crash mid-record is skipped.
+    /// a split record are joined (as views, not copies); a record whose last
+    /// fragment is not committed is not returned yet, and one abandoned by a
+    /// crash mid-record is skipped. A record with any fragment past the commit
+    /// point is marked salvaged.
     public func next() throws(TraceError) -> RecordView? {
         if let p = pending { pending = nil; return p }
         while true {
-            let savedIndex = chainIndex, savedScanner = scanner, savedSequence = segmentSequence
+            let start = position
+            let startSalvaging = salvaging
             guard let first = try nextFragment() else { return nil }
             let flags = first.header.flags
-            if flags.isEmpty { return first }
-            if first.salvaged && flags.contains(.hasMore) {
-                // A salvaged record's later fragments may be missing: return what is there, in order.
-                return first
-            }
+            if flags.isEmpty { return view(first.header, [first.fragment], salvaged: first.salvaged) }
             if flags.contains(.continuation) { continue }  // tail of a record whose start was reclaimed or abandoned
-            var parts: [UnsafeRawBufferPointer] = []
+            var parts = [first.fragment]
+            var salvaged = first.salvaged
             var last = first
             while last.header.flags.contains(.hasMore) {
-                let beforeIndex = chainIndex, beforeScanner = scanner, beforeSequence = segmentSequence
+                let before = position
                 guard let f = try nextFragment() else {
+                    if salvaged || salvaging {
+                        // A salvaged record's later fragments are missing: hand out what is there.
+                        return view(first.header, parts, salvaged: true)
+                    }
                     // Not all committed yet: come back to this record later.
-                    chainIndex = savedIndex; scanner = savedScanner; segmentSequence = savedSequence
+                    position = start
+                    salvaging = startSalvaging
                     return nil
                 }
+                // Fragments join by flags and sequence; kind and timestamp are the first's (FORMAT.md §7).
                 guard f.header.flags.contains(.continuation), f.header.sequence == first.header.sequence else {
                     // The record was abandoned (crash mid-record): drop it, resume at `f`.
-                    chainIndex = beforeIndex; scanner = beforeScanner; segmentSequence = beforeSequence
+                    position = before
                     parts = []
                     break
                 }
-                parts.append(f.payload)
+                parts.append(f.fragment)
+                salvaged = salvaged || f.salvaged
                 last = f
             }
-            if last.header.flags.contains(.hasMore) { continue }
-            return RecordView(header: first.header, payload: first.payload, moreFragments: parts, lane: lane,
-                              segment: first.segment, offset: first.offset)
+            if parts.isEmpty || last.header.flags.contains(.hasMore) { continue }
+            return view(first.header, parts, salvaged: salvaged)
         }
+    }
+
+    func view(_ header: RecordHeader, _ parts: [RecordFragment], salvaged: Bool) -> RecordView {
+        var v = RecordView(header: header, owner: store, fragments: parts, lane: lane)
+        v.salvaged = salvaged
+        return v
     }
 
     /// Positions the reader at the first record with timestamp ≥ `timestamp`.
@@ -160,18 +268,18 @@ public final class LaneReader {
     /// O(log segments + records per segment).
     public func seek(timestamp: UInt64) throws(TraceError) {
         pending = nil
-        var lo = 0, hi = chain.count - 1, start = 0
+        var lo = 0, hi = segments.count - 1, start = 0
         while lo <= hi {
             let mid = (lo + hi) / 2
             let t: UInt64
-            do throws(FormatError) { t = try store.readSegmentHeader(chain[mid]).header.firstTimestamp } catch {
+            do throws(FormatError) { t = try store.media.segmentHeader(segments[mid]).header.firstTimestamp } catch {
                 throw .laneDamaged(volume: volume, lane: lane, error)
             }
             if t <= timestamp { start = mid; lo = mid + 1 } else { hi = mid - 1 }
         }
         // Records spanning into `start` may begin in the segment before it.
-        chainIndex = max(0, start - 1)
-        scanner = nil
+        position = Position(index: max(0, start - 1))
+        salvaging = false
         while let r = try next() {
             if r.timestamp >= timestamp { pending = r; return }
         }

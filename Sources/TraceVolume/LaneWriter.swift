@@ -13,6 +13,10 @@ import TraceFormat
 /// Thread safety: one thread at a time per writer (it is `Sendable` so it can
 /// be handed to the thread that owns the lane). Writers of different lanes
 /// share no state on the append path and can run in parallel.
+///
+/// Lifetime: the writer retains its store (and through it the mapping), so it
+/// may outlive every other reference to the pool; `close()` or `deinit`
+/// commits.
 public final class LaneWriter: @unchecked Sendable {
     // SAFETY: all mutable state is used by one thread at a time (the
     // contract above); the shared bits — the commit word and the store's
@@ -25,6 +29,9 @@ public final class LaneWriter: @unchecked Sendable {
     let uid: UInt64
     let ring: Bool
     let region: PersistentRegion
+    let media: MediaView
+    let crc: CRC32C.Function
+    let copyWithChecksum: StoreOptions.CopyChecksumFunction?
     let word: UnsafeMutablePointer<UInt64Atomic>
     let segmentSize: Int
     /// Largest payload one record can carry without splitting (segment size − 96).
@@ -49,6 +56,12 @@ public final class LaneWriter: @unchecked Sendable {
     /// tail segment are split there rather than moved whole to the next one,
     /// so at most this much space is left unused per segment.
     static let splitThreshold = 4096
+    /// Records whose footprint is at most this many bytes are assembled in a
+    /// stack buffer and copied with one call (one flush per line).
+    static let smallRecordLimit = 256
+    /// Payloads of at least this many bytes take the one-pass checksum + copy
+    /// (below it the fused loop's setup costs more than the second pass).
+    static let fusedCopyThreshold = 3072
 
     /// Records appended through this writer (fragments of one record count once).
     public private(set) var appendedRecords: UInt64 = 0
@@ -63,34 +76,43 @@ public final class LaneWriter: @unchecked Sendable {
         uid = entry.uid
         ring = entry.flags.contains(.ring)
         region = store.region
+        media = store.media
+        crc = store.options.crc32c
+        copyWithChecksum = region.granularity == .page ? nil : store.options.copyWithChecksum
         segmentSize = store.segmentSize
         maxFragment = Layout.maxFragmentPayload(segmentSize: store.superblock.segmentSize)
         commitInterval = store.options.commitInterval
-        word = UnsafeMutablePointer(OpaquePointer(region.pointer(store.superblock.laneWordOffset(slot: slot, lane: lane))))
+        word = media.commitWord(slot: slot, lane: lane)
         guard let tail = chain.last else { return }
         // Resume after the last committed record of the tail segment.
-        guard let committed = CommitWord(rawValue: store.loadCommitWord(slot: slot, lane: lane)), committed.segment == tail else {
+        guard let committed = CommitWord(rawValue: media.loadCommitWord(slot: slot, lane: lane)), committed.segment == tail else {
             throw .laneDamaged(volume: volume, lane: lane, .invalidField(.laneWord(slot: slot, lane: lane), field: "segment", value: tail))
         }
         let header: (header: SegmentHeader, crc: UInt32)
-        do throws(FormatError) { header = try store.readSegmentHeader(tail) } catch {
+        do throws(FormatError) { header = try media.segmentHeader(tail) } catch {
             throw .laneDamaged(volume: volume, lane: lane, error)
         }
         segment = tail
-        segmentBase = store.segmentPointer(tail)
+        segmentBase = media.segmentBase(tail)
         segmentSequence = header.header.sequence
         seed = header.crc
         offset = Int(committed.offset)
         dirtyStart = offset
         committedSegment = tail
         committedOffset = offset
-        var scan = SegmentScanner(base: UnsafeRawPointer(segmentBase!), index: tail, limit: offset, seed: seed, crc: region.crc32c)
+        var cursor = media.records(in: tail, seed: seed, limit: offset)
         var next = header.header.firstRecordSequence
-        while true {
-            let step: SegmentScanner.Step
-            do throws(FormatError) { step = try scan.next() } catch { throw .laneDamaged(volume: volume, lane: lane, error) }
-            guard case .record(let h, _, _) = step else { break }
-            next = h.sequence &+ 1
+        scan: while true {
+            let step: RecordCursor.Step
+            do throws(FormatError) { step = try cursor.next() } catch { throw .laneDamaged(volume: volume, lane: lane, error) }
+            switch step {
+            case .record(let h, _, _): next = h.sequence &+ 1
+            case .endMarker(let at):
+                // Committed data never continues past an end marker (FORMAT.md §7).
+                throw .laneDamaged(volume: volume, lane: lane, .invalidField(
+                    .record(segment: tail, offset: UInt64(at)), field: "kind (end-of-segment marker inside committed data)", value: 0))
+            case .limit: break scan
+            }
         }
         nextSequence = next
     }
@@ -124,6 +146,7 @@ public final class LaneWriter: @unchecked Sendable {
         _ payload: UnsafeRawBufferPointer, kind: RecordKind = .blob, timestamp: UInt64? = nil, contiguous: Bool = false
     ) throws(TraceError) {
         precondition(!closed, "append after close")
+        guard kind.isAppendable else { throw .reservedKind(kind.rawValue) }
         let ts = timestamp ?? store.options.clock()
         let sequence = nextSequence
         let fits = segmentBase != nil && offset + Layout.recordFootprint(payloadLength: payload.count) <= segmentSize
@@ -153,6 +176,7 @@ public final class LaneWriter: @unchecked Sendable {
         appendedRecords &+= 1
         appendedBytes &+= UInt64(payload.count)
         if commitInterval > 0 && sinceCommit >= commitInterval { commit() }
+        _checkInvariants()
     }
 
     /// Appends `bytes` as one record (see `append(_:kind:timestamp:)`).
@@ -168,29 +192,30 @@ public final class LaneWriter: @unchecked Sendable {
     func writeRecord(_ header: RecordHeader, _ payload: UnsafeRawBufferPointer) {
         let destination = segmentBase! + offset
         let footprint = Layout.recordFootprint(payloadLength: payload.count)
-        if footprint <= 256 {
+        if footprint <= Self.smallRecordLimit {
             // Small record: assemble header and payload, one copy, one flush per line.
-            withUnsafeTemporaryAllocation(byteCount: 256, alignment: 8) { buf in
+            withUnsafeTemporaryAllocation(byteCount: Self.smallRecordLimit, alignment: 8) { buf in
                 let p = buf.baseAddress!
                 header.encodeFields(into: p)
                 if let b = payload.baseAddress { (p + Layout.recordHeaderSize).copyMemory(from: b, byteCount: payload.count) }
-                let crc = region.crc32c(seed, p, 28)
-                p.storeLE(region.crc32c(crc, p + Layout.recordHeaderSize, payload.count), at: 28)
+                let sum = RecordHeader.checksum(seed: seed, header: p, payload: p + Layout.recordHeaderSize, count: payload.count, crc: crc)
+                p.storeLE(sum, at: RecordHeader.checksummedHeaderBytes)
                 _ = region.copy(destination, p, Layout.recordHeaderSize + payload.count, region.appendCopyFlags)
             }
         } else {
             withUnsafeTemporaryAllocation(byteCount: Layout.recordHeaderSize, alignment: 8) { buf in
                 let p = buf.baseAddress!
                 header.encodeFields(into: p)
-                var crc = region.crc32c(seed, p, 28)
+                // The checksum rule of RecordHeader.checksum, split around the fused copy.
+                var sum = crc(seed, p, RecordHeader.checksummedHeaderBytes)
                 let payloadDestination = destination + Layout.recordHeaderSize
                 var done = 0
-                if let fused = region.copyWithChecksum, region.granularity != .page, payload.count >= 3072 {
+                if let fused = copyWithChecksum, payload.count >= Self.fusedCopyThreshold {
                     // One pass: checksum and non-temporal copy of the bulk, the usual way for the rest.
-                    done = fused(&crc, payloadDestination, payload.baseAddress, payload.count)
+                    done = fused(&sum, payloadDestination, payload.baseAddress, payload.count)
                 }
-                crc = region.crc32c(crc, payload.baseAddress.map { $0 + done }, payload.count - done)
-                p.storeLE(crc, at: 28)
+                sum = crc(sum, payload.baseAddress.map { $0 + done }, payload.count - done)
+                p.storeLE(sum, at: RecordHeader.checksummedHeaderBytes)
                 if done < payload.count {
                     _ = region.copy(payloadDestination + done, payload.baseAddress! + done, payload.count - done, region.appendCopyFlags)
                 }
@@ -215,7 +240,7 @@ public final class LaneWriter: @unchecked Sendable {
         let header = SegmentHeader(
             lane: UInt32(lane), volumeUID: uid, sequence: segmentBase == nil ? 0 : segmentSequence &+ 1,
             previous: segment, firstRecordSequence: nextSequence, firstTimestamp: timestamp, index: next)
-        let base = store.segmentPointer(next)
+        let base = media.segmentBase(next)
         withUnsafeTemporaryAllocation(byteCount: Layout.segmentHeaderSize, alignment: 8) { buf in
             seed = header.encode(into: buf.baseAddress!)
             _ = region.copy(base, buf.baseAddress!, Layout.segmentHeaderSize, region.appendCopyFlags)
@@ -245,5 +270,22 @@ public final class LaneWriter: @unchecked Sendable {
         committedSegment = segment
         committedOffset = offset
         sinceCommit = 0
+    }
+
+    /// Checks the writer's invariants; a no-op unless built with
+    /// `PMTRACE_INTERNAL_CHECKS` (the tests turn it on). O(1).
+    @inline(__always)
+    func _checkInvariants() {
+        #if PMTRACE_INTERNAL_CHECKS
+        precondition(offset % Layout.recordAlignment == 0, "tail offset not 8-aligned")
+        if segmentBase == nil {
+            precondition(offset == 0 && segment == Layout.noSegment, "no segment but an offset")
+        } else {
+            precondition(offset >= Layout.segmentHeaderSize && offset <= segmentSize, "tail offset outside the segment")
+            precondition(dirtyStart <= offset, "dirty range starts past the tail")
+            precondition(committedSegment != segment || committedOffset <= offset, "committed past the tail")
+        }
+        precondition(commitInterval == 0 || sinceCommit < commitInterval + segmentSize, "commit interval overrun")
+        #endif
     }
 }

@@ -1,14 +1,8 @@
+@_exported import CPMTrace
 import TraceFormat
 
-/// How stores to a region become durable, as libpmem2 reports it.
-public enum StoreGranularity: UInt8, Sendable {
-    /// eADR-class platform: a store is durable once visible; fences still order.
-    case byte
-    /// Stores need a cache-line flush (or non-temporal store) plus a fence.
-    case cacheLine
-    /// Only `msync`-style page writeback makes data durable (non-DAX files).
-    case page
-
+extension StoreGranularity {
+    /// Lowercase name for tools ("byte", "cache line", "page").
     public var name: String {
         switch self {
         case .byte: return "byte"
@@ -18,68 +12,70 @@ public enum StoreGranularity: UInt8, Sendable {
     }
 }
 
-/// A mapped region as the store sees it: a base pointer, a size and the
-/// persistence operations of whoever mapped it (libpmem2 on a host, `clwb` /
-/// `sfence` in a VMM shim, a recorder in crash tests).
+/// The owner of a mapped region: the only way into a store.
 ///
-/// The store never calls anything else to reach media. The function pointers
-/// are looked up once by the mapper; they are plain C functions so the same
-/// type works under Embedded Swift.
+/// Made from one `RegionDescriptor` (the C struct `pmt_region` of
+/// include/pmtrace_region.h): a base pointer, a size, the granularity, the
+/// persistence operations of whoever mapped it (libpmem2 on a host,
+/// `clwb`/`sfence` in a VMM shim, a recorder in crash tests) and a release
+/// hook. The store, every writer, reader and record view retain this object,
+/// so no pointer into the mapping can outlive it; the release hook runs
+/// exactly once, in `deinit`, when the last of them is gone (the shape of
+/// swift-nio's `ByteBuffer._Storage`).
 ///
-/// The region must stay mapped for as long as any store, writer, reader or
-/// record view made from it is in use: this struct does not own the mapping.
-public struct PersistentRegion: @unchecked Sendable {
-    // SAFETY: the pointer is shared by design; the store's own rules (one
-    // writer per lane, one metadata lock, commit words stored atomically)
-    // govern access to the bytes behind it.
+/// Thread safety: immutable; the bytes behind it follow the store's rules
+/// (one writer per lane, one metadata lock, commit words stored atomically).
+public final class PersistentRegion: @unchecked Sendable {
+    // SAFETY: every stored property is immutable; the pointer is shared by
+    // design and the store's rules govern access to the bytes behind it.
 
-    public typealias PersistFunction = @convention(c) (UnsafeRawPointer?, Int) -> Void
-    public typealias DrainFunction = @convention(c) () -> Void
-    public typealias CopyFunction = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, Int, UInt32) -> UnsafeMutableRawPointer?
-
-    public var base: UnsafeMutableRawPointer
-    public var size: UInt64
-    public var granularity: StoreGranularity
+    let descriptor: RegionDescriptor
+    let base: UnsafeMutableRawPointer
+    /// Bytes mapped.
+    public let size: UInt64
+    /// How stores become durable on this region.
+    public let granularity: StoreGranularity
     /// Flush + drain of a range: durable on return.
-    public var persist: PersistFunction
-    /// Flush of a range without the fence.
-    public var flush: PersistFunction
+    let persist: pmt_persist_fn
     /// Fence: everything flushed or stored non-temporally before is durable.
-    public var drain: DrainFunction
+    let drain: pmt_drain_fn
     /// Copy into the region without draining (libpmem2 `memcpy` semantics).
-    public var copy: CopyFunction
-    /// Flags passed to `copy` on the append path (e.g. libpmem2's
-    /// NONTEMPORAL | NODRAIN, or NOFLUSH at page granularity).
-    public var appendCopyFlags: UInt32
-    /// CRC32C implementation (hardware on hosts that have it).
-    public var crc32c: CRC32C.Function
-    /// Optional one-pass "checksum and copy with non-temporal stores" for large
-    /// payloads: copies a prefix of `count` bytes, extends `*crc` over it and
-    /// returns how many bytes it handled (the store does the rest). Used only
-    /// where `copy` is non-temporal too (not at page granularity).
-    public typealias CopyChecksumFunction = @convention(c) (UnsafeMutablePointer<UInt32>?, UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> Int
-    public var copyWithChecksum: CopyChecksumFunction?
+    let copy: pmt_copy_fn
+    /// Flags passed to `copy` on the append path.
+    let appendCopyFlags: UInt32
 
-    public init(
-        base: UnsafeMutableRawPointer, size: UInt64, granularity: StoreGranularity,
-        persist: PersistFunction, flush: PersistFunction, drain: DrainFunction, copy: CopyFunction,
-        appendCopyFlags: UInt32, crc32c: CRC32C.Function = CRC32C.software, copyWithChecksum: CopyChecksumFunction? = nil
-    ) {
+    /// Takes ownership of the region `descriptor` describes.
+    ///
+    /// - Throws: `.invalidParameter` when the base is null or the size does
+    ///   not fit the address space; the region is then not taken (its release
+    ///   hook is not called).
+    public init(_ descriptor: RegionDescriptor) throws(TraceError) {
+        guard let base = descriptor.base else { throw .invalidParameter(name: "region base (null)", value: 0) }
+        guard descriptor.size <= UInt64(Int.max), UInt(bitPattern: base).addingReportingOverflow(UInt(descriptor.size)).overflow == false
+        else { throw .invalidParameter(name: "region size (beyond the address space)", value: descriptor.size) }
+        self.descriptor = descriptor
         self.base = base
-        self.size = size
-        self.granularity = granularity
-        self.persist = persist
-        self.flush = flush
-        self.drain = drain
-        self.copy = copy
-        self.appendCopyFlags = appendCopyFlags
-        self.crc32c = crc32c
-        self.copyWithChecksum = copyWithChecksum
+        size = descriptor.size
+        granularity = descriptor.granularity
+        persist = descriptor.persist
+        drain = descriptor.drain
+        copy = descriptor.copy
+        appendCopyFlags = descriptor.copy_flags
+    }
+
+    deinit {
+        descriptor.release?(descriptor.context, descriptor.base, descriptor.size)
+    }
+
+    /// Calls `body` with the whole region, read-only (for snapshots and dumps).
+    /// Do not escape the pointer: it is valid only while `self` lives.
+    public func withUnsafeBytes<R>(_ body: (UnsafeRawBufferPointer) -> R) -> R {
+        body(UnsafeRawBufferPointer(start: base, count: Int(size)))
     }
 
     /// Pointer to absolute offset `offset`. Precondition: in bounds (callers
     /// validated every media-derived offset before calling).
-    @inlinable
+    @inline(__always)
     func pointer(_ offset: UInt64) -> UnsafeMutableRawPointer {
         base + Int(offset)
     }

@@ -1,32 +1,117 @@
 import TraceFormat
 
-/// One committed record, handed out in place: `payload` points into the
-/// mapped region (no copy). Valid while the store's region stays mapped and,
-/// in ring mode, until a writer reclaims the segment; do not escape the
-/// pointer beyond that.
+/// One piece of a record as it lies in a segment: the record header's
+/// address, the checksum seed of its segment and where it is.
+struct RecordFragment {
+    /// The 32-byte record header; the payload follows it.
+    let record: UnsafeRawPointer
+    let length: Int
+    let seed: UInt32
+    let segment: UInt64
+    let offset: Int
+
+    var payload: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: record + Layout.recordHeaderSize, count: length) }
+}
+
+/// One committed record, handed out in place: no copy is made.
+///
+/// The view retains the store, and through it the mapping, so its memory
+/// stays mapped for as long as the view lives. Every byte it covers passed
+/// its checksum when the reader handed it out. Under a concurrent writer the
+/// bytes can still change afterwards: when a volume is deleted and its
+/// segment reused, or a ring writer reclaims the segment (FORMAT.md §10.4).
+/// Use `copyVerified(_:)` where bytes leave the process (it checks the copy,
+/// not the mapping); the `payload` pointers are for in-place analysis.
 public struct RecordView {
     public let header: RecordHeader
-    /// The payload, or its first fragment when the record spans segments.
-    public let payload: UnsafeRawBufferPointer
-    /// Further fragments, in order (empty for all but records larger than a segment).
-    public let moreFragments: [UnsafeRawBufferPointer]
+    /// Keeps the mapping alive; never used to reach media from here.
+    let owner: TraceStore
+    let fragments: [RecordFragment]
     public let lane: Int
-    /// Where the record (its first fragment) lives.
-    public let segment: UInt64
-    public let offset: Int
     /// True for a record found past the lane's commit point by a salvage
-    /// read: CRC-valid and in sequence, but never committed.
-    public var salvaged: Bool = false
+    /// read (or a damaged-lane read): checksum-valid and in sequence, but never committed.
+    public internal(set) var salvaged: Bool = false
+
+    init(header: RecordHeader, owner: TraceStore, fragments: [RecordFragment], lane: Int) {
+        self.header = header
+        self.owner = owner
+        self.fragments = fragments
+        self.lane = lane
+    }
 
     public var kind: RecordKind { header.kind }
     public var timestamp: UInt64 { header.timestamp }
     public var sequence: UInt64 { header.sequence }
-    /// Total payload bytes over all fragments.
-    public var length: Int { moreFragments.reduce(payload.count) { $0 + $1.count } }
+    /// Segment of the record's first fragment.
+    public var segment: UInt64 { fragments[0].segment }
+    /// Byte offset of the record's first fragment in its segment.
+    public var offset: Int { fragments[0].offset }
+    /// Total payload bytes over all fragments. O(fragments).
+    public var length: Int { fragments.reduce(0) { $0 + $1.length } }
+    /// Whether the payload lies in one piece (true for all records that were
+    /// not split at a segment end).
+    public var isContiguous: Bool { fragments.count == 1 }
 
-    /// Calls `body` with each contiguous piece of the payload, in order.
+    /// The payload when it is in one piece, else its first fragment. Points
+    /// into the mapping: valid while this view (or another owner) lives; do
+    /// not escape it. Prefer `withContiguousPayload` for whole records.
+    public var payload: UnsafeRawBufferPointer { fragments[0].payload }
+    /// Fragments after the first, in order (empty unless the record was split).
+    public var moreFragments: [UnsafeRawBufferPointer] { fragments.dropFirst().map { $0.payload } }
+
+    /// Calls `body` with each contiguous piece of the payload, in order (in place).
     public func forEachFragment<E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
-        try body(payload)
-        for f in moreFragments { try body(f) }
+        for f in fragments { try body(f.payload) }
+    }
+
+    /// Calls `body` with the whole payload as one buffer: in place when the
+    /// record is contiguous, else joined into a temporary buffer (one copy).
+    /// Do not escape the pointer.
+    public func withContiguousPayload<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
+        if fragments.count == 1 { return try body(fragments[0].payload) }
+        let total = length
+        return try withUnsafeTemporaryAllocation(byteCount: max(total, 1), alignment: 8) { buf throws(E) -> R in
+            var at = 0
+            for f in fragments {
+                if f.length > 0 { (buf.baseAddress! + at).copyMemory(from: f.payload.baseAddress!, byteCount: f.length) }
+                at += f.length
+            }
+            return try body(UnsafeRawBufferPointer(start: buf.baseAddress, count: total))
+        }
+    }
+
+    /// The whole payload, copied.
+    public var bytes: [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(length)
+        for f in fragments { out.append(contentsOf: f.payload) }
+        return out
+    }
+
+    /// Copies each fragment out of the mapping, checks the copy against the
+    /// record's checksum, and only then calls `body` with it (in order). So
+    /// `body` never sees a byte that was not verified as it was handed over,
+    /// even if a concurrent writer reuses the segment meanwhile. Memory: one
+    /// fragment (at most a segment). Cost: one copy and one checksum pass.
+    ///
+    /// - Throws: `.recordChanged` when the copy no longer passes the checks
+    ///   (the fragments before it were handed over; nothing after it is).
+    public func copyVerified(_ body: (UnsafeRawBufferPointer) -> Void) throws(TraceError) {
+        let crc = owner.options.crc32c
+        for f in fragments {
+            let footprint = Layout.recordHeaderSize + f.length
+            let ok = withUnsafeTemporaryAllocation(byteCount: footprint, alignment: 8) { buf -> Bool in
+                let p = buf.baseAddress!
+                p.copyMemory(from: f.record, byteCount: footprint)
+                let h = RecordHeader.decodeFields(UnsafeRawPointer(p))
+                guard Int(h.payloadLength) == f.length, h.sequence == header.sequence,
+                      RecordHeader.storedCRC(UnsafeRawPointer(p))
+                        == RecordHeader.checksum(seed: f.seed, header: p, payload: p + Layout.recordHeaderSize, count: f.length, crc: crc)
+                else { return false }
+                body(UnsafeRawBufferPointer(start: p + Layout.recordHeaderSize, count: f.length))
+                return true
+            }
+            guard ok else { throw .recordChanged(segment: f.segment, offset: f.offset) }
+        }
     }
 }

@@ -54,4 +54,19 @@ struct SegmentAllocator {
         }
         return nil
     }
+
+    /// Checks that `freeCount` matches the bitmap and no bit past `count` is
+    /// free; a no-op unless built with `PMTRACE_INTERNAL_CHECKS`. O(count / 64).
+    func _checkInvariants() {
+        #if PMTRACE_INTERNAL_CHECKS
+        var used: UInt64 = 0
+        for w in self.used { used += UInt64(w.nonzeroBitCount) }
+        let padding = UInt64(self.used.count) * 64 - count
+        precondition(used - padding == count - freeCount, "free count disagrees with the bitmap")
+        if count % 64 != 0 {
+            let tailMask = ~((UInt64(1) << (count % 64)) - 1)
+            precondition(self.used[self.used.count - 1] & tailMask == tailMask, "a bit past the segment count is free")
+        }
+        #endif
+    }
 }

@@ -1,13 +1,30 @@
-/// Settings of a mounted store that are not on media.
+import TraceFormat
+
+/// Settings of a mounted store that are not on media: commit policy, clock
+/// and the checksum implementations of the host.
 public struct StoreOptions: Sendable {
     /// A writer commits by itself once this many bytes were appended since the
     /// last commit (0 = only at explicit commits and segment boundaries).
     public var commitInterval: Int
     /// Nanosecond clock for volume timestamps; returns 0 where there is none.
     public var clock: @convention(c) () -> UInt64
+    /// CRC32C implementation (hardware on hosts that have it). Every
+    /// implementation must give `CRC32C.software`'s results.
+    public var crc32c: CRC32C.Function
+    /// One-pass "checksum and copy with non-temporal stores" for large
+    /// payloads: copies a prefix of `count` bytes, extends `*crc` over it and
+    /// returns how many bytes it handled (the store does the rest). Used only
+    /// where the region's copy is non-temporal too (not at page granularity).
+    public typealias CopyChecksumFunction = @convention(c) (UnsafeMutablePointer<UInt32>?, UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> Int
+    public var copyWithChecksum: CopyChecksumFunction?
 
-    public init(commitInterval: Int = 8 << 20, clock: @convention(c) () -> UInt64 = { 0 }) {
+    public init(
+        commitInterval: Int = 8 << 20, clock: @convention(c) () -> UInt64 = { 0 },
+        crc32c: CRC32C.Function = CRC32C.software, copyWithChecksum: CopyChecksumFunction? = nil
+    ) {
         self.commitInterval = commitInterval
         self.clock = clock
+        self.crc32c = crc32c
+        self.copyWithChecksum = copyWithChecksum
     }
 }

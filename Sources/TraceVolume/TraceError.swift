@@ -1,13 +1,5 @@
 import TraceFormat
 
-/// What is wrong with a volume name.
-public enum NameProblem: Equatable, Sendable {
-    case empty
-    case tooLong(length: Int, max: Int)
-    case notUTF8
-    case containsNUL
-}
-
 /// Every failure of the store, with what and where.
 public enum TraceError: Error, Equatable, Sendable {
     /// A structure read from media is damaged (names structure and offset).
@@ -18,6 +10,11 @@ public enum TraceError: Error, Equatable, Sendable {
     case unsupportedVersion(major: UInt16, minor: UInt16)
     /// A newer minor version: readable, but this build will not write to it.
     case newerMinorVersion(major: UInt16, minor: UInt16)
+    /// The file is shorter than the region its superblocks describe.
+    case regionTruncated(recordedSize: UInt64, mappedSize: UInt64)
+    /// Records of this kind cannot be appended (0 ends a segment; 9...0x7FFF
+    /// are reserved for future format versions).
+    case reservedKind(UInt16)
     /// Both superblock copies fail their checks.
     case bothSuperblocksDamaged(a: FormatError, b: FormatError)
     /// The region cannot hold the metadata plus the minimum number of segments.
@@ -42,6 +39,12 @@ public enum TraceError: Error, Equatable, Sendable {
     case readOnly
     /// A lane's chain or records are damaged; names volume and lane.
     case laneDamaged(volume: String, lane: Int, FormatError)
+    /// A record's bytes changed between the check and the copy (its segment
+    /// was reused by a concurrent writer).
+    case recordChanged(segment: UInt64, offset: Int)
+    /// A segment that looked free was kept because its header names a live
+    /// volume it may hold data of (a warning, not a failure).
+    case segmentReserved(segment: UInt64, volume: String)
     /// A ring-mode writer reclaimed the segment a reader was in.
     case overwrittenWhileReading(volume: String, lane: Int)
 }
@@ -55,6 +58,12 @@ extension TraceError: CustomStringConvertible {
             return "format version \(major).\(minor) is not supported (this build reads version \(Layout.versionMajor).x)"
         case .newerMinorVersion(let major, let minor):
             return "format version \(major).\(minor) is newer than this build's \(Layout.versionMajor).\(Layout.versionMinor): opened read-only only"
+        case .regionTruncated(let recorded, let mapped):
+            return "the region is truncated: its superblocks describe \(recorded) bytes but only \(mapped) are there"
+        case .reservedKind(let kind):
+            return kind == 0
+                ? "record kind 0 is the end-of-segment marker and cannot be appended"
+                : "record kind \(kind) is reserved for future format versions (applications use 0x8000...0xFFFF)"
         case .bothSuperblocksDamaged(let a, let b):
             return "both superblock copies are damaged: \(a); \(b)"
         case .regionTooSmall(let size, let minimum):
@@ -66,6 +75,8 @@ extension TraceError: CustomStringConvertible {
             case .tooLong(let length, let max): return "invalid volume name: \(length) bytes long, at most \(max) allowed"
             case .notUTF8: return "invalid volume name: not valid UTF-8"
             case .containsNUL: return "invalid volume name: contains a NUL byte"
+            case .controlCharacter(let offset): return "invalid volume name: control character at byte \(offset)"
+            case .reserved: return "invalid volume name: names beginning with '.' are reserved for the symbol catalog"
             }
         case .duplicateName(let n): return "a volume named '\(n)' already exists"
         case .volumeNotFound(let n): return "no volume named '\(n)'"
@@ -79,6 +90,10 @@ extension TraceError: CustomStringConvertible {
             return "region full: \(free) of \(total) segments free (\(free * segmentSize) bytes left); create the volume with ring mode to reuse its oldest segments"
         case .readOnly: return "the region is open read-only"
         case .laneDamaged(let v, let lane, let e): return "volume '\(v)' lane \(lane) is damaged: \(e)"
+        case .recordChanged(let segment, let offset):
+            return "the record at segment \(segment) offset \(offset) changed while it was copied (a concurrent writer reused the segment); nothing of it was handed out"
+        case .segmentReserved(let segment, let volume):
+            return "segment \(segment) is kept out of reuse: it may hold data of volume '\(volume)' that no chain reaches (freed when that volume is deleted)"
         case .overwrittenWhileReading(let v, let lane):
             return "volume '\(v)' lane \(lane): the ring writer reclaimed the segment being read"
         }

@@ -5,9 +5,12 @@ public struct CheckFinding: Equatable, Sendable {
     public enum Severity: String, Sendable {
         /// Committed data or metadata is damaged.
         case error
-        /// Not damage of committed data, but worth repairing (e.g. a damaged superblock copy, an orphaned segment).
+        /// Not damage of committed data, but worth attention (a damaged
+        /// superblock copy, unreachable data kept out of reuse, a name that
+        /// breaks the rules).
         case warning
-        /// Expected after a crash, nothing to repair (torn tail past a commit, torn entry copy).
+        /// Expected after a crash, nothing to repair (torn tail past a commit,
+        /// torn entry copy, a segment allocated and never committed into).
         case info
     }
 
@@ -15,8 +18,17 @@ public struct CheckFinding: Equatable, Sendable {
     /// What and where, e.g. "segment 17" or "volume 'a' lane 2".
     public var location: String
     public var message: String
-    /// `check(repair: true)` fixed it.
+    /// What repair does about it (nil: repair leaves it alone).
+    public var repair: String?
+    /// `check(repair: .apply)` fixed it.
     public var repaired: Bool = false
+
+    public init(severity: Severity, location: String, message: String, repair: String? = nil) {
+        self.severity = severity
+        self.location = location
+        self.message = message
+        self.repair = repair
+    }
 }
 
 /// What `TraceStore.check` found.
@@ -27,46 +39,115 @@ public struct CheckReport: Sendable {
     public var segmentsInUse: UInt64 = 0
     public var recordsChecked: UInt64 = 0
     public var bytesChecked: UInt64 = 0
-    /// CRC-valid records past commit points (what a salvage read returns).
+    /// Checksum-valid records past commit points (what a salvage read returns).
     public var salvageableRecords: UInt64 = 0
 
     /// No errors and no warnings left unrepaired.
     public var clean: Bool { !findings.contains { $0.severity != .info && !$0.repaired } }
+    /// Any error (damage of committed data or metadata) left unrepaired.
+    public var damaged: Bool { findings.contains { $0.severity == .error && !$0.repaired } }
+
+    mutating func add(_ severity: CheckFinding.Severity, _ location: String, _ message: String, repair: String? = nil) {
+        findings.append(CheckFinding(severity: severity, location: location, message: message, repair: repair))
+    }
+}
+
+/// What `check` may change.
+public enum RepairMode {
+    /// Read only.
+    case none
+    /// Report what repair would do (each finding's `repair`), change nothing.
+    case dryRun
+    /// Repair. Before each write, `backup` (when given) receives the absolute
+    /// offset and the bytes about to be overwritten; returning false cancels
+    /// that write (and the repair of that finding).
+    case apply(backup: ((UInt64, UnsafeRawBufferPointer) -> Bool)?)
 }
 
 extension TraceStore {
     /// Checks every structure of the region (fsck): both superblock copies,
-    /// every volume-table copy, every lane chain, the CRC of every committed
-    /// record, what lies past each commit point, and every segment header
-    /// (for orphaned segments). O(segments + committed bytes).
+    /// every volume-table copy and name, every lane chain, the checksum of
+    /// every committed record, what lies past each commit point, and every
+    /// segment header outside the chains. O(segments + committed bytes).
     ///
-    /// With `repair` (writable stores only) it rewrites a damaged superblock
-    /// copy and damaged volume-entry copies from their good twins, and
-    /// invalidates the headers of orphaned segments. It never changes a commit
-    /// word or a committed record, so no committed record is lost.
-    public func check(repair: Bool = false) throws(TraceError) -> CheckReport {
-        if repair && !writable { throw .readOnly }
+    /// Repair rewrites only metadata copies that have a valid twin (a
+    /// damaged superblock copy, a torn volume-entry copy). It never writes a
+    /// segment, a commit word or a record: a committed record readable before
+    /// a repair — or after undoing the damage that was found — is readable
+    /// after it. Unreachable segments that hold a live volume's records are
+    /// reported and kept out of reuse, never cleared.
+    public func check(repair mode: RepairMode = .none) throws(TraceError) -> CheckReport {
+        if case .apply = mode, !writable { throw .readOnly }
         var report = CheckReport()
-        checkSuperblocks(&report, repair: repair)
-        checkVolumeTable(&report, repair: repair)
+        checkSuperblocks(&report, mode)
+        checkVolumeTable(&report, mode)
         let owned = checkLanes(&report)
-        checkOrphans(&report, owned: owned, repair: repair)
+        checkUnreachable(&report, owned: owned)
         return report
     }
 
-    private func checkSuperblocks(_ report: inout CheckReport, repair: Bool) {
+    /// `check(repair: repair ? .apply(backup: nil) : .none)`.
+    public func check(repair: Bool) throws(TraceError) -> CheckReport {
+        try check(repair: repair ? .apply(backup: nil) : .none)
+    }
+
+    /// Writes `bytes` at `offset` under `mode`: nothing for `.none`/`.dryRun`,
+    /// else after handing the old bytes to the backup. Returns whether it wrote.
+    private func repairWrite(_ mode: RepairMode, at offset: UInt64, _ bytes: UnsafeRawBufferPointer) -> Bool {
+        guard case .apply(let backup) = mode else { return false }
+        if let backup, !backup(offset, region.bytes(offset, bytes.count)!) { return false }
+        region.write(bytes.baseAddress!, count: bytes.count, at: offset)
+        return true
+    }
+
+    private func checkSuperblocks(_ report: inout CheckReport, _ mode: RepairMode) {
         for copy in 0..<2 {
-            let bytes = region.bytes(UInt64(copy * Layout.superblockCopySize), Layout.superblockSize)!
+            let location = Structure.superblock(copy: copy).description
+            let offset = UInt64(copy * Layout.superblockCopySize)
+            let problem: String
             do throws(FormatError) {
-                let sb = try Superblock.decode(bytes, copy: copy, mappedSize: region.size)
-                if sb != superblock {
-                    report.findings.append(CheckFinding(severity: .warning, location: Structure.superblock(copy: copy).description,
-                                                        message: "differs from the copy in use (generation \(sb.generation) vs \(superblock.generation))"))
-                }
+                let sb = try Superblock.decode(region.bytes(offset, Layout.superblockSize)!, copy: copy, mappedSize: region.size)
+                guard sb != superblock else { continue }
+                problem = "differs from the copy in use (generation \(sb.generation) vs \(superblock.generation))"
             } catch {
-                var f = CheckFinding(severity: .warning, location: Structure.superblock(copy: copy).description, message: "\(error)")
-                if repair {
-                    writeSuperblockCopy(superblock, copy: copy)
+                problem = "\(error)"
+            }
+            var f = CheckFinding(severity: .warning, location: location, message: problem,
+                                 repair: "rewrite it from superblock copy \(superblockCopy == 0 ? "A" : "B") (128 bytes at offset \(offset))")
+            withUnsafeTemporaryAllocation(byteCount: Layout.superblockSize, alignment: 8) { buf in
+                superblock.encode(into: buf.baseAddress!)
+                f.repaired = repairWrite(mode, at: offset, UnsafeRawBufferPointer(buf))
+            }
+            report.findings.append(f)
+        }
+    }
+
+    private func checkVolumeTable(_ report: inout CheckReport, _ mode: RepairMode) {
+        lock.withLock {
+            var seen: [[UInt8]] = []
+            for slot in slots.indices {
+                switch slots[slot].state {
+                case .damaged(let e):
+                    report.add(.error, "volume table slot \(slot)", "both copies damaged: \(e)")
+                    continue
+                case .empty: continue
+                case .live, .deleted: break
+                }
+                let entry = slots[slot].entry!
+                if slots[slot].isLive {
+                    checkName(entry.name, slot: slot, seen: &seen, &report)
+                }
+                let inactive = 1 - slots[slot].activeCopy
+                let offset = superblock.volumeSlotOffset(slot) + UInt64(inactive * Layout.volumeEntrySize)
+                guard case .damaged(let e) = VolumeEntry.decode(region.bytes(offset, Layout.volumeEntrySize)!, slot: slot,
+                                                                 copy: inactive, maxLanes: superblock.maxLanesPerVolume)
+                else { continue }
+                // A torn update leaves this; the other copy is the truth.
+                var f = CheckFinding(severity: .info, location: "volume table slot \(slot) copy \(inactive == 0 ? "A" : "B")",
+                                     message: "stale or torn copy (\(e)); the other copy is valid",
+                                     repair: "rewrite it from the valid copy (256 bytes at offset \(offset))")
+                if case .apply(let backup) = mode, backup?(offset, region.bytes(offset, Layout.volumeEntrySize)!) ?? true {
+                    commitEntry(entry, slot: slot)
                     f.repaired = true
                 }
                 report.findings.append(f)
@@ -74,35 +155,20 @@ extension TraceStore {
         }
     }
 
-    private func checkVolumeTable(_ report: inout CheckReport, repair: Bool) {
-        lock.withLock {
-            for slot in slots.indices {
-                switch slots[slot].state {
-                case .damaged(let e):
-                    report.findings.append(CheckFinding(severity: .error, location: "volume table slot \(slot)",
-                                                        message: "both copies damaged: \(e)"))
-                    continue
-                case .empty: continue
-                case .live, .deleted: break
-                }
-                let inactive = 1 - slots[slot].activeCopy
-                let offset = superblock.volumeSlotOffset(slot) + UInt64(inactive * Layout.volumeEntrySize)
-                let bytes = region.bytes(offset, Layout.volumeEntrySize)!
-                if case .damaged(let e) = VolumeEntry.decode(bytes, slot: slot, copy: inactive, maxLanes: superblock.maxLanesPerVolume) {
-                    // A torn update leaves this; the other copy is the truth.
-                    var f = CheckFinding(severity: .info, location: "volume table slot \(slot) copy \(inactive == 0 ? "A" : "B")",
-                                         message: "stale or torn copy (\(e)); the other copy is valid")
-                    if repair {
-                        commitEntry(slots[slot].entry!, slot: slot)
-                        f.repaired = true
-                    }
-                    report.findings.append(f)
-                }
-            }
+    /// Reports a live volume's name that breaks the rules of FORMAT.md §4.1
+    /// or repeats an earlier live volume's name. Caller holds the lock.
+    private func checkName(_ name: [UInt8], slot: Int, seen: inout [[UInt8]], _ report: inout CheckReport) {
+        let location = "volume table slot \(slot)"
+        if let problem = VolumeNameRules.problem(name, allowReserved: true) {
+            report.add(.warning, location, "name breaks the naming rules: \(TraceError.invalidName(problem))")
         }
+        if seen.contains(name) {
+            report.add(.error, location, "name repeats an earlier live volume's name: only the first can be opened by name")
+        }
+        seen.append(name)
     }
 
-    /// Walks every lane and CRC-checks every committed record. Returns the
+    /// Walks every lane and checks every committed record. Returns the
     /// segments the chains own.
     private func checkLanes(_ report: inout CheckReport) -> SegmentAllocator {
         var owned = SegmentAllocator(count: superblock.segmentCount)
@@ -111,83 +177,140 @@ extension TraceStore {
             report.volumes += 1
             for lane in 0..<info.laneCount {
                 report.lanes += 1
-                let location = "volume '\(info.name)' lane \(lane)"
-                let walk = walkChain(slot: info.slot, lane: lane, uid: info.uid, ring: entry.flags.contains(.ring))
+                let location = "volume '\(Self.printable(entry.name))' lane \(lane)"
+                let walk = media.walkChain(slot: info.slot, lane: lane, uid: info.uid, ring: entry.flags.contains(.ring))
                 if let d = walk.damage {
-                    report.findings.append(CheckFinding(severity: .error, location: location, message: "chain: \(d)"))
+                    report.add(.error, location, "chain: \(d); \(walk.segments.count) newer segment(s) still reachable; "
+                               + "`read --skip-damaged` rebuilds the lane from its segment headers")
                 }
                 for (i, segment) in walk.segments.enumerated() {
                     if !owned.claim(segment) {
-                        report.findings.append(CheckFinding(severity: .error, location: "segment \(segment)",
-                                                            message: "owned twice (again by \(location))"))
+                        report.add(.error, "segment \(segment)", "owned twice (again by \(location))")
                     }
                     report.segmentsInUse += 1
-                    guard let header = try? readSegmentHeader(segment) else { continue }  // reported by the walk
+                    guard let header = try? media.segmentHeader(segment) else { continue }  // reported by the walk
                     let isTail = i == walk.segments.count - 1
-                    var scan = SegmentScanner(base: UnsafeRawPointer(segmentPointer(segment)), index: segment,
-                                              limit: isTail ? Int(walk.tailOffset) : segmentSize, seed: header.crc, crc: region.crc32c)
-                    scanLoop: while true {
-                        do throws(FormatError) {
-                            switch try scan.next() {
-                            case .record(_, let payload, _):
-                                report.recordsChecked += 1
-                                report.bytesChecked += UInt64(payload.count)
-                            case .end:
-                                break scanLoop
-                            }
-                        } catch {
-                            report.findings.append(CheckFinding(severity: .error, location: location, message: "committed record damaged: \(error)"))
-                            break scanLoop
-                        }
-                    }
-                    if isTail {
-                        // Past the commit point: salvageable records, then a torn tail or clean zeros.
-                        scan.limit = segmentSize
-                        var salvaged: UInt64 = 0
-                        var torn: FormatError?
-                        tail: while true {
-                            do throws(FormatError) {
-                                switch try scan.next() {
-                                case .record: salvaged += 1
-                                case .end: break tail
-                                }
-                            } catch {
-                                torn = error
-                                break tail
-                            }
-                        }
-                        report.salvageableRecords += salvaged
-                        // Bytes past the commit point that fail their checks are either a torn
-                        // append or a segment's earlier life (format does not clear segments):
-                        // not distinguishable, and not damage. Only salvageable records are news.
-                        if salvaged > 0 {
-                            report.findings.append(CheckFinding(
-                                severity: .info, location: location,
-                                message: "past the commit point at segment \(segment) offset \(walk.tailOffset): \(salvaged) CRC-valid uncommitted record(s) (read --salvage)"
-                                    + (torn.map { ", then bytes that are not a record (\($0))" } ?? "")))
-                        }
-                    }
+                    checkSegment(segment, seed: header.crc, committedLimit: isTail ? Int(walk.tailOffset) : segmentSize,
+                                 isTail: isTail, location: location, &report)
                 }
             }
         }
         return owned
     }
 
-    /// Segments outside every chain whose header still names a live volume:
-    /// allocated and never committed into, or left by a crash. Harmless (no
-    /// chain reaches them) but repaired by invalidating the header.
-    private func checkOrphans(_ report: inout CheckReport, owned: SegmentAllocator, repair: Bool) {
-        let liveUIDs = lock.withLock { Set(slots.filter { $0.isLive }.map { $0.entry!.uid }) }
-        for segment in 0..<superblock.segmentCount where !owned.isUsed(segment) {
-            guard let h = try? readSegmentHeader(segment), liveUIDs.contains(h.header.volumeUID) else { continue }
-            var f = CheckFinding(severity: .info, location: "segment \(segment)",
-                                 message: "orphaned: its header names lane \(h.header.lane) of a live volume (uid \(h.header.volumeUID)) but no chain reaches it")
-            if repair && lock.withLock({ !allocator.isUsed(segment) }) {
-                var zero: UInt64 = 0
-                withUnsafeBytes(of: &zero) { region.write($0.baseAddress!, count: 8, at: superblock.segmentOffset(segment)) }
-                f.repaired = true
+    /// Checks the committed records of one segment, then (for a tail) what
+    /// lies past the commit point.
+    private func checkSegment(_ segment: UInt64, seed: UInt32, committedLimit: Int, isTail: Bool, location: String,
+                              _ report: inout CheckReport) {
+        var cursor = media.records(in: segment, seed: seed, limit: committedLimit)
+        var marker: Int?
+        scan: while true {
+            do throws(FormatError) {
+                switch try cursor.next() {
+                case .record(let h, let payload, let offset):
+                    report.recordsChecked += 1
+                    report.bytesChecked += UInt64(payload.count)
+                    if !h.kind.isAppendable {
+                        report.add(.warning, location, "record at segment \(segment) offset \(offset) has reserved kind \(h.kind.rawValue)")
+                    }
+                case .endMarker(let at):
+                    marker = at
+                    break scan
+                case .limit:
+                    break scan
+                }
+            } catch {
+                report.add(.error, location, "committed record damaged: \(error)")
+                return
             }
-            report.findings.append(f)
         }
+        if let at = marker {
+            // Nothing of the segment's life follows an end marker (FORMAT.md §7).
+            let after = at + Layout.recordHeaderSize
+            if isTail && committedLimit > after {
+                report.add(.error, location, "an end-of-segment record at segment \(segment) offset \(at) hides committed bytes \(after)..<\(committedLimit)")
+            } else {
+                var probe = media.records(in: segment, seed: seed, limit: segmentSize)
+                probe.offset = after
+                if case .record(_, _, let offset)? = try? probe.next() {
+                    report.add(.error, location, "an end-of-segment record at segment \(segment) offset \(at) hides the valid record at offset \(offset)")
+                }
+            }
+            return
+        }
+        guard isTail else { return }
+        // Past the commit point: salvageable records, then a torn tail or clean
+        // zeros. Bytes that fail their checks there are a torn append or a
+        // segment's earlier life (format does not clear segments): not damage.
+        cursor.limit = segmentSize
+        var salvaged: UInt64 = 0
+        var torn: FormatError?
+        tail: while true {
+            do throws(FormatError) {
+                guard case .record = try cursor.next() else { break tail }
+                salvaged += 1
+            } catch {
+                torn = error
+                break tail
+            }
+        }
+        report.salvageableRecords += salvaged
+        if salvaged > 0 {
+            report.add(.info, location, "past the commit point at segment \(segment) offset \(committedLimit): \(salvaged) "
+                       + "checksum-valid uncommitted record(s) (read --salvage)" + (torn.map { ", then bytes that are not a record (\($0))" } ?? ""))
+        }
+    }
+
+    /// Segments outside every chain whose header still names a live volume.
+    /// Those without a valid record are what a crash leaves between allocating
+    /// and committing (reusable: nothing can be lost). Those with records are
+    /// data a damaged link cut off: kept out of reuse until the volume is
+    /// deleted, and readable with `read --skip-damaged`.
+    private func checkUnreachable(_ report: inout CheckReport, owned: SegmentAllocator) {
+        let live = lock.withLock { slots.filter { $0.isLive }.map { ($0.entry!.uid, Self.printable($0.entry!.name)) } }
+        for segment in 0..<superblock.segmentCount where !owned.isUsed(segment) {
+            guard let h = try? media.segmentHeader(segment), let volume = live.first(where: { $0.0 == h.header.volumeUID }) else { continue }
+            if media.holdsRecords(segment) {
+                report.add(.warning, "segment \(segment)",
+                           "holds records of volume '\(volume.1)' lane \(h.header.lane) (chain sequence \(h.header.sequence)) but no chain "
+                           + "reaches it: kept out of reuse; `read --skip-damaged` returns them")
+            } else {
+                report.add(.info, "segment \(segment)",
+                           "allocated to volume '\(volume.1)' lane \(h.header.lane) but never committed into (a crash between allocating and committing): reusable")
+            }
+        }
+    }
+
+    /// A name from media as text a terminal cannot be steered by: control
+    /// characters and invalid UTF-8 bytes are written as \xNN.
+    public static func printable(_ name: [UInt8]) -> String {
+        guard VolumeNameRules.isValidUTF8(name), !name.contains(where: { $0 < 0x20 || $0 == 0x7F || $0 == UInt8(ascii: "\\") }),
+              !String(decoding: name, as: UTF8.self).unicodeScalars.contains(where: { (0x80...0x9F).contains($0.value) })
+        else {
+            var out = ""
+            let text = String(decoding: name, as: UTF8.self)
+            if VolumeNameRules.isValidUTF8(name) {
+                for scalar in text.unicodeScalars {
+                    let v = scalar.value
+                    if v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v) || v == 0x5C {
+                        out += v == 0x5C ? "\\\\" : "\\x" + hex2(UInt8(v))
+                    } else {
+                        out.unicodeScalars.append(scalar)
+                    }
+                }
+            } else {
+                for b in name {
+                    if b >= 0x20 && b < 0x7F && b != 0x5C { out.unicodeScalars.append(Unicode.Scalar(b)) }
+                    else { out += b == 0x5C ? "\\\\" : "\\x" + hex2(b) }
+                }
+            }
+            return out
+        }
+        return String(decoding: name, as: UTF8.self)
+    }
+
+    private static func hex2(_ b: UInt8) -> String {
+        let digits: [Character] = ["0", "1", "2", "3", "4", "5", "6", "7", "8", "9", "a", "b", "c", "d", "e", "f"]
+        return String([digits[Int(b >> 4)], digits[Int(b & 15)]])
     }
 }

@@ -9,9 +9,20 @@ extension TraceStore {
     /// reclaimed: this lane's head if the lane has two or more segments,
     /// otherwise the head of the volume's longest lane. Otherwise throws
     /// `.regionFull`.
+    ///
+    /// A free segment is handed out only if reusing it cannot lose data: one
+    /// whose header still names a live volume and either that volume has a
+    /// damaged lane or slot, or the segment holds a checksum-valid record, is
+    /// reserved instead (it is what a damaged link cut off; it is freed when
+    /// the volume is deleted). O(1) per segment looked at.
     func allocateSegment(slot: Int, lane: Int, ring: Bool) throws(TraceError) -> UInt64 {
         try lock.withLock { () throws(TraceError) -> UInt64 in
-            if let i = allocator.allocate() {
+            while let i = allocator.allocate() {
+                if let owner = mustKeep(i) {
+                    reserved.append(i)
+                    mountWarnings.append(.segmentReserved(segment: i, volume: owner))
+                    continue
+                }
                 slots[slot].chains[lane].append(i)
                 return i
             }
@@ -52,6 +63,24 @@ extension TraceStore {
         } catch {
             lock.withLock { slots[slot].writerOpen[lane] = false }
             throw error
+        }
+    }
+
+    /// If segment `index` (free in DRAM) may hold data of a live volume that no
+    /// chain reaches, the name of that volume. Caller holds the lock.
+    func mustKeep(_ index: UInt64) -> String? {
+        guard let h = try? media.segmentHeader(index).header else { return nil }
+        // Volume uids carry their slot + 1 in the high half (FORMAT.md §4).
+        let slot = Int(truncatingIfNeeded: h.volumeUID >> 32) &- 1
+        guard slot >= 0, slot < slots.count else { return nil }
+        switch slots[slot].state {
+        case .damaged: return "volume table slot \(slot) (damaged)"
+        case .empty, .deleted: return nil
+        case .live:
+            guard slots[slot].entry!.uid == h.volumeUID else { return nil }
+            let lane = Int(h.lane)
+            let damagedLane = lane < slots[slot].laneDamage.count && slots[slot].laneDamage[lane] != nil
+            return damagedLane || media.holdsRecords(index) ? slots[slot].name : nil
         }
     }
 

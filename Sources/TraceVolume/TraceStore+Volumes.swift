@@ -1,39 +1,10 @@
 import TraceFormat
 
 extension TraceStore {
-    /// Checks a volume name: 1...200 bytes of UTF-8 without NUL.
-    public static func validateName(_ name: [UInt8]) throws(TraceError) {
-        guard !name.isEmpty else { throw .invalidName(.empty) }
-        guard name.count <= Layout.maxNameLength else {
-            throw .invalidName(.tooLong(length: name.count, max: Layout.maxNameLength))
-        }
-        guard !name.contains(0) else { throw .invalidName(.containsNUL) }
-        guard isValidUTF8(name) else { throw .invalidName(.notUTF8) }
-    }
-
-    /// Strict UTF-8 check (no overlongs, no surrogates, ≤ U+10FFFF).
-    static func isValidUTF8(_ b: [UInt8]) -> Bool {
-        var i = 0
-        while i < b.count {
-            let c = b[i]
-            let n: Int
-            let min: UInt32
-            var v: UInt32
-            if c < 0x80 { i += 1; continue }
-            else if c & 0xE0 == 0xC0 { n = 1; min = 0x80; v = UInt32(c & 0x1F) }
-            else if c & 0xF0 == 0xE0 { n = 2; min = 0x800; v = UInt32(c & 0x0F) }
-            else if c & 0xF8 == 0xF0 { n = 3; min = 0x10000; v = UInt32(c & 0x07) }
-            else { return false }
-            guard i + n < b.count else { return false }
-            for k in 1...n {
-                let d = b[i + k]
-                guard d & 0xC0 == 0x80 else { return false }
-                v = v << 6 | UInt32(d & 0x3F)
-            }
-            guard v >= min, v <= 0x10FFFF, !(0xD800...0xDFFF).contains(v) else { return false }
-            i += n + 1
-        }
-        return true
+    /// Checks a volume name against the rules of FORMAT.md §4.1
+    /// (`VolumeNameRules`); '.' names are refused unless `allowReserved`.
+    public static func validateName(_ name: [UInt8], allowReserved: Bool = false) throws(TraceError) {
+        if let problem = VolumeNameRules.problem(name, allowReserved: allowReserved) { throw .invalidName(problem) }
     }
 
     /// Every live volume, in slot order. O(slots).
@@ -68,11 +39,17 @@ extension TraceStore {
         try createVolume(nameBytes: Array(name.utf8), lanes: lanes, ring: ring)
     }
 
-    /// `createVolume` with the name as raw bytes (checked for UTF-8).
+    /// `createVolume` with the name as raw bytes (checked against the name rules).
     @discardableResult
     public func createVolume(nameBytes name: [UInt8], lanes: Int, ring: Bool) throws(TraceError) -> VolumeInfo {
+        try createVolume(nameBytes: name, lanes: lanes, ring: ring, allowReserved: false)
+    }
+
+    /// For the catalog: may create the reserved '.' names.
+    @discardableResult
+    package func createVolume(nameBytes name: [UInt8], lanes: Int, ring: Bool, allowReserved: Bool) throws(TraceError) -> VolumeInfo {
         guard writable else { throw .readOnly }
-        try Self.validateName(name)
+        try Self.validateName(name, allowReserved: allowReserved)
         let maxLanes = Int(superblock.maxLanesPerVolume)
         guard lanes >= 1, lanes <= maxLanes else { throw .invalidLaneCount(requested: lanes, max: maxLanes) }
         return try lock.withLock { () throws(TraceError) -> VolumeInfo in
@@ -111,9 +88,14 @@ extension TraceStore {
     /// Renames a volume. Atomic (old or new name after a crash, never both
     /// or neither); durable on return.
     public func renameVolume(_ old: String, to new: String) throws(TraceError) {
+        try renameVolume(old, to: new, allowReserved: false)
+    }
+
+    /// For the catalog: may rename to the reserved '.' names.
+    package func renameVolume(_ old: String, to new: String, allowReserved: Bool) throws(TraceError) {
         guard writable else { throw .readOnly }
         let newName = Array(new.utf8)
-        try Self.validateName(newName)
+        try Self.validateName(newName, allowReserved: allowReserved)
         try lock.withLock { () throws(TraceError) in
             let slot = try findSlot(Array(old.utf8))
             if slots[slot].entry!.name == newName { return }
@@ -152,10 +134,18 @@ extension TraceStore {
             commitEntry(e, slot: slot)
             // Only after the entry is durable may the segments be reused.
             for chain in slots[slot].chains { for s in chain { allocator.release(s) } }
+            // Segments kept back for this volume are garbage now.
+            let uid = e.uid
+            reserved.removeAll { s in
+                guard (try? media.segmentHeader(s).header.volumeUID) == uid else { return false }
+                allocator.release(s)
+                return true
+            }
             slots[slot].state = .deleted
             slots[slot].chains = []
             slots[slot].laneDamage = []
             slots[slot].writerOpen = []
+            _checkInvariants()
         }
     }
 }

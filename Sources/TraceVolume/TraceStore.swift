@@ -11,41 +11,54 @@ import TraceFormat
 /// across a crash (FORMAT.md §9).
 public final class TraceStore: @unchecked Sendable {
     // SAFETY: `slots` and `allocator` are only touched under `lock`;
-    // `region`, `superblock`, `writable`, `options` never change after init.
+    // `media`, `writable`, `options` never change after init; `warnings` only
+    // during init and under `lock`.
 
-    public let region: PersistentRegion
-    public let superblock: Superblock
+    /// The region and its structures; retains the region owner.
+    let media: MediaView
     public let writable: Bool
     public let options: StoreOptions
     /// Which superblock copy was used (0 = A, 1 = B).
     public let superblockCopy: Int
-    /// Problems found and worked around at mount (a damaged superblock copy,
-    /// a damaged volume-table slot or lane chain), in order.
-    public private(set) var warnings: [TraceError] = []
+    /// Problems found and worked around (at mount: a damaged superblock copy,
+    /// a damaged volume-table slot or lane chain; later: segments kept out of
+    /// reuse), in order. Thread-safe.
+    public var warnings: [TraceError] { lock.withLock { mountWarnings } }
+    var mountWarnings: [TraceError] = []
 
     let lock = SpinLock()
     var slots: [VolumeSlot]
     var allocator: SegmentAllocator
+    /// Free-looking segments kept back because they may hold a live volume's
+    /// data (see `allocateSegment`); released when that volume is deleted.
+    var reserved: [UInt64] = []
 
-    var segmentSize: Int { Int(superblock.segmentSize) }
+    /// The region this store lives in (retained by the store).
+    public var region: PersistentRegion { media.region }
+    /// The superblock in use.
+    public var superblock: Superblock { media.superblock }
+    var segmentSize: Int { media.segmentSize }
 
     /// Mounts a formatted region, recovering from any crash.
+    ///
+    /// The store retains `region`; writers, readers and record views made
+    /// from the store retain the store, so the mapping stays valid for as
+    /// long as any of them lives.
     ///
     /// Cost: O(volume slots + segments in use + segment count / 64); reads the
     /// volume table, every lane's commit word and the header of every segment
     /// in a chain, never the records. A writable mount also repairs a damaged
     /// superblock copy from the good one.
     public init(region: PersistentRegion, writable: Bool, options: StoreOptions = StoreOptions()) throws(TraceError) {
-        self.region = region
         self.writable = writable
         self.options = options
-        let (sb, copy, sbWarnings) = try Self.readSuperblock(region)
+        let (sb, copy, sbWarnings) = try Self.readSuperblock(region, crc: options.crc32c)
         if writable && sb.versionMinor > Layout.versionMinor {
             throw .newerMinorVersion(major: sb.versionMajor, minor: sb.versionMinor)
         }
-        superblock = sb
+        media = MediaView(region: region, superblock: sb, crc: options.crc32c)
         superblockCopy = copy
-        warnings = sbWarnings
+        mountWarnings = sbWarnings
         allocator = SegmentAllocator(count: sb.segmentCount)
         slots = []
         slots.reserveCapacity(Int(sb.volumeSlotCount))
@@ -59,11 +72,12 @@ public final class TraceStore: @unchecked Sendable {
             // Rewrite the damaged copy from the good one.
             writeSuperblockCopy(sb, copy: 1 - copy)
         }
+        _checkInvariants()
     }
 
     // MARK: Superblock
 
-    static func readSuperblock(_ region: PersistentRegion) throws(TraceError) -> (Superblock, Int, [TraceError]) {
+    static func readSuperblock(_ region: PersistentRegion, crc: CRC32C.Function) throws(TraceError) -> (Superblock, Int, [TraceError]) {
         guard region.size >= UInt64(2 * Layout.superblockCopySize) else {
             throw .notARegion(reason: "\(region.size) bytes is smaller than the two superblock copies")
         }
@@ -78,7 +92,15 @@ public final class TraceStore: @unchecked Sendable {
         }
         switch (results[0], results[1]) {
         case (.success(let a), .success(let b)):
-            return b.generation > a.generation ? (b, 1, []) : (a, 0, [])
+            if a == b || a.generation != b.generation { return b.generation > a.generation ? (b, 1, []) : (a, 0, []) }
+            // Same generation, different contents: only damage that kept a valid
+            // CRC does this. Take the copy under which more lanes walk cleanly,
+            // and say so (the check reports the other copy; repair can rewrite it).
+            let scoreA = chainScore(MediaView(region: region, superblock: a, crc: crc))
+            let scoreB = chainScore(MediaView(region: region, superblock: b, crc: crc))
+            let pick = scoreB > scoreA ? 1 : 0
+            let other = Structure.superblock(copy: 1 - pick)
+            return (pick == 1 ? b : a, pick, [.damaged(.invalidField(other, field: "contents (differs from the other copy at the same generation)", value: a.generation))])
         case (.success(let a), .failure(let e)):
             return (a, 0, [.damaged(e)])
         case (.failure(let e), .success(let b)):
@@ -93,8 +115,42 @@ public final class TraceStore: @unchecked Sendable {
                 // Format writes copy B, then A: B torn and A not yet written is an interrupted format.
                 throw .notARegion(reason: "no complete superblock (superblock copy A is empty and \(eb)): a format was interrupted")
             }
+            if let recorded = Self.recordedSizeBeyondMapping(ea, eb) {
+                throw .regionTruncated(recordedSize: recorded, mappedSize: region.size)
+            }
             throw .bothSuperblocksDamaged(a: ea, b: eb)
         }
+    }
+
+    /// The region size both copies record when both fail only because it is
+    /// larger than what is mapped: the file was truncated.
+    static func recordedSizeBeyondMapping(_ a: FormatError, _ b: FormatError) -> UInt64? {
+        guard case .invalidField(_, let fa, let va) = a, case .invalidField(_, let fb, let vb) = b,
+              fa.hasPrefix("regionSize"), fb.hasPrefix("regionSize") else { return nil }
+        return max(va, vb)
+    }
+
+    /// How many live lanes walk without damage under a candidate superblock.
+    static func chainScore(_ media: MediaView) -> Int {
+        var score = 0
+        let sb = media.superblock
+        for slot in 0..<Int(sb.volumeSlotCount) {
+            guard let entry = bestEntry(media, slot: slot), entry.state == .live else { continue }
+            for lane in 0..<Int(entry.laneCount) {
+                if media.walkChain(slot: slot, lane: lane, uid: entry.uid, ring: entry.flags.contains(.ring)).damage == nil { score += 1 }
+            }
+        }
+        return score
+    }
+
+    static func bestEntry(_ media: MediaView, slot: Int) -> VolumeEntry? {
+        var best: VolumeEntry?
+        for copy in 0..<2 {
+            let bytes = media.region.bytes(media.superblock.volumeSlotOffset(slot) + UInt64(copy * Layout.volumeEntrySize), Layout.volumeEntrySize)!
+            if case .entry(let e) = VolumeEntry.decode(bytes, slot: slot, copy: copy, maxLanes: media.superblock.maxLanesPerVolume),
+               best == nil || e.updateSequence > best!.updateSequence { best = e }
+        }
+        return best
     }
 
     func writeSuperblockCopy(_ sb: Superblock, copy: Int) {
@@ -128,7 +184,7 @@ public final class TraceStore: @unchecked Sendable {
             // finish (a completed first create writes both copies). The slot is empty.
             let neverWritten = decoded.contains { if case .empty = $0 { return true } else { return false } }
             if let damage, !neverWritten {
-                warnings.append(.damaged(damage))
+                mountWarnings.append(.damaged(damage))
                 return VolumeSlot(state: .damaged(damage), entry: nil, activeCopy: 0)
             }
             return VolumeSlot(state: .empty, entry: nil, activeCopy: 1)
@@ -162,14 +218,16 @@ public final class TraceStore: @unchecked Sendable {
     // MARK: Chains
 
     /// Rebuilds every lane chain of a live slot and claims its segments.
+    /// A damaged lane keeps the newest part of its chain that walks cleanly;
+    /// the segments it lost track of stay reserved (see `allocateSegment`).
     func rebuildChains(_ slot: Int) {
         let entry = slots[slot].entry!
         for lane in 0..<Int(entry.laneCount) {
-            let walk = walkChain(slot: slot, lane: lane, uid: entry.uid, ring: entry.flags.contains(.ring))
+            let walk = media.walkChain(slot: slot, lane: lane, uid: entry.uid, ring: entry.flags.contains(.ring))
             var chain = walk.segments
             var damage = walk.damage
             // A segment claimed by two chains is damage; the first claimer keeps it.
-            if let i = chain.firstIndex(where: { allocator.isUsed($0) }) {
+            if let i = chain.lastIndex(where: { allocator.isUsed($0) }) {
                 damage = .invalidField(.segmentHeader(segment: chain[i]), field: "owner (segment claimed by two lanes)", value: chain[i])
                 chain = Array(chain[(i + 1)...])
             }
@@ -177,88 +235,35 @@ public final class TraceStore: @unchecked Sendable {
             slots[slot].chains[lane] = chain
             if let damage {
                 slots[slot].laneDamage[lane] = damage
-                warnings.append(.laneDamaged(volume: slots[slot].name, lane: lane, damage))
+                mountWarnings.append(.laneDamaged(volume: slots[slot].name, lane: lane, damage))
             }
         }
-    }
-
-    /// The result of walking a lane's chain back from its commit word.
-    struct ChainWalk {
-        /// Head → tail.
-        var segments: [UInt64] = []
-        var tailOffset: UInt32 = 0
-        /// Set when the commit word or a link is invalid (not for a head
-        /// reclaimed in ring mode, which is the normal end of a ring chain).
-        var damage: FormatError?
     }
 
     /// Reads the commit word of (slot, lane) with acquire ordering.
-    func loadCommitWord(slot: Int, lane: Int) -> UInt64 {
-        let p = region.pointer(superblock.laneWordOffset(slot: slot, lane: lane))
-        return UInt64(littleEndian: UnsafeMutablePointer<UInt64Atomic>(OpaquePointer(p)).pointee.load(ordering: .acquiring))
-    }
+    func loadCommitWord(slot: Int, lane: Int) -> UInt64 { media.loadCommitWord(slot: slot, lane: lane) }
 
-    /// Walks back from the commit word through `previous` links, checking
-    /// each header's owner and sequence. Never reads out of bounds: every
-    /// index and offset is checked against the superblock first.
-    /// O(segments in the chain).
-    func walkChain(slot: Int, lane: Int, uid: UInt64, ring: Bool) -> ChainWalk {
-        var walk = ChainWalk()
-        guard let word = CommitWord(rawValue: loadCommitWord(slot: slot, lane: lane)) else { return walk }
-        let where_ = Structure.laneWord(slot: slot, lane: lane)
-        guard word.segment < superblock.segmentCount else {
-            walk.damage = .invalidField(where_, field: "segment", value: word.segment)
-            return walk
-        }
-        guard word.offset >= UInt32(Layout.segmentHeaderSize), UInt64(word.offset) <= superblock.segmentSize,
-              word.offset % UInt32(Layout.recordAlignment) == 0
-        else {
-            walk.damage = .invalidField(where_, field: "offset", value: UInt64(word.offset))
-            return walk
-        }
-        var reversed: [UInt64] = []
-        var index = word.segment
-        var expectedSequence: UInt64? = nil
-        while true {
-            let header: SegmentHeader
-            do throws(FormatError) {
-                header = try readSegmentHeader(index).header
-            } catch {
-                if expectedSequence == nil || !ring { walk.damage = error }
-                break
-            }
-            guard header.volumeUID == uid, header.lane == UInt32(lane),
-                  expectedSequence == nil || header.sequence == expectedSequence!
-            else {
-                if expectedSequence == nil || !ring {
-                    walk.damage = .invalidField(.segmentHeader(segment: index), field: "owner or sequence", value: header.sequence)
+    /// Checks the allocator and the chains: every chain segment and every
+    /// reserved segment is marked used, and none is in two places. A no-op
+    /// unless built with `PMTRACE_INTERNAL_CHECKS`. O(segments in use).
+    /// Caller holds the lock (or is `init`).
+    func _checkInvariants() {
+        #if PMTRACE_INTERNAL_CHECKS
+        allocator._checkInvariants()
+        var seen = SegmentAllocator(count: superblock.segmentCount)
+        for s in slots where s.isLive {
+            for chain in s.chains {
+                for i in chain {
+                    precondition(allocator.isUsed(i), "chain segment \(i) is free in the allocator")
+                    precondition(seen.claim(i), "segment \(i) is in two chains")
                 }
-                break
             }
-            reversed.append(index)
-            guard header.previous != Layout.noSegment, header.sequence > 0 else { break }
-            // Sequences strictly decrease along the walk, so no segment repeats
-            // and the chain cannot outgrow the region; the count check is a backstop.
-            guard header.previous < superblock.segmentCount, UInt64(reversed.count) <= superblock.segmentCount else {
-                walk.damage = .invalidField(.segmentHeader(segment: index), field: "previous", value: header.previous)
-                break
-            }
-            expectedSequence = header.sequence - 1
-            index = header.previous
         }
-        walk.segments = reversed.reversed()
-        walk.tailOffset = walk.segments.isEmpty ? 0 : word.offset
-        return walk
-    }
-
-    /// Decodes the header of segment `index` (< segmentCount, checked by caller).
-    func readSegmentHeader(_ index: UInt64) throws(FormatError) -> (header: SegmentHeader, crc: UInt32) {
-        let bytes = region.bytes(superblock.segmentOffset(index), Layout.segmentHeaderSize)!
-        return try SegmentHeader.decode(bytes, expectedIndex: index)
-    }
-
-    func segmentPointer(_ index: UInt64) -> UnsafeMutableRawPointer {
-        region.pointer(superblock.segmentOffset(index))
+        for i in reserved {
+            precondition(allocator.isUsed(i), "reserved segment \(i) is free in the allocator")
+            precondition(seen.claim(i), "reserved segment \(i) is also in a chain")
+        }
+        #endif
     }
 
     // MARK: Space
@@ -269,9 +274,3 @@ public final class TraceStore: @unchecked Sendable {
     }
 }
 
-/// `Synchronization.Atomic<UInt64>` has the layout of a `UInt64`: commit words
-/// on media are accessed through it so loads and stores are single atomic
-/// 8-byte operations.
-typealias UInt64Atomic = Atomic<UInt64>
-
-import Synchronization

@@ -1,19 +1,29 @@
 import TraceFormat
 
 /// Reads all lanes of a volume merged by timestamp (ties: lower lane first).
-/// Same guarantees as `LaneReader`. Not thread-safe.
+/// Same guarantees as `LaneReader`; retains the store. Not thread-safe.
 /// Cost per record: O(lanes) to pick the next lane, plus the lane's cost.
 public final class VolumeReader {
     public let info: VolumeInfo
     public let lanes: [LaneReader]
     var heads: [RecordView?]
 
-    init(store: TraceStore, info: VolumeInfo, salvage: Bool = false) throws(TraceError) {
+    init(store: TraceStore, info: VolumeInfo, options: ReadOptions) throws(TraceError) {
         self.info = info
         var readers: [LaneReader] = []
-        for lane in 0..<info.laneCount { readers.append(try LaneReader(store: store, info: info, lane: lane, salvage: salvage)) }
+        for lane in 0..<info.laneCount { readers.append(try LaneReader(store: store, info: info, lane: lane, options: options)) }
         lanes = readers
         heads = [RecordView?](repeating: nil, count: info.laneCount)
+    }
+
+    /// Everything the lanes skipped or found cut short so far, lane by lane.
+    public var skipped: [ReadNotice] { lanes.flatMap { $0.skipped } }
+
+    /// Called with each notice of any lane as it happens (notices raised while
+    /// the reader was opened are in `skipped`).
+    public var onDamage: ((ReadNotice) -> Void)? {
+        get { lanes.first?.onDamage }
+        set { for l in lanes { l.onDamage = newValue } }
     }
 
     /// The next record in timestamp order, or nil when every lane is at its
@@ -42,17 +52,22 @@ public final class VolumeReader {
 }
 
 extension TraceStore {
+    /// A merged reader over every lane of `name` (see `ReadOptions`).
+    public func openReader(volume name: String, options: ReadOptions = ReadOptions()) throws(TraceError) -> VolumeReader {
+        try VolumeReader(store: self, info: try volume(named: name), options: options)
+    }
+
     /// A merged reader over every lane of `name`. With `salvage`, each lane
-    /// also returns the CRC-valid, in-sequence records found past its commit
+    /// also returns the checksum-valid, in-sequence records found past its commit
     /// point (marked `salvaged`): the trace up to a crash of the traced machine.
-    public func openReader(volume name: String, salvage: Bool = false) throws(TraceError) -> VolumeReader {
-        try VolumeReader(store: self, info: try volume(named: name), salvage: salvage)
+    public func openReader(volume name: String, salvage: Bool) throws(TraceError) -> VolumeReader {
+        try openReader(volume: name, options: ReadOptions(salvage: salvage))
     }
 
     /// A reader of one lane of `name`.
-    public func openLaneReader(volume name: String, lane: Int) throws(TraceError) -> LaneReader {
+    public func openLaneReader(volume name: String, lane: Int, options: ReadOptions = ReadOptions()) throws(TraceError) -> LaneReader {
         let info = try volume(named: name)
         guard lane >= 0, lane < info.laneCount else { throw .laneOutOfRange(lane: lane, laneCount: info.laneCount) }
-        return try LaneReader(store: self, info: info, lane: lane)
+        return try LaneReader(store: self, info: info, lane: lane, options: options)
     }
 }

@@ -43,7 +43,7 @@ struct Dump: ParsableCommand {
             var line = Line(lane: r.lane, sequence: r.sequence, timestamp: r.timestamp, kind: r.kind.name, length: r.length,
                             fragments: 1 + r.moreFragments.count, segment: r.segment, offset: r.offset,
                             salvaged: r.salvaged ? true : nil)
-            try withContiguousPayload(r) { payload in
+            r.withContiguousPayload { payload in
                 switch r.kind {
                 case .memoryAccessBatch: line.accesses = MemoryAccessBatch.count(payload)
                 case .pmlBatch: line.pmlEntries = payload.count >= 8 ? Int(payload.loadUnaligned(as: UInt32.self)) : nil

@@ -38,11 +38,11 @@ struct Fsck: ParsableCommand {
     func run() throws {
         let p = try openPool(pool, writable: repair)
         let r = try runChecked { try p.store.check(repair: repair) }
-        let bad = p.mapping?.badBlocks.map { $0.isEmpty ? "none" : "\($0.count): " + $0.map { "\($0.offset)+\($0.length)" }.joined(separator: ", ") } ?? "not available"
+        let bad = p.mapping.badBlocks.map { $0.isEmpty ? "none" : "\($0.count): " + $0.map { "\($0.offset)+\($0.length)" }.joined(separator: ", ") } ?? "not available"
         let o = Output(
             clean: r.clean, volumes: r.volumes, lanes: r.lanes, segmentsInUse: r.segmentsInUse, recordsChecked: r.recordsChecked,
             bytesChecked: r.bytesChecked, salvageableRecords: r.salvageableRecords,
-            unsafeShutdownCount: p.mapping?.unsafeShutdownCount.map { String($0) } ?? "not available", badBlocks: bad,
+            unsafeShutdownCount: p.mapping.unsafeShutdownCount.map { String($0) } ?? "not available", badBlocks: bad,
             findings: r.findings.map { .init(severity: $0.severity.rawValue, location: $0.location, message: $0.message, repaired: $0.repaired) })
         if json {
             try printJSON(o)

@@ -33,7 +33,7 @@ struct Hot: ParsableCommand {
         var lastKey: String?
         while let r = try runChecked({ try reader.next() }) {
             guard r.kind == .memoryAccessBatch else { continue }
-            try withContiguousPayload(r) { payload in
+            try r.withContiguousPayload { payload in
                 try MemoryAccessBatch.forEach(payload) { a in
                     total += 1
                     if last.contains(a.address) {

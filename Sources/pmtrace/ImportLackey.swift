@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PMTrace
+import PMTraceTesting
+import TraceAnalysis
 import TraceFormat
 import TraceVolume
 

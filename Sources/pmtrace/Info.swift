@@ -44,8 +44,8 @@ struct Info: ParsableCommand {
             maxLanesPerVolume: sb.maxLanesPerVolume, volumes: p.store.volumes().count,
             uuid: String(format: "%016llx%016llx", sb.uuidHigh, sb.uuidLow), formatted: formatTime(sb.formatTime),
             storeGranularity: p.granularity.name, forcedGranularity: PMemMapping.forcedGranularity,
-            unsafeShutdownCount: p.mapping?.unsafeShutdownCount.map { String($0) } ?? "not available",
-            badBlocks: p.mapping?.badBlocks.map { $0.isEmpty ? "none" : "\($0.count)" } ?? "not available",
+            unsafeShutdownCount: p.mapping.unsafeShutdownCount.map { String($0) } ?? "not available",
+            badBlocks: p.mapping.badBlocks.map { $0.isEmpty ? "none" : "\($0.count)" } ?? "not available",
             warnings: p.store.warnings.map { $0.description })
         if json { try printJSON(o); return }
         print("""

@@ -1,6 +1,8 @@
 import ArgumentParser
 import Foundation
 import PMTrace
+import PMTraceTesting
+import TraceAnalysis
 import TraceVolume
 
 struct Stats: ParsableCommand {

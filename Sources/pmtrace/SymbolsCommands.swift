@@ -11,7 +11,7 @@ struct Symbols: ParsableCommand {
 
 func openCatalog(_ pool: String, writable: Bool) throws -> (TracePool, MetadataCatalog) {
     let p = try openPool(pool, writable: writable)
-    let c = try runChecked { try MetadataCatalog(store: p.store, owner: p) }
+    let c = try runChecked { try MetadataCatalog(store: p.store) }
     return (p, c)
 }
 

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PMTrace
+import PMTraceTesting
 import TraceVolume
 
 /// `pmtrace _torture-writer <pool> <volume>`: appends torture records to the

@@ -1,6 +1,6 @@
 import Foundation
-import PMemBackend
 import PMTrace
+import PMTraceTesting
 import Testing
 import TraceFormat
 import TraceVolume
@@ -11,8 +11,8 @@ import TraceVolume
 @Suite struct CorruptionTests {
     /// A small region with a bit of everything: two volumes, several lanes,
     /// records across segments, fragments, a renamed and a sealed volume.
-    static func sampleImage() throws -> (TracePool, [(Int, Int)]) {
-        let pool = try TracePool.inMemory(size: 1 << 20, parameters: FormatParameters(segmentSize: 64 << 10, volumeSlots: 4, maxLanesPerVolume: 2))
+    static func sampleImage() throws -> (MemoryPool, [(Int, Int)]) {
+        let pool = try MemoryPool.inMemory(size: 1 << 20, parameters: FormatParameters(segmentSize: 64 << 10, volumeSlots: 4, maxLanesPerVolume: 2))
         try pool.store.createVolume(named: "a", lanes: 2)
         try pool.store.createVolume(named: "b")
         for (name, lane) in [("a", 0), ("a", 1), ("b", 0)] {
@@ -44,7 +44,7 @@ import TraceVolume
     }
 
     /// Every record of the clean image by volume uid, lane and sequence.
-    static func records(_ pool: TracePool) throws -> [String: [UInt8]] {
+    static func records(_ pool: MemoryPool) throws -> [String: [UInt8]] {
         var out: [String: [UInt8]] = [:]
         for v in pool.store.volumes() {
             let reader = try pool.store.openReader(volume: v.name)
@@ -62,7 +62,7 @@ import TraceVolume
     /// that the clean image does not hold byte for byte (there must be none:
     /// damage is reported, never handed out as data).
     static func exercise(_ image: InMemoryRegion, reference: [String: [UInt8]]) -> (mounted: Bool, wrong: [String]) {
-        guard let pool = try? TracePool.mount(memory: image, writable: false) else { return (false, []) }
+        guard let pool = try? MemoryPool.mount(memory: image, writable: false) else { return (false, []) }
         var wrong: [String] = []
         for v in pool.store.volumes() {
             for salvage in [false, true] {

@@ -1,5 +1,5 @@
 import Foundation
-import PMemBackend
+import PMTraceTesting
 import PMTrace
 import TraceFormat
 import TraceVolume
@@ -42,7 +42,7 @@ func crashTest(
     regionSize: UInt64 = 1 << 20, formatted: Bool = true, seed: UInt64 = 1,
     setup: (TraceStore, Model) throws -> Void = { _, _ in },
     operation: (PersistentRegion, TraceStore?, Model) throws -> Void,
-    extraCheck: ((TracePool, Model) throws -> [String])? = nil
+    extraCheck: ((MemoryPool, Model) throws -> [String])? = nil
 ) throws -> CrashReport {
     let sim = PersistenceSimulator(size: regionSize)
     PersistenceSimulator.active = sim
@@ -50,8 +50,8 @@ func crashTest(
     let model = Model()
     var store: TraceStore?
     if formatted {
-        try TraceStore.format(region: sim.region, parameters: smallFormat)
-        store = try TraceStore(region: sim.region, writable: true, options: StoreOptions(commitInterval: 0))
+        try TraceStore.format(region: (try sim.region()), parameters: smallFormat)
+        store = try TraceStore(region: (try sim.region()), writable: true, options: .testing(commitInterval: 0, fused: false))
         try setup(store!, model)
     }
     var report = CrashReport()
@@ -65,7 +65,7 @@ func crashTest(
             }
         }
     }
-    try operation(sim.region, store, model)
+    try operation((try sim.region()), store, model)
     sim.onPoint = nil
     // The final state, after everything was persisted, must verify too.
     sim.fence()
@@ -80,13 +80,13 @@ func copyOf(_ sim: PersistenceSimulator) throws -> InMemoryRegion {
 }
 
 /// Every invariant a crash image must satisfy.
-func verify(_ image: InMemoryRegion, _ model: Model, _ extra: ((TracePool, Model) throws -> [String])?) -> [String] {
+func verify(_ image: InMemoryRegion, _ model: Model, _ extra: ((MemoryPool, Model) throws -> [String])?) -> [String] {
     var problems: [String] = []
-    let pool: TracePool
+    let pool: MemoryPool
     do {
-        pool = try TracePool.mount(memory: image, writable: false)
+        pool = try MemoryPool.mount(memory: image, writable: false)
     } catch {
-        if model.allowUnformatted, case PoolError.store(.notARegion) = error { return [] }
+        if model.allowUnformatted, case TraceError.notARegion = error { return [] }
         return ["does not mount: \(error)"]
     }
     let store = pool.store

@@ -1,7 +1,7 @@
 import Foundation
 import MetadataCatalog
-import PMemBackend
 import PMTrace
+import PMTraceTesting
 import Testing
 import TraceFormat
 import TraceVolume
@@ -118,11 +118,11 @@ import TraceVolume
         } extraCheck: { pool, _ in
             var problems: [String] = []
             // Read-only: whatever is listed is complete.
-            let ro = try MetadataCatalog(store: pool.store, owner: pool)
+            let ro = try MetadataCatalog(store: pool.store)
             for t in try ro.tables() where t.symbols != referenceCount { problems.append("read-only: table with \(t.symbols) of \(referenceCount) symbols") }
             // Writable, on a copy: recovery leaves no .tmp and the table is complete or absent.
-            let copy = try TracePool.mount(memory: pool.snapshot(), writable: true)
-            let rw = try MetadataCatalog(store: copy.store, owner: copy)
+            let copy = try MemoryPool.mount(memory: pool.snapshot(), writable: true)
+            let rw = try MetadataCatalog(store: copy.store)
             if copy.store.volumes().contains(where: { $0.name.hasPrefix(".tmp/") }) { problems.append("a .tmp volume survived recovery") }
             if let t = try? rw.table(app: "ls") {
                 for (address, name) in reference where t.lookup(address)?.nameString != name {
@@ -136,8 +136,8 @@ import TraceVolume
     }
 
     func referenceTable() throws -> (UInt64, [(UInt64, String)]) {
-        let pool = try TracePool.inMemory(size: 2 << 20, parameters: smallFormat)
-        let catalog = try MetadataCatalog(store: pool.store, owner: pool)
+        let pool = try MemoryPool.inMemory(size: 2 << 20, parameters: smallFormat)
+        let catalog = try MetadataCatalog(store: pool.store)
         try catalog.importELF(at: "/usr/bin/ls", app: "ls", useDebugFile: false)
         let t = try catalog.table(app: "ls")
         let symbols = try ELFFile(contentsOf: "/usr/bin/ls").symbols().symbols.filter { $0.isFunction && $0.size > 0 }

@@ -1,6 +1,7 @@
 import Foundation
 import MetadataCatalog
 import PMTrace
+import PMTraceTesting
 import Testing
 import TraceVolume
 
@@ -11,8 +12,8 @@ import TraceVolume
         let tables = try catalog.tables()
         #expect(tables.count == 1000)
         // Same bytes after a "reboot": a fresh mount of a copy of the region.
-        let copy = try TracePool.mount(memory: pool.snapshot(), writable: false)
-        let again = try MetadataCatalog(store: copy.store, owner: copy)
+        let copy = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
+        let again = try MetadataCatalog(store: copy.store)
         #expect(try again.tables().count == 1000)
         let t = try again.table(app: "app-999")
         let reference = try catalog.table(app: "app-0")

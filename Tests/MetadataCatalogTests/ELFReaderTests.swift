@@ -1,4 +1,5 @@
 import Foundation
+import PMTraceTesting
 import MetadataCatalog
 import Testing
 

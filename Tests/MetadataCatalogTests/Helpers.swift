@@ -1,4 +1,5 @@
 import Foundation
+import PMTraceTesting
 import MetadataCatalog
 import PMTrace
 import TraceVolume
@@ -46,9 +47,9 @@ let swiftBinary: String = {
     URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pmtrace").path
 }()
 
-func catalogPool(size: UInt64 = 64 << 20, slots: UInt32 = 64) throws -> (TracePool, MetadataCatalog) {
-    let pool = try TracePool.inMemory(size: size, parameters: FormatParameters(segmentSize: 1 << 20, volumeSlots: slots, maxLanesPerVolume: 4))
-    return (pool, try MetadataCatalog(store: pool.store, owner: pool))
+func catalogPool(size: UInt64 = 64 << 20, slots: UInt32 = 64) throws -> (MemoryPool, MetadataCatalog) {
+    let pool = try MemoryPool.inMemory(size: size, parameters: FormatParameters(segmentSize: 1 << 20, volumeSlots: slots, maxLanesPerVolume: 4))
+    return (pool, try MetadataCatalog(store: pool.store))
 }
 
 /// `nm` (or `nm -D` for stripped files) function symbols: address, size, name.

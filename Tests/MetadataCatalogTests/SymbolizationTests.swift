@@ -1,6 +1,7 @@
 import Foundation
 import MetadataCatalog
 import PMTrace
+import PMTraceTesting
 import Testing
 import TraceVolume
 

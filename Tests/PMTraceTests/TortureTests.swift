@@ -1,5 +1,6 @@
 import Foundation
 import PMTrace
+import PMTraceTesting
 import Testing
 import TraceVolume
 

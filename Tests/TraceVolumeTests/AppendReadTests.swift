@@ -1,5 +1,5 @@
 import Foundation
-import PMTrace
+import PMTraceTesting
 import Testing
 import TraceFormat
 import TraceVolume
@@ -50,35 +50,6 @@ import TraceVolume
         #expect(back.map(\.bytes) == data)
     }
 
-    @Test func reopenInSameProcessFromFile() throws {
-        let path = temporaryPoolPath()
-        defer { unlink(path) }
-        do {
-            let pool = try TracePool.format(path: path, size: 32 << 20, parameters: smallParameters())
-            try pool.store.createVolume(named: "t", lanes: 2)
-            let w0 = try pool.store.openWriter(volume: "t", lane: 0)
-            let w1 = try pool.store.openWriter(volume: "t", lane: 1)
-            for i in 0..<1000 {
-                try payload(i, 100 + i).withUnsafeBytes { try (i % 2 == 0 ? w0 : w1).append($0, timestamp: UInt64(i)) }
-            }
-            w0.close()
-            w1.close()
-        }
-        let pool = try TracePool.open(path: path, writable: true)
-        let back = try readAll(try pool.store.openReader(volume: "t"))
-        #expect(back.count == 1000)
-        #expect(back.map(\.timestamp) == (0..<1000).map { UInt64($0) })
-        for (i, r) in back.enumerated() { #expect(r.bytes == Array(payload(i, 100 + i)) && r.lane == i % 2) }
-        // Appending continues the sequence after reopen.
-        let w = try pool.store.openWriter(volume: "t", lane: 0)
-        try w.append(bytes: [1, 2, 3], timestamp: 5000)
-        w.close()
-        let lane0 = try pool.store.openLaneReader(volume: "t", lane: 0)
-        var last: RecordView?
-        while let r = try lane0.next() { last = r }
-        #expect(last?.sequence == 500 && last?.timestamp == 5000)
-    }
-
     @Test func uncommittedRecordsAreNotReadAndCommittedOnesSurviveACrash() throws {
         let pool = try memoryPool(commitInterval: 0)
         try pool.store.createVolume(named: "c")
@@ -89,7 +60,7 @@ import TraceVolume
         // A reader sees only committed records, even while the writer is open.
         #expect(try readAll(try pool.store.openReader(volume: "c")).count == 10)
         // Power loss now: a copy of the bytes is what media holds.
-        let crashed = try TracePool.mount(memory: pool.snapshot(), writable: true)
+        let crashed = try MemoryPool.mount(memory: pool.snapshot(), writable: true)
         let back = try readAll(try crashed.store.openReader(volume: "c"))
         #expect(back.map(\.bytes) == (0..<10).map { Array(payload($0, 50)) })
         // The recovered writer resumes at the commit point.
@@ -108,7 +79,7 @@ import TraceVolume
         w.commit()
         // Spans four segments: each segment switch commits, so part of it is committed.
         try w.append(bytes: [UInt8](repeating: 7, count: 4 * 65536))
-        let crashed = try TracePool.mount(memory: pool.snapshot(), writable: true)
+        let crashed = try MemoryPool.mount(memory: pool.snapshot(), writable: true)
         w.close()
         #expect(try readAll(try crashed.store.openReader(volume: "a")).map(\.bytes) == [[1, 2, 3]])
         let w2 = try crashed.store.openWriter(volume: "a")

@@ -1,6 +1,5 @@
 import Foundation
-import PMTrace
-import PMemBackend
+import PMTraceTesting
 import Testing
 import TraceFormat
 import TraceVolume
@@ -37,12 +36,12 @@ import TraceVolume
 
     @Test func regionTooSmall() throws {
         let min = Superblock.minimumRegionSize(segmentSize: 64 << 10, volumeSlots: 16, maxLanes: 8)
-        #expect(throws: PoolError.store(.regionTooSmall(size: min - 4096, minimum: min))) {
-            try TracePool.inMemory(size: min - 4096, parameters: smallParameters())
+        #expect(throws: TraceError.regionTooSmall(size: min - 4096, minimum: min)) {
+            try MemoryPool.inMemory(size: min - 4096, parameters: smallParameters())
         }
-        _ = try TracePool.inMemory(size: min, parameters: smallParameters())
-        #expect(throws: PoolError.self) {
-            try TracePool.inMemory(size: 8 << 20, parameters: FormatParameters(segmentSize: 100_000))
+        _ = try MemoryPool.inMemory(size: min, parameters: smallParameters())
+        #expect(throws: TraceError.self) {
+            try MemoryPool.inMemory(size: 8 << 20, parameters: FormatParameters(segmentSize: 100_000))
         }
     }
 
@@ -50,13 +49,13 @@ import TraceVolume
         let memory = InMemoryRegion(size: 1 << 20)
         for i in 0..<Int(memory.size) { memory.base.storeBytes(of: UInt8(truncatingIfNeeded: i &* 131), toByteOffset: i, as: UInt8.self) }
         #expect {
-            try TracePool.mount(memory: memory, writable: false)
+            try MemoryPool.mount(memory: memory, writable: false)
         } throws: { e in
-            guard case PoolError.store(.notARegion) = e else { return false }
+            guard case TraceError.notARegion = e else { return false }
             return true
         }
         let tiny = InMemoryRegion(size: 4096)
-        #expect(throws: PoolError.self) { try TracePool.mount(memory: tiny, writable: false) }
+        #expect(throws: TraceError.self) { try MemoryPool.mount(memory: tiny, writable: false) }
     }
 
     @Test func oneDamagedSuperblockCopyMountsFromTheOther() throws {
@@ -65,13 +64,13 @@ import TraceVolume
         for copy in 0..<2 {
             let image = pool.snapshot()
             image.base.storeBytes(of: 0x5A, toByteOffset: copy * 4096 + 40, as: UInt8.self)
-            let mounted = try TracePool.mount(memory: image, writable: true)
+            let mounted = try MemoryPool.mount(memory: image, writable: true)
             #expect(mounted.store.superblockCopy == 1 - copy)
             #expect(mounted.store.warnings.count == 1)
             #expect(mounted.store.warnings.first?.description.contains("superblock copy \(copy == 0 ? "A" : "B")") == true)
             #expect(try mounted.store.volume(named: "kept").name == "kept")
             // The writable mount repaired the damaged copy.
-            let again = try TracePool.mount(memory: mounted.snapshot(), writable: false)
+            let again = try MemoryPool.mount(memory: mounted.snapshot(), writable: false)
             #expect(again.store.warnings.isEmpty)
         }
     }
@@ -82,9 +81,9 @@ import TraceVolume
         image.base.storeBytes(of: 0x5A, toByteOffset: 40, as: UInt8.self)
         image.base.storeBytes(of: 0x5A, toByteOffset: 4096 + 40, as: UInt8.self)
         #expect {
-            try TracePool.mount(memory: image, writable: false)
+            try MemoryPool.mount(memory: image, writable: false)
         } throws: { e in
-            guard case PoolError.store(.bothSuperblocksDamaged) = e else { return false }
+            guard case TraceError.bothSuperblocksDamaged = e else { return false }
             return true
         }
     }
@@ -99,56 +98,16 @@ import TraceVolume
             sb.encode(into: image.base)
             sb.encode(into: image.base + 4096)
             if major == 2 {
-                #expect(throws: PoolError.store(.unsupportedVersion(major: 2, minor: 0))) {
-                    try TracePool.mount(memory: image, writable: false)
+                #expect(throws: TraceError.unsupportedVersion(major: 2, minor: 0)) {
+                    try MemoryPool.mount(memory: image, writable: false)
                 }
             } else {
-                #expect(throws: PoolError.store(.newerMinorVersion(major: major, minor: minor))) {
-                    try TracePool.mount(memory: image, writable: true)
+                #expect(throws: TraceError.newerMinorVersion(major: major, minor: minor)) {
+                    try MemoryPool.mount(memory: image, writable: true)
                 }
-                _ = try TracePool.mount(memory: image, writable: false)
+                _ = try MemoryPool.mount(memory: image, writable: false)
             }
         }
     }
 
-    @Test func formatRefusesExistingFilesWithoutForce() throws {
-        let path = temporaryPoolPath()
-        defer { unlink(path) }
-        _ = try TracePool.format(path: path, size: 8 << 20, parameters: smallParameters())
-        #expect {
-            try TracePool.format(path: path, size: 8 << 20, parameters: smallParameters())
-        } throws: { e in
-            guard case PoolError.wouldOverwrite(_, let what) = e else { return false }
-            return what.contains("already a PMTrace region")
-        }
-        _ = try TracePool.format(path: path, size: 8 << 20, parameters: smallParameters(), force: true)
-        let other = temporaryPoolPath("other")
-        defer { unlink(other) }
-        _ = FileManager.default.createFile(atPath: other, contents: Data("hello".utf8))
-        #expect {
-            try TracePool.format(path: other, size: 8 << 20, parameters: smallParameters())
-        } throws: { e in
-            guard case PoolError.wouldOverwrite(_, let what) = e else { return false }
-            return what.contains("not a PMTrace region")
-        }
-        #expect(throws: PoolError.self) { try TracePool.open(path: other, writable: false) }
-        #expect(try String(contentsOfFile: other, encoding: .utf8) == "hello")
-    }
-
-    @Test func secondWriterIsRefusedReadersAreNot() throws {
-        let path = temporaryPoolPath()
-        defer { unlink(path) }
-        let writer = try TracePool.format(path: path, size: 8 << 20, parameters: smallParameters())
-        #expect(throws: PoolError.mapping(.inUse(path: path))) { try TracePool.open(path: path, writable: true) }
-        let reader1 = try TracePool.open(path: path, writable: false)
-        let reader2 = try TracePool.open(path: path, writable: false)
-        #expect(throws: TraceError.readOnly) { try reader1.store.createVolume(named: "x") }
-        _ = (writer, reader2)
-    }
-
-    @Test func missingFileIsNamed() {
-        #expect(throws: PoolError.mapping(.notFound(path: "/nonexistent/pool"))) {
-            try TracePool.open(path: "/nonexistent/pool", writable: false)
-        }
-    }
 }

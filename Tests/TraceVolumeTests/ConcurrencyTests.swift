@@ -1,5 +1,5 @@
 import Foundation
-import PMTrace
+import PMTraceTesting
 import Testing
 import TraceFormat
 import TraceVolume
@@ -60,7 +60,7 @@ import TraceVolume
         #expect(errors.value == 0)
         #expect(Set(pool.store.volumes().map(\.name)) == Set((0..<8).map { "r\($0)" }))
         // No segment is owned twice: a fresh mount rebuilds the same ownership.
-        let again = try TracePool.mount(memory: pool.snapshot(), writable: false)
+        let again = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
         #expect(again.store.warnings.isEmpty)
         #expect(again.store.space.free == pool.store.space.free)
     }

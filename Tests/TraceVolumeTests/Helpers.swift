@@ -1,5 +1,5 @@
 import Foundation
-import PMTrace
+import PMTraceTesting
 import TraceFormat
 import TraceVolume
 
@@ -19,9 +19,9 @@ func smallParameters(segmentSize: UInt64 = 64 << 10) -> FormatParameters {
     FormatParameters(segmentSize: segmentSize, volumeSlots: 16, maxLanesPerVolume: 8)
 }
 
-func memoryPool(size: UInt64 = 16 << 20, segmentSize: UInt64 = 64 << 10, commitInterval: Int = 1 << 20) throws -> TracePool {
-    try TracePool.inMemory(size: size, parameters: smallParameters(segmentSize: segmentSize),
-                           options: StoreOptions(commitInterval: commitInterval, clock: realtimeNanoseconds))
+func memoryPool(size: UInt64 = 16 << 20, segmentSize: UInt64 = 64 << 10, commitInterval: Int = 1 << 20) throws -> MemoryPool {
+    try MemoryPool.inMemory(size: size, parameters: smallParameters(segmentSize: segmentSize),
+                            options: .testing(commitInterval: commitInterval, clock: testClock))
 }
 
 /// Every whole record of a lane or volume, copied out.
@@ -39,4 +39,11 @@ func temporaryPoolPath(_ name: String = #function) -> String {
     let dir = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
     let clean = name.filter { $0.isLetter || $0.isNumber }
     return "\(dir)/pmtrace-test-\(clean)-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).pool"
+}
+
+/// A monotonic nanosecond clock for tests.
+let testClock: @convention(c) () -> UInt64 = {
+    var ts = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

@@ -1,5 +1,5 @@
 import Foundation
-import PMTrace
+import PMTraceTesting
 import Testing
 import TraceFormat
 import TraceVolume
@@ -16,7 +16,7 @@ import TraceVolume
         try pool.store.renameVolume("a", to: "c")
         #expect(throws: TraceError.volumeNotFound("a")) { try pool.store.openReader(volume: "a") }
         #expect(try readAll(try pool.store.openReader(volume: "c")).map(\.bytes) == [[1, 2, 3]])
-        let again = try TracePool.mount(memory: pool.snapshot(), writable: false)
+        let again = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
         #expect(again.store.volumes().map(\.name) == ["c", "b"])
     }
 
@@ -29,7 +29,7 @@ import TraceVolume
         w.close()
         try pool.store.sealVolume("s")
         #expect(throws: TraceError.volumeSealed("s")) { try pool.store.openWriter(volume: "s") }
-        let again = try TracePool.mount(memory: pool.snapshot(), writable: true)
+        let again = try MemoryPool.mount(memory: pool.snapshot(), writable: true)
         #expect(throws: TraceError.volumeSealed("s")) { try again.store.openWriter(volume: "s") }
         #expect(try again.store.volume(named: "s").sealed)
         #expect(try readAll(try again.store.openReader(volume: "s")).map(\.bytes) == [[9]])
@@ -51,7 +51,7 @@ import TraceVolume
         let recreated = try pool.store.createVolume(named: "d")
         #expect(try readAll(try pool.store.openReader(volume: "d")).isEmpty)
         #expect(recreated.segmentCount == 0)
-        let again = try TracePool.mount(memory: pool.snapshot(), writable: false)
+        let again = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
         #expect(again.store.space.free == before)
     }
 
@@ -105,7 +105,7 @@ import TraceVolume
             #expect(back.allSatisfy { $0.bytes == Array(payload(Int($0.sequence), 4000)) })
         }
         try check(pool.store)
-        let again = try TracePool.mount(memory: pool.snapshot(), writable: true)
+        let again = try MemoryPool.mount(memory: pool.snapshot(), writable: true)
         #expect(again.store.warnings.isEmpty)
         try check(again.store)
         #expect(again.store.space.free == 0)

@@ -1,8 +1,8 @@
-import Foundation
-import PMemBackend
-import PMTrace
 import TraceFormat
 import TraceVolume
+#if canImport(Glibc)
+import Glibc
+#endif
 
 /// A simulated persistence domain (crash tests only).
 ///
@@ -16,18 +16,18 @@ import TraceVolume
 ///
 /// The persistence functions are C function pointers, so the simulator in
 /// use is a global: tests using it must not run concurrently with each other.
-final class PersistenceSimulator: @unchecked Sendable {
+public final class PersistenceSimulator: @unchecked Sendable {
     // SAFETY: used from one test thread at a time (the crash suites are serialized).
-    nonisolated(unsafe) static var active: PersistenceSimulator?
+    nonisolated(unsafe) public static var active: PersistenceSimulator?
 
-    let cpu: InMemoryRegion
-    var media: UnsafeMutableRawBufferPointer
+    public let cpu: InMemoryRegion
+    public internal(set) var media: UnsafeMutableRawBufferPointer
     var pendingLines = Set<Int>()
-    var onPoint: ((String) -> Void)?
+    public var onPoint: ((String) -> Void)?
     private var inPoint = false
-    private(set) var points = 0
+    public private(set) var points = 0
 
-    init(size: UInt64) {
+    public init(size: UInt64) {
         cpu = InMemoryRegion(size: size)
         media = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(size), alignment: 64)
         media.initializeMemory(as: UInt8.self, repeating: 0)
@@ -35,9 +35,13 @@ final class PersistenceSimulator: @unchecked Sendable {
 
     deinit { media.deallocate() }
 
-    var region: PersistentRegion {
-        PersistentRegion(base: cpu.base, size: cpu.size, granularity: .cacheLine, persist: Self.persist, flush: Self.flush,
-                         drain: Self.drain, copy: Self.copy, appendCopyFlags: Self.nonTemporal, crc32c: TracePool.crc32c)
+    /// The simulated region as a store sees it (retains the CPU-side buffer).
+    public func region() throws(TraceError) -> PersistentRegion {
+        try PersistentRegion(RegionDescriptor(
+            base: cpu.base, size: cpu.size, granularity: .cacheLine, copy_flags: Self.nonTemporal,
+            persist: Self.persist, drain: Self.drain, copy: Self.copy,
+            release: { context, _, _ in Unmanaged<InMemoryRegion>.fromOpaque(context!).release() },
+            context: Unmanaged.passRetained(cpu).toOpaque()))
     }
 
     static let nonTemporal: UInt32 = 2
@@ -56,30 +60,25 @@ final class PersistenceSimulator: @unchecked Sendable {
         for line in start...end { pendingLines.insert(line) }
     }
 
-    func fence() {
+    public func fence() {
         for line in pendingLines {
             (media.baseAddress! + line * 64).copyMemory(from: cpu.base + line * 64, byteCount: 64)
         }
         pendingLines.removeAll(keepingCapacity: true)
     }
 
-    static let persist: PersistentRegion.PersistFunction = { p, n in
+    static let persist: pmt_persist_fn = { p, n in
         let s = active!
         s.point("persist")
         s.markFlushed(p, n)
         s.fence()
     }
-    static let flush: PersistentRegion.PersistFunction = { p, n in
-        let s = active!
-        s.point("flush")
-        s.markFlushed(p, n)
-    }
-    static let drain: PersistentRegion.DrainFunction = {
+    static let drain: pmt_drain_fn = {
         let s = active!
         s.point("drain")
         s.fence()
     }
-    static let copy: PersistentRegion.CopyFunction = { d, src, n, flags in
+    static let copy: pmt_copy_fn = { d, src, n, flags in
         let s = active!
         s.point("copy")
         if n > 0 { d!.copyMemory(from: src!, byteCount: n) }
@@ -88,7 +87,7 @@ final class PersistenceSimulator: @unchecked Sendable {
     }
 
     /// Indices of the 8-byte words where the CPU's view and media differ.
-    func differingWords() -> [Int] {
+    public func differingWords() -> [Int] {
         var out: [Int] = []
         let a = UnsafeRawPointer(cpu.base), b = UnsafeRawPointer(media.baseAddress!)
         let words = Int(cpu.size) / 8
@@ -105,7 +104,7 @@ final class PersistenceSimulator: @unchecked Sendable {
     /// Crash images for the current instant: every subset of the differing
     /// words when there are at most `exhaustiveLimit`, otherwise `samples`
     /// random subsets plus "none reached media" and "all reached media".
-    func crashImages(samples: Int, exhaustiveLimit: Int = 10, rng: inout SplitMix64) -> [InMemoryRegion] {
+    public func crashImages(samples: Int, exhaustiveLimit: Int = 10, rng: inout SplitMix64) -> [InMemoryRegion] {
         let words = differingWords()
         var choices: [[Bool]] = []
         if words.count <= exhaustiveLimit {

@@ -44,7 +44,7 @@ public struct VolumeStats: Codable, Equatable, Sendable {
             s.lastTimestamp = max(s.lastTimestamp ?? 0, r.timestamp)
             switch r.kind {
             case .memoryAccessBatch:
-                try withContiguousPayload(r) { p in
+                try r.withContiguousPayload { p in
                     try MemoryAccessBatch.forEach(p) { a in
                         kindCounts[Int(a.kind.rawValue)] += 1
                         pages.insert(a.address >> 12)
@@ -53,7 +53,7 @@ public struct VolumeStats: Codable, Equatable, Sendable {
                     }
                 }
             case .pmlBatch:
-                try withContiguousPayload(r) { p in try PMLBatch.forEach(p) { _ in s.pmlEntries += 1 } }
+                try r.withContiguousPayload { p in try PMLBatch.forEach(p) { _ in s.pmlEntries += 1 } }
             default: break
             }
         }
@@ -65,14 +65,4 @@ public struct VolumeStats: Codable, Equatable, Sendable {
         if s.accessCount > 0 { s.lowestAddress = lo; s.highestAddress = hi }
         return s
     }
-}
-
-/// Calls `body` with the record's payload as one buffer: in place when the
-/// record has one fragment, else joined into a temporary copy.
-public func withContiguousPayload<R>(_ r: RecordView, _ body: (UnsafeRawBufferPointer) throws -> R) throws -> R {
-    if r.moreFragments.isEmpty { return try body(r.payload) }
-    var joined = [UInt8]()
-    joined.reserveCapacity(r.length)
-    r.forEachFragment { joined.append(contentsOf: $0) }
-    return try joined.withUnsafeBytes(body)
 }

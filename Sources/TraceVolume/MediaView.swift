@@ -1,0 +1,175 @@
+import Synchronization
+import TraceFormat
+
+/// The one read-side view of the structures on media, shared by the writer,
+/// the readers and the check: commit words, segment headers, the records of
+/// a segment up to a limit, and lane chains. Every index and offset it takes
+/// from media is checked against the superblock before it is used; it never
+/// reads outside the region.
+///
+/// A value holding the region owner: copies are cheap and keep the mapping
+/// alive. Thread safety: read-only, except `commitWord(slot:lane:)`, whose
+/// pointer is used with atomic loads and stores only.
+struct MediaView {
+    let region: PersistentRegion
+    let superblock: Superblock
+    let crc: CRC32C.Function
+
+    var segmentSize: Int { Int(superblock.segmentSize) }
+
+    /// The commit word of (slot, lane) (FORMAT.md §5), as an atomic.
+    /// Precondition: slot and lane are inside the superblock's tables.
+    func commitWord(slot: Int, lane: Int) -> UnsafeMutablePointer<UInt64Atomic> {
+        UnsafeMutablePointer(OpaquePointer(region.pointer(superblock.laneWordOffset(slot: slot, lane: lane))))
+    }
+
+    /// Loads the commit word of (slot, lane) with acquire ordering.
+    func loadCommitWord(slot: Int, lane: Int) -> UInt64 {
+        UInt64(littleEndian: commitWord(slot: slot, lane: lane).pointee.load(ordering: .acquiring))
+    }
+
+    /// Decodes and checks the header of segment `index`; returns it and its CRC
+    /// (the seed of the segment's record checksums).
+    func segmentHeader(_ index: UInt64) throws(FormatError) -> (header: SegmentHeader, crc: UInt32) {
+        guard index < superblock.segmentCount else {
+            throw .invalidField(.segmentHeader(segment: index), field: "index (beyond the segment count)", value: index)
+        }
+        let bytes = region.bytes(superblock.segmentOffset(index), Layout.segmentHeaderSize)!
+        return try SegmentHeader.decode(bytes, expectedIndex: index)
+    }
+
+    /// First byte of segment `index`. Precondition: index < segment count.
+    func segmentBase(_ index: UInt64) -> UnsafeMutableRawPointer {
+        precondition(index < superblock.segmentCount, "segment index out of range")
+        return region.pointer(superblock.segmentOffset(index))
+    }
+
+    /// A cursor over the records of `segment` from its header up to `limit`.
+    func records(in segment: UInt64, seed: UInt32, limit: Int) -> RecordCursor {
+        RecordCursor(base: UnsafeRawPointer(segmentBase(segment)), segment: segment,
+                     limit: min(max(limit, Layout.segmentHeaderSize), segmentSize), seed: seed, crc: crc)
+    }
+}
+
+// MARK: Chains
+
+/// What walking a lane's chain back from its commit word found.
+struct ChainWalk {
+    /// Verified segments, head → tail. When `damage` is set these are the
+    /// newest part of the chain, after the damaged link.
+    var segments: [UInt64] = []
+    /// Where committed data ends in the tail segment.
+    var tailOffset: UInt32 = 0
+    /// The commit word or a link is invalid; older segments are unreachable
+    /// by walking (a scan of segment headers may still find them).
+    var damage: FormatError?
+}
+
+extension MediaView {
+    /// Walks back from the commit word of (slot, lane) through `previous`
+    /// links, checking each header's owner and sequence (FORMAT.md §10.5).
+    /// Never reads out of bounds and always ends: sequences strictly decrease
+    /// along the walk. O(segments in the chain).
+    func walkChain(slot: Int, lane: Int, uid: UInt64, ring: Bool) -> ChainWalk {
+        var walk = ChainWalk()
+        guard let word = CommitWord(rawValue: loadCommitWord(slot: slot, lane: lane)) else { return walk }
+        let wordLocation = Structure.laneWord(slot: slot, lane: lane)
+        guard word.segment < superblock.segmentCount else {
+            walk.damage = .invalidField(wordLocation, field: "segment", value: word.segment)
+            return walk
+        }
+        guard word.offset >= UInt32(Layout.segmentHeaderSize), UInt64(word.offset) <= superblock.segmentSize,
+              word.offset % UInt32(Layout.recordAlignment) == 0
+        else {
+            walk.damage = .invalidField(wordLocation, field: "offset", value: UInt64(word.offset))
+            return walk
+        }
+        var reversed: [UInt64] = []
+        var index = word.segment
+        var expectedSequence: UInt64? = nil
+        while true {
+            let header: SegmentHeader
+            do throws(FormatError) {
+                header = try segmentHeader(index).header
+            } catch {
+                // In ring mode a header that does not decode is normally the old head
+                // torn by a reclaim a crash interrupted. It is damage instead when an
+                // older segment of the lane still exists: then the chain was cut, and
+                // ending here would hide its older part. O(segment count), rare.
+                if let expected = expectedSequence, ring {
+                    if expected > 0, findSegment(uid: uid, lane: lane, sequence: expected - 1) != nil { walk.damage = error }
+                } else {
+                    walk.damage = error
+                }
+                break
+            }
+            guard header.volumeUID == uid, header.lane == UInt32(lane),
+                  expectedSequence == nil || header.sequence == expectedSequence!
+            else {
+                // In ring mode a head that now belongs to another lane or a later
+                // life of this one was reclaimed: the normal end of a ring chain.
+                if expectedSequence == nil || !ring {
+                    walk.damage = .invalidField(.segmentHeader(segment: index), field: "owner or sequence (not the lane's chain)",
+                                                value: header.sequence)
+                }
+                break
+            }
+            reversed.append(index)
+            if header.previous == Layout.noSegment || header.sequence == 0 {
+                // A head. Outside ring mode every chain starts at sequence 0.
+                if !ring && header.sequence != 0 {
+                    walk.damage = .invalidField(.segmentHeader(segment: index), field: "sequence (a chain head must be 0)",
+                                                value: header.sequence)
+                }
+                break
+            }
+            // The count check is a backstop; decreasing sequences already bound the walk.
+            guard header.previous < superblock.segmentCount, UInt64(reversed.count) <= superblock.segmentCount else {
+                walk.damage = .invalidField(.segmentHeader(segment: index), field: "previous", value: header.previous)
+                break
+            }
+            expectedSequence = header.sequence - 1  // > 0 checked above
+            index = header.previous
+        }
+        walk.segments = reversed.reversed()
+        walk.tailOffset = walk.segments.isEmpty ? 0 : word.offset
+        return walk
+    }
+
+    /// Every segment whose header is valid and names (uid, lane), in chain
+    /// order (by header sequence). Finds what a damaged link cut off.
+    /// O(segment count): used by damaged-lane reads and the check only.
+    func scanLane(uid: UInt64, lane: Int) -> [(sequence: UInt64, segment: UInt64)] {
+        var found: [(sequence: UInt64, segment: UInt64)] = []
+        for i in 0..<superblock.segmentCount {
+            guard let h = try? segmentHeader(i).header, h.volumeUID == uid, h.lane == UInt32(lane) else { continue }
+            found.append((h.sequence, i))
+        }
+        found.sort { $0.sequence < $1.sequence }
+        return found
+    }
+
+    /// The segment whose valid header names (uid, lane, sequence), if any.
+    /// O(segment count).
+    func findSegment(uid: UInt64, lane: Int, sequence: UInt64) -> UInt64? {
+        for i in 0..<superblock.segmentCount {
+            if let h = try? segmentHeader(i).header, h.volumeUID == uid, h.lane == UInt32(lane), h.sequence == sequence { return i }
+        }
+        return nil
+    }
+
+    /// Whether segment `index` holds at least one record that passes its
+    /// checksum in the header's current life: reusing such a segment could
+    /// lose data, so the allocator keeps it.
+    func holdsRecords(_ index: UInt64) -> Bool {
+        guard let h = try? segmentHeader(index) else { return false }
+        var cursor = records(in: index, seed: h.crc, limit: segmentSize)
+        if case .record? = try? cursor.next() { return true }
+        return false
+    }
+}
+
+/// `Synchronization.Atomic<UInt64>` has the layout of a `UInt64`: commit words
+/// on media are accessed through it so loads and stores are single atomic
+/// 8-byte operations.
+typealias UInt64Atomic = Atomic<UInt64>

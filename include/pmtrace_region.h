@@ -1,0 +1,131 @@
+/* pmtrace_region.h — the one way into a PMTrace store: a region descriptor.
+ *
+ * Whoever maps the region (libpmem2 on a host, a bare-metal VMM over a
+ * physical range, QEMU over a guest-RAM or NVDIMM file, a crash simulator in
+ * tests) fills one `pmt_region` and hands it to the store. The store reaches
+ * media through nothing else. It calls `release(context, base, size)` exactly
+ * once, when the last store, writer, reader or record view made from the
+ * region is gone; after that it never touches `base` again.
+ *
+ * Types only: no functions are declared here, so the header can be imported
+ * by Swift (module CPMTrace) and by freestanding C alike. Entry points are in
+ * pmtrace.h. The on-media format is in FORMAT.md. */
+#ifndef PMTRACE_REGION_H
+#define PMTRACE_REGION_H
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__has_attribute)
+#  if __has_attribute(swift_name)
+#    define PMT_SWIFT_NAME(n) __attribute__((swift_name(#n)))
+#  endif
+#  if __has_attribute(enum_extensibility)
+#    define PMT_CLOSED_ENUM __attribute__((enum_extensibility(closed)))
+#  endif
+#endif
+#ifndef PMT_SWIFT_NAME
+#  define PMT_SWIFT_NAME(n)
+#endif
+#ifndef PMT_CLOSED_ENUM
+#  define PMT_CLOSED_ENUM
+#endif
+#if !defined(__clang__) && !defined(_Nonnull)
+#  define _Nonnull
+#  define _Nullable
+#endif
+
+/* The software's version, and the on-media format version it writes (it
+ * reads every minor version of PMT_FORMAT_VERSION_MAJOR). */
+#define PMT_VERSION_MAJOR 0
+#define PMT_VERSION_MINOR 4
+#define PMT_VERSION_PATCH 0
+#define PMT_FORMAT_VERSION_MAJOR 1
+#define PMT_FORMAT_VERSION_MINOR 1
+
+/* How stores to the region become durable. */
+enum PMT_CLOSED_ENUM PMT_SWIFT_NAME(StoreGranularity) pmt_granularity {
+    /* eADR-class platform: a store is durable once visible; fences still order. */
+    PMT_GRANULARITY_BYTE PMT_SWIFT_NAME(byte) = 0,
+    /* Stores need a cache-line flush (or a non-temporal store) and a fence. */
+    PMT_GRANULARITY_CACHE_LINE PMT_SWIFT_NAME(cacheLine) = 1,
+    /* Only msync-style page writeback makes data durable (non-DAX files). */
+    PMT_GRANULARITY_PAGE PMT_SWIFT_NAME(page) = 2,
+};
+typedef enum pmt_granularity pmt_granularity;
+
+/* Flush and drain [addr, addr+len): durable on return. */
+typedef void (*pmt_persist_fn)(const void *_Nullable addr, size_t len);
+/* Fence: everything flushed or stored non-temporally before is durable on return. */
+typedef void (*pmt_drain_fn)(void);
+/* Copy into the region without draining (libpmem2 pmem2_memcpy_fn semantics;
+ * `flags` is `copy_flags` below on the append path, 0 elsewhere). */
+typedef void *_Nullable (*pmt_copy_fn)(void *_Nullable dst, const void *_Nullable src, size_t len, unsigned flags);
+/* Called exactly once when the store no longer needs the region (unmap it,
+ * release the file, free the buffer). */
+typedef void (*pmt_release_fn)(void *_Nullable context, void *_Nullable base, uint64_t size);
+
+/* A mapped region and how to make stores to it durable. */
+typedef struct PMT_SWIFT_NAME(RegionDescriptor) pmt_region {
+    void *_Nullable base;         /* first byte of the region (page aligned) */
+    uint64_t size;                /* bytes mapped at base */
+    pmt_granularity granularity;
+    uint32_t copy_flags;          /* flags for `copy` on the append path (e.g. NONTEMPORAL|NODRAIN) */
+    pmt_persist_fn _Nonnull persist;
+    pmt_drain_fn _Nonnull drain;
+    pmt_copy_fn _Nonnull copy;
+    pmt_release_fn _Nullable release; /* may be NULL: the caller keeps the region mapped forever */
+    void *_Nullable context;      /* passed to release */
+} pmt_region;
+
+/* Store settings that are not on media. Zero-initialize and set what you need. */
+typedef struct pmt_options {
+    /* A lane commits by itself after this many appended bytes (0: only at
+     * pmt_commit and segment ends). */
+    uint64_t commit_interval;
+    /* Nanosecond timestamps for records and volumes (NULL: 0). */
+    uint64_t (*_Nullable clock)(void);
+    /* CRC32C (Castagnoli; crc is a previous result, 0 to start). NULL: the
+     * portable table implementation. Must match it bit for bit. */
+    uint32_t (*_Nullable crc32c)(uint32_t crc, const void *_Nullable data, size_t len);
+    /* Optional fused checksum + non-temporal copy of a prefix of `len` bytes;
+     * extends *crc over what it copied and returns how many bytes that was. */
+    size_t (*_Nullable copy_with_checksum)(uint32_t *_Nullable crc, void *_Nullable dst, const void *_Nullable src, size_t len);
+} pmt_options;
+
+/* Results of the entry points in pmtrace.h: 0 success, 1 "already existed",
+ * negative values are failures (pmt_strerror names them; pmt_last_error()
+ * describes the last one on this thread in detail). */
+enum {
+    PMT_OK = 0,
+    PMT_EXISTED = 1,
+    PMT_E_INVALID = -1,       /* a bad argument (null pointer, bad name, lane out of range) */
+    PMT_E_NOT_A_REGION = -2,  /* no PMTrace superblock, or the region is too small or truncated */
+    PMT_E_DAMAGED = -3,       /* a structure on media failed its checks */
+    PMT_E_VERSION = -4,       /* a format version this build cannot read or write */
+    PMT_E_NOT_FOUND = -5,     /* no such volume */
+    PMT_E_SEALED = -6,        /* the volume is sealed */
+    PMT_E_BUSY = -7,          /* the lane or volume has a writer, or the region is locked */
+    PMT_E_FULL = -8,          /* no free segment (or the volume table is full) */
+    PMT_E_READ_ONLY = -9,     /* the store was attached read-only */
+    PMT_E_KIND = -10,         /* a reserved record kind */
+    PMT_E_IO = -11,           /* mapping or file error (hosted pmt_open only) */
+};
+
+/* Record kinds (FORMAT.md §7). 0 is the end-of-segment marker and can never
+ * be appended; 9..0x7FFF are reserved for future format versions;
+ * 0x8000..0xFFFF are free for applications. */
+enum {
+    PMT_KIND_END_OF_SEGMENT = 0,
+    PMT_KIND_BLOB = 1,
+    PMT_KIND_MEMORY_ACCESS_BATCH = 2,
+    PMT_KIND_PML_BATCH = 3,
+    PMT_KIND_PAGE_IMAGE = 4,
+    PMT_KIND_MARKER = 5,
+    PMT_KIND_PROCESS_MAP = 6,
+    PMT_KIND_SYMBOL_TABLE_INFO = 7,
+    PMT_KIND_SYMBOL_CHUNK = 8,
+    PMT_KIND_FIRST_RESERVED = 9,
+    PMT_KIND_FIRST_USER = 0x8000,
+};
+
+#endif
