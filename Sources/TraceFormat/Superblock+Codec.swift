@@ -68,7 +68,8 @@ extension Superblock {
         }
         // Bounded above by 65536 * 512 and 65536 * 1024 * 64: no overflow.
         let volumeEnd = volumeTableOffset.addingReportingOverflow(UInt64(volumeSlotCount) * UInt64(Layout.volumeSlotSize))
-        guard !volumeEnd.overflow, laneTableOffset >= volumeEnd.partialValue else {
+        // Commit words are aligned 8-byte stores, each alone in its cache line (§5).
+        guard !volumeEnd.overflow, laneTableOffset >= volumeEnd.partialValue, laneTableOffset % UInt64(Layout.laneWordStride) == 0 else {
             throw .invalidField(s, field: "laneTableOffset", value: laneTableOffset)
         }
         let laneEnd = laneTableOffset.addingReportingOverflow(

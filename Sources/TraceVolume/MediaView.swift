@@ -163,9 +163,19 @@ extension MediaView {
     /// lose data, so the allocator keeps it.
     func holdsRecords(_ index: UInt64) -> Bool {
         guard let h = try? segmentHeader(index) else { return false }
-        var cursor = records(in: index, seed: h.crc, limit: segmentSize)
+        return holdsRecords(index, seed: h.crc)
+    }
+
+    /// Whether the first record of segment `index` validates with `seed`.
+    func holdsRecords(_ index: UInt64, seed: UInt32) -> Bool {
+        var cursor = records(in: index, seed: seed, limit: segmentSize)
         if case .record? = try? cursor.next() { return true }
         return false
+    }
+
+    /// The checksum field of segment `index`'s header, whatever the rest holds.
+    func storedHeaderChecksum(_ index: UInt64) -> UInt32 {
+        UnsafeRawPointer(segmentBase(index)).loadLE(Layout.segmentHeaderSize - 4)
     }
 }
 

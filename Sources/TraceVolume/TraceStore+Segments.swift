@@ -69,7 +69,15 @@ extension TraceStore {
     /// If segment `index` (free in DRAM) may hold data of a live volume that no
     /// chain reaches, the name of that volume. Caller holds the lock.
     func mustKeep(_ index: UInt64) -> String? {
-        guard let h = try? media.segmentHeader(index).header else { return nil }
+        let h: SegmentHeader
+        do throws(FormatError) { h = try media.segmentHeader(index).header } catch {
+            // A header with our magic that fails its checks may be damage over
+            // intact records: keep the segment if a record validates against
+            // the checksum the header stores (a torn header from a crash has
+            // no records of its life behind it).
+            if case .badMagic = error { return nil }
+            return media.holdsRecords(index, seed: media.storedHeaderChecksum(index)) ? "unknown (segment \(index)'s header is damaged)" : nil
+        }
         // Volume uids carry their slot + 1 in the high half (FORMAT.md §4).
         let slot = Int(truncatingIfNeeded: h.volumeUID >> 32) &- 1
         guard slot >= 0, slot < slots.count else { return nil }

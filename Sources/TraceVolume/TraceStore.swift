@@ -92,13 +92,14 @@ public final class TraceStore: @unchecked Sendable {
         }
         switch (results[0], results[1]) {
         case (.success(let a), .success(let b)):
-            if a == b || a.generation != b.generation { return b.generation > a.generation ? (b, 1, []) : (a, 0, []) }
-            // Same generation, different contents: only damage that kept a valid
-            // CRC does this. Take the copy under which more lanes walk cleanly,
-            // and say so (the check reports the other copy; repair can rewrite it).
+            if a == b { return (a, 0, []) }
+            // Different contents: only an interrupted superblock update or damage
+            // that kept a valid CRC does this. Take the newer generation unless the
+            // other copy lets more lanes walk cleanly (a CRC-valid copy with a wrong
+            // geometry must not win), and say so: the check reports the other copy.
             let scoreA = chainScore(MediaView(region: region, superblock: a, crc: crc))
             let scoreB = chainScore(MediaView(region: region, superblock: b, crc: crc))
-            let pick = scoreB > scoreA ? 1 : 0
+            let pick = scoreA != scoreB ? (scoreB > scoreA ? 1 : 0) : (b.generation > a.generation ? 1 : 0)
             let other = Structure.superblock(copy: 1 - pick)
             return (pick == 1 ? b : a, pick, [.damaged(.invalidField(other, field: "contents (differs from the other copy at the same generation)", value: a.generation))])
         case (.success(let a), .failure(let e)):
