@@ -77,3 +77,57 @@ import TraceVolume
         }
     }
 }
+
+/// Nothing that points into a mapping may outlive it: writers, readers and
+/// record views keep the mapping alive after the pool is dropped.
+@Suite struct LifetimeTests {
+    static func writerOfDroppedPool(_ path: String, size: UInt64 = 8 << 20) throws -> LaneWriter {
+        let pool = try TracePool.format(path: path, size: size, parameters: smallParameters())
+        try pool.store.createVolume(named: "l")
+        return try pool.store.openWriter(volume: "l")
+    }
+
+    @Test func writerOutlivesItsPool() throws {
+        let path = temporaryPoolPath()
+        defer { unlink(path) }
+        do {
+            let w = try Self.writerOfDroppedPool(path)
+            for i in 0..<300 { try w.append(bytes: payload(i, 1000)) }
+        }  // the writer's deinit commits after the pool is long gone
+        let pool = try TracePool.open(path: path, writable: false)
+        #expect(try readAll(try pool.store.openReader(volume: "l")).map(\.bytes) == (0..<300).map { payload($0, 1000) })
+    }
+
+    @Test func regionFullMidWriteThenDeinitIsSafe() throws {
+        let path = temporaryPoolPath()
+        defer { unlink(path) }
+        var appended = 0
+        do {
+            let w = try Self.writerOfDroppedPool(path, size: 2 << 20)
+            #expect(throws: TraceError.self) {
+                for i in 0..<10_000 { try w.append(bytes: payload(i, 4000)); appended += 1 }
+            }
+        }
+        let pool = try TracePool.open(path: path, writable: false)
+        #expect(try readAll(try pool.store.openReader(volume: "l")).count == appended)
+    }
+
+    @Test func readerAndRecordOutliveTheirPool() throws {
+        let path = temporaryPoolPath()
+        defer { unlink(path) }
+        do {
+            let w = try Self.writerOfDroppedPool(path)
+            for i in 0..<50 { try w.append(bytes: payload(i, 100_000)) }
+        }
+        func reader() throws -> VolumeReader { try TracePool.open(path: path, writable: false).store.openReader(volume: "l") }
+        let r = try reader()
+        var records: [RecordView] = []
+        while let record = try r.next() { records.append(record) }
+        // Records split across segments are whole through withContiguousPayload and bytes.
+        for (i, record) in records.enumerated() {
+            #expect(record.bytes == payload(i, 100_000))
+            #expect(record.withContiguousPayload { Array($0) } == payload(i, 100_000))
+        }
+        #expect(records.contains { !$0.isContiguous })
+    }
+}
