@@ -49,10 +49,15 @@ public final class MetadataCatalog {
     /// Opens the catalog of `store`. A writable store also completes or
     /// removes imports a crash interrupted. `owner` (the pool that maps the
     /// region) is retained: tables point into the mapping.
-    public init(store: TraceStore, owner: AnyObject? = nil) throws {
+    public convenience init(store: TraceStore, owner: AnyObject? = nil) throws {
+        self.init(withoutRecovery: store, owner: owner)
+        if store.writable { try recover() }
+    }
+
+    /// A catalog that changes nothing at open (for `check`).
+    init(withoutRecovery store: TraceStore, owner: AnyObject?) {
         self.store = store
         self.owner = owner
-        if store.writable { try recover() }
     }
 
     static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
@@ -91,14 +96,18 @@ public final class MetadataCatalog {
             guard r.kind == .symbolChunk, r.moreFragments.isEmpty else {
                 throw CatalogError.damagedTable(volume: volume, reason: "record \(r.sequence) is not a contiguous symbol chunk")
             }
-            do { chunks.append(try SymbolChunk(r.payload)) } catch {
-                throw CatalogError.damagedTable(volume: volume, reason: "\(error)")
+            do {
+                let chunk = try SymbolChunk(r.payload)
+                try chunk.validate()
+                chunks.append(chunk)
+            } catch {
+                throw CatalogError.damagedTable(volume: volume, reason: "record \(r.sequence): \(error)")
             }
         }
         guard chunks.count == Int(info.chunkCount) else {
             throw CatalogError.damagedTable(volume: volume, reason: "\(chunks.count) of \(info.chunkCount) chunks present")
         }
-        let table = SymbolTable(info: info, volume: volume, chunks: chunks)
+        let table = try SymbolTable(info: info, volume: volume, chunks: chunks)
         openTables[volume] = table
         return table
     }

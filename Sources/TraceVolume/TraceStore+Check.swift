@@ -17,6 +17,14 @@ public struct CheckFinding: Equatable, Sendable {
     public var message: String
     /// `check(repair: true)` fixed it.
     public var repaired: Bool = false
+
+    /// For checkers layered on the store (the metadata catalog's) that add to its report.
+    public init(severity: Severity, location: String, message: String, repaired: Bool = false) {
+        self.severity = severity
+        self.location = location
+        self.message = message
+        self.repaired = repaired
+    }
 }
 
 /// What `TraceStore.check` found.
