@@ -158,3 +158,29 @@ func linearFind(_ c: SymbolChunk, _ a: UInt64) -> Int? {
         #expect(findings.contains { $0.location.contains(".sym/open/ab") && $0.message.contains("not sealed") })
     }
 }
+
+extension DamagedTableTests {
+    /// Chunks encoded by a second implementation written from FORMAT.md §8.8
+    /// alone (scripts/symbol-chunk-seeds.py, also the fuzz seeds) pass
+    /// validation and answer like a linear scan.
+    @Test func chunksFromTheFormatTextValidate() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent().path
+        guard let python = findTool("python3") else { return }
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("pmtrace-seeds-\(getpid())").path
+        defer { try? FileManager.default.removeItem(atPath: dir) }
+        _ = try tool(python, [root + "/scripts/symbol-chunk-seeds.py", dir])
+        let seeds = try FileManager.default.contentsOfDirectory(atPath: dir).filter { $0 != "seed-two-chunks" }
+        #expect(seeds.count == 4)
+        for seed in seeds {
+            let data = try Data(contentsOf: URL(fileURLWithPath: dir + "/" + seed))
+            try data.withUnsafeBytes { raw in
+                let c = try SymbolChunk(raw)
+                try c.validate()
+                for i in 0..<c.count {
+                    let e = c.entry(i)
+                    #expect(c.find(e.start) == i && c.find(e.start + UInt64(e.size) - 1) == i, "\(seed) entry \(i)")
+                }
+            }
+        }
+    }
+}
