@@ -14,7 +14,7 @@ extension MetadataCatalog {
     ///   info record gives (`.sym/<app>/<lowercase build-id hex>`);
     /// - a `.maps` record that is not a valid process-map entry.
     ///
-    /// and as a `.warning` each `.tmp/` volume (an import a crash
+    /// and as `.info` each `.tmp/` volume (an import a crash
     /// interrupted, which the next writable open finishes or discards).
     /// O(total size of the catalog's volumes).
     public static func check(store: TraceStore) -> [CheckFinding] {
@@ -25,7 +25,7 @@ extension MetadataCatalog {
         }
         for v in store.volumes() {
             if v.name.hasPrefix(temporaryPrefix) {
-                out.append(CheckFinding(severity: .warning, location: "catalog volume '\(v.name)'",
+                out.append(CheckFinding(severity: .info, location: "catalog volume '\(v.name)'",
                                         message: "an interrupted import; the next writable open finishes or discards it"))
             }
             guard v.name.hasPrefix(symbolPrefix) else { continue }
