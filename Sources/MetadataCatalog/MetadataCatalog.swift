@@ -80,7 +80,9 @@ public final class MetadataCatalog {
 
     // MARK: Tables
 
-    /// Reads the info record and chunk views of a table volume, in place.
+    /// Reads the info record and chunk views of a table volume, in place, and
+    /// validates every chunk and their order (throws `damagedTable` naming the
+    /// volume and record).
     func loadTable(_ volume: String) throws -> SymbolTable {
         if let t = openTables[volume] { return t }
         let reader = try wrap { () throws(TraceError) in try store.openLaneReader(volume: volume, lane: 0) }

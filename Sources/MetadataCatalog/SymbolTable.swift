@@ -2,8 +2,10 @@ import TraceFormat
 import TraceVolume
 
 /// One application's symbol table, read in place from its volume: the chunk
-/// payloads are binary-searched where they lie in the mapped region (no
-/// parsing or copying at open beyond one small array of chunk views).
+/// payloads are binary-searched where they lie in the mapped region (nothing
+/// copied; at open, one validation pass over each chunk's entries and bucket
+/// index, FORMAT.md §8.8, so that a damaged table is refused with
+/// `CatalogError.damagedTable` rather than answering wrongly).
 ///
 /// Valid while the pool stays open. Lookups are thread-safe (read-only).
 public final class SymbolTable: @unchecked Sendable {

@@ -6,13 +6,15 @@ import Testing
 /// (nested back-references double a runtime demangler's output per level)
 /// and still demangle the names real programs have.
 @Suite struct DemanglerBoundTests {
-    /// `_Z1fIiEvT_` with `levels` nested pointer-to-function types, each
-    /// naming the previous type twice: the output doubles per level.
+    /// `f(void (*)(int), …)` with `levels` more pointer-to-function
+    /// parameters, each naming the previous one twice: the output doubles per
+    /// level (c++filt: 169 bytes in, 3.2 MB out at 16 levels).
     static func nestedSubstitutions(_ levels: Int) -> String {
-        // S_ is the first substitutable type; each PFvS<k>_S<k>_E names the previous one twice.
-        var s = "_Z1fPFvPFviEE"
+        // Candidates: S_ = FviE, S0_ = PFviE; each level adds its F…E and its P…, so the
+        // pointer of level k is candidate 2k + 2 and level k names candidate 2k (S<2k>_).
+        var s = "_Z1fPFviE"
         for k in 0..<levels {
-            let ref = k == 0 ? "S_" : "S\(String(k - 1, radix: 36).uppercased())_"
+            let ref = "S\(String(2 * k, radix: 36).uppercased())_"
             s += "PFv\(ref)\(ref)E"
         }
         return s
@@ -26,6 +28,8 @@ import Testing
         ("deep pointer nesting", "_Z1fv" + String(repeating: "P", count: 100_000) + "i"),
         ("long identifier", "_Z" + "100000" + String(repeating: "a", count: 100_000) + "v"),
         ("pack expansions", "_Z1fIJiiiiiiiiEEvDp" + String(repeating: "PFvDpT_S_E", count: 50)),
+        ("deep pointer nesting within the input bound", "_Z1fP" + String(repeating: "P", count: 2000) + "i"),
+        ("deep template nesting within the input bound", "_Z1f" + String(repeating: "I1A", count: 600) + String(repeating: "E", count: 600) + "v"),
         ("swift substitutions", "$s4main" + String(repeating: "AA", count: 500) + "yF"),
     ]
 
