@@ -45,8 +45,9 @@ if [ -z "$(ls -A "$CORPUS")" ]; then
         swift build --product pmtrace >/dev/null
         for lib in /lib/x86_64-linux-gnu/libstdc++.so.6 "$(swift build --show-bin-path)/pmtrace"; do
             [ -e "$lib" ] || continue
-            nm "$lib" 2>/dev/null | awk '{print $NF}' | grep -E '^(_Z|\$s)' | awk 'NR % 97 == 0' | head -200 |
-                awk -v dir="$CORPUS" -v lib="$(basename "$lib")" '{ f = dir "/name-" lib "-" NR; printf "%s", $0 > f; close(f) }'
+            # One awk reads all of nm's output (no SIGPIPE under pipefail): every 97th mangled name, at most 200.
+            { nm "$lib" 2>/dev/null || true; } | awk -v dir="$CORPUS" -v lib="$(basename "$lib")" \
+                '$NF ~ /^(_Z|\$s)/ && ++seen % 97 == 0 && ++n <= 200 { f = dir "/name-" lib "-" n; printf "%s", $NF > f; close(f) }'
         done
         printf '%s' '_Z1fPFvPFviEEPFvS_S_EPFvS0_S0_EPFvS1_S1_E' > "$CORPUS/nested-substitutions"
         printf '%s' '_Z1fIPFvT_T_EEvT_PFvT_T_E' > "$CORPUS/nested-template-params"

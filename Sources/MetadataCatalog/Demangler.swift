@@ -32,10 +32,24 @@ public enum Demangler {
     /// Whether `name` is short enough, and its output provably small enough,
     /// to hand to a runtime demangler.
     static func withinBudget(_ name: String, _ language: DemangleBudget.Language) -> Bool {
+        outputBound(name, language) != nil
+    }
+
+    static func outputBound(_ name: String, _ language: DemangleBudget.Language) -> Int? {
         var name = name
         return name.withUTF8 { u in
-            u.count <= maxInputBytes && DemangleBudget.bound(u, language: language, limit: maxOutputBytes) != nil
+            u.count <= maxInputBytes ? DemangleBudget.bound(u, language: language, limit: maxOutputBytes) : nil
         }
+    }
+
+    /// The most bytes `demangle(name)` can return when it demangles `name`
+    /// (when it does not, it returns `name`): nil for a name it returns
+    /// unchanged because it is not a C++ or Swift mangled name, or is beyond
+    /// the bounds. For tests and fuzzing of the estimate.
+    public static func outputBound(_ name: String) -> Int? {
+        if name.hasPrefix("_Z") { return outputBound(name, .itanium) }
+        if name.hasPrefix("$s") || name.hasPrefix("_$s") || name.hasPrefix("$S") || name.hasPrefix("_T0") { return outputBound(name, .swift) }
+        return nil
     }
 
     /// The demangled form of `name`, or `name` itself (not mangled, not
