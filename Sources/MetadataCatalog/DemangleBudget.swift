@@ -8,7 +8,8 @@
 /// few hundred bytes can demand gigabytes. The estimate charges every byte
 /// its largest printed form (a byte of a length-prefixed identifier 1, any
 /// other byte `structureCost`, a standard abbreviation `St`… its full
-/// expansion) and lets every reference double everything before it (what a
+/// expansion, a Swift repeated standard type `S<count><kind>` `count` of
+/// them) and lets every reference double everything before it (what a
 /// reference names lies before it, so it prints at most that much).
 ///
 /// Known looseness, polynomial rather than exponential: a pack expansion
@@ -91,6 +92,12 @@ enum DemangleBudget {
                 total += 2 * (k - i) + 2  // the digits, in case they are a literal, and a "::"
                 identifierLeft = min(length, n)
                 i = k
+            } else if language == .swift && at(i) == 0x53 && isDigit(at(i + 1)) {
+                // `S <count> <kind>`: a standard type (`Swift.Float80`, …) repeated `count` times.
+                var count = 0, k = i + 1
+                while isDigit(at(k)) && count <= limit { count = count * 10 + Int(at(k) - 0x30); k += 1 }
+                total += min(count, limit + 1) * abbreviationCost
+                i = k + 1
             } else if language == .swift && at(i) == 0x30 {
                 // `0` starts an identifier made of words of earlier identifiers: `[a-z]* [A-Z]`
                 // word indexes (a word prints at most an earlier identifier's length), then

@@ -55,6 +55,8 @@ public enum Demangler {
     /// The demangled form of `name`, or `name` itself (not mangled, not
     /// demangleable, or beyond the bounds above).
     public static func demangle(_ name: String) -> String {
+        // A runtime demangler would see only the part before a NUL (no mangled name has one).
+        guard !name.utf8.contains(0) else { return name }
         // Versioned names from .dynsym ("foo@@GLIBC_2.2.5") keep their suffix.
         if name.hasPrefix("_Z"), let cxa {
             guard withinBudget(name, .itanium) else { return name }

@@ -52,6 +52,20 @@ import Testing
         }
     }
 
+    /// Found by the demangle fuzz target: `S<count><kind>` repeats a Swift
+    /// standard type (`$sS2000M` is 46 KB), which the estimate first charged
+    /// as an identifier; and a NUL hides the rest of a name from the runtime.
+    @Test func swiftRepeatCountsAreCharged() {
+        for name in ["$sS2000M", "$sSSS111M", "$sS111MS111MS111M", "$sSSS111M" + String(repeating: "\0", count: 80) + "A"] {
+            let out = Demangler.demangle(name)
+            if out != name {
+                let bound = Demangler.outputBound(name)
+                #expect(bound.map { out.utf8.count <= $0 } == true, "\(name.debugDescription): \(out.utf8.count) bytes, estimate \(String(describing: bound))")
+            }
+        }
+        #expect(Demangler.demangle("$sSi\0junk") == "$sSi\0junk")
+    }
+
     /// Real C++ and Swift names: nearly all still demangle exactly as the runtime does.
     @Test func realNamesStillDemangle() throws {
         guard let nm = findTool("nm") else { return }
