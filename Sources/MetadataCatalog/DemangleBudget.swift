@@ -75,6 +75,12 @@ enum DemangleBudget {
                 }
             }
         }
+        if language == .swift {
+            // The prefix (`$s`, `$S`, `_$s`, `_T0`): its `0` is not a word-identifier start.
+            if at(0) == 0x5F && (at(1) == 0x54 || at(1) == 0x24) { i = 3 } else if at(0) == 0x24 { i = 2 }
+            total = min(i, n) * structureCost
+            i = min(i, n)
+        }
         while i < n {
             let r = reference(i)
             if r > 0 {
