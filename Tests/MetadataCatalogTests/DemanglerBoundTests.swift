@@ -55,9 +55,10 @@ import Testing
     /// Found by the demangle fuzz target: `S<count><kind>` repeats a Swift
     /// standard type (`$sS2000M` is 46 KB), which the estimate first charged
     /// as an identifier (also after the `0` of the `_T0` prefix, taken for a
-    /// word-identifier start); and a NUL hides the rest of a name from the runtime.
+    /// word-identifier start, or inside digits taken for an identifier length:
+    /// `$s_$4S22D`); and a NUL hides the rest of a name from the runtime.
     @Test func swiftRepeatCountsAreCharged() {
-        for name in ["$sS2000M", "_T0S24D", "_T0S2000D", "$sSSS111M", "$sS111MS111MS111M", "$sSSS111M" + String(repeating: "\0", count: 80) + "A"] {
+        for name in ["$sS2000M", "_T0S24D", "_T0S2000D", "$s_$4S22D", "$s0S22D", "$sSSS111M", "$sS111MS111MS111M", "$sSSS111M" + String(repeating: "\0", count: 80) + "A"] {
             let out = Demangler.demangle(name)
             if out != name {
                 let bound = Demangler.outputBound(name)
