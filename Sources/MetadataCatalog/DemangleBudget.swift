@@ -113,7 +113,8 @@ enum DemangleBudget {
                 var length = 0, k = i
                 while isDigit(at(k)) && length <= n { length = length * 10 + Int(at(k) - 0x30); k += 1 }
                 total += 2 * (k - i) + 2  // the digits, in case they are a literal, and a "::"
-                identifierLeft = min(length, n)
+                // A length past the end is no identifier's: what follows is scanned as structure.
+                identifierLeft = length <= n - k ? length : 0
                 i = k
             } else if language == .swift && at(i) == 0x30 {
                 // `0` starts an identifier made of words of earlier identifiers: `[a-z]* [A-Z]`
