@@ -105,6 +105,13 @@ enum DemangleBudget {
                 total += min(count, limit + 1) * abbreviationCost
                 identifierLeft = max(identifierLeft - (k + 1 - i), 0)
                 i = k + 1
+            } else if language == .swift && at(i) == 0x24 && isDigit(at(i + 1)) {
+                // `$ <number>`: an integer (printed in up to 20 digits), not an identifier length.
+                var k = i + 1
+                while isDigit(at(k)) { k += 1 }
+                total += structureCost
+                identifierLeft = max(identifierLeft - (k - i), 0)
+                i = k
             } else if identifierLeft > 0 {
                 total += 1
                 identifierLeft -= 1
