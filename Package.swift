@@ -19,6 +19,8 @@ let package = Package(
         .executable(name: "pmtrace", targets: ["pmtrace"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
         .library(name: "PMTraceFuzzTarget", type: .dynamic, targets: ["FuzzTarget"]),
+        .library(name: "PMTraceFuzzSymbols", type: .dynamic, targets: ["FuzzSymbols"]),
+        .library(name: "PMTraceFuzzDemangle", type: .dynamic, targets: ["FuzzDemangle"]),
         // The C interface (include/pmtrace.h) for hosted writers in C: libPMTraceC.so.
         .library(name: "PMTraceC", type: .dynamic, targets: ["PMTraceC"]),
     ],
@@ -93,6 +95,10 @@ let package = Package(
         // The fuzz body and libFuzzer entry point over mount + read + fsck; scripts/fuzz.sh
         // builds it as a shared library with -sanitize=fuzzer,address and links libFuzzer's main.
         .target(name: "FuzzTarget", dependencies: ["TraceVolume", "PMTraceTesting"], swiftSettings: strict),
+        // Symbol-table lookups from arbitrary chunk bytes, and the demangler on arbitrary
+        // names; built and run the same way (scripts/fuzz.sh symbols|demangle).
+        .target(name: "FuzzSymbols", dependencies: ["MetadataCatalog", "PMTraceTesting"], swiftSettings: strict),
+        .target(name: "FuzzDemangle", dependencies: ["MetadataCatalog"], swiftSettings: strict),
         // Replays a corpus or a crash reproducer through the same body.
         .executableTarget(name: "FuzzMount", dependencies: ["FuzzTarget"], swiftSettings: strict),
         .testTarget(

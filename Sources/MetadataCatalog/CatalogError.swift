@@ -9,6 +9,10 @@ public enum CatalogError: Error, CustomStringConvertible, Sendable {
     case tableNotFound(app: String, buildID: String?)
     case damagedTable(volume: String, reason: String)
     case noMaps(pid: UInt32, reason: String)
+    /// No maps were ever imported for this address space; `known` lists the ones that exist.
+    case unknownAddressSpace(String, known: [String])
+    /// The address space's first maps import is later than the time asked about.
+    case noMapsAtTime(addressSpace: String, time: UInt64, earliest: UInt64)
 
     public var description: String {
         switch self {
@@ -20,6 +24,11 @@ public enum CatalogError: Error, CustomStringConvertible, Sendable {
             return "no symbol table for app '\(app)'" + (buildID.map { " with build-id \($0)" } ?? "") + " (see `pmtrace symbols list`)"
         case .damagedTable(let volume, let reason): return "symbol table volume '\(volume)' is damaged: \(reason)"
         case .noMaps(let pid, let reason): return "process \(pid): \(reason)"
+        case .unknownAddressSpace(let name, let known):
+            return "unknown address space '\(name)'; " + (known.isEmpty ? "no process maps have been imported (see `pmtrace maps import`)"
+                                                                       : "known: " + known.map { "'\($0)'" }.joined(separator: ", "))
+        case .noMapsAtTime(let space, let time, let earliest):
+            return "address space '\(space)' has no maps at or before time \(time) ns (its first import is at \(earliest) ns)"
         }
     }
 }

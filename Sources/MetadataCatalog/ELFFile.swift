@@ -117,7 +117,8 @@ public struct ELFFile {
     /// Bytes between the file's virtual addresses and its offsets: for the
     /// PT_LOAD holding file offset `offset`, `p_vaddr − p_offset`.
     public func linkDelta(forFileOffset offset: UInt64) -> UInt64? {
-        for l in loads where offset >= l.offset && offset < l.offset + max(l.fileSize, 1) {
+        // Program-header values come from the file: compare by difference, which cannot overflow.
+        for l in loads where offset >= l.offset && offset - l.offset < max(l.fileSize, 1) {
             return l.vaddr &- l.offset
         }
         return nil

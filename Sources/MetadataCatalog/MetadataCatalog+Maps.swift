@@ -47,6 +47,12 @@ extension MetadataCatalog {
                     images[path] = .some((elf, app))
                 } catch ELFError.notELF {
                     images[path] = .some(nil)  // data files (locales, caches): nothing to symbolize
+                } catch let e as CatalogError {
+                    // The store refused (region full, volume table full, read-only): that is
+                    // the answer, not a property of this one image.
+                    if case .store = e { throw e }
+                    images[path] = .some(nil)
+                    result.skipped.append((path, "\(e)"))
                 } catch {
                     images[path] = .some(nil)
                     result.skipped.append((path, "\(error)"))
@@ -59,7 +65,10 @@ extension MetadataCatalog {
                 pid: pid, validFrom: now, validTo: 0, start: line.start, end: line.end, fileOffset: line.offset,
                 loadBias: bias, app: Array(app.utf8), buildID: elf.buildID, addressSpace: Array(space.utf8), path: Array(path.utf8)))
         }
-        guard !result.entries.isEmpty else { throw CatalogError.noMaps(pid: pid, reason: "no readable ELF image is mapped") }
+        guard !result.entries.isEmpty else {
+            let why = result.skipped.prefix(3).map { "\($0.path): \($0.reason)" }.joined(separator: "; ")
+            throw CatalogError.noMaps(pid: pid, reason: "no readable ELF image is mapped" + (why.isEmpty ? "" : " (skipped: \(why))"))
+        }
         try wrap { () throws(TraceError) in
             if (try? store.volume(named: Self.mapsVolume)) == nil { try store.createVolume(nameBytes: Array(Self.mapsVolume.utf8), lanes: 1, ring: false, allowReserved: true) }
             let w = try store.openWriter(volume: Self.mapsVolume)
@@ -88,11 +97,16 @@ extension MetadataCatalog {
     /// Symbolizes runtime addresses of one address space at one time, through
     /// the recorded maps. Build once, query many times (O(log mappings) each).
     public func symbolizer(addressSpace: String, at time: UInt64 = .max) throws -> AddressSpaceSymbolizer {
-        let all = try processMaps().filter { String(decoding: $0.addressSpace, as: UTF8.self) == addressSpace }
+        let every = try processMaps()
+        let all = every.filter { String(decoding: $0.addressSpace, as: UTF8.self) == addressSpace }
+        guard let earliest = all.map(\.validFrom).min() else {
+            let known = Set(every.map { String(decoding: $0.addressSpace, as: UTF8.self) }).sorted()
+            throw CatalogError.unknownAddressSpace(addressSpace, known: known)
+        }
         // The newest import at or before `time` describes the address space then.
         let imports = Set(all.map(\.validFrom)).filter { $0 <= time }
         guard let when = imports.max() else {
-            throw CatalogError.noMaps(pid: 0, reason: "no maps recorded for address space '\(addressSpace)'")
+            throw CatalogError.noMapsAtTime(addressSpace: addressSpace, time: time, earliest: earliest)
         }
         var mappings: [(ProcessMapEntry, SymbolTable?)] = []
         for e in all where e.validFrom == when {
@@ -116,6 +130,9 @@ public struct AddressSpaceSymbolizer: @unchecked Sendable {
         public var range: Range<UInt64>
     }
 
+    /// `[address, address + 1)`, or the empty range at 2^64 − 1 (which has no successor).
+    static func single(_ address: UInt64) -> Range<UInt64> { address == .max ? address..<address : address..<(address + 1) }
+
     public func lookup(_ address: UInt64) -> Result? {
         var lo = 0, hi = mappings.count
         while lo < hi {
@@ -128,9 +145,9 @@ public struct AddressSpaceSymbolizer: @unchecked Sendable {
         var range = entry.start..<entry.end
         if let m = match {
             let low = max(entry.start, m.range.lowerBound &+ entry.loadBias), high = min(entry.end, m.range.upperBound &+ entry.loadBias)
-            range = low < high ? low..<high : address..<(address + 1)
+            range = low < high ? low..<high : Self.single(address)
         } else {
-            range = address..<(address + 1)
+            range = Self.single(address)
         }
         return Result(app: String(decoding: entry.app, as: UTF8.self), match: match, range: range)
     }

@@ -48,9 +48,14 @@ public final class MetadataCatalog {
 
     /// Opens the catalog of `store`. A writable store also completes or
     /// removes imports a crash interrupted.
-    public init(store: TraceStore) throws {
-        self.store = store
+    public convenience init(store: TraceStore) throws {
+        self.init(withoutRecovery: store)
         if store.writable { try recover() }
+    }
+
+    /// A catalog that changes nothing at open (for `check`).
+    init(withoutRecovery store: TraceStore) {
+        self.store = store
     }
 
     static func hex(_ bytes: [UInt8]) -> String { bytes.map { String(format: "%02x", $0) }.joined() }
@@ -73,7 +78,9 @@ public final class MetadataCatalog {
 
     // MARK: Tables
 
-    /// Reads the info record and chunk views of a table volume, in place.
+    /// Reads the info record and chunk views of a table volume, in place, and
+    /// validates every chunk and their order (throws `damagedTable` naming the
+    /// volume and record).
     func loadTable(_ volume: String) throws -> SymbolTable {
         if let t = openTables[volume] { return t }
         let reader = try wrap { () throws(TraceError) in try store.openLaneReader(volume: volume, lane: 0) }
@@ -89,14 +96,18 @@ public final class MetadataCatalog {
             guard r.kind == .symbolChunk, r.moreFragments.isEmpty else {
                 throw CatalogError.damagedTable(volume: volume, reason: "record \(r.sequence) is not a contiguous symbol chunk")
             }
-            do { chunks.append(try SymbolChunk(r.payload)) } catch {
-                throw CatalogError.damagedTable(volume: volume, reason: "\(error)")
+            do {
+                let chunk = try SymbolChunk(r.payload)
+                try chunk.validate()
+                chunks.append(chunk)
+            } catch {
+                throw CatalogError.damagedTable(volume: volume, reason: "record \(r.sequence): \(error)")
             }
         }
         guard chunks.count == Int(info.chunkCount) else {
             throw CatalogError.damagedTable(volume: volume, reason: "\(chunks.count) of \(info.chunkCount) chunks present")
         }
-        let table = SymbolTable(info: info, volume: volume, chunks: chunks)
+        let table = try SymbolTable(info: info, volume: volume, chunks: chunks)
         openTables[volume] = table
         return table
     }

@@ -2,8 +2,10 @@ import TraceFormat
 import TraceVolume
 
 /// One application's symbol table, read in place from its volume: the chunk
-/// payloads are binary-searched where they lie in the mapped region (no
-/// parsing or copying at open beyond one small array of chunk views).
+/// payloads are binary-searched where they lie in the mapped region (nothing
+/// copied; at open, one validation pass over each chunk's entries and bucket
+/// index, FORMAT.md §8.8, so that a damaged table is refused with
+/// `CatalogError.damagedTable` rather than answering wrongly).
 ///
 /// Valid while the pool stays open. Lookups are thread-safe (read-only).
 public final class SymbolTable: @unchecked Sendable {
@@ -32,10 +34,15 @@ public final class SymbolTable: @unchecked Sendable {
         public var nameString: String { String(decoding: name, as: UTF8.self) }
     }
 
-    init(info: SymbolTableInfo, volume: String, chunks: [SymbolChunk]) {
+    /// Chunks must each have passed `SymbolChunk.validate()`; this checks
+    /// that they split the address space without overlap (FORMAT.md §8.8).
+    init(info: SymbolTableInfo, volume: String, chunks: [SymbolChunk]) throws(CatalogError) {
         self.info = info
         self.volume = volume
         let sorted = chunks.sorted { $0.lowest < $1.lowest }
+        for k in sorted.indices.dropFirst() where sorted[k].lowest < sorted[k - 1].highest {
+            throw .damagedTable(volume: volume, reason: "symbol chunks overlap: one covers [0x\(String(sorted[k - 1].lowest, radix: 16)), 0x\(String(sorted[k - 1].highest, radix: 16))), another starts at 0x\(String(sorted[k].lowest, radix: 16))")
+        }
         self.chunks = sorted
         lows = sorted.map(\.lowest)
     }
@@ -56,8 +63,12 @@ public final class SymbolTable: @unchecked Sendable {
         let chunk = chunks[lo - 1]
         guard let i = chunk.find(address) else { return nil }
         let e = chunk.entry(i)
+        // `find` guarantees start ≤ address < start + size (so the offset is below
+        // 2^33), but the end is computed saturating: a chunk that skipped
+        // validation must not trap here.
+        let (end, wrapped) = e.start.addingReportingOverflow(UInt64(e.size))
         return Match(chunk: chunk, nameOffset: e.nameOffset, offset: address - e.start + UInt64(e.symbolOffset),
-                     info: UInt8(truncatingIfNeeded: e.info), range: e.start..<(e.start + UInt64(e.size)))
+                     info: UInt8(truncatingIfNeeded: e.info), range: e.start..<(wrapped ? .max : end))
     }
 
     /// Looks up every address; `body` gets each index and result in order.

@@ -1,7 +1,7 @@
 /// The payload of a `.symbolChunk` record (FORMAT.md §8.8): part of one
-/// application's symbol table, read in place and searched without any work
-/// at open: a bucket index stored with the entries narrows each lookup to a
-/// few entries.
+/// application's symbol table, read in place: a bucket index stored with the
+/// entries narrows each lookup to a few entries. Openers call `validate()`
+/// (one linear pass, no allocation) before trusting lookups.
 ///
 /// ```
 /// 0   u32 magic "PMSC"      4  u32 count        8  u32 stringBytes   12 u32 bucketCount
@@ -61,7 +61,8 @@ public struct SymbolChunk {
     static func bucketLayout(count: Int, span: UInt64) -> (count: Int, shift: UInt64) {
         guard count > 0 else { return (1, 63) }
         var shift: UInt64 = 0
-        while shift < 63 && (span >> shift) + 1 > UInt64(count) { shift += 1 }
+        // `(span >> shift) + 1 > count`, written so that a span of 2^64 − 1 cannot overflow.
+        while shift < 63 && span >> shift >= UInt64(count) { shift += 1 }
         return (Int((span >> shift) + 1), shift)
     }
 
@@ -104,7 +105,7 @@ public struct SymbolChunk {
 
     /// A view of a chunk payload in place. Checks magic and that the entry
     /// array, bucket index and string pool lie inside the payload; O(1),
-    /// nothing copied.
+    /// nothing copied. `validate()` checks the contents.
     public init(_ payload: UnsafeRawBufferPointer) throws(FormatError) {
         let s = Structure.payload(kind: RecordKind.symbolChunk.rawValue)
         guard payload.count >= Self.headerSize, let p = payload.baseAddress else {
@@ -141,9 +142,11 @@ public struct SymbolChunk {
     public func start(_ i: Int) -> UInt64 { (entries + Self.entrySize * i).loadLE(0) }
 
     /// Index of the entry covering `address`, or nil. The bucket index
-    /// narrows the search to the entries starting in one bucket; bucket
-    /// values read from media are clamped to `count`, so a damaged index
-    /// gives a wrong answer at worst, never an out-of-bounds read.
+    /// narrows the search to the entries starting in one bucket. On a chunk
+    /// that passed `validate()` the answer is exact. On any other chunk bucket
+    /// values are clamped to `count` and no arithmetic can wrap or trap, so a
+    /// damaged chunk gives a wrong answer at worst, never a trap or an
+    /// out-of-bounds read.
     @inlinable
     public func find(_ address: UInt64) -> Int? {
         guard count > 0, address >= lowest else { return nil }
@@ -158,6 +161,9 @@ public struct SymbolChunk {
         }
         guard lo > 0 else { return nil }
         let e = entry(lo - 1)
+        // On a damaged chunk the search can end on an entry it never compared
+        // (its range came from the bucket index): compare before subtracting.
+        guard e.start <= address else { return nil }
         return address - e.start < UInt64(e.size) ? lo - 1 : nil
     }
 

@@ -23,11 +23,13 @@ public struct CheckFinding: Equatable, Sendable {
     /// `check(repair: .apply)` fixed it.
     public var repaired: Bool = false
 
-    public init(severity: Severity, location: String, message: String, repair: String? = nil) {
+    /// For checkers layered on the store (the metadata catalog's) that add to its report.
+    public init(severity: Severity, location: String, message: String, repair: String? = nil, repaired: Bool = false) {
         self.severity = severity
         self.location = location
         self.message = message
         self.repair = repair
+        self.repaired = repaired
     }
 }
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import MetadataCatalog
 import PMTrace
 import TraceVolume
 
@@ -37,7 +38,8 @@ struct Fsck: ParsableCommand {
 
     func run() throws {
         let p = try openPool(pool, writable: repair)
-        let r = try runChecked { try p.store.check(repair: repair) }
+        var r = try runChecked { try p.store.check(repair: repair) }
+        r.findings += MetadataCatalog.check(store: p.store)  // symbol tables and process maps (read-only)
         let bad = p.mapping.badBlocks.map { $0.isEmpty ? "none" : "\($0.count): " + $0.map { "\($0.offset)+\($0.length)" }.joined(separator: ", ") } ?? "not available"
         let o = Output(
             clean: r.clean, volumes: r.volumes, lanes: r.lanes, segmentsInUse: r.segmentsInUse, recordsChecked: r.recordsChecked,

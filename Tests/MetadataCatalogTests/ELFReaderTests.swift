@@ -53,6 +53,22 @@ import Testing
     }
 
     /// Random bytes written over the headers: an error or a result, never a trap.
+    /// A PT_LOAD whose `p_offset + p_filesz` passes 2^64 used to trap in
+    /// `linkDelta` (maps import of such a file). Now it answers by difference.
+    @Test func loadSegmentEndPast2to64() throws {
+        var d = try Data(contentsOf: URL(fileURLWithPath: "/usr/bin/ls"))
+        func u64(_ o: Int) -> UInt64 { (0..<8).reduce(0) { $0 | UInt64(d[o + $1]) << (8 * UInt64($1)) } }
+        func put(_ v: UInt64, _ o: Int) { for k in 0..<8 { d[o + k] = UInt8(truncatingIfNeeded: v >> (8 * UInt64(k))) } }
+        let phoff = Int(u64(0x20)), phentsize = Int(d[0x36]) | Int(d[0x37]) << 8, phnum = Int(d[0x38]) | Int(d[0x39]) << 8
+        for i in 0..<phnum where d[phoff + i * phentsize] == 1 {  // PT_LOAD
+            put(0xFFFF_FFFF_FFFF_F000, phoff + i * phentsize + 8)   // p_offset
+            put(0x2000, phoff + i * phentsize + 32)                // p_filesz: the end wraps
+        }
+        let elf = try ELFFile(data: d)
+        #expect(elf.linkDelta(forFileOffset: 0xFFFF_FFFF_FFFF_F800) != nil)
+        #expect(elf.linkDelta(forFileOffset: 0x1000) == nil)
+    }
+
     @Test func corruptedHeadersNeverTrap() throws {
         let whole = try Data(contentsOf: URL(fileURLWithPath: "/usr/bin/ls"))
         var rng = SystemRandomNumberGenerator()
