@@ -38,7 +38,10 @@ let package = Package(
         // pointer, a size and persistence functions.
         .target(name: "TraceVolume", dependencies: ["TraceFormat"], swiftSettings: strict),
         // Maps files and devices through libpmem2.
-        .target(name: "PMemBackend", dependencies: ["CPMem2"], swiftSettings: strict),
+        // SIGBUS on a mapped file (truncated underneath, or a hole on a full file system)
+        // becomes a recorded fault and a typed error instead of a dead process.
+        .target(name: "CFaultGuard"),
+        .target(name: "PMemBackend", dependencies: ["CPMem2", "CFaultGuard"], swiftSettings: strict),
         // Hosted facade: a pool file = libpmem2 mapping + store + hardware CRC.
         .target(
             name: "PMTrace",
