@@ -16,6 +16,11 @@ enum FaultGuard {
 
     private static let unreported = Mutex<[PMemError]>([])
 
+    /// Installs the SIGBUS handler and ignores SIGXFSZ (a file-size limit
+    /// then fails the system call with EFBIG); idempotent.
+    @discardableResult
+    static func install() -> Bool { pmt_fault_guard_install() == 0 }
+
     /// Registers a mapping; nil when the handler cannot be installed or the
     /// table is full (the mapping then works as before, without the guard).
     static func register(base: UnsafeMutableRawPointer, size: UInt64) -> Registration? {

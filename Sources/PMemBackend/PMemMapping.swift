@@ -69,6 +69,7 @@ public final class PMemMapping: @unchecked Sendable {
     /// removed: a failed create leaves the directory as it was.
     public static func create(path: String, size: UInt64, replace: Bool, reserve: Bool = true) throws(PMemError) -> PMemMapping {
         _ = try system_offset(size, path)
+        FaultGuard.install()
         var oldFD: Int32 = -1
         if access(path, F_OK) == 0 || errno != ENOENT {
             guard replace else { throw .fileExists(path: path) }

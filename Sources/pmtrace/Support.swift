@@ -30,7 +30,9 @@ struct ByteSize: ExpressibleByArgument {
         default: if needsUnit { throw CLIError("a unit K, M, G, T, P or E must come before iB") }
         }
         if shift > 0 { s.removeLast() }
-        guard !s.isEmpty, s.allSatisfy(\.isASCII), s.allSatisfy(\.isNumber), let n = UInt64(s), n > 0 else {
+        let digits = !s.isEmpty && s.allSatisfy { $0.isASCII && $0.isNumber }
+        if digits, UInt64(s) == nil { throw CLIError("larger than any file can be (at most \(Int64.max) bytes, just under 8E)") }
+        guard digits, let n = UInt64(s), n > 0 else {
             throw CLIError("expected a positive whole number with an optional unit K, M, G, T, P or E (binary)")
         }
         let (v, overflow) = n.multipliedReportingOverflow(by: 1 << shift)
