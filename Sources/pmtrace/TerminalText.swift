@@ -4,7 +4,8 @@
 /// ESC or OSC sequence retitles or clears the terminal and a newline forges
 /// a row. `escape` keeps printable text as is and writes everything else
 /// visibly: C0 controls and DEL as `\xNN`, C1 controls, line/paragraph
-/// separators and bidirectional overrides as `\u{NNNN}`, bytes that are not
+/// separators, bidirectional overrides and U+FFFD (what a decoder left for
+/// bytes that were not UTF-8) as `\u{NNNN}`, bytes that are not
 /// UTF-8 as `\xNN`, and the backslash itself as `\\`. `VolumeName` accepts
 /// that form back, so a printed name can be typed in again.
 enum TerminalText {
@@ -22,7 +23,7 @@ enum TerminalText {
             switch v {
             case 0x5C: out += "\\\\"
             case 0..<0x20, 0x7F: out += hex(UInt8(v))
-            case 0x80...0x9F, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0x061C:
+            case 0x80...0x9F, 0xFFFD, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069, 0x200E, 0x200F, 0x061C:
                 out += "\\u{" + String(v, radix: 16, uppercase: true) + "}"
             default: out.unicodeScalars.append(scalar)
             }

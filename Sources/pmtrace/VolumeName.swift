@@ -8,7 +8,9 @@ import Foundation
 /// they may be read (`list --all` shows them) but not created or renamed to.
 ///
 /// The escaped form `list` and `dump` print (`\xNN`, `\u{NNNN}`, `\\`) is
-/// accepted back. Bytes that are not UTF-8 are refused with that reason
+/// accepted back: an existing volume whose stored name holds control
+/// characters is addressed by that form (raw control characters in an
+/// argument are always refused). Bytes that are not UTF-8 are refused with that reason
 /// (also when the shell passes them raw: the raw argument is checked, since
 /// Swift would repair it to U+FFFD).
 struct VolumeName: ExpressibleByArgument, CustomStringConvertible, Sendable {
@@ -40,14 +42,16 @@ struct VolumeName: ExpressibleByArgument, CustomStringConvertible, Sendable {
     /// Validates `argument`; `forCreate` also refuses reserved names.
     init(checking argument: String, forCreate: Bool) throws(Problem) {
         if Self.rawArgumentIsNotUTF8(argument) { throw .notUTF8 }
+        if let c = argument.unicodeScalars.first(where: Self.isControl) { throw .control(c.value) }
         guard let bytes = TerminalText.unescape(argument) else { throw .badEscape }
         guard !bytes.isEmpty else { throw .empty }
         guard bytes.count <= 200 else { throw .tooLong(bytes.count) }
         var i = 0
         while i < bytes.count {
             guard let (scalar, n) = TerminalText.decodeScalar(bytes, at: i) else { throw .notUTF8 }
-            let v = scalar.value
-            if v < 0x20 || v == 0x7F || (0x80...0x9F).contains(v) { throw .control(v) }
+            // An existing name may hold control characters (another writer,
+            // a damaged image); written escaped they address it. A new name may not.
+            if forCreate && Self.isControl(scalar) { throw .control(scalar.value) }
             i += n
         }
         if forCreate && bytes.first == UInt8(ascii: ".") { throw .reserved }
@@ -55,6 +59,8 @@ struct VolumeName: ExpressibleByArgument, CustomStringConvertible, Sendable {
     }
 
     var description: String { TerminalText.escape(value) }
+
+    static func isControl(_ s: Unicode.Scalar) -> Bool { s.value < 0x20 || s.value == 0x7F || (0x80...0x9F).contains(s.value) }
 
     /// True when the process argument that Swift decoded as `argument` held
     /// bytes that are not UTF-8.
