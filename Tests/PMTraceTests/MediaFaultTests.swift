@@ -66,6 +66,8 @@ import Testing
         #expect(pipe(&fds) == 0)
         // Close-on-exec: the child must not inherit the other end (no EOF otherwise).
         for fd in fds { _ = fcntl(fd, F_SETFD, FD_CLOEXEC) }
+        // If the child dies, writing to the pipe must fail with EPIPE, not kill the test runner.
+        signal(SIGPIPE, SIG_IGN)
         let child = try SpawnedChild.start(["write", pool, "v", "--commit-every", "1M"], stdinFD: fds[0], stderrPath: errPath)
         close(fds[0])
         let chunk = [UInt8](repeating: 0xA5, count: 1 << 20)
