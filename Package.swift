@@ -49,7 +49,10 @@ let package = Package(
             swiftSettings: strict + [.define("PMTRACE_INTERNAL_CHECKS", .when(configuration: .debug))]
         ),
         // Maps files and devices through libpmem2.
-        .target(name: "PMemBackend", dependencies: ["CPMem2", "CPMTrace"], swiftSettings: strict),
+        // SIGBUS on a mapped file (truncated underneath, or a hole on a full file system)
+        // becomes a recorded fault and a typed error instead of a dead process.
+        .target(name: "CFaultGuard"),
+        .target(name: "PMemBackend", dependencies: ["CPMem2", "CPMTrace", "CFaultGuard"], swiftSettings: strict),
         // Hosted facade: a pool file = libpmem2 mapping + store + hardware CRC.
         .target(
             name: "PMTrace",

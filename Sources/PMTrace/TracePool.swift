@@ -36,6 +36,10 @@ public final class TracePool: @unchecked Sendable {
 
     /// Creates (or with `force`, overwrites) `path` and formats it.
     /// Without `force`, an existing file is left untouched and an error says what it holds.
+    /// Parameters and size are validated before anything is touched; a file
+    /// is built beside `path` and renamed over it only once formatted, so a
+    /// failed format leaves no file behind and an existing one as it was
+    /// (see `PMemMapping.create`). Devices are formatted in place.
     /// `reserve: false` leaves the file sparse (see `PMemMapping.create`).
     public static func format(
         path: String, size: UInt64, parameters: FormatParameters = FormatParameters(), force: Bool = false,
@@ -43,13 +47,16 @@ public final class TracePool: @unchecked Sendable {
     ) throws(PoolError) -> TracePool {
         var st = stat()
         let exists = stat(path, &st) == 0
-        let isDevice = exists && (st.st_mode & S_IFMT) == S_IFCHR
+        let isDevice = exists && (st.st_mode & S_IFMT == S_IFCHR || st.st_mode & S_IFMT == S_IFBLK)
+        // Everything is validated before anything is created or touched.
+        try parameters.validate(regionSize: isDevice ? nil : size)
         if exists && !force && (st.st_size > 0 || isDevice) {
             let what: String
             switch Result(catching: { () throws(PoolError) -> TracePool in try open(path: path, writable: false) }) {
             case .success(let p): what = "already a PMTrace region with \(p.store.volumes().count) volume(s)"
-            case .failure(.store(.notARegion)): what = "exists and is not a PMTrace region"
-            case .failure(let e): what = "holds a PMTrace region (\(e))"
+            case .failure(.mapping(let e)): throw .mapping(e)
+            case .failure(.at(_, .store(.notARegion))), .failure(.store(.notARegion)): what = "exists and is not a PMTrace region"
+            case .failure(let e): what = "holds a damaged PMTrace region (\(e))"
             }
             throw .wouldOverwrite(path: path, what: what)
         }
@@ -67,6 +74,8 @@ public final class TracePool: @unchecked Sendable {
         do throws(TraceError) {
             try TraceStore.format(region: try PersistentRegion(mapping.regionDescriptor()), parameters: p)
         } catch { throw .store(error) }
+        if let fault = mapping.mediaFault { throw .mapping(fault) }
+        do throws(PMemError) { try mapping.publish() } catch { throw .mapping(error) }
         return try TracePool(path: path, mapping: mapping, writable: true, options: options)
     }
 
@@ -83,7 +92,7 @@ public final class TracePool: @unchecked Sendable {
     private init(path: String, mapping: PMemMapping, writable: Bool, options: StoreOptions) throws(PoolError) {
         do throws(TraceError) {
             store = try TraceStore(region: try PersistentRegion(mapping.regionDescriptor()), writable: writable, options: options)
-        } catch { throw .store(error) }
+        } catch { throw PoolError.diagnose(error, mapping: mapping) }
         self.path = path
         self.mapping = mapping
     }

@@ -1,4 +1,4 @@
-/// Failures of mapping a file or device.
+/// Failures of mapping a file or device. Every case names the path.
 public enum PMemError: Error, Equatable, Sendable {
     /// A system call failed (`errno`, with the call named).
     case system(call: String, path: String, errno: Int32, message: String)
@@ -8,6 +8,18 @@ public enum PMemError: Error, Equatable, Sendable {
     case inUse(path: String)
     case fileExists(path: String)
     case notFound(path: String)
+    /// The path is not a regular file, a block device or a DAX character
+    /// device (a FIFO, directory, socket, /dev/null, ...); `kind` says what it is.
+    case unsupportedFileType(path: String, kind: String)
+    /// A size that no file can have (above the largest `off_t`).
+    case sizeTooLarge(path: String, size: UInt64)
+    /// The file system has less free space than the region needs.
+    case noSpace(path: String, needed: UInt64, available: UInt64)
+    /// A load or store in the mapping raised SIGBUS: the page at `offset`
+    /// could not be read or written. `fileSize` is the file's size when the
+    /// fault was reported (smaller than `offset` means it was truncated).
+    /// The faulting pages read as zeros and writes to them were lost.
+    case mediaFault(path: String, offset: UInt64, faults: UInt64, fileSize: UInt64?)
 }
 
 extension PMemError: CustomStringConvertible {
@@ -18,6 +30,21 @@ extension PMemError: CustomStringConvertible {
         case .inUse(let path): return "\(path): in use by another writer (it holds the region's exclusive lock)"
         case .fileExists(let path): return "\(path): already exists"
         case .notFound(let path): return "\(path): no such file or device"
+        case .unsupportedFileType(let path, let kind):
+            return "\(path): is \(kind), not a regular file, block device or DAX device"
+        case .sizeTooLarge(let path, let size):
+            return "\(path): size \(size) bytes is larger than any file can be (at most \(Int64.max))"
+        case .noSpace(let path, let needed, let available):
+            return "\(path): not enough free space: the region needs \(needed) bytes, the file system has \(available) available"
+        case .mediaFault(let path, let offset, let faults, let fileSize):
+            let cause: String
+            if let fileSize, fileSize <= offset {
+                cause = "the file was truncated to \(fileSize) bytes while in use"
+            } else {
+                cause = "the file system could not back the page (full file system or I/O error)"
+            }
+            return "\(path): bus error (SIGBUS) at offset \(offset) (0x\(String(offset, radix: 16))): \(cause); "
+                + "\(faults) page(s) read as zeros and writes to them were lost"
         }
     }
 }

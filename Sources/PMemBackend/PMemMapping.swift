@@ -1,5 +1,6 @@
 import CPMem2
 @_exported import CPMTrace
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -16,7 +17,7 @@ import Musl
 ///
 /// Thread safety: immutable after init; the functions are thread-safe.
 public final class PMemMapping: @unchecked Sendable {
-    // SAFETY: every stored property is immutable; libpmem2 objects are only
+    // SAFETY: every stored property is immutable except `staged` (behind a Mutex); libpmem2 objects are only
     // touched in init and deinit.
 
     public let path: String
@@ -41,25 +42,89 @@ public final class PMemMapping: @unchecked Sendable {
     private let fd: Int32
     private let source: OpaquePointer
     private let map: OpaquePointer
+    private let guardRegistration: FaultGuard.Registration?
+
+    struct Staged {
+        let path: String
+        /// The file being replaced, held locked until the rename.
+        let replacedFD: Int32
+    }
+    private let staged = Mutex<Staged?>(nil)
 
     /// Creates a file of `size` bytes and maps it for writing. Fails with
     /// `.fileExists` unless `replace` is true. With `reserve` (the default)
-    /// the space is allocated now, so a full file system fails here rather
-    /// than with SIGBUS on a later store; without it the file is sparse.
+    /// free space is checked (statvfs) and the space allocated now, so a full
+    /// file system fails here rather than with a bus error on a later store;
+    /// without it the file is sparse.
+    ///
+    /// Guarantees: nothing is created and nothing existing is touched until
+    /// `publish()`. The region is built in a new file next to `path`; an
+    /// existing file at `path` is only locked (a writer holding it makes this
+    /// fail with `.inUse`) and is replaced atomically by `publish()`. If the
+    /// mapping is released unpublished, or any step fails, the new file is
+    /// removed: a failed create leaves the directory as it was.
     public static func create(path: String, size: UInt64, replace: Bool, reserve: Bool = true) throws(PMemError) -> PMemMapping {
-        let flags = O_RDWR | O_CREAT | (replace ? 0 : O_EXCL)
-        let fd = try system_open(path, flags)
-        do throws(PMemError) {
-            try system_lockExclusive(fd, path)
-            if try system_fileSize(fd, path) != size || replace {
-                try system_allocate(fd, size, path, reserve: reserve)
+        _ = try system_offset(size, path)
+        FaultGuard.install()
+        var oldFD: Int32 = -1
+        if access(path, F_OK) == 0 || errno != ENOENT {
+            guard replace else { throw .fileExists(path: path) }
+            oldFD = try system_open(path, O_RDWR)
+            do throws(PMemError) {
+                var st = stat()
+                guard fstat(oldFD, &st) == 0 else { throw systemError("fstat", path) }
+                guard st.st_mode & S_IFMT == S_IFREG else {
+                    throw .unsupportedFileType(path: path, kind: "a device (format it without a size)")
+                }
+                try system_lockExclusive(oldFD, path)
+            } catch {
+                close(oldFD)
+                throw error
             }
-            return try PMemMapping(fd: fd, path: path, writable: true)
+        }
+        let directory = path.lastIndex(of: "/").map { path[..<$0].isEmpty ? "/" : String(path[..<$0]) } ?? "."
+        let base = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+        let staging = "\(directory)/.\(base).pmtrace-format-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        var fd: Int32 = -1
+        do throws(PMemError) {
+            if reserve { try system_checkFreeSpace(directory: directory, size: size, path: path) }
+            fd = try system_open(staging, O_RDWR | O_CREAT | O_EXCL)
+            try system_lockExclusive(fd, path)
+            try system_allocate(fd, size, path, reserve: reserve)
+            let m = try PMemMapping(fd: fd, path: path, writable: true)
+            m.staged.withLock { $0 = Staged(path: staging, replacedFD: oldFD) }
+            return m
         } catch {
-            close(fd)
+            if fd >= 0 { unlink(staging); close(fd) }
+            if oldFD >= 0 { close(oldFD) }
             throw error
         }
     }
+
+    /// Moves a region made by `create` to its path (atomically replacing
+    /// what was there) and makes the rename durable. Does nothing for
+    /// mappings from `open` or when already published.
+    public func publish() throws(PMemError) {
+        guard let s = staged.withLock({ v in defer { v = nil }; return v }) else { return }
+        defer { if s.replacedFD >= 0 { close(s.replacedFD) } }
+        guard rename(s.path, path) == 0 else {
+            let e = systemError("rename", path)
+            unlink(s.path)
+            throw e
+        }
+        let directory = path.lastIndex(of: "/").map { path[..<$0].isEmpty ? "/" : String(path[..<$0]) } ?? "."
+        let dfd = Glibc.open(directory, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+        if dfd >= 0 { fsync(dfd); close(dfd) }
+    }
+
+    /// The bus errors (SIGBUS) this mapping has taken so far, as one error
+    /// naming the file and the first faulting offset; nil when there were none.
+    /// After a fault, what was read may be zeros and what was written may be lost.
+    public var mediaFault: PMemError? { guardRegistration.flatMap { FaultGuard.fault($0, path: path) } }
+
+    /// Faults of mappings released since the last call (a command reports
+    /// them after its pool is gone); collecting clears the list.
+    public static func takeReleasedFaults() -> [PMemError] { FaultGuard.take() }
 
     /// Maps an existing file or device. `writable` takes the exclusive lock.
     public static func open(path: String, writable: Bool) throws(PMemError) -> PMemMapping {
@@ -105,6 +170,7 @@ public final class PMemMapping: @unchecked Sendable {
         map = m
         base = pmem2_map_get_address(m)!
         size = UInt64(pmem2_map_get_size(m))
+        guardRegistration = FaultGuard.register(base: base, size: size)
         switch pmem2_map_get_store_granularity(m) {
         case PMEM2_GRANULARITY_BYTE: granularity = .byte
         case PMEM2_GRANULARITY_CACHE_LINE: granularity = .cacheLine
@@ -144,6 +210,11 @@ public final class PMemMapping: @unchecked Sendable {
     }
 
     deinit {
+        if let guardRegistration { FaultGuard.unregister(guardRegistration, path: path) }
+        if let s = staged.withLock({ $0 }) {
+            unlink(s.path)
+            if s.replacedFD >= 0 { close(s.replacedFD) }
+        }
         var m: OpaquePointer? = map
         pmem2_map_delete(&m)
         var s: OpaquePointer? = source

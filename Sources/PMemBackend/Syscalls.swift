@@ -17,14 +17,28 @@ func pmem2Error(_ call: String, _ path: String, _ code: Int32) -> PMemError {
     return .pmem2(call: call, path: path, code: code, message: message)
 }
 
+/// Opens without blocking (a FIFO would block forever), then refuses
+/// anything but a regular file, block device or DAX device
+/// (`FileKind.check`), then clears O_NONBLOCK again.
 func system_open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o644) throws(PMemError) -> Int32 {
-    let fd = open(path, flags | O_CLOEXEC, mode)
+    let fd = open(path, flags | O_CLOEXEC | O_NONBLOCK, mode)
     guard fd >= 0 else {
         if errno == ENOENT { throw .notFound(path: path) }
         if errno == EEXIST { throw .fileExists(path: path) }
+        if errno == EISDIR { throw .unsupportedFileType(path: path, kind: "a directory") }
         throw systemError("open", path)
     }
-    return fd
+    do throws(PMemError) {
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw systemError("fstat", path) }
+        try FileKind.check(st, path: path)
+        let fl = fcntl(fd, F_GETFL)
+        guard fl >= 0, fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) == 0 else { throw systemError("fcntl", path) }
+        return fd
+    } catch {
+        close(fd)
+        throw error
+    }
 }
 
 func system_lockExclusive(_ fd: Int32, _ path: String) throws(PMemError) {
@@ -40,12 +54,34 @@ func system_fileSize(_ fd: Int32, _ path: String) throws(PMemError) -> UInt64 {
     return UInt64(st.st_size)
 }
 
+/// The size of the file at `path` now, or nil if it cannot be read.
+func system_currentSize(_ path: String) -> UInt64? {
+    var st = stat()
+    return stat(path, &st) == 0 ? UInt64(max(st.st_size, 0)) : nil
+}
+
+/// `size` as an `off_t`, refusing what no file can hold (no trap).
+func system_offset(_ size: UInt64, _ path: String) throws(PMemError) -> off_t {
+    guard size <= UInt64(Int64.max) else { throw .sizeTooLarge(path: path, size: size) }
+    return off_t(size)
+}
+
+/// Fails with `.noSpace` unless the file system holding `directory` has
+/// `size` bytes available to this user.
+func system_checkFreeSpace(directory: String, size: UInt64, path: String) throws(PMemError) {
+    var s = statvfs()
+    guard statvfs(directory, &s) == 0 else { throw systemError("statvfs", directory) }
+    let (available, overflow) = UInt64(s.f_bavail).multipliedReportingOverflow(by: UInt64(s.f_frsize))
+    if !overflow, available < size { throw .noSpace(path: path, needed: size, available: available) }
+}
+
 func system_allocate(_ fd: Int32, _ size: UInt64, _ path: String, reserve: Bool) throws(PMemError) {
-    guard ftruncate(fd, off_t(size)) == 0 else { throw systemError("ftruncate", path) }
+    let length = try system_offset(size, path)
+    guard ftruncate(fd, length) == 0 else { throw systemError("ftruncate", path) }
     guard reserve else { return }
     // Reserve the space now so a full file system fails here, not with SIGBUS later.
-    let r = posix_fallocate(fd, 0, off_t(size))
-    guard r == 0 || r == EOPNOTSUPP || r == EINVAL else {
+    let r = posix_fallocate(fd, 0, length)
+    guard r == 0 || r == EOPNOTSUPP else {
         errno = r
         throw systemError("posix_fallocate", path)
     }

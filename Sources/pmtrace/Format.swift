@@ -6,19 +6,24 @@ import TraceVolume
 struct Format: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Create a pool file (or take a DAX device) and format it as an empty region.",
-        discussion: "Refuses to touch an existing non-empty file unless --force is given.")
+        discussion: """
+            Refuses to touch an existing non-empty file unless --force is given. Everything is checked \
+            before anything is touched (sizes, segment size, slots, lanes, free space); the region is \
+            built in a new file beside the pool, with its space allocated, and renamed over the pool only \
+            once formatted: a failed format leaves no file behind and an existing file as it was.
+            """)
 
     @Argument(help: "Pool file, DAX file or devdax device.") var pool: String
-    @Option(help: "Region size, e.g. 512M, 4G, 6T (binary units). Ignored for devdax devices.") var size: ByteSize
-    @Option(help: "Segment size: a power of two from 64K to 8M.") var segmentSize: ByteSize = ByteSize(argument: "1M")!
+    @Option(help: "Region size, e.g. 512M, 4G, 6T (binary units K M G T P E; below 8E). Ignored for devices.", transform: ByteSize.parse) var size: ByteSize
+    @Option(help: "Segment size: a power of two from 64K to 8M.", transform: ByteSize.parse) var segmentSize: ByteSize = ByteSize(argument: "1M")!
     @Option(help: "Most volumes the region can hold.") var volumeSlots: UInt32 = 1024
     @Option(help: "Most lanes one volume can have.") var maxLanes: UInt32 = 64
     @Flag(help: "Overwrite an existing file or region.") var force = false
 
     func run() throws {
         let params = FormatParameters(segmentSize: segmentSize.bytes, volumeSlots: volumeSlots, maxLanesPerVolume: maxLanes)
-        let p = try runChecked { try TracePool.format(path: pool, size: size.bytes, parameters: params, force: force) }
+        let p = try TracePool.format(path: pool, size: size.bytes, parameters: params, force: force)
         let sb = p.store.superblock
-        print("formatted \(pool): \(formatBytes(sb.regionSize)), \(sb.segmentCount) segments of \(formatBytes(sb.segmentSize)), \(sb.volumeSlotCount) volume slots, store granularity \(p.granularity.name)")
+        print("formatted \(TerminalText.escape(pool)): \(formatBytes(sb.regionSize)), \(sb.segmentCount) segments of \(formatBytes(sb.segmentSize)), \(sb.volumeSlotCount) volume slots, store granularity \(p.granularity.name)")
     }
 }

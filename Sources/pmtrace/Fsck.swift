@@ -10,7 +10,12 @@ struct Fsck: ParsableCommand {
         discussion: """
             Reports damaged superblock or volume-table copies, broken lane chains, segments owned twice, \
             damaged committed records, orphaned segments and torn tails past commit points, each with its \
-            location. Exit status 0 when the region is clean (or was repaired), 1 when problems remain.
+            location.
+
+            Exit status (like fsck(8), simplified): 0 the region is clean, or --repair fixed every \
+            problem found; 1 damage found that remains (also a region that is truncated or not a PMTrace \
+            region at all); 2 usage error, or the pool could not be opened or read (no such file, not a \
+            regular file or DAX device, permission, bus error).
             """)
 
     @Argument(help: "Pool file or device.") var pool: String
@@ -38,7 +43,7 @@ struct Fsck: ParsableCommand {
 
     func run() throws {
         let p = try openPool(pool, writable: repair)
-        var r = try runChecked { try p.store.check(repair: repair) }
+        var r = try p.store.check(repair: repair)
         r.findings += MetadataCatalog.check(store: p.store)  // symbol tables and process maps (read-only)
         let bad = p.mapping.badBlocks.map { $0.isEmpty ? "none" : "\($0.count): " + $0.map { "\($0.offset)+\($0.length)" }.joined(separator: ", ") } ?? "not available"
         let o = Output(
@@ -50,10 +55,10 @@ struct Fsck: ParsableCommand {
             try printJSON(o)
         } else {
             for f in o.findings {
-                print("\(f.severity): \(f.location): \(f.message)\(f.repaired ? " [repaired]" : "")")
+                print("\(f.severity): \(TerminalText.escape(f.location)): \(TerminalText.escape(f.message))\(f.repaired ? " [repaired]" : "")")
             }
             print("\(o.clean ? "clean" : "NOT clean"): \(o.volumes) volume(s), \(o.lanes) lane(s), \(o.segmentsInUse) segment(s) in use, \(o.recordsChecked) committed record(s) (\(formatBytes(o.bytesChecked))) checked, \(o.salvageableRecords) salvageable past commit points; unsafe shutdowns: \(o.unsafeShutdownCount); bad blocks: \(o.badBlocks)")
         }
-        if !r.clean { throw ExitCode(1) }
+        if !r.clean { throw ExitCode(ExitStatus.refused) }  // the summary above said why
     }
 }

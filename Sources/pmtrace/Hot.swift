@@ -10,7 +10,7 @@ struct Hot: ParsableCommand {
         discussion: "Symbolizes every access of the volume's memory-access batches through the maps recorded for --as.")
 
     @Argument(help: "Pool file or device.") var pool: String
-    @Argument(help: "Volume with memory-access batches.") var volume: String
+    @Argument(help: "Volume with memory-access batches.", transform: VolumeName.existing) var volume: VolumeName
     @Option(name: .customLong("as"), help: "Address space recorded by `maps import`.") var addressSpace: String
     @Option(help: "How many functions to print.") var top: Int = 15
     @Flag(help: "Print JSON.") var json = false
@@ -24,14 +24,14 @@ struct Hot: ParsableCommand {
 
     func run() throws {
         let (p, catalog) = try openCatalog(pool, writable: false)
-        let symbolizer = try runCatalog { try catalog.symbolizer(addressSpace: addressSpace) }
-        let reader = try runChecked { try p.store.openReader(volume: volume) }
+        let symbolizer = try catalog.symbolizer(addressSpace: addressSpace)
+        let reader = try p.store.openReader(volume: volume.value)
         var counts: [String: (app: String, n: UInt64)] = [:]
         var total: UInt64 = 0, unknown: UInt64 = 0
         // Consecutive accesses mostly hit the same function: remember the last answer's range.
         var last: Range<UInt64> = 0..<0
         var lastKey: String?
-        while let r = try runChecked({ try reader.next() }) {
+        while let r = try reader.next() {
             guard r.kind == .memoryAccessBatch else { continue }
             try r.withContiguousPayload { payload in
                 try MemoryAccessBatch.forEach(payload) { a in
@@ -57,7 +57,7 @@ struct Hot: ParsableCommand {
         print("\(total) accesses, \(total - unknown) in known functions (\(String(format: "%.1f", total > 0 ? 100 * Double(total - unknown) / Double(total) : 0))%)")
         print("  ACCESSES      %  APP / FUNCTION")
         for r in rows {
-            print(String(format: "%10llu %6.2f  ", r.accesses, r.percent) + "\(r.app): \(r.function)")
+            print(String(format: "%10llu %6.2f  ", r.accesses, r.percent) + "\(TerminalText.escape(r.app)): \(TerminalText.escape(r.function))")
         }
     }
 }

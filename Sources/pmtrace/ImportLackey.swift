@@ -17,24 +17,41 @@ struct ImportLackey: ParsableCommand {
             """)
 
     @Argument(help: "Pool file or device.") var pool: String
-    @Argument(help: "Volume name.") var volume: String
+    @Argument(help: "Volume name: 1 to 200 bytes of UTF-8, no control characters, not starting with '.'.", transform: VolumeName.new)
+    var volume: VolumeName
     @Argument(help: "Lackey output file, or '-' for standard input.") var file: String = "-"
     @Option(help: "Accesses per batch record.") var batch: Int = 4096
 
     func run() throws {
-        let name = try runChecked { try volumeName(volume) }
+        let name = volume.value
         guard batch >= 1, batch <= 1 << 20 else { throw CLIError("--batch must be 1...1048576") }
-        let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY)
+        let fd: Int32 = file == "-" ? 0 : open(file, O_RDONLY | O_NONBLOCK)
         guard fd >= 0 else { throw CLIError("\(file): \(String(cString: strerror(errno)))") }
         defer { if fd != 0 { close(fd) } }
         var totalSize: UInt64?
         var st = stat()
         if fstat(fd, &st) == 0, (st.st_mode & S_IFMT) == S_IFREG { totalSize = UInt64(st.st_size) }
+        if fd != 0 { _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK) }
 
         let p = try openPool(pool, writable: true)
-        let writer = try runChecked { () throws -> LaneWriter in
-            if (try? p.store.volume(named: name)) == nil { try p.store.createVolume(named: name) }
-            return try p.store.openWriter(volume: name)
+        // The volume is created (if new) at the first batch, and deleted
+        // again if the import fails: a failed import into a new volume leaves
+        // nothing behind.
+        var writer: LaneWriter?
+        var created = false
+        func openWriter() throws -> LaneWriter {
+            if let writer { return writer }
+            if (try? p.store.volume(named: name)) == nil {
+                try p.store.createVolume(named: name)
+                created = true
+            }
+            let w = try p.store.openWriter(volume: name)
+            writer = w
+            return w
+        }
+        func discard() {
+            writer?.close()
+            if created { try? p.store.deleteVolume(name) }
         }
         var parser = LackeyParser()
         var pending = [MemoryAccess]()
@@ -45,19 +62,21 @@ struct ImportLackey: ParsableCommand {
         func flushBatch() {
             guard !pending.isEmpty, appendError == nil else { return }
             pending.withUnsafeBufferPointer { MemoryAccessBatch.encode($0, into: &encoded) }
-            do { try writer.append(bytes: encoded, kind: .memoryAccessBatch) } catch { appendError = error }
+            do { try openWriter().append(bytes: encoded, kind: .memoryAccessBatch) } catch { appendError = error }
             accesses += UInt64(pending.count)
             pending.removeAll(keepingCapacity: true)
         }
         let chunk = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 16)
         defer { chunk.deallocate() }
-        var progress = Progress("importing '\(name)'")
+        var progress = Progress("importing '\(volume)'")
         var consumed: UInt64 = 0
         while appendError == nil {
             let n = Foundation.read(fd, chunk.baseAddress!, chunk.count)
             if n < 0 {
                 if errno == EINTR { continue }
-                throw CLIError("\(file): \(String(cString: strerror(errno)))")
+                let message = "\(file): \(String(cString: strerror(errno)))"
+                discard()
+                throw CLIError(message)
             }
             if n == 0 { break }
             parser.feed(UnsafeRawBufferPointer(rebasing: chunk[0..<n])) { a in
@@ -69,13 +88,20 @@ struct ImportLackey: ParsableCommand {
         }
         parser.finish { pending.append($0) }
         flushBatch()
-        writer.close()
         progress.done()
-        if let appendError { throw CLIError("\(appendError) (\(accesses) accesses were imported and committed before it)") }
-        print("imported \(accesses) memory accesses in \(writer.appendedRecords) batch record(s) into '\(name)'")
         if parser.skippedLines > 0, let first = parser.firstSkipped {
-            FileHandle.standardError.write(Data("pmtrace: skipped \(parser.skippedLines) line(s) that are not lackey records (first: line \(first.line): \(first.text.debugDescription))\n".utf8))
+            FileHandle.standardError.write(Data("pmtrace: skipped \(parser.skippedLines) line(s) that are not lackey records (first: line \(first.line): \"\(TerminalText.escape(first.text))\")\n".utf8))
         }
-        if accesses == 0 { throw CLIError("\(file): no lackey memory-access lines found (was valgrind run with --tool=lackey --trace-mem=yes?)") }
+        if let appendError {
+            discard()
+            throw CLIError("\(appendError)" + (created ? " (the new volume '\(volume)' was removed)" : " (\(accesses) accesses were imported and committed before it)"),
+                           status: ExitStatus.refused)
+        }
+        guard accesses > 0, let writer else {
+            discard()
+            throw CLIError("\(file): no lackey memory-access lines found (was valgrind run with --tool=lackey --trace-mem=yes?)", status: ExitStatus.refused)
+        }
+        writer.close()
+        print("imported \(accesses) memory accesses in \(writer.appendedRecords) batch record(s) into '\(volume)'")
     }
 }

@@ -49,7 +49,7 @@ struct Info: ParsableCommand {
             warnings: p.store.warnings.map { $0.description })
         if json { try printJSON(o); return }
         print("""
-            region          \(o.path)
+            region          \(TerminalText.escape(o.path))
             format version  \(o.formatVersion) (superblock copy \(o.superblockCopy), generation \(o.generation))
             uuid            \(o.uuid)
             formatted       \(o.formatted)

@@ -32,11 +32,12 @@ struct List: ParsableCommand {
         }
         if json { try printJSON(rows); return }
         if rows.isEmpty { print("(no volumes)"); return }
-        let width = max(4, rows.map { $0.name.count }.max() ?? 0)
+        let shown = rows.map { TerminalText.escape($0.name) }
+        let width = max(4, shown.map { $0.count }.max() ?? 0)
         print("NAME".padding(toLength: width, withPad: " ", startingAt: 0) + "  LANES  STATE   SEGMENTS  SPACE       CREATED")
-        for r in rows {
+        for (r, name) in zip(rows, shown) {
             let state = r.sealed ? "sealed" : (r.ring ? "ring" : "open")
-            print(r.name.padding(toLength: width, withPad: " ", startingAt: 0)
+            print(name.padding(toLength: width, withPad: " ", startingAt: 0)
                   + "  " + String(r.lanes).padding(toLength: 5, withPad: " ", startingAt: 0)
                   + "  " + state.padding(toLength: 6, withPad: " ", startingAt: 0)
                   + "  " + String(r.segments).padding(toLength: 8, withPad: " ", startingAt: 0)

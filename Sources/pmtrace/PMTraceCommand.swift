@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import MetadataCatalog
+import PMemBackend
 
 @main
 struct PMTraceCommand: ParsableCommand {
@@ -15,6 +16,12 @@ struct PMTraceCommand: ParsableCommand {
 
             Set PMEM2_FORCE_GRANULARITY=CACHE_LINE to exercise the real persistent-memory path \
             (non-temporal stores, flushes, fences) on a file in /dev/shm.
+
+            Names read from a region are printed escaped (\\xNN for control characters and bytes \
+            that are not UTF-8, \\u{NNNN} for C1 controls and bidirectional overrides, \\\\ for a \
+            backslash); commands accept that form back.
+
+            \(ExitStatus.help)
             """,
         subcommands: [
             Format.self, Info.self, List.self, Create.self, Write.self, Read.self, Rename.self, Seal.self,
@@ -29,15 +36,41 @@ struct PMTraceCommand: ParsableCommand {
         if let at = ProcessInfo.processInfo.environment["PMTRACE_KILL_AT"] {
             MetadataCatalog.stepHook = { step in if step == at { kill(getpid(), SIGKILL) } }
         }
+        var status = ExitStatus.success
+        var message: String?
         do {
             var command = try parseAsRoot()
             try command.run()
+        } catch let e as ExitCode {
+            status = e.rawValue  // already reported (fsck's summary)
         } catch {
             let code = exitCode(for: error)
-            if code == .success { exit(withError: error) }
-            let message = PMTraceCommand.message(for: error).split(separator: "\n").first.map(String.init) ?? "\(error)"
-            FileHandle.standardError.write(Data("pmtrace: \(message)\n".utf8))
-            Foundation.exit(code.rawValue)
+            if code == .success { exit(withError: error) }  // --help, --version
+            if isParserError(error) {
+                message = PMTraceCommand.message(for: error)
+                status = ExitStatus.usageOrIO
+            } else {
+                (message, status) = ExitStatus.describe(error)
+            }
+        }
+        // A bus error on a mapping is the real cause of whatever followed it,
+        // and turns a "successful" run (zeros read, stores lost) into a failure.
+        if let fault = PMemMapping.takeReleasedFaults().first {
+            message = fault.description + (message.map { " (then: \($0))" } ?? "")
+            status = ExitStatus.usageOrIO
+        }
+        if let message {
+            FileHandle.standardError.write(Data("pmtrace: \(TerminalText.escape(message))\n".utf8))
+        }
+        Foundation.exit(status)
+    }
+
+    /// Errors ArgumentParser raised while parsing (wrapped so that their
+    /// type is not public): everything not thrown by this program's code.
+    static func isParserError(_ error: Error) -> Bool {
+        switch error {
+        case is ValidationError: return true
+        default: return String(reflecting: type(of: error)).hasPrefix("ArgumentParser.")
         }
     }
 }

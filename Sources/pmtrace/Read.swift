@@ -36,6 +36,17 @@ struct OutputStream {
             let n = Foundation.write(fd, bytes.baseAddress! + done, bytes.count - done)
             if n < 0 {
                 if errno == EINTR { continue }
+                if errno == EFAULT {
+                    // The kernel could not read the mapped pages (the file was
+                    // truncated underneath). Touch them here so the fault is
+                    // recorded with its offset (and reported), and stop: no
+                    // zeros are written in place of validated data.
+                    let rest = UnsafeRawBufferPointer(rebasing: bytes[done...])
+                    var sum: UInt8 = 0
+                    for i in stride(from: 0, to: rest.count, by: 4096) { sum &+= rest[i] }
+                    withExtendedLifetime(sum) {}
+                    throw CLIError("writing output: the region's pages could not be read (\(rest.count) bytes left unwritten)")
+                }
                 throw CLIError("writing output: \(String(cString: strerror(errno)))")
             }
             done += n
@@ -49,16 +60,16 @@ struct Read: ParsableCommand {
         discussion: "Only committed records are read. With several lanes, records are merged by timestamp.")
 
     @Argument(help: "Pool file or device.") var pool: String
-    @Argument(help: "Volume name.") var volume: String
+    @Argument(help: "Volume name (the escaped form `list` prints is accepted).", transform: VolumeName.existing) var volume: VolumeName
     @Flag(help: "Also return the CRC-valid records found past each lane's last commit (the trace up to a crash), marked as salvaged.") var salvage = false
 
     func run() throws {
         let p = try openPool(pool, writable: false)
-        let reader = try runChecked { try p.store.openReader(volume: volume, salvage: salvage) }
+        let reader = try p.store.openReader(volume: volume.value, salvage: salvage)
         var out = OutputStream(fd: 1)
         var progress = Progress("reading '\(volume)'")
         var total: UInt64 = 0
-        while let r = try runChecked({ try reader.next() }) {
+        while let r = try reader.next() {
             guard r.kind == .blob else { continue }
             try r.forEachFragment { try out.write($0) }
             total += UInt64(r.length)

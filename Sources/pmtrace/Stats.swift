@@ -10,14 +10,14 @@ struct Stats: ParsableCommand {
         abstract: "Summarize a volume: records and bytes by kind, time span, lanes, memory-access counts and pages.")
 
     @Argument(help: "Pool file or device.") var pool: String
-    @Argument(help: "Volume name.") var volume: String
+    @Argument(help: "Volume name (the escaped form `list` prints is accepted).", transform: VolumeName.existing) var volume: VolumeName
     @Flag(help: "Print JSON.") var json = false
 
     func run() throws {
         let p = try openPool(pool, writable: false)
-        let s = try runChecked { try VolumeStats.compute(store: p.store, volume: volume) }
+        let s = try VolumeStats.compute(store: p.store, volume: volume.value)
         if json { try printJSON(s); return }
-        print("volume      \(s.volume) (\(s.lanes) lane\(s.lanes == 1 ? "" : "s"))")
+        print("volume      \(TerminalText.escape(s.volume)) (\(s.lanes) lane\(s.lanes == 1 ? "" : "s"))")
         print("records     \(s.records), \(formatBytes(s.payloadBytes)) of payload")
         for (kind, k) in s.byKind.sorted(by: { $0.key < $1.key }) {
             print("  \(kind.padding(toLength: 14, withPad: " ", startingAt: 0)) \(k.records) records, \(formatBytes(k.bytes))")

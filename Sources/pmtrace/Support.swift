@@ -4,42 +4,41 @@ import PMTrace
 import TraceFormat
 import TraceVolume
 
-/// A one-line error for the user; ArgumentParser prints it and exits 1.
-struct CLIError: Error, CustomStringConvertible {
-    let description: String
-    init(_ message: String) { description = message }
-}
-
-/// Runs `body`, turning store and mapping errors into one-line messages.
-func runChecked<R>(_ body: () throws -> R) throws -> R {
-    do { return try body() }
-    catch let e as PoolError { throw CLIError(e.description) }
-    catch let e as TraceError { throw CLIError(e.description) }
-    catch let e as CLIError { throw e }
-    catch let e as ExitCode { throw e }
-    catch { throw CLIError("\(error)") }
-}
-
-/// A byte count written `N[K|M|G|T]` (binary units).
+/// A byte count written `N[K|M|G|T|P|E]` (binary units, optional `B`/`iB`).
+/// Parsed without overflow: anything above the largest file size
+/// (`Int64.max`, just under 8 EiB) is refused here, not trapped on later.
 struct ByteSize: ExpressibleByArgument {
     let bytes: UInt64
 
-    init?(argument: String) {
+    init?(argument: String) { try? self.init(parsing: argument) }
+
+    /// For `@Option(transform:)`: like `init?(argument:)` but the error says why.
+    static func parse(_ argument: String) throws -> ByteSize { try ByteSize(parsing: argument) }
+
+    init(parsing argument: String) throws {
         var s = argument.trimmingCharacters(in: .whitespaces).uppercased()
         var needsUnit = false
         if s.hasSuffix("IB") { s.removeLast(2); needsUnit = true } else if s.hasSuffix("B") { s.removeLast() }
-        var multiplier: UInt64 = 1
+        var shift: UInt64 = 0
         switch s.last {
-        case "K": multiplier = 1 << 10
-        case "M": multiplier = 1 << 20
-        case "G": multiplier = 1 << 30
-        case "T": multiplier = 1 << 40
-        default: if needsUnit { return nil }
+        case "K": shift = 10
+        case "M": shift = 20
+        case "G": shift = 30
+        case "T": shift = 40
+        case "P": shift = 50
+        case "E": shift = 60
+        default: if needsUnit { throw CLIError("a unit K, M, G, T, P or E must come before iB") }
         }
-        if multiplier > 1 { s.removeLast() }
-        guard let n = UInt64(s), n > 0 else { return nil }
-        let (v, overflow) = n.multipliedReportingOverflow(by: multiplier)
-        guard !overflow else { return nil }
+        if shift > 0 { s.removeLast() }
+        let digits = !s.isEmpty && s.allSatisfy { $0.isASCII && $0.isNumber }
+        if digits, UInt64(s) == nil { throw CLIError("larger than any file can be (at most \(Int64.max) bytes, just under 8E)") }
+        guard digits, let n = UInt64(s), n > 0 else {
+            throw CLIError("expected a positive whole number with an optional unit K, M, G, T, P or E (binary)")
+        }
+        let (v, overflow) = n.multipliedReportingOverflow(by: 1 << shift)
+        guard !overflow, v <= UInt64(Int64.max) else {
+            throw CLIError("larger than any file can be (at most \(Int64.max) bytes, just under 8E)")
+        }
         bytes = v
     }
 
@@ -54,33 +53,18 @@ struct ByteSize: ExpressibleByArgument {
     }
 }
 
-/// Volume name as given on the command line, checked byte for byte: the
-/// shell may hand over bytes that are not UTF-8, which Swift would repair.
-func volumeName(_ argument: String) throws -> String {
-    for i in 0..<Int(CommandLine.argc) {
-        guard let raw = CommandLine.unsafeArgv[i] else { continue }
-        let bytes = Array(UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: strlen(raw)))
-        if String(decoding: bytes, as: UTF8.self) == argument {
-            try TraceStore.validateName(bytes)
-            return argument
-        }
-    }
-    try TraceStore.validateName(Array(argument.utf8))
-    return argument
-}
-
 /// Mounts the pool and reports on stderr what mount found and worked around.
 func openPool(_ path: String, writable: Bool, commitInterval: Int = 8 << 20) throws -> TracePool {
     let options = StoreOptions(commitInterval: commitInterval, clock: realtimeNanoseconds)
-    let pool = try runChecked { try TracePool.open(path: path, writable: writable, options: options) }
-    reportWarnings(pool)
+    let pool = try TracePool.open(path: path, writable: writable, options: options)
+    reportWarnings(pool, path: path)
     return pool
 }
 
 /// Prints the warnings mount produced (damaged superblock copy and so on) to stderr.
-func reportWarnings(_ pool: TracePool) {
+func reportWarnings(_ pool: TracePool, path: String) {
     for w in pool.store.warnings {
-        FileHandle.standardError.write(Data("pmtrace: warning: \(w)\n".utf8))
+        FileHandle.standardError.write(Data("pmtrace: warning: \(path): \(TerminalText.escape(w.description))\n".utf8))
     }
     let superblockDamaged = pool.store.warnings.contains {
         if case .damaged(let e) = $0, case .superblock = e.structure { return true }

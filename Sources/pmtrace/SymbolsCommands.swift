@@ -11,12 +11,8 @@ struct Symbols: ParsableCommand {
 
 func openCatalog(_ pool: String, writable: Bool) throws -> (TracePool, MetadataCatalog) {
     let p = try openPool(pool, writable: writable)
-    let c = try runChecked { try MetadataCatalog(store: p.store) }
+    let c = try MetadataCatalog(store: p.store)
     return (p, c)
-}
-
-func runCatalog<R>(_ body: () throws -> R) throws -> R {
-    do { return try body() } catch let e as CatalogError { throw CLIError(e.description) }
 }
 
 struct SymbolsImport: ParsableCommand {
@@ -27,14 +23,14 @@ struct SymbolsImport: ParsableCommand {
 
     @Argument(help: "Pool file or device.") var pool: String
     @Argument(help: "ELF executable or shared object (ELF64, x86-64 or AArch64).") var elfFile: String
-    @Option(help: "App name (default: the file's name).") var app: String?
+    @Option(help: "App name (default: the file's name); the volume-name rule applies (no control characters).", transform: { try VolumeName.existing($0).value }) var app: String?
 
     func run() throws {
         let (_, catalog) = try openCatalog(pool, writable: true)
         let start = monotonicNanoseconds()
-        let t = try runCatalog { try catalog.importELF(at: elfFile, app: app) }
+        let t = try catalog.importELF(at: elfFile, app: app)
         let ms = Double(monotonicNanoseconds() - start) / 1e6
-        print("imported \(t.symbols) symbols (\(t.ranges) ranges, \(t.bytes) bytes, \(String(format: "%.1f", Double(t.bytes) / Double(max(t.symbols, 1)))) bytes/symbol) of '\(t.app)' build-id \(t.buildID.isEmpty ? "none" : t.buildID) in \(String(format: "%.1f", ms)) ms")
+        print("imported \(t.symbols) symbols (\(t.ranges) ranges, \(t.bytes) bytes, \(String(format: "%.1f", Double(t.bytes) / Double(max(t.symbols, 1)))) bytes/symbol) of '\(TerminalText.escape(t.app))' build-id \(TerminalText.escape(t.buildID.isEmpty ? "none" : t.buildID)) in \(String(format: "%.1f", ms)) ms")
     }
 }
 
@@ -46,11 +42,11 @@ struct SymbolsList: ParsableCommand {
 
     func run() throws {
         let (_, catalog) = try openCatalog(pool, writable: false)
-        let tables = try runCatalog { try catalog.tables() }
+        let tables = try catalog.tables()
         if json { try printJSON(tables); return }
         if tables.isEmpty { print("(no symbol tables)"); return }
         for t in tables {
-            print("\(t.app)  build-id \(t.buildID.isEmpty ? "none" : t.buildID)  \(t.symbols) symbols  \(t.kind) \(t.machine)  \(formatBytes(UInt64(t.bytes)))  \(t.path)")
+            print("\(TerminalText.escape(t.app))  build-id \(TerminalText.escape(t.buildID.isEmpty ? "none" : t.buildID))  \(t.symbols) symbols  \(TerminalText.escape(t.kind)) \(TerminalText.escape(t.machine))  \(formatBytes(UInt64(t.bytes)))  \(TerminalText.escape(t.path))")
         }
     }
 }
@@ -64,8 +60,8 @@ struct SymbolsRemove: ParsableCommand {
 
     func run() throws {
         let (_, catalog) = try openCatalog(pool, writable: true)
-        let n = try runCatalog { try catalog.remove(app: app, buildID: buildId) }
-        print("removed \(n) table(s) of '\(app)'")
+        let n = try catalog.remove(app: app, buildID: buildId)
+        print("removed \(n) table(s) of '\(TerminalText.escape(app))'")
     }
 }
 
@@ -90,10 +86,10 @@ struct MapsImport: ParsableCommand {
             throw CLIError("\(path): cannot read (no such process, or no permission)")
         }
         let (_, catalog) = try openCatalog(pool, writable: true)
-        let r = try runCatalog { try catalog.importProcessMaps(pid: pid, text: text, addressSpace: addressSpace) }
+        let r = try catalog.importProcessMaps(pid: pid, text: text, addressSpace: addressSpace)
         let apps = Set(r.entries.map { String(decoding: $0.app, as: UTF8.self) })
         print("recorded \(r.entries.count) mappings of \(apps.count) images for \(addressSpace ?? "pid:\(pid)"); imported symbols of \(r.importedTables.count) new image(s)")
-        for s in r.skipped { FileHandle.standardError.write(Data("pmtrace: skipped \(s.path): \(s.reason)\n".utf8)) }
+        for s in r.skipped { FileHandle.standardError.write(Data("pmtrace: skipped \(TerminalText.escape(s.path)): \(TerminalText.escape(s.reason))\n".utf8)) }
     }
 }
 
@@ -123,10 +119,10 @@ struct Symbolize: ParsableCommand {
         let (_, catalog) = try openCatalog(pool, writable: false)
         let lookup: (UInt64) -> SymbolTable.Match?
         if let app {
-            let table = try runCatalog { try catalog.table(app: app, buildID: buildId) }
+            let table = try catalog.table(app: app, buildID: buildId)
             lookup = { table.lookup($0) }
         } else {
-            let s = try runCatalog { try catalog.symbolizer(addressSpace: addressSpace!, at: at ?? .max) }
+            let s = try catalog.symbolizer(addressSpace: addressSpace!, at: at ?? .max)
             lookup = { s.lookup($0)?.match }
         }
         var out = OutputStream(fd: 1)
@@ -138,7 +134,7 @@ struct Symbolize: ParsableCommand {
             var line = "0x" + String(a, radix: 16) + " "
             if let m = lookup(a) {
                 let name = raw ? m.nameString : Demangler.demangle(m.nameString)
-                line += name + "+0x" + String(m.offset, radix: 16)
+                line += TerminalText.escape(name) + "+0x" + String(m.offset, radix: 16)
             } else {
                 line += "??"
             }

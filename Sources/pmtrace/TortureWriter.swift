@@ -16,11 +16,11 @@ struct TortureWriter: ParsableCommand {
 
     func run() throws {
         let p = try openPool(pool, writable: true)
-        let w = try runChecked { try p.store.openWriter(volume: volume) }
+        let w = try p.store.openWriter(volume: volume)
         var sinceCommit: UInt64 = 0
         while true {
             let seq = w.nextSequence
-            try runChecked { try w.append(bytes: tortureRecord(seq), timestamp: seq) }
+            try w.append(bytes: tortureRecord(seq), timestamp: seq)
             sinceCommit += 1
             if sinceCommit >= 1 + seq % 7 {
                 w.commit()

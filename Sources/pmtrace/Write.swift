@@ -13,22 +13,22 @@ struct Write: ParsableCommand {
             """)
 
     @Argument(help: "Pool file or device.") var pool: String
-    @Argument(help: "Volume name.") var volume: String
-    @Option(help: "Bytes per record (e.g. 4K, 64K, 1M).") var recordSize: ByteSize = ByteSize(argument: "64K")!
-    @Option(help: "Commit after this many bytes (a crash loses at most this much of the input).") var commitEvery: ByteSize = ByteSize(argument: "8M")!
+    @Argument(help: "Volume name: 1 to 200 bytes of UTF-8, no control characters, not starting with '.'.", transform: VolumeName.new) var volume: VolumeName
+    @Option(help: "Bytes per record (e.g. 4K, 64K, 1M).", transform: ByteSize.parse) var recordSize: ByteSize = ByteSize(argument: "64K")!
+    @Option(help: "Commit after this many bytes (a crash loses at most this much of the input).", transform: ByteSize.parse) var commitEvery: ByteSize = ByteSize(argument: "8M")!
 
     func run() throws {
-        let name = try runChecked { try volumeName(volume) }
+        let name = volume.value
         guard recordSize.bytes <= 1 << 30 else { throw CLIError("--record-size must be at most 1G") }
         let p = try openPool(pool, writable: true, commitInterval: Int(min(commitEvery.bytes, 1 << 40)))
-        let writer = try runChecked { () throws -> LaneWriter in
+        let writer = try { () throws -> LaneWriter in
             if (try? p.store.volume(named: name)) == nil { try p.store.createVolume(named: name) }
             return try p.store.openWriter(volume: name)
-        }
+        }()
         let size = Int(recordSize.bytes)
         let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 4096)
         defer { buffer.deallocate() }
-        var progress = Progress("writing '\(name)'")
+        var progress = Progress("writing '\(volume)'")
         let start = monotonicNanoseconds()
         var total: UInt64 = 0
         while true {
@@ -43,7 +43,7 @@ struct Write: ParsableCommand {
                 filled += n
             }
             if filled == 0 { break }
-            try runChecked { try writer.append(UnsafeRawBufferPointer(rebasing: buffer[0..<filled])) }
+            try writer.append(UnsafeRawBufferPointer(rebasing: buffer[0..<filled]))
             total += UInt64(filled)
             progress.update(bytes: total)
             if filled < size { break }
@@ -53,7 +53,7 @@ struct Write: ParsableCommand {
         let seconds = Double(monotonicNanoseconds() - start) / 1e9
         FileHandle.standardError.write(Data(String(
             format: "wrote %@ in %llu record(s) to '%@' in %.3f s (%.0f MiB/s)\n",
-            formatBytes(total), writer.appendedRecords, name, seconds, seconds > 0 ? Double(total) / seconds / 1_048_576 : 0
+            formatBytes(total), writer.appendedRecords, TerminalText.escape(name), seconds, seconds > 0 ? Double(total) / seconds / 1_048_576 : 0
         ).utf8))
     }
 }

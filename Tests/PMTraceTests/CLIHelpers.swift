@@ -20,10 +20,15 @@ struct CLIResult {
 /// Runs `pmtrace` in a new process (the "after reboot" case: nothing shared
 /// but the pool file). `stdin` may be a file path to redirect from.
 @discardableResult
-func pmtrace(_ args: [String], stdinFile: String? = nil, environment: [String: String] = [:]) throws -> CLIResult {
+func pmtrace(_ args: [String], stdinFile: String? = nil, environment: [String: String] = [:], fileSizeLimit: Int? = nil) throws -> CLIResult {
     let p = Process()
-    p.executableURL = URL(fileURLWithPath: pmtraceBinary)
-    p.arguments = args
+    if let fileSizeLimit {
+        p.executableURL = URL(fileURLWithPath: "/bin/sh")
+        p.arguments = ["-c", "ulimit -f \(fileSizeLimit / 1024) && exec \"$0\" \"$@\"", pmtraceBinary] + args
+    } else {
+        p.executableURL = URL(fileURLWithPath: pmtraceBinary)
+        p.arguments = args
+    }
     var env = ProcessInfo.processInfo.environment
     for (k, v) in environment { env[k] = v }
     p.environment = env

@@ -57,8 +57,9 @@ import TraceFormat
         let cases: [([String], String)] = [
             (["info", junk], "not a PMTrace region"),
             (["list", "/nonexistent/x.pool"], "no such file"),
-            (["format", pool, "--size", "8M"], "already a PMTrace region"),
-            (["format", junk, "--size", "8M"], "not a PMTrace region; pass --force"),
+            // Valid parameters (they are checked first), so the refusal is about the existing file.
+            (["format", pool, "--size", "8M", "--volume-slots", "8"], "already a PMTrace region"),
+            (["format", junk, "--size", "8M", "--volume-slots", "8"], "not a PMTrace region; pass --force"),
             (["format", scratchPath("small"), "--size", "100K"], "too small"),
             (["format", scratchPath("seg"), "--size", "8M", "--segment-size", "100K"], "segment size"),
             (["format", scratchPath("size"), "--size", "12Q"], "size"),

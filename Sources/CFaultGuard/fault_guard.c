@@ -1,0 +1,94 @@
+// SIGBUS on a mapped file (truncated underneath us, or a hole that cannot be
+// backed because the file system is full) must not kill the process: see
+// include/fault_guard.h. Everything the handler touches is lock-free atomics
+// on a static table; mmap is a plain system call.
+#define _GNU_SOURCE
+#include "fault_guard.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#define SLOTS 64
+
+struct range {
+    _Atomic uintptr_t start;   // 0: free
+    _Atomic uintptr_t end;
+    _Atomic uint64_t faults;
+    _Atomic uintptr_t first;
+};
+
+static struct range table[SLOTS];
+static struct sigaction previous;
+static pthread_once_t once = PTHREAD_ONCE_INIT;
+static int install_error;
+
+static void on_sigbus(int sig, siginfo_t *info, void *context) {
+    uintptr_t a = (uintptr_t)info->si_addr;
+    for (int i = 0; i < SLOTS; i++) {
+        uintptr_t s = atomic_load(&table[i].start);
+        if (s == 0 || a < s || a >= atomic_load(&table[i].end)) continue;
+        uintptr_t page = a & ~((uintptr_t)sysconf(_SC_PAGESIZE) - 1);
+        void *p = mmap((void *)page, (size_t)sysconf(_SC_PAGESIZE), PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+        if (p == MAP_FAILED) break;
+        uintptr_t none = 0;
+        atomic_compare_exchange_strong(&table[i].first, &none, a);
+        atomic_fetch_add(&table[i].faults, 1);
+        return;  // the faulting instruction runs again, against the zero page
+    }
+    // Not ours: let the previous disposition handle the fault when it recurs.
+    sigaction(SIGBUS, &previous, NULL);
+    (void)sig;
+    (void)context;
+}
+
+static void install_once(void) {
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_sigbus;
+    sa.sa_flags = SA_SIGINFO | SA_NODEFER | SA_ONSTACK;
+    sigemptyset(&sa.sa_mask);
+    if (sigaction(SIGBUS, &sa, &previous) != 0) { install_error = errno; return; }
+    struct sigaction ignore;
+    memset(&ignore, 0, sizeof ignore);
+    ignore.sa_handler = SIG_IGN;
+    sigemptyset(&ignore.sa_mask);
+    if (sigaction(SIGXFSZ, &ignore, NULL) != 0) install_error = errno;
+}
+
+int pmt_fault_guard_install(void) {
+    pthread_once(&once, install_once);
+    return install_error;
+}
+
+int pmt_fault_guard_register(const void *base, size_t length) {
+    uintptr_t s = (uintptr_t)base;
+    for (int i = 0; i < SLOTS; i++) {
+        uintptr_t expected = 0;
+        if (atomic_compare_exchange_strong(&table[i].start, &expected, (uintptr_t)-1)) {
+            atomic_store(&table[i].faults, 0);
+            atomic_store(&table[i].first, 0);
+            atomic_store(&table[i].end, s + length);
+            atomic_store(&table[i].start, s);
+            return i;
+        }
+    }
+    return -1;
+}
+
+void pmt_fault_guard_unregister(int slot) {
+    if (slot < 0 || slot >= SLOTS) return;
+    atomic_store(&table[slot].end, 0);
+    atomic_store(&table[slot].start, 0);
+}
+
+uint64_t pmt_fault_guard_faults(int slot, uintptr_t *first_address) {
+    if (slot < 0 || slot >= SLOTS) { *first_address = 0; return 0; }
+    *first_address = atomic_load(&table[slot].first);
+    return atomic_load(&table[slot].faults);
+}

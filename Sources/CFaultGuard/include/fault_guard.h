@@ -1,0 +1,29 @@
+#ifndef PMT_FAULT_GUARD_H
+#define PMT_FAULT_GUARD_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/// Installs (once, process-wide) a SIGBUS handler for registered mappings and
+/// sets SIGXFSZ to be ignored, so a file-size limit makes the system call fail
+/// with EFBIG instead of killing the process. Returns 0, or an errno value.
+///
+/// On a SIGBUS inside a registered range the handler maps an anonymous zero
+/// page over the faulting page and records the fault (first address, count):
+/// the faulting load or store then completes against that page (loads read
+/// zeros, stores are lost). A SIGBUS anywhere else restores the previous
+/// disposition and lets the fault happen again, so it behaves as before.
+int pmt_fault_guard_install(void);
+
+/// Registers [base, base+length). Returns a slot >= 0, or -1 if the table
+/// (64 entries) is full. Async-signal-safe to race with faults.
+int pmt_fault_guard_register(const void *base, size_t length);
+
+/// Forgets a slot (call before unmapping the range).
+void pmt_fault_guard_unregister(int slot);
+
+/// Faults recorded in a slot since registration; *first_address receives the
+/// first faulting address (0 when there was none).
+uint64_t pmt_fault_guard_faults(int slot, uintptr_t *first_address);
+
+#endif
