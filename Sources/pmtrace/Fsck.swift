@@ -19,7 +19,9 @@ struct Fsck: ParsableCommand {
             """)
 
     @Argument(help: "Pool file or device.") var pool: String
-    @Flag(help: "Repair: rewrite damaged superblock and volume-table copies, invalidate orphaned segment headers.") var repair = false
+    @Flag(help: "Repair: rewrite damaged superblock and volume-table copies from their valid twins. Never writes a segment, a commit word or a record.") var repair = false
+    @Flag(help: "With --repair: print what repair would write, change nothing.") var dryRun = false
+    @Option(help: "With --repair: save every byte range repair overwrites to this file first (offset, length, old bytes), so the repair can be undone.") var backup: String?
     @Flag(help: "Print JSON.") var json = false
 
     struct Output: Codable {
@@ -42,8 +44,25 @@ struct Fsck: ParsableCommand {
     }
 
     func run() throws {
-        let p = try openPool(pool, writable: repair)
-        var r = try p.store.check(repair: repair)
+        let p = try openPool(pool, writable: repair && !dryRun)
+        let mode: RepairMode
+        if !repair { mode = .none } else if dryRun { mode = .dryRun } else if let backup {
+            // Each range is on disk (fsync) before repair overwrites it: a crash mid-repair keeps the backup.
+            guard FileManager.default.createFile(atPath: backup, contents: Data("PMTRACE-FSCK-BACKUP 1\n".utf8)),
+                  let file = FileHandle(forWritingAtPath: backup)
+            else { throw CLIError("\(backup): cannot create the repair backup file") }
+            file.seekToEndOfFile()
+            mode = .apply(backup: { offset, old in
+                var entry = Data()
+                var header = offset.littleEndian, length = UInt64(old.count).littleEndian
+                withUnsafeBytes(of: &header) { entry.append(contentsOf: $0) }
+                withUnsafeBytes(of: &length) { entry.append(contentsOf: $0) }
+                entry.append(contentsOf: old)
+                do { try file.write(contentsOf: entry); try file.synchronize() } catch { return false }
+                return true
+            })
+        } else { mode = .apply(backup: nil) }
+        var r = try p.store.check(repair: mode)
         r.findings += MetadataCatalog.check(store: p.store)  // symbol tables and process maps (read-only)
         let bad = p.mapping.badBlocks.map { $0.isEmpty ? "none" : "\($0.count): " + $0.map { "\($0.offset)+\($0.length)" }.joined(separator: ", ") } ?? "not available"
         let o = Output(
@@ -56,6 +75,9 @@ struct Fsck: ParsableCommand {
         } else {
             for f in o.findings {
                 print("\(f.severity): \(TerminalText.escape(f.location)): \(TerminalText.escape(f.message))\(f.repaired ? " [repaired]" : "")")
+            }
+            if dryRun {
+                for f in r.findings { if let plan = f.repair { print("repair would: \(TerminalText.escape(f.location)): \(plan)") } }
             }
             print("\(o.clean ? "clean" : "NOT clean"): \(o.volumes) volume(s), \(o.lanes) lane(s), \(o.segmentsInUse) segment(s) in use, \(o.recordsChecked) committed record(s) (\(formatBytes(o.bytesChecked))) checked, \(o.salvageableRecords) salvageable past commit points; unsafe shutdowns: \(o.unsafeShutdownCount); bad blocks: \(o.badBlocks)")
         }

@@ -57,25 +57,57 @@ struct OutputStream {
 struct Read: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Write the payloads of a volume's blob records to standard output, byte-exact, in order.",
-        discussion: "Only committed records are read. With several lanes, records are merged by timestamp.")
+        discussion: """
+            Only committed records are read. With several lanes, records are merged by timestamp. Every \
+            byte written out was checked as it was copied out of the region (a concurrent writer reusing \
+            a segment cannot slip unchecked bytes into the output). On damage, every intact record before \
+            it is written, then the damage is named and the exit status is 1; --skip-damaged continues \
+            past it and reports each skip on standard error.
+            """)
 
     @Argument(help: "Pool file or device.") var pool: String
     @Argument(help: "Volume name (the escaped form `list` prints is accepted).", transform: VolumeName.existing) var volume: VolumeName
     @Flag(help: "Also return the CRC-valid records found past each lane's last commit (the trace up to a crash), marked as salvaged.") var salvage = false
+    @Flag(help: "Continue past damaged records and chains (rebuilding a lane from its segment headers), reporting each skip.") var skipDamaged = false
 
     func run() throws {
         let p = try openPool(pool, writable: false)
-        let reader = try p.store.openReader(volume: volume.value, salvage: salvage)
+        let reader = try p.store.openReader(volume: volume.value, options: ReadOptions(salvage: salvage, skipDamaged: skipDamaged))
+        reportSkips(reader)
         var out = OutputStream(fd: 1)
         var progress = Progress("reading '\(volume)'")
         var total: UInt64 = 0
-        while let r = try reader.next() {
-            guard r.kind == .blob else { continue }
-            try r.forEachFragment { try out.write($0) }
-            total += UInt64(r.length)
-            progress.update(bytes: total)
+        do {
+            while let r = try reader.next() {
+                guard r.kind == .blob else { continue }
+                var failure: Error?
+                try r.copyVerified { bytes in
+                    guard failure == nil else { return }
+                    do { try out.write(bytes) } catch { failure = error }
+                }
+                if let failure { throw failure }
+                total += UInt64(r.length)
+                progress.update(bytes: total)
+            }
+        } catch {
+            // Everything intact before the damage goes out first.
+            try out.flush()
+            progress.done()
+            throw error
         }
         try out.flush()
         progress.done()
+        if !reader.skipped.isEmpty { throw ExitCode(ExitStatus.refused) }
     }
+}
+
+/// Prints each damage notice of `reader` on standard error as it happens
+/// (and those raised while it was opened).
+func reportSkips(_ reader: VolumeReader) {
+    for n in reader.skipped { warnDamage(n) }
+    reader.onDamage = { warnDamage($0) }
+}
+
+func warnDamage(_ notice: ReadNotice) {
+    FileHandle.standardError.write(Data("pmtrace: warning: \(TerminalText.escape(notice.description))\n".utf8))
 }

@@ -153,7 +153,7 @@ func linearFind(_ c: SymbolChunk, _ a: UInt64) -> Int? {
     @Test func missingChunksAndUnsealedVolume() throws {
         let (pool, catalog) = try catalogPool()
         try writeTable(catalog, app: "short", chunks: [threeEntryChunk()], chunkCount: 2)
-        _ = try pool.store.createVolume(named: ".sym/open/ab")
+        _ = try pool.store.createVolume(nameBytes: Array(".sym/open/ab".utf8), lanes: 1, ring: false, allowReserved: true)
         let findings = MetadataCatalog.check(store: pool.store)
         #expect(findings.contains { $0.location.contains(".sym/short/ab") && $0.message.contains("1 of 2 chunks") })
         #expect(findings.contains { $0.location.contains(".sym/open/ab") && $0.message.contains("not sealed") })

@@ -25,7 +25,7 @@ import TraceVolume
                                        app: Array("bad".utf8), buildID: [0xAB], path: [])
             var bytes: [UInt8] = []
             info.encode(into: &bytes)
-            _ = try pool.store.createVolume(named: ".sym/bad/ab")
+            _ = try pool.store.createVolume(nameBytes: Array(".sym/bad/ab".utf8), lanes: 1, ring: false, allowReserved: true)
             let w = try pool.store.openWriter(volume: ".sym/bad/ab")
             try w.append(bytes: bytes, kind: .symbolTableInfo)
             try w.append(bytes: chunk, kind: .symbolChunk, contiguous: true)
