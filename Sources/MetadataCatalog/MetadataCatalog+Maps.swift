@@ -70,7 +70,7 @@ extension MetadataCatalog {
             throw CatalogError.noMaps(pid: pid, reason: "no readable ELF image is mapped" + (why.isEmpty ? "" : " (skipped: \(why))"))
         }
         try wrap { () throws(TraceError) in
-            if (try? store.volume(named: Self.mapsVolume)) == nil { try store.createVolume(nameBytes: Array(Self.mapsVolume.utf8), lanes: 1, ring: false, allowReserved: true) }
+            try store.volumeCreatingIfMissing(nameBytes: Array(Self.mapsVolume.utf8), lanes: 1, ring: false, allowReserved: true)
             let w = try store.openWriter(volume: Self.mapsVolume)
             var bytes: [UInt8] = []
             for e in result.entries {

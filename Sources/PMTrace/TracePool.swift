@@ -49,7 +49,7 @@ public final class TracePool: @unchecked Sendable {
         let exists = stat(path, &st) == 0
         let isDevice = exists && (st.st_mode & S_IFMT == S_IFCHR || st.st_mode & S_IFMT == S_IFBLK)
         // Everything is validated before anything is created or touched.
-        try parameters.validate(regionSize: isDevice ? nil : size)
+        do throws(TraceError) { try parameters.validate(regionSize: isDevice ? nil : size) } catch { throw .store(error) }
         if exists && !force && (st.st_size > 0 || isDevice) {
             let what: String
             switch Result(catching: { () throws(PoolError) -> TracePool in try open(path: path, writable: false) }) {

@@ -23,6 +23,26 @@ public struct FormatParameters: Sendable {
     }
 }
 
+extension FormatParameters {
+    /// Checks everything `TraceStore.format` checks, before anything is
+    /// touched: the parameter ranges (`Layout.invalidGeometry`) and, when the
+    /// size is known (nil for a device whose size is read later), that the
+    /// region holds the metadata plus the minimum number of segments. O(1).
+    public func validate(regionSize: UInt64?) throws(TraceError) {
+        if let bad = Layout.invalidGeometry(segmentSize: segmentSize, volumeSlots: volumeSlots, maxLanes: maxLanesPerVolume) {
+            throw .invalidParameter(name: "\(bad.field) (\(bad.range))", value: bad.value)
+        }
+        guard let regionSize else { return }
+        guard Superblock.layout(
+            regionSize: regionSize, segmentSize: segmentSize, volumeSlots: volumeSlots, maxLanes: maxLanesPerVolume,
+            uuidHigh: 1, uuidLow: 1, formatTime: 0) != nil
+        else {
+            throw .regionTooSmall(size: regionSize, minimum: Superblock.minimumRegionSize(
+                segmentSize: segmentSize, volumeSlots: volumeSlots, maxLanes: maxLanesPerVolume))
+        }
+    }
+}
+
 extension TraceStore {
     /// Formats the whole region (FORMAT.md §10.1).
     ///
@@ -33,22 +53,10 @@ extension TraceStore {
     /// The caller holds the region exclusively.
     @discardableResult
     public static func format(region: PersistentRegion, parameters p: FormatParameters) throws(TraceError) -> Superblock {
-        guard p.segmentSize >= Layout.minSegmentSize, p.segmentSize <= Layout.maxSegmentSize,
-              p.segmentSize & (p.segmentSize - 1) == 0
-        else { throw .invalidParameter(name: "segment size (a power of two, 64 KiB...8 MiB)", value: p.segmentSize) }
-        guard p.volumeSlots >= 1, p.volumeSlots <= 65536 else {
-            throw .invalidParameter(name: "volume slots (1...65536)", value: UInt64(p.volumeSlots))
-        }
-        guard p.maxLanesPerVolume >= 1, p.maxLanesPerVolume <= Layout.maxLanesLimit else {
-            throw .invalidParameter(name: "lanes per volume (1...\(Layout.maxLanesLimit))", value: UInt64(p.maxLanesPerVolume))
-        }
-        guard let sb = Superblock.layout(
+        try p.validate(regionSize: region.size)
+        let sb = Superblock.layout(
             regionSize: region.size, segmentSize: p.segmentSize, volumeSlots: p.volumeSlots,
-            maxLanes: p.maxLanesPerVolume, uuidHigh: p.uuidHigh, uuidLow: p.uuidLow, formatTime: p.formatTime)
-        else {
-            throw .regionTooSmall(size: region.size, minimum: Superblock.minimumRegionSize(
-                segmentSize: p.segmentSize, volumeSlots: p.volumeSlots, maxLanes: p.maxLanesPerVolume))
-        }
+            maxLanes: p.maxLanesPerVolume, uuidHigh: p.uuidHigh, uuidLow: p.uuidLow, formatTime: p.formatTime)!
         // 1. Invalidate both superblocks: from here on the region is "unformatted".
         let sbArea = 2 * Layout.superblockCopySize
         region.base.initializeMemory(as: UInt8.self, repeating: 0, count: sbArea)

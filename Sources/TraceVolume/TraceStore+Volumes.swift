@@ -85,6 +85,24 @@ extension TraceStore {
         }
     }
 
+    /// The volume called `name`, created with `lanes` lanes if there is none
+    /// (atomically: two callers racing get the same volume). Durable on return.
+    @discardableResult
+    public func volumeCreatingIfMissing(named name: String, lanes: Int = 1, ring: Bool = false) throws(TraceError) -> VolumeInfo {
+        try volumeCreatingIfMissing(nameBytes: Array(name.utf8), lanes: lanes, ring: ring, allowReserved: false)
+    }
+
+    /// For the catalog: may create the reserved '.' names.
+    @discardableResult
+    package func volumeCreatingIfMissing(nameBytes name: [UInt8], lanes: Int, ring: Bool, allowReserved: Bool) throws(TraceError) -> VolumeInfo {
+        do throws(TraceError) {
+            return try createVolume(nameBytes: name, lanes: lanes, ring: ring, allowReserved: allowReserved)
+        } catch {
+            guard case .duplicateName = error else { throw error }
+            return try volume(named: String(decoding: name, as: UTF8.self))
+        }
+    }
+
     /// Renames a volume. Atomic (old or new name after a crash, never both
     /// or neither); durable on return.
     public func renameVolume(_ old: String, to new: String) throws(TraceError) {

@@ -22,7 +22,7 @@ struct Write: ParsableCommand {
         guard recordSize.bytes <= 1 << 30 else { throw CLIError("--record-size must be at most 1G") }
         let p = try openPool(pool, writable: true, commitInterval: Int(min(commitEvery.bytes, 1 << 40)))
         let writer = try { () throws -> LaneWriter in
-            if (try? p.store.volume(named: name)) == nil { try p.store.createVolume(named: name) }
+            try p.store.volumeCreatingIfMissing(named: name)
             return try p.store.openWriter(volume: name)
         }()
         let size = Int(recordSize.bytes)

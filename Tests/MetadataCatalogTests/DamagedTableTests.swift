@@ -14,7 +14,7 @@ func writeTable(_ catalog: MetadataCatalog, app: String, chunks: [[UInt8]], chun
     let info = SymbolTableInfo(elfType: 3, machine: 62, symbolCount: 1, importTime: 1, linkBase: 0,
                                chunkCount: chunkCount ?? UInt32(chunks.count), app: Array(app.utf8), buildID: [0xAB], path: Array("/x".utf8))
     let name = MetadataCatalog.volumeName(app: app, buildID: [0xAB])
-    _ = try store.createVolume(named: name)
+    _ = try store.createVolume(nameBytes: Array(name.utf8), lanes: 1, ring: false, allowReserved: true)
     let w = try store.openWriter(volume: name)
     var bytes: [UInt8] = []
     info.encode(into: &bytes)

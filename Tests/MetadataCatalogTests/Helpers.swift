@@ -48,7 +48,8 @@ let swiftBinary: String = {
 }()
 
 func catalogPool(size: UInt64 = 64 << 20, slots: UInt32 = 64) throws -> (MemoryPool, MetadataCatalog) {
-    let pool = try MemoryPool.inMemory(size: size, parameters: FormatParameters(segmentSize: 1 << 20, volumeSlots: slots, maxLanesPerVolume: 4))
+    let pool = try MemoryPool.inMemory(size: size, parameters: FormatParameters(segmentSize: 1 << 20, volumeSlots: slots, maxLanesPerVolume: 4),
+                                       options: .testing(clock: wallClock))
     return (pool, try MetadataCatalog(store: pool.store))
 }
 
@@ -75,4 +76,11 @@ func nmFunctions(_ path: String) throws -> [(address: UInt64, size: UInt64, name
     let elf = try ELFFile(contentsOf: path)
     let code = elf.sections.filter { $0.flags & 0x6 == 0x6 }.map { $0.address..<($0.address + $0.size) }
     return out.filter { s in code.contains { $0.contains(s.0) } }
+}
+
+/// Wall-clock nanoseconds (imports and maps are timestamped; 0 would mean "no clock").
+let wallClock: @convention(c) () -> UInt64 = {
+    var ts = timespec()
+    clock_gettime(CLOCK_REALTIME, &ts)
+    return UInt64(ts.tv_sec) * 1_000_000_000 + UInt64(ts.tv_nsec)
 }

@@ -239,4 +239,36 @@ import TraceVolume
         }
         #expect(handed == 0)
     }
+
+    /// A ring volume whose chain is cut in the middle must not read as a
+    /// shorter ring (silent truncation): the older segments still exist.
+    @Test func ringChainCutInTheMiddleIsDamageNotAShorterRing() throws {
+        let pool = try memoryPool(size: 4 << 20)
+        try pool.store.createVolume(named: "ring", ring: true)
+        let w = try pool.store.openWriter(volume: "ring")
+        for i in 0..<200 { try w.append(bytes: Array(payload(i, 2000)), timestamp: UInt64(i)) }
+        w.close()
+        let chain = try { () throws -> [UInt64] in
+            let r = try pool.store.openLaneReader(volume: "ring", lane: 0)
+            var segments: [UInt64] = []
+            while let record = try r.next() { if segments.last != record.segment { segments.append(record.segment) } }
+            return segments
+        }()
+        #expect(chain.count >= 4)
+        let image = pool.snapshot()
+        let victim = chain[chain.count / 2]
+        let at = Int(pool.store.superblock.segmentOffset(victim)) + 40
+        image.base.storeBytes(of: ~image.base.load(fromByteOffset: at, as: UInt8.self), toByteOffset: at, as: UInt8.self)
+        let damaged = try MemoryPool.mount(memory: image, writable: false)
+        #expect(throws: TraceError.self) {
+            let r = try damaged.store.openReader(volume: "ring")
+            while try r.next() != nil {}
+        }
+        #expect(!(try damaged.store.check().clean))
+        // Skipping the damage returns everything outside the damaged segment.
+        let r = try damaged.store.openReader(volume: "ring", options: ReadOptions(skipDamaged: true))
+        var n = 0
+        while try r.next() != nil { n += 1 }
+        #expect(n >= 200 - 2 * (Int(pool.store.superblock.segmentSize) / 2032 + 1) && n < 200)
+    }
 }
