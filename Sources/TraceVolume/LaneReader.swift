@@ -11,6 +11,8 @@ public final class LaneReader {
     public let volume: String
     public let lane: Int
     let store: TraceStore
+    /// The store's media view, held once (no retain per record).
+    let media: MediaView
     let slot: Int
     let uid: UInt64
     let ring: Bool
@@ -44,6 +46,7 @@ public final class LaneReader {
 
     init(store: TraceStore, info: VolumeInfo, lane: Int, options: ReadOptions = ReadOptions()) throws(TraceError) {
         self.store = store
+        media = store.media
         self.options = options
         volume = info.name
         self.lane = lane
@@ -62,7 +65,6 @@ public final class LaneReader {
     /// Picks up records committed since the last look. O(segments in lane)
     /// (O(segment count) for a damaged lane read with `skipDamaged`).
     public func refresh() throws(TraceError) {
-        let media = store.media
         let walk = media.walkChain(slot: slot, lane: lane, uid: uid, ring: ring)
         var list = walk.segments
         var tail = Int(walk.tailOffset)
@@ -115,7 +117,6 @@ public final class LaneReader {
 
     /// The next fragment, or nil at the committed tail.
     func nextFragment() throws(TraceError) -> Found? {
-        let media = store.media
         while true {
             if position.cursor == nil {
                 guard position.index < segments.count else { return nil }
@@ -224,9 +225,10 @@ public final class LaneReader {
             let startSalvaging = salvaging
             guard let first = try nextFragment() else { return nil }
             let flags = first.header.flags
-            if flags.isEmpty { return view(first.header, [first.fragment], salvaged: first.salvaged) }
+            if flags.isEmpty { return view(first.header, first.fragment, [], salvaged: first.salvaged) }
             if flags.contains(.continuation) { continue }  // tail of a record whose start was reclaimed or abandoned
-            var parts = [first.fragment]
+            var parts: [RecordFragment] = []
+            var abandoned = false
             var salvaged = first.salvaged
             var last = first
             while last.header.flags.contains(.hasMore) {
@@ -234,7 +236,7 @@ public final class LaneReader {
                 guard let f = try nextFragment() else {
                     if salvaged || salvaging {
                         // A salvaged record's later fragments are missing: hand out what is there.
-                        return view(first.header, parts, salvaged: true)
+                        return view(first.header, first.fragment, parts, salvaged: true)
                     }
                     // Not all committed yet: come back to this record later.
                     position = start
@@ -245,20 +247,21 @@ public final class LaneReader {
                 guard f.header.flags.contains(.continuation), f.header.sequence == first.header.sequence else {
                     // The record was abandoned (crash mid-record): drop it, resume at `f`.
                     position = before
-                    parts = []
+                    abandoned = true
                     break
                 }
                 parts.append(f.fragment)
                 salvaged = salvaged || f.salvaged
                 last = f
             }
-            if parts.isEmpty || last.header.flags.contains(.hasMore) { continue }
-            return view(first.header, parts, salvaged: salvaged)
+            if abandoned || last.header.flags.contains(.hasMore) { continue }
+            return view(first.header, first.fragment, parts, salvaged: salvaged)
         }
     }
 
-    func view(_ header: RecordHeader, _ parts: [RecordFragment], salvaged: Bool) -> RecordView {
-        var v = RecordView(header: header, owner: store, fragments: parts, lane: lane)
+    @inline(__always)
+    func view(_ header: RecordHeader, _ first: RecordFragment, _ rest: [RecordFragment], salvaged: Bool) -> RecordView {
+        var v = RecordView(header: header, owner: store, first: first, rest: rest, lane: lane)
         v.salvaged = salvaged
         return v
     }
@@ -272,7 +275,7 @@ public final class LaneReader {
         while lo <= hi {
             let mid = (lo + hi) / 2
             let t: UInt64
-            do throws(FormatError) { t = try store.media.segmentHeader(segments[mid]).header.firstTimestamp } catch {
+            do throws(FormatError) { t = try media.segmentHeader(segments[mid]).header.firstTimestamp } catch {
                 throw .laneDamaged(volume: volume, lane: lane, error)
             }
             if t <= timestamp { start = mid; lo = mid + 1 } else { hi = mid - 1 }

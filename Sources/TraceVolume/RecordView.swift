@@ -26,49 +26,57 @@ public struct RecordView {
     public let header: RecordHeader
     /// Keeps the mapping alive; never used to reach media from here.
     let owner: TraceStore
-    let fragments: [RecordFragment]
+    /// The first (usually only) fragment, inline: no allocation per record.
+    let first: RecordFragment
+    /// Fragments after the first (empty, so unallocated, unless the record was split).
+    let rest: [RecordFragment]
     public let lane: Int
     /// True for a record found past the lane's commit point by a salvage
     /// read (or a damaged-lane read): checksum-valid and in sequence, but never committed.
     public internal(set) var salvaged: Bool = false
 
-    init(header: RecordHeader, owner: TraceStore, fragments: [RecordFragment], lane: Int) {
+    init(header: RecordHeader, owner: TraceStore, first: RecordFragment, rest: [RecordFragment], lane: Int) {
         self.header = header
         self.owner = owner
-        self.fragments = fragments
+        self.first = first
+        self.rest = rest
         self.lane = lane
     }
+
+    /// Every fragment, in order. Allocates only for split records.
+    var fragments: [RecordFragment] { rest.isEmpty ? [first] : [first] + rest }
 
     public var kind: RecordKind { header.kind }
     public var timestamp: UInt64 { header.timestamp }
     public var sequence: UInt64 { header.sequence }
     /// Segment of the record's first fragment.
-    public var segment: UInt64 { fragments[0].segment }
+    public var segment: UInt64 { first.segment }
     /// Byte offset of the record's first fragment in its segment.
-    public var offset: Int { fragments[0].offset }
+    public var offset: Int { first.offset }
     /// Total payload bytes over all fragments. O(fragments).
-    public var length: Int { fragments.reduce(0) { $0 + $1.length } }
+    public var length: Int { rest.reduce(first.length) { $0 + $1.length } }
     /// Whether the payload lies in one piece (true for all records that were
     /// not split at a segment end).
-    public var isContiguous: Bool { fragments.count == 1 }
+    public var isContiguous: Bool { rest.isEmpty }
 
     /// The payload when it is in one piece, else its first fragment. Points
     /// into the mapping: valid while this view (or another owner) lives; do
     /// not escape it. Prefer `withContiguousPayload` for whole records.
-    public var payload: UnsafeRawBufferPointer { fragments[0].payload }
+    public var payload: UnsafeRawBufferPointer { first.payload }
     /// Fragments after the first, in order (empty unless the record was split).
-    public var moreFragments: [UnsafeRawBufferPointer] { fragments.dropFirst().map { $0.payload } }
+    public var moreFragments: [UnsafeRawBufferPointer] { rest.map { $0.payload } }
 
     /// Calls `body` with each contiguous piece of the payload, in order (in place).
     public func forEachFragment<E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
-        for f in fragments { try body(f.payload) }
+        try body(first.payload)
+        for f in rest { try body(f.payload) }
     }
 
     /// Calls `body` with the whole payload as one buffer: in place when the
     /// record is contiguous, else joined into a temporary buffer (one copy).
     /// Do not escape the pointer.
     public func withContiguousPayload<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        if fragments.count == 1 { return try body(fragments[0].payload) }
+        if rest.isEmpty { return try body(first.payload) }
         let total = length
         return try withUnsafeTemporaryAllocation(byteCount: max(total, 1), alignment: 8) { buf throws(E) -> R in
             var at = 0
@@ -84,7 +92,8 @@ public struct RecordView {
     public var bytes: [UInt8] {
         var out: [UInt8] = []
         out.reserveCapacity(length)
-        for f in fragments { out.append(contentsOf: f.payload) }
+        out.append(contentsOf: first.payload)
+        for f in rest { out.append(contentsOf: f.payload) }
         return out
     }
 
@@ -97,21 +106,24 @@ public struct RecordView {
     /// - Throws: `.recordChanged` when the copy no longer passes the checks
     ///   (the fragments before it were handed over; nothing after it is).
     public func copyVerified(_ body: (UnsafeRawBufferPointer) -> Void) throws(TraceError) {
+        try copyVerified(first, body)
+        for f in rest { try copyVerified(f, body) }
+    }
+
+    private func copyVerified(_ f: RecordFragment, _ body: (UnsafeRawBufferPointer) -> Void) throws(TraceError) {
         let crc = owner.options.crc32c
-        for f in fragments {
-            let footprint = Layout.recordHeaderSize + f.length
-            let ok = withUnsafeTemporaryAllocation(byteCount: footprint, alignment: 8) { buf -> Bool in
-                let p = buf.baseAddress!
-                p.copyMemory(from: f.record, byteCount: footprint)
-                let h = RecordHeader.decodeFields(UnsafeRawPointer(p))
-                guard Int(h.payloadLength) == f.length, h.sequence == header.sequence,
-                      RecordHeader.storedCRC(UnsafeRawPointer(p))
-                        == RecordHeader.checksum(seed: f.seed, header: p, payload: p + Layout.recordHeaderSize, count: f.length, crc: crc)
-                else { return false }
-                body(UnsafeRawBufferPointer(start: p + Layout.recordHeaderSize, count: f.length))
-                return true
-            }
-            guard ok else { throw .recordChanged(segment: f.segment, offset: f.offset) }
+        let footprint = Layout.recordHeaderSize + f.length
+        let ok = withUnsafeTemporaryAllocation(byteCount: footprint, alignment: 8) { buf -> Bool in
+            let p = buf.baseAddress!
+            p.copyMemory(from: f.record, byteCount: footprint)
+            let h = RecordHeader.decodeFields(UnsafeRawPointer(p))
+            guard Int(h.payloadLength) == f.length, h.sequence == header.sequence,
+                  RecordHeader.storedCRC(UnsafeRawPointer(p))
+                    == RecordHeader.checksum(seed: f.seed, header: p, payload: p + Layout.recordHeaderSize, count: f.length, crc: crc)
+            else { return false }
+            body(UnsafeRawBufferPointer(start: p + Layout.recordHeaderSize, count: f.length))
+            return true
         }
+        guard ok else { throw .recordChanged(segment: f.segment, offset: f.offset) }
     }
 }

@@ -41,9 +41,11 @@ struct ImportLackey: ParsableCommand {
         var created = false
         func openWriter() throws -> LaneWriter {
             if let writer { return writer }
-            if (try? p.store.volume(named: name)) == nil {
+            do {
                 try p.store.createVolume(named: name)
                 created = true
+            } catch TraceError.duplicateName {
+                // An existing volume is appended to; a failure keeps it (with what was committed).
             }
             let w = try p.store.openWriter(volume: name)
             writer = w
