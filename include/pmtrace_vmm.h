@@ -24,10 +24,15 @@
  *          pmt_format(&r, 0, 0, 0);           // once, for a new region
  *          pmt_attach(&r, 1, &o, &store);
  *
- * Execution environment the archive assumes: x86-64 long mode, SSE enabled
- * (the Swift code may use SSE registers), a few KiB of stack per call, and
- * no red zone guarantee (code runs as ordinary System V functions; do not
- * call it from an interrupt handler that runs on the same stack).
+ * Link with --gc-sections: the archive keeps every function in its own
+ * section, and a writer does not reach the read and check paths.
+ *
+ * Execution environment the archive assumes: x86-64 long mode with SSE
+ * enabled (the Swift code may use SSE registers), the System V calling
+ * convention with its 128-byte red zone (ring-0 code built with
+ * -mno-red-zone must not take interrupts on the stack the library runs on),
+ * and some stack: Tests/VMM/harness.c measures its peak and fails above
+ * 64 KiB.
  * Threads: as pmtrace.h says; the archive's pmt_last_error() text is one
  * buffer shared by all threads (hosted builds keep one per thread). */
 #ifndef PMTRACE_VMM_H

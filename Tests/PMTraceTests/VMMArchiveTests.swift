@@ -135,7 +135,7 @@ import TraceVolume
         defer { unlink(exe); unlink(pool) }
         let cc = try Self.run(Self.toolchain + "/clang", [
             "-ffreestanding", "-nostdlib", "-static", "-fno-pie", "-fno-stack-protector", "-O1", "-Wall", "-Wextra", "-Werror",
-            "-fuse-ld=lld", "-I", Self.root.appendingPathComponent("include").path,
+            "-fuse-ld=lld", "-Wl,--gc-sections", "-I", Self.root.appendingPathComponent("include").path,
             Self.root.appendingPathComponent("Tests/VMM/harness.c").path, archive, "-o", exe,
         ])
         try #require(cc.status == 0, "the harness did not build:\n\(cc.err)")
@@ -145,12 +145,15 @@ import TraceVolume
 
         let h = try Self.run(exe, shim == "cpu" ? [pool] : [pool, shim])
         try #require(h.status == 0, "harness failed (\(h.status)): \(h.err)")
-        let fields = Dictionary(uniqueKeysWithValues: h.out.split(separator: " ").dropFirst().compactMap { kv -> (String, String)? in
+        let fields = Dictionary(uniqueKeysWithValues: h.out.split(whereSeparator: { $0 == " " || $0 == "\n" }).dropFirst().compactMap { kv -> (String, String)? in
             let p = kv.split(separator: "=", maxSplits: 1)
             return p.count == 2 ? (String(p[0]), p[1].trimmingCharacters(in: .whitespacesAndNewlines)) : nil
         })
         #expect(h.out.hasPrefix("ok "), "\(h.out)")
         #expect(fields["accesses"] == "\(Self.accessCount)")
+        #expect(fields["crc32c"] == "sse4.2" || fields["crc32c"] == "table")
+        let stack = try #require(fields["stack-bytes"].flatMap { Int($0) })
+        #expect(stack > 0 && stack <= 64 << 10)
         switch shim {
         case "clflush": #expect(fields["flush"] == "clflush")
         case "eadr": #expect(fields["flush"] == "none-eadr")

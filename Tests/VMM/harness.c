@@ -297,9 +297,35 @@ static int harness_main(int argc, char **argv) {
 }
 
 /* The kernel enters with argc at (%rsp), argv after it. */
+/* Peak stack use of the whole run: paint STACK_PAINT bytes below the
+ * entry stack pointer, run, find the deepest byte that changed. */
+#define STACK_PAINT (256u << 10)
+#define STACK_LIMIT (64u << 10)
+static volatile unsigned char *painted_end;
+static __attribute__((noinline)) void paint_stack(void) {
+    /* Start below this function's own frame (and its red zone). */
+    volatile unsigned char *p = (volatile unsigned char *)__builtin_frame_address(0) - 512;
+    painted_end = p - STACK_PAINT;
+    while (p > painted_end) *--p = 0xA5;
+}
+static uint64_t stack_used(volatile unsigned char *top) {
+    volatile unsigned char *p = painted_end;
+    while (*p == 0xA5) p++;
+    return (uint64_t)(top - p);
+}
+
 void start_c(long *sp);
 void start_c(long *sp) {
+    volatile unsigned char *top = (volatile unsigned char *)sp;
+    paint_stack();
     int code = harness_main((int)sp[0], (char **)(sp + 1));
+    uint64_t used = stack_used(top);
+    if (code == 0) {
+        put(1, "stack-bytes=");
+        put_u64(1, used);
+        put(1, "\n");
+        if (used > STACK_LIMIT) { put(2, "harness: more than 64 KiB of stack\n"); code = 1; }
+    }
     sys(SYS_exit_group, code, 0, 0, 0, 0, 0);
     __builtin_unreachable();
 }
