@@ -56,7 +56,9 @@ int pmt_lane_open(pmt_store *store, const char *volume, uint32_t lane, pmt_lane 
 void pmt_lane_close(pmt_lane *lane);
 
 /* Appends one record (no fence, no allocation). kind: 1..8 or
- * PMT_KIND_FIRST_USER and above. timestamp 0 = the store's clock. */
+ * PMT_KIND_FIRST_USER and above. timestamp 0 = the store's clock. Writes
+ * the lane's pending access batch first (pmt_append_accesses); if that
+ * fails, returns its error and appends nothing. */
 int pmt_append(pmt_lane *lane, uint16_t kind, const void *data, size_t length, uint64_t timestamp);
 /* Appends memory accesses to the lane's pending memory-access-batch record
  * (kind PMT_KIND_MEMORY_ACCESS_BATCH, FORMAT.md §8.2), encoding them into a
