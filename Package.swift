@@ -110,6 +110,6 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MetadataCatalogTests", dependencies: ["MetadataCatalog", "PMTrace", "PMTraceTesting"], swiftSettings: strict),
-        .testTarget(name: "PMTraceTests", dependencies: ["PMTrace", "pmtrace", "Benchmarks", "TraceAnalysis", "PMTraceTesting"], swiftSettings: strict),
+        .testTarget(name: "PMTraceTests", dependencies: ["PMTrace", "pmtrace", "Benchmarks", "TraceAnalysis", "PMTraceTesting", "PMTraceABI"], swiftSettings: strict),
     ]
 )

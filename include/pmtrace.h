@@ -52,14 +52,32 @@ int pmt_volume_create(pmt_store *store, const char *name, uint32_t lanes, int ri
 
 /* The writer of one lane of a volume; at most one per lane. */
 int pmt_lane_open(pmt_store *store, const char *volume, uint32_t lane, pmt_lane **out);
-/* Commits and releases the lane. */
+/* Writes the pending access batch, commits and releases the lane. */
 void pmt_lane_close(pmt_lane *lane);
 
 /* Appends one record (no fence, no allocation). kind: 1..8 or
- * PMT_KIND_FIRST_USER and above. timestamp 0 = the store's clock. */
+ * PMT_KIND_FIRST_USER and above. timestamp 0 = the store's clock. Writes
+ * the lane's pending access batch first (pmt_append_accesses); if that
+ * fails, returns its error and appends nothing. */
 int pmt_append(pmt_lane *lane, uint16_t kind, const void *data, size_t length, uint64_t timestamp);
-/* Makes every record appended to this lane durable: one fence, one 8-byte
- * store, one flush. Returns PMT_OK. */
+/* Appends memory accesses to the lane's pending memory-access-batch record
+ * (kind PMT_KIND_MEMORY_ACCESS_BATCH, FORMAT.md §8.2), encoding them into a
+ * fixed buffer of PMT_ACCESS_BATCH_BYTES the lane got when it was opened: no
+ * allocation. The pending batch is written as one record when the buffer is
+ * full, before the next pmt_append on the lane (records keep their order),
+ * at pmt_commit and at pmt_lane_close; its timestamp is the store's clock at
+ * that moment. Like pmt_append, nothing is durable until a commit; the
+ * accesses still in the buffer do not count towards commit_interval.
+ * PMT_E_INVALID, with nothing appended, if accesses is NULL with n > 0 or a
+ * kind is above PMT_ACCESS_INSTRUCTION_FETCH. If writing a full batch fails
+ * (PMT_E_FULL), the accesses not yet written as a record are dropped and
+ * pmt_last_error() says how many. */
+int pmt_append_accesses(pmt_lane *lane, const pmt_access *accesses, size_t n);
+
+/* Makes every record appended to this lane durable: writes the pending
+ * access batch, then one fence, one 8-byte store, one flush. Returns PMT_OK,
+ * or the failure of writing the pending batch (those accesses are dropped;
+ * everything appended before them is committed all the same). */
 int pmt_commit(pmt_lane *lane);
 
 /* The name of a result code ("PMT_E_FULL: region full"). Static storage. */

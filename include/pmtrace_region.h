@@ -92,6 +92,27 @@ typedef struct pmt_options {
     size_t (*_Nullable copy_with_checksum)(uint32_t *_Nullable crc, void *_Nullable dst, const void *_Nullable src, size_t len);
 } pmt_options;
 
+/* One memory access for pmt_append_accesses (pmtrace.h), encoded into a
+ * memory-access-batch record (FORMAT.md §8.2). 16 bytes. */
+typedef struct pmt_access {
+    uint64_t address;      /* the accessed address (guest-physical, guest-virtual: the writer's choice) */
+    uint32_t size;         /* bytes accessed */
+    uint8_t kind;          /* one of the PMT_ACCESS_* values below */
+    uint8_t reserved[3];   /* ignored; set to 0 */
+} pmt_access;
+
+/* Payload bytes of the per-lane buffer pmt_append_accesses encodes into
+ * (about 1000-2000 typical accesses per record). */
+#define PMT_ACCESS_BATCH_BYTES 4096
+
+/* pmt_access.kind (the two kind bits of FORMAT.md §8.2). */
+enum {
+    PMT_ACCESS_LOAD = 0,
+    PMT_ACCESS_STORE = 1,
+    PMT_ACCESS_MODIFY = 2,
+    PMT_ACCESS_INSTRUCTION_FETCH = 3,
+};
+
 /* Results of the entry points in pmtrace.h: 0 success, 1 "already existed",
  * negative values are failures (pmt_strerror names them; pmt_last_error()
  * describes the last one on this thread in detail). */

@@ -22,8 +22,42 @@ func storeFrom(_ handle: OpaquePointer) -> TraceStore {
     Unmanaged<TraceStore>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
 }
 
-func laneFrom(_ handle: OpaquePointer) -> LaneWriter {
-    Unmanaged<LaneWriter>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+func laneFrom(_ handle: OpaquePointer) -> LaneHandle {
+    Unmanaged<LaneHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
+}
+
+/// What a `pmt_lane *` points to: the lane's writer and its pending
+/// memory-access batch, encoded into a buffer of `PMT_ACCESS_BATCH_BYTES`
+/// allocated once, at open (pmt_append_accesses never allocates).
+final class LaneHandle {
+    let writer: LaneWriter
+    var batch: MemoryAccessBatch.Encoder
+
+    init(_ writer: LaneWriter) {
+        self.writer = writer
+        batch = MemoryAccessBatch.Encoder(buffer: .allocate(byteCount: Int(PMT_ACCESS_BATCH_BYTES), alignment: 8))
+    }
+
+    deinit { batch.buffer.deallocate() }
+
+    /// Writes the pending batch as one record. On failure the batch is
+    /// dropped (its accesses are gone) and the error text says how many,
+    /// plus `notAppended` accesses of the current call that never got in.
+    func flush(notAppended: Int = 0) -> Int32 {
+        guard batch.count > 0 else { return Int32(PMT_OK) }
+        let count = batch.count
+        let result: Int32
+        do throws(TraceError) {
+            try writer.append(batch.payload(), kind: .memoryAccessBatch)
+            result = Int32(PMT_OK)
+        } catch {
+            var text = "\(error.description); \(count) buffered accesses dropped"
+            if notAppended > 0 { text += ", \(notAppended) more of this call not appended" }
+            result = fail(status(of: error), text)
+        }
+        batch.reset()
+        return result
+    }
 }
 
 /// `StoreOptions` from the C struct (NULL fields keep the defaults).
@@ -101,7 +135,7 @@ public func pmt_lane_open(_ store: OpaquePointer?, _ volume: UnsafePointer<CChar
     do throws(TraceError) {
         let name = String(decoding: cBytes(volume), as: UTF8.self)
         let writer = try s.openWriter(volume: name, lane: Int(lane))
-        out.pointee = OpaquePointer(Unmanaged.passRetained(writer).toOpaque())
+        out.pointee = OpaquePointer(Unmanaged.passRetained(LaneHandle(writer)).toOpaque())
         return Int32(PMT_OK)
     } catch {
         return fail(error)
@@ -111,8 +145,10 @@ public func pmt_lane_open(_ store: OpaquePointer?, _ volume: UnsafePointer<CChar
 @_cdecl("pmt_lane_close")
 public func pmt_lane_close(_ lane: OpaquePointer?) {
     guard let lane else { return }
-    let h = Unmanaged<LaneWriter>.fromOpaque(UnsafeRawPointer(lane))
-    h.takeUnretainedValue().close()
+    let h = Unmanaged<LaneHandle>.fromOpaque(UnsafeRawPointer(lane))
+    let handle = h.takeUnretainedValue()
+    _ = handle.flush()  // a failure is left in pmt_last_error()
+    handle.writer.close()
     h.release()
 }
 
@@ -121,9 +157,13 @@ public func pmt_append(_ lane: OpaquePointer?, _ kind: UInt16, _ data: UnsafeRaw
     guard let lane else { return fail(Int32(PMT_E_INVALID), "pmt_append: null lane") }
     guard data != nil || length == 0 else { return fail(Int32(PMT_E_INVALID), "pmt_append: null data with a nonzero length") }
     guard length >= 0, length <= Int(UInt32.max) else { return fail(Int32(PMT_E_INVALID), "pmt_append: length out of range") }
+    let handle = laneFrom(lane)
+    // The pending accesses came first: they go first.
+    let flushed = handle.flush()
+    guard flushed == Int32(PMT_OK) else { return flushed }
     do throws(TraceError) {
-        try laneFrom(lane).append(UnsafeRawBufferPointer(start: data, count: length), kind: RecordKind(rawValue: kind),
-                                  timestamp: timestamp == 0 ? nil : timestamp)
+        try handle.writer.append(UnsafeRawBufferPointer(start: data, count: length), kind: RecordKind(rawValue: kind),
+                                 timestamp: timestamp == 0 ? nil : timestamp)
         return Int32(PMT_OK)
     } catch {
         return fail(error)
@@ -133,6 +173,30 @@ public func pmt_append(_ lane: OpaquePointer?, _ kind: UInt16, _ data: UnsafeRaw
 @_cdecl("pmt_commit")
 public func pmt_commit(_ lane: OpaquePointer?) -> Int32 {
     guard let lane else { return fail(Int32(PMT_E_INVALID), "pmt_commit: null lane") }
-    laneFrom(lane).commit()
+    let handle = laneFrom(lane)
+    let flushed = handle.flush()
+    handle.writer.commit()
+    return flushed
+}
+
+@_cdecl("pmt_append_accesses")
+public func pmt_append_accesses(_ lane: OpaquePointer?, _ accesses: UnsafePointer<pmt_access>?, _ n: Int) -> Int32 {
+    guard let lane else { return fail(Int32(PMT_E_INVALID), "pmt_append_accesses: null lane") }
+    guard n >= 0 else { return fail(Int32(PMT_E_INVALID), "pmt_append_accesses: count out of range") }
+    guard n > 0 else { return Int32(PMT_OK) }
+    guard let accesses else { return fail(Int32(PMT_E_INVALID), "pmt_append_accesses: null accesses with a nonzero count") }
+    // Checked first, so a bad call appends nothing.
+    for i in 0..<n where accesses[i].kind > 3 {
+        return fail(Int32(PMT_E_INVALID), "pmt_append_accesses: access \(i) has kind \(accesses[i].kind) (0...3)")
+    }
+    let handle = laneFrom(lane)
+    for i in 0..<n {
+        if !handle.batch.hasRoom {
+            let flushed = handle.flush(notAppended: n - i)
+            guard flushed == Int32(PMT_OK) else { return flushed }
+        }
+        let a = accesses[i]
+        handle.batch.append(MemoryAccess(kind: MemoryAccess.Kind(rawValue: a.kind)!, address: a.address, size: a.size))
+    }
     return Int32(PMT_OK)
 }

@@ -1,5 +1,5 @@
 /// One memory access from a trace.
-public struct MemoryAccess: Equatable, Hashable, Sendable {
+public struct MemoryAccess: Equatable, Sendable {
     public enum Kind: UInt8, Sendable, CaseIterable {
         case load = 0
         case store = 1
@@ -26,6 +26,12 @@ public struct MemoryAccess: Equatable, Hashable, Sendable {
         self.size = size
     }
 }
+
+// Hashing would pull the random hashing seed (arc4random_buf) into the
+// bare-metal archive; nothing on the Embedded writer path hashes accesses.
+#if !hasFeature(Embedded)
+extension MemoryAccess: Hashable {}
+#endif
 
 /// The compact payload of a `.memoryAccessBatch` record (FORMAT.md §8.2):
 /// `u32 count, u32 reserved`, then per access one tag byte (bits 0-1 kind,
@@ -82,6 +88,71 @@ public enum MemoryAccessBatch {
             }
             previous = previous &+ UInt64(bitPattern: Varint.unzigzag(d))
             body(MemoryAccess(kind: MemoryAccess.Kind(rawValue: tag & 3)!, address: previous, size: UInt32(size)))
+        }
+    }
+
+    /// Bytes of the payload header (`u32 count, u32 reserved`).
+    public static let headerBytes = 8
+    /// Most bytes one access can take: the tag, a 5-byte size varint and a
+    /// 10-byte address-difference varint.
+    public static let maxAccessBytes = 16
+
+    /// Builds one payload in a caller-owned buffer, access by access, with no
+    /// allocation: the bare-metal writer keeps one per lane and turns it into
+    /// a record when it is full. Produces exactly the bytes of
+    /// `encode(_:into:)` for the same accesses.
+    public struct Encoder {
+        /// Where the payload is built (at least `headerBytes + maxAccessBytes`).
+        public let buffer: UnsafeMutableRawBufferPointer
+        /// Accesses encoded since the last `reset()`.
+        @inlinable public var count: Int { _count }
+        /// Bytes of the payload so far, the header included.
+        @inlinable public var byteCount: Int { _byteCount }
+        @usableFromInline var _count = 0
+        @usableFromInline var _byteCount = MemoryAccessBatch.headerBytes
+        @usableFromInline var previous: UInt64 = 0
+
+        public init(buffer: UnsafeMutableRawBufferPointer) {
+            precondition(buffer.baseAddress != nil && buffer.count >= MemoryAccessBatch.headerBytes + MemoryAccessBatch.maxAccessBytes,
+                         "access batch buffer too small")
+            self.buffer = buffer
+        }
+
+        /// Whether `append` can take one more access of any size and address.
+        @inlinable
+        public var hasRoom: Bool {
+            buffer.count - byteCount >= MemoryAccessBatch.maxAccessBytes && count < Int(UInt32.max)
+        }
+
+        /// Encodes `a` after the accesses before it. Precondition: `hasRoom`.
+        @inlinable
+        public mutating func append(_ a: MemoryAccess) {
+            precondition(hasRoom, "access batch full")
+            let p = buffer.baseAddress! + byteCount
+            let small = a.size < 63
+            p.storeBytes(of: a.kind.rawValue | UInt8(small ? a.size : 63) << 2, as: UInt8.self)
+            var n = 1
+            if !small { n += Varint.store(UInt64(a.size), at: p + n) }
+            n += Varint.store(Varint.zigzag(Int64(bitPattern: a.address &- previous)), at: p + n)
+            previous = a.address
+            _byteCount += n
+            _count += 1
+        }
+
+        /// The payload so far (the count header filled in). Valid until the
+        /// next `append` or `reset`.
+        public func payload() -> UnsafeRawBufferPointer {
+            let p = buffer.baseAddress!
+            p.storeLE(UInt32(truncatingIfNeeded: count), at: 0)
+            p.storeLE(UInt32(0), at: 4)
+            return UnsafeRawBufferPointer(start: p, count: byteCount)
+        }
+
+        /// Starts a new payload (the first address is again relative to 0).
+        public mutating func reset() {
+            _count = 0
+            _byteCount = MemoryAccessBatch.headerBytes
+            previous = 0
         }
     }
 }

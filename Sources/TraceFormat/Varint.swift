@@ -12,6 +12,21 @@ public enum Varint {
         out.append(UInt8(v))
     }
 
+    /// Stores `value` as LEB128 at `p` (1...10 bytes) and returns how many
+    /// bytes that took: the bytes `append(_:to:)` would add, with no allocation.
+    @inlinable
+    public static func store(_ value: UInt64, at p: UnsafeMutableRawPointer) -> Int {
+        var v = value
+        var n = 0
+        while v >= 0x80 {
+            p.storeBytes(of: UInt8(truncatingIfNeeded: v) | 0x80, toByteOffset: n, as: UInt8.self)
+            v >>= 7
+            n += 1
+        }
+        p.storeBytes(of: UInt8(v), toByteOffset: n, as: UInt8.self)
+        return n + 1
+    }
+
     /// Reads a LEB128 value at `index`, advancing it. Returns nil when the
     /// bytes end first or the value does not fit 64 bits.
     @inlinable

@@ -26,6 +26,16 @@ import Testing
             }
             if (i % 100 == 99) pmt_commit(l);
         }
+        /* Memory accesses through the batch encoder, written at close. */
+        pmt_access a[300];
+        for (int i = 0; i < 300; i++) {
+            a[i].address = 0x10000u * lane + 8u * (uint64_t)i;
+            a[i].size = 8;
+            a[i].kind = PMT_ACCESS_STORE;
+        }
+        if (pmt_append_accesses(l, a, 300) != 0) { fprintf(stderr, "accesses: %s\n", pmt_last_error()); return (void *)1; }
+        a[0].kind = 9;
+        if (pmt_append_accesses(l, a, 1) != PMT_E_INVALID) { fprintf(stderr, "bad access kind accepted\n"); return (void *)1; }
         pmt_lane_close(l);
         return 0;
     }
@@ -75,5 +85,8 @@ import Testing
         // Merged by timestamp: lane 0 record i, lane 1 record i, lane 0 record i+1, …
         let expected = (0..<1000).flatMap { i in (0..<2).map { "lane \($0) record \(i)\n" } }.joined()
         #expect(try pmtrace(["read", pool, "from-c"]).out == expected)
+        // Each lane's 300 accesses became one memory-access batch record after its blobs.
+        let dump = try pmtrace(["dump", pool, "from-c"]).out.split(separator: "\n")
+        #expect(dump.filter { $0.contains("kind=memory-access") && $0.contains("accesses=300") }.count == 2)
     }
 }

@@ -29,6 +29,15 @@ import TraceFormat
         for raw in 0..<RecordKind.firstReserved { #expect(kinds.contains { $0.1.rawValue == raw }, "kind \(raw) missing from the header") }
     }
 
+    @Test func accessKindsMatch() {
+        let kinds: [(String, MemoryAccess.Kind)] = [
+            ("PMT_ACCESS_LOAD", .load), ("PMT_ACCESS_STORE", .store), ("PMT_ACCESS_MODIFY", .modify),
+            ("PMT_ACCESS_INSTRUCTION_FETCH", .instructionFetch),
+        ]
+        for (name, kind) in kinds { #expect(Self.value(name) == Int(kind.rawValue), "\(name)") }
+        #expect(kinds.count == MemoryAccess.Kind.allCases.count)
+    }
+
     @Test func formatVersionMatches() {
         #expect(Self.value("PMT_FORMAT_VERSION_MAJOR") == Int(Layout.versionMajor))
         #expect(Self.value("PMT_FORMAT_VERSION_MINOR") == Int(Layout.versionMinor))

@@ -28,6 +28,51 @@ import TraceFormat
         #expect(back == accesses)
     }
 
+    /// The allocation-free encoder the bare-metal writer uses produces the
+    /// bytes of `encode(_:into:)`, batch after batch in one buffer.
+    @Test(arguments: [24, 100, 4096]) func fixedBufferEncoderMatchesEncode(capacity: Int) throws {
+        var rng = SystemRandomNumberGenerator()
+        let sizes: [UInt32] = [0, 1, 8, 62, 63, 64, 4096, .max]
+        var address: UInt64 = 0
+        let accesses = (0..<3000).map { i -> MemoryAccess in
+            address = i % 3 == 0 ? UInt64.random(in: 0...UInt64.max, using: &rng) : address &+ UInt64.random(in: 0...4096, using: &rng)
+            return MemoryAccess(kind: MemoryAccess.Kind(rawValue: UInt8(i % 4))!, address: address, size: sizes[i % sizes.count])
+        }
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: capacity, alignment: 8)
+        defer { buffer.deallocate() }
+        var encoder = MemoryAccessBatch.Encoder(buffer: buffer)
+        var start = 0, batches = 0
+        func check(_ end: Int) {
+            var expected: [UInt8] = []
+            accesses.withUnsafeBufferPointer { MemoryAccessBatch.encode(UnsafeBufferPointer(rebasing: $0[start..<end]), into: &expected) }
+            #expect(Array(encoder.payload()) == expected)
+            #expect(encoder.count == end - start && encoder.byteCount == expected.count)
+            #expect(encoder.byteCount <= capacity)
+            batches += 1
+            start = end
+            encoder.reset()
+        }
+        for (i, a) in accesses.enumerated() {
+            if !encoder.hasRoom { check(i) }
+            encoder.append(a)
+        }
+        check(accesses.count)
+        #expect(batches > 1)
+    }
+
+    @Test func varintStoreMatchesAppend() {
+        var values: [UInt64] = [0, 1, 127, 128, 16383, 16384, .max, .max >> 1]
+        for shift in 0..<64 { values.append(1 << UInt64(shift)) }
+        for v in values {
+            var expected: [UInt8] = []
+            Varint.append(v, to: &expected)
+            var bytes = [UInt8](repeating: 0xEE, count: 12)
+            let n = bytes.withUnsafeMutableBytes { Varint.store(v, at: $0.baseAddress!) }
+            #expect(Array(bytes[0..<n]) == expected)
+            #expect(bytes[n] == 0xEE)
+        }
+    }
+
     @Test func sequentialAccessesAreCompact() {
         let accesses = (0..<1000).map { MemoryAccess(kind: .load, address: 0x7FFF_0000 + UInt64($0) * 8, size: 8) }
         var out: [UInt8] = []

@@ -1,0 +1,101 @@
+import PMTraceABI
+import PMTraceTesting
+import Testing
+import TraceFormat
+import TraceVolume
+
+/// pmt_append_accesses through the shared entry points (the code the
+/// bare-metal archive and libPMTraceC.so both hold), in process.
+@Suite struct AccessBatchABITests {
+    static func accesses(_ range: Range<Int>) -> [pmt_access] {
+        range.map { i in
+            // Far-apart addresses: about 10 bytes per access, so batches fill fast.
+            let address = UInt64(truncatingIfNeeded: i) &* 0x9E37_79B9_7F4A_7C15
+            return pmt_access(address: address, size: UInt32(i % 70), kind: UInt8(i % 4), reserved: (0, 0, 0))
+        }
+    }
+
+    static func lastError() -> String { String(cString: pmt_last_error()) }
+
+    /// Appending until the region is full: the call that fails returns
+    /// PMT_E_FULL and says how many accesses were dropped; every access in a
+    /// committed record is the generated one, and those plus the dropped ones
+    /// are exactly what was passed in.
+    @Test func fullRegionDropsThePendingBatchAndSaysHowMany() throws {
+        let region = InMemoryRegion(size: 1 << 20)
+        var d = region.regionDescriptor()
+        #expect(pmt_format(&d, 65536, 4, 2) == Int32(PMT_OK))
+        var store: OpaquePointer?
+        #expect(pmt_attach(&d, 1, nil, &store) == Int32(PMT_OK))
+        #expect(pmt_volume_create(store, "a", 1, 0) == Int32(PMT_OK))
+        var lane: OpaquePointer?
+        #expect(pmt_lane_open(store, "a", 0, &lane) == Int32(PMT_OK))
+
+        var passed = 0, rc = Int32(PMT_OK)
+        let perCall = 50
+        while passed < 1_000_000 {
+            let chunk = Self.accesses(passed..<(passed + perCall))
+            rc = chunk.withUnsafeBufferPointer { pmt_append_accesses(lane, $0.baseAddress, $0.count) }
+            passed += perCall
+            if rc != Int32(PMT_OK) { break }
+        }
+        #expect(rc == Int32(PMT_E_FULL))
+        let message = Self.lastError()
+        // "...; <n> buffered accesses dropped, <m> more of this call not appended"
+        let words = message.split(separator: " ")
+        let dropped = try #require(words.firstIndex(of: "buffered").flatMap { Int(words[$0 - 1]) }, "\(message)")
+        let notAppended = words.firstIndex(of: "more").flatMap { Int(words[$0 - 1].trimmingCharacters(in: [","])) } ?? 0
+        #expect(dropped > 0 && notAppended > 0 && notAppended <= perCall, "\(message)")
+        // Nothing is pending any more: commit succeeds.
+        #expect(pmt_commit(lane) == Int32(PMT_OK))
+        pmt_lane_close(lane)
+        pmt_detach(store)
+
+        let reader = try TraceStore(region: PersistentRegion(region.regionDescriptor()), writable: false).openReader(volume: "a")
+        var decoded: [MemoryAccess] = []
+        while let r = try reader.next() {
+            #expect(r.kind == .memoryAccessBatch)
+            try r.withContiguousPayload { (b: UnsafeRawBufferPointer) throws(FormatError) in
+                try MemoryAccessBatch.forEach(b) { decoded.append($0) }
+            }
+        }
+        #expect(decoded.count + dropped + notAppended == passed)
+        let expected = Self.accesses(0..<decoded.count).map {
+            MemoryAccess(kind: MemoryAccess.Kind(rawValue: $0.kind)!, address: $0.address, size: $0.size)
+        }
+        #expect(decoded == expected)
+    }
+
+    /// A bad kind anywhere in the call appends nothing; pending accesses go
+    /// out before a blob, so records keep the order of the calls.
+    @Test func badKindAppendsNothingAndBlobsKeepTheirPlace() throws {
+        let region = InMemoryRegion(size: 1 << 20)
+        var d = region.regionDescriptor()
+        #expect(pmt_format(&d, 65536, 4, 2) == Int32(PMT_OK))
+        var store: OpaquePointer?
+        #expect(pmt_attach(&d, 1, nil, &store) == Int32(PMT_OK))
+        #expect(pmt_volume_create(store, "a", 1, 0) == Int32(PMT_OK))
+        var lane: OpaquePointer?
+        #expect(pmt_lane_open(store, "a", 0, &lane) == Int32(PMT_OK))
+        var bad = Self.accesses(0..<10)
+        bad[9].kind = 4
+        #expect(bad.withUnsafeBufferPointer { pmt_append_accesses(lane, $0.baseAddress, $0.count) } == Int32(PMT_E_INVALID))
+        #expect(Self.lastError().contains("access 9 has kind 4"))
+        let good = Self.accesses(0..<3)
+        #expect(good.withUnsafeBufferPointer { pmt_append_accesses(lane, $0.baseAddress, $0.count) } == Int32(PMT_OK))
+        let text = Array("between".utf8)
+        #expect(pmt_append(lane, UInt16(PMT_KIND_BLOB), text, text.count, 0) == Int32(PMT_OK))
+        #expect(good.withUnsafeBufferPointer { pmt_append_accesses(lane, $0.baseAddress, 1) } == Int32(PMT_OK))
+        pmt_lane_close(lane)  // writes the last batch
+        pmt_detach(store)
+
+        let reader = try TraceStore(region: PersistentRegion(region.regionDescriptor()), writable: false).openReader(volume: "a")
+        var kinds: [RecordKind] = [], counts: [Int?] = []
+        while let r = try reader.next() {
+            kinds.append(r.kind)
+            counts.append(r.kind == .memoryAccessBatch ? MemoryAccessBatch.count(r.payload) : nil)
+        }
+        #expect(kinds == [.memoryAccessBatch, .blob, .memoryAccessBatch])
+        #expect(counts == [3, nil, 1])
+    }
+}
