@@ -30,7 +30,8 @@ extension FormatParameters {
     /// region holds the metadata plus the minimum number of segments. O(1).
     public func validate(regionSize: UInt64?) throws(TraceError) {
         if let bad = Layout.invalidGeometry(segmentSize: segmentSize, volumeSlots: volumeSlots, maxLanes: maxLanesPerVolume) {
-            throw .invalidParameter(name: "\(bad.field) (\(bad.range))", value: bad.value)
+            let what = bad.field == "segmentSize" ? "segment size" : bad.field == "volumeSlotCount" ? "volume slots" : "lanes per volume"
+            throw .invalidParameter(name: "\(what) (\(bad.range))", value: bad.value)
         }
         guard let regionSize else { return }
         guard Superblock.layout(
