@@ -12,7 +12,8 @@ import TraceVolume
 /// fsck finds no damage and no segment owned twice.
 @Suite(.serialized) struct CrashStateTests {
     func expectNoViolations(_ name: String, _ r: CrashReport) {
-        print("crash states \(name): \(r.points) points, \(r.states) states checked, \(r.violations.count) violations")
+        let total = totalCrashStates.withLock { $0 }
+        print("crash states \(name): \(r.points) points, \(r.states) states checked, \(r.violations.count) violations (\(total) states so far in this run)")
         #expect(r.violations.isEmpty, "\(name): \(r.violations.prefix(5))")
         #expect(r.states > 0)
     }
@@ -135,6 +136,51 @@ import TraceVolume
         expectNoViolations("catalog import", r)
     }
 
+    /// A power loss while `check(repair: .apply(backup: nil))` rewrites a damaged
+    /// superblock copy and a torn volume-entry copy from their valid twins:
+    /// every crash image mounts, reads every committed record, and repairs
+    /// again to a region with no damage left (repair wrote only metadata copies).
+    /// `damagedCopy` is the superblock copy damaged after the store mounted
+    /// (0: the copy in use, 1: its twin).
+    @Test(arguments: [0, 1])
+    func repairOfDamagedCopies(damagedCopy: Int) throws {
+        let r = try crashTest(regionSize: 1 << 20, samples: max(crashSamples, 64), exhaustive: max(exhaustiveLimit, 10), setup: { store, model in
+            try committedVolumesForRepair(store, model)
+        }) { _, store, model in
+            let sim = PersistenceSimulator.active!
+            model.allowSuperblockCopyDamage = true
+            try damageCopies(sim, superblock: damagedCopy, entrySlot: 0, store!.superblock)
+            let report = try store!.check(repair: .apply(backup: nil))
+            #expect(report.findings.contains { $0.location.hasPrefix("superblock copy") && $0.repaired })
+            #expect(report.findings.contains { $0.location.hasPrefix("volume table slot 0 copy") && $0.repaired })
+            model.allowSuperblockCopyDamage = false
+        } extraCheck: { pool, model in
+            try repairedAgain(pool, model)
+        }
+        expectNoViolations("repair of damaged copies (superblock copy \(damagedCopy == 0 ? "A" : "B"))", r)
+    }
+
+    /// The same damage found by a writable mount (which rewrites the damaged
+    /// superblock copy itself), then `check(repair:)` (the torn entry copy):
+    /// a power loss anywhere in either.
+    @Test func mountThenRepairOfDamagedCopies() throws {
+        let r = try crashTest(regionSize: 1 << 20, samples: max(crashSamples, 64), exhaustive: max(exhaustiveLimit, 10), setup: { store, model in
+            try committedVolumesForRepair(store, model)
+        }) { region, store, model in
+            let sim = PersistenceSimulator.active!
+            model.allowSuperblockCopyDamage = true
+            try damageCopies(sim, superblock: 0, entrySlot: 1, store!.superblock)
+            let mounted = try TraceStore(region: region, writable: true, options: .testing(commitInterval: 0, fused: false))
+            #expect(mounted.superblockCopy == 1)
+            let report = try mounted.check(repair: .apply(backup: nil))
+            #expect(report.findings.contains { $0.location.hasPrefix("volume table slot 1 copy") && $0.repaired })
+            model.allowSuperblockCopyDamage = false
+        } extraCheck: { pool, model in
+            try repairedAgain(pool, model)
+        }
+        expectNoViolations("mount + repair of damaged copies", r)
+    }
+
     func referenceTable() throws -> (UInt64, [(UInt64, String)]) {
         let pool = try MemoryPool.inMemory(size: 2 << 20, parameters: smallFormat)
         let catalog = try MetadataCatalog(store: pool.store)
@@ -143,4 +189,108 @@ import TraceVolume
         let symbols = try ELFFile(contentsOf: "/usr/bin/ls").symbols().symbols.filter { $0.isFunction && $0.size > 0 }
         return (t.info.symbolCount, symbols.compactMap { s in t.lookup(s.value).map { (s.value, $0.nameString) } })
     }
+}
+
+/// Volumes "a" (2 lanes) and "b", records across segments, all committed; "a" renamed
+/// once so its two entry copies differ.
+func committedVolumesForRepair(_ store: TraceStore, _ model: Model) throws {
+    try store.createVolume(named: "a0", lanes: 2)
+    try store.renameVolume("a0", to: "a")
+    try store.createVolume(named: "b")
+    for (name, lanes) in [("a", 2), ("b", 1)] {
+        declareVolume(name, lanes: lanes, model: model)
+        for lane in 0..<lanes {
+            let w = try store.openWriter(volume: name, lane: lane)
+            for i in 0..<9 { try appendRecord(w, volume: name, lane: lane, size: [40, 9000, 30_000][(i + lane) % 3], model: model) }
+            commit(w, volume: name, lane: lane, model: model)
+            w.close()
+        }
+    }
+    model.allowedNames = [["a", "b"]]
+}
+
+/// Writes `bytes` at `offset` to both the CPU view and media: damage that was
+/// already there when the operation starts (not part of any crash state).
+func poke(_ sim: PersistenceSimulator, _ offset: Int, _ bytes: [UInt8]) {
+    bytes.withUnsafeBytes { b in
+        (sim.cpu.base + offset).copyMemory(from: b.baseAddress!, byteCount: b.count)
+        (sim.media.baseAddress! + offset).copyMemory(from: b.baseAddress!, byteCount: b.count)
+    }
+}
+
+/// Damages superblock copy `superblock` (a scribble over its checksummed fields) and
+/// tears the older copy of volume-table slot `entrySlot`: the first half of a newer
+/// entry (a rename that lost power) over the old bytes.
+func damageCopies(_ sim: PersistenceSimulator, superblock copy: Int, entrySlot slot: Int, _ sb: Superblock) throws {
+    poke(sim, copy * Layout.superblockCopySize + 40, [UInt8](repeating: 0xA5, count: 24))
+    let base = Int(sb.volumeSlotOffset(slot))
+    func decode(_ c: Int) -> VolumeEntry.Decoded {
+        VolumeEntry.decode(UnsafeRawBufferPointer(start: sim.cpu.base + base + c * Layout.volumeEntrySize, count: Layout.volumeEntrySize),
+                           slot: slot, copy: c, maxLanes: sb.maxLanesPerVolume)
+    }
+    guard case .entry(let e0) = decode(0), case .entry(let e1) = decode(1) else { throw TraceError.notARegion(reason: "slot \(slot) has no two valid copies") }
+    let (active, older) = e1.updateSequence > e0.updateSequence ? (e1, 0) : (e0, 1)
+    var newer = active
+    newer.updateSequence += 1
+    newer.name = Array("renamed-and-torn".utf8)
+    var bytes = [UInt8](repeating: 0, count: Layout.volumeEntrySize)
+    bytes.withUnsafeMutableBytes { newer.encode(into: $0.baseAddress!) }
+    poke(sim, base + older * Layout.volumeEntrySize, Array(bytes[0..<128]))
+    guard case .damaged = decode(older) else { throw TraceError.notARegion(reason: "the torn entry copy decodes") }
+    // The superblock copy really is damaged.
+    let sbBytes = UnsafeRawBufferPointer(start: sim.cpu.base + copy * Layout.superblockCopySize, count: Layout.superblockSize)
+    if (try? Superblock.decode(sbBytes, copy: copy, mappedSize: sim.cpu.size)) != nil { throw TraceError.notARegion(reason: "superblock copy still decodes") }
+}
+
+/// A crash image of a repair must repair again: on a writable copy, `check(repair:)`
+/// leaves no finding above info unrepaired, writes only superblock and volume-table
+/// copies, and the result mounts without warnings and verifies strictly.
+func repairedAgain(_ pool: MemoryPool, _ model: Model) throws -> [String] {
+    var problems: [String] = []
+    let before = pool.snapshot()
+    let copy = pool.snapshot()
+    let rw = try MemoryPool.mount(memory: copy, writable: true)
+    let report = try rw.store.check(repair: .apply(backup: nil))
+    for f in report.findings where f.severity != .info && !f.repaired {
+        problems.append("repair again left \(f.severity) \(f.location): \(f.message)")
+    }
+    problems += writesOutsideMetadataCopies(before: before, after: copy, pool.store.superblock)
+    let strict = model.allowSuperblockCopyDamage
+    model.allowSuperblockCopyDamage = false
+    defer { model.allowSuperblockCopyDamage = strict }
+    problems += verify(copy, model, nil).map { "after repairing again: \($0)" }
+    let recheck = try MemoryPool.mount(memory: copy, writable: false).store.check()
+    for f in recheck.findings where f.location.hasPrefix("volume table") || f.location.hasPrefix("superblock") {
+        problems.append("after repairing again, still: \(f.location): \(f.message)")
+    }
+    return problems
+}
+
+/// Byte ranges of `after` that differ from `before` outside the superblock copies'
+/// encoded bytes and the volume table (what repair may rewrite), as descriptions.
+func writesOutsideMetadataCopies(before: InMemoryRegion, after: InMemoryRegion, _ sb: Superblock) -> [String] {
+    let allowed = metadataCopyAreas(sb)
+    var out: [String] = []
+    var i = 0
+    let n = Int(before.size)
+    while i < n {
+        let chunk = min(4096, n - i)
+        if memcmp(before.base + i, after.base + i, chunk) != 0 {
+            for j in i..<(i + chunk) where before.base.load(fromByteOffset: j, as: UInt8.self) != after.base.load(fromByteOffset: j, as: UInt8.self) {
+                if !allowed.contains(where: { $0.contains(j) }) {
+                    out.append("repair wrote byte \(j), outside the superblock and volume-table copies")
+                    return out
+                }
+            }
+        }
+        i += chunk
+    }
+    return out
+}
+
+/// The only bytes repair may rewrite: each superblock copy's encoding and the volume table.
+func metadataCopyAreas(_ sb: Superblock) -> [Range<Int>] {
+    [0..<Layout.superblockSize,
+     Layout.superblockCopySize..<(Layout.superblockCopySize + Layout.superblockSize),
+     Int(sb.volumeTableOffset)..<(Int(sb.volumeTableOffset) + Int(sb.volumeSlotCount) * Layout.volumeSlotSize)]
 }
