@@ -17,6 +17,10 @@ public struct StoreOptions: Sendable {
     /// where the region's copy is non-temporal too (not at page granularity).
     public typealias CopyChecksumFunction = @convention(c) (UnsafeMutablePointer<UInt32>?, UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> Int
     public var copyWithChecksum: CopyChecksumFunction?
+    /// A writable mount rewrites a damaged superblock copy from the valid one
+    /// (the default). fsck turns this off so that the rewrite happens inside
+    /// `check(repair:)`, where it is reported, planned and backed up.
+    public var rewritesDamagedSuperblockAtMount = true
 
     public init(
         commitInterval: Int = 8 << 20, clock: @convention(c) () -> UInt64 = { 0 },

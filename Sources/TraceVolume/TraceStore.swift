@@ -68,7 +68,7 @@ public final class TraceStore: @unchecked Sendable {
         for slot in slots.indices where slots[slot].isLive {
             rebuildChains(slot)
         }
-        if writable && !sbWarnings.isEmpty {
+        if writable && !sbWarnings.isEmpty && options.rewritesDamagedSuperblockAtMount {
             // Rewrite the damaged copy from the good one.
             writeSuperblockCopy(sb, copy: 1 - copy)
         }

@@ -44,7 +44,9 @@ struct Fsck: ParsableCommand {
     }
 
     func run() throws {
-        let p = try openPool(pool, writable: repair && !dryRun)
+        // The superblock copy a writable mount would rewrite is left to the check,
+        // so that it is reported, planned (--dry-run) and backed up (--backup).
+        let p = try openPool(pool, writable: repair && !dryRun, repairAtMount: false)
         let mode: RepairMode
         if !repair { mode = .none } else if dryRun { mode = .dryRun } else if let backup {
             // Each range is on disk (fsync) before repair overwrites it: a crash mid-repair keeps the backup.

@@ -54,8 +54,9 @@ struct ByteSize: ExpressibleByArgument {
 }
 
 /// Mounts the pool and reports on stderr what mount found and worked around.
-func openPool(_ path: String, writable: Bool, commitInterval: Int = 8 << 20) throws -> TracePool {
-    let options = StoreOptions(commitInterval: commitInterval, clock: realtimeNanoseconds)
+func openPool(_ path: String, writable: Bool, commitInterval: Int = 8 << 20, repairAtMount: Bool = true) throws -> TracePool {
+    var options = TracePool.options(commitInterval: commitInterval)
+    options.rewritesDamagedSuperblockAtMount = repairAtMount
     let pool = try TracePool.open(path: path, writable: writable, options: options)
     reportWarnings(pool, path: path)
     return pool
