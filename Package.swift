@@ -10,6 +10,7 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .library(name: "TraceFormat", targets: ["TraceFormat"]),
+        .library(name: "TracePayloads", targets: ["TracePayloads"]),
         .library(name: "TraceVolume", targets: ["TraceVolume"]),
         .library(name: "PMemBackend", targets: ["PMemBackend"]),
         .library(name: "PMTrace", targets: ["PMTrace"]),
@@ -41,6 +42,10 @@ let package = Package(
         .target(name: "CCRC32C"),
         // On-media layout: no I/O, no Foundation; compiles under Embedded Swift.
         .target(name: "TraceFormat", swiftSettings: strict),
+        // Payload encodings (memory-access and PML batches, page images, process
+        // maps, symbol tables), apart from the store's own structures;
+        // Embedded-clean too (the bare-metal writer encodes access batches).
+        .target(name: "TracePayloads", dependencies: ["TraceFormat"], swiftSettings: strict),
         // The store. Depends only on TraceFormat: the region comes in as a base
         // pointer, a size and persistence functions.
         .target(
@@ -63,18 +68,18 @@ let package = Package(
         // workloads: what tests, the fuzzer and image analysis use. No libpmem2.
         .target(name: "PMTraceTesting", dependencies: ["TraceVolume", "CCRC32C"], swiftSettings: strict),
         // Importers (valgrind lackey) and statistics over volumes.
-        .target(name: "TraceAnalysis", dependencies: ["TraceVolume"], swiftSettings: strict),
+        .target(name: "TraceAnalysis", dependencies: ["TracePayloads", "TraceVolume"], swiftSettings: strict),
         // Per-application symbol tables and process maps, stored as volumes.
-        .target(name: "MetadataCatalog", dependencies: ["TraceVolume"], swiftSettings: strict),
+        .target(name: "MetadataCatalog", dependencies: ["TracePayloads", "TraceVolume"], swiftSettings: strict),
         // The entry points of include/pmtrace.h over TraceVolume; Embedded-clean,
         // shared by libPMTraceC.so and the bare-metal archive.
-        .target(name: "PMTraceABI", dependencies: ["TraceVolume", "CPMTrace"], swiftSettings: strict),
+        .target(name: "PMTraceABI", dependencies: ["TracePayloads", "TraceVolume", "CPMTrace"], swiftSettings: strict),
         // Hosted additions (pmt_open over libpmem2) + the shared entry points.
         .target(name: "PMTraceC", dependencies: ["PMTrace", "PMTraceABI"], swiftSettings: strict),
         .executableTarget(
             name: "pmtrace",
             dependencies: [
-                "PMTrace", "MetadataCatalog", "TraceAnalysis", "PMTraceTesting",
+                "PMTrace", "MetadataCatalog", "TraceAnalysis", "TracePayloads", "PMTraceTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -87,29 +92,29 @@ let package = Package(
         .executableTarget(
             name: "Benchmarks",
             dependencies: [
-                "PMTrace", "CBenchPeers", "MetadataCatalog", "TraceAnalysis", "PMTraceTesting",
+                "PMTrace", "CBenchPeers", "MetadataCatalog", "TraceAnalysis", "TracePayloads", "PMTraceTesting",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
-        .testTarget(name: "TraceFormatTests", dependencies: ["TraceFormat", "CCRC32C"], swiftSettings: strict),
+        .testTarget(name: "TraceFormatTests", dependencies: ["TracePayloads", "TraceFormat", "CCRC32C"], swiftSettings: strict),
         .testTarget(name: "PoolTests", dependencies: ["PMTrace", "PMTraceTesting"], swiftSettings: strict),
         .testTarget(name: "TraceVolumeTests", dependencies: ["TraceVolume", "PMTraceTesting"], swiftSettings: strict),
         // The fuzz body and libFuzzer entry point over mount + read + fsck; scripts/fuzz.sh
         // builds it as a shared library with -sanitize=fuzzer,address and links libFuzzer's main.
-        .target(name: "FuzzTarget", dependencies: ["TraceVolume", "PMTraceTesting"], swiftSettings: strict),
+        .target(name: "FuzzTarget", dependencies: ["TracePayloads", "TraceVolume", "PMTraceTesting"], swiftSettings: strict),
         // Symbol-table lookups from arbitrary chunk bytes, and the demangler on arbitrary
         // names; built and run the same way (scripts/fuzz.sh symbols|demangle).
-        .target(name: "FuzzSymbols", dependencies: ["MetadataCatalog", "PMTraceTesting"], swiftSettings: strict),
+        .target(name: "FuzzSymbols", dependencies: ["TracePayloads", "MetadataCatalog", "PMTraceTesting"], swiftSettings: strict),
         .target(name: "FuzzDemangle", dependencies: ["MetadataCatalog"], swiftSettings: strict),
         // Replays a corpus or a crash reproducer through the same body.
         .executableTarget(name: "FuzzMount", dependencies: ["FuzzTarget"], swiftSettings: strict),
         .testTarget(
             name: "CrashTests",
-            dependencies: ["TraceVolume", "PMTrace", "PMTraceTesting", "MetadataCatalog"],
+            dependencies: ["TracePayloads", "TraceVolume", "PMTrace", "PMTraceTesting", "MetadataCatalog"],
             swiftSettings: strict
         ),
-        .testTarget(name: "MetadataCatalogTests", dependencies: ["MetadataCatalog", "PMTrace", "PMTraceTesting"], swiftSettings: strict),
-        .testTarget(name: "PMTraceTests", dependencies: ["PMTrace", "pmtrace", "Benchmarks", "TraceAnalysis", "PMTraceTesting", "PMTraceABI"], swiftSettings: strict),
+        .testTarget(name: "MetadataCatalogTests", dependencies: ["TracePayloads", "MetadataCatalog", "PMTrace", "PMTraceTesting"], swiftSettings: strict),
+        .testTarget(name: "PMTraceTests", dependencies: ["TracePayloads", "PMTrace", "pmtrace", "Benchmarks", "TraceAnalysis", "PMTraceTesting", "PMTraceABI"], swiftSettings: strict),
     ]
 )

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Builds the bare-metal writer: TraceFormat + TraceVolume + PMTraceABI
+# Builds the bare-metal writer: TraceFormat + TracePayloads + TraceVolume + PMTraceABI
 # compiled with Embedded Swift for x86_64-unknown-none-elf into one static
 # archive holding the C entry points of include/pmtrace.h. Link it with
 # include/pmtrace_vmm.h, which lists what the host must provide.
@@ -25,7 +25,7 @@ target=x86_64-unknown-none-elf
 bin=$(dirname "$(readlink -f "$(command -v swiftc)")")
 tables=$bin/../lib/swift/embedded/$target/libswiftUnicodeDataTables.a
 
-sources=(Sources/TraceFormat/*.swift Sources/TraceVolume/*.swift Sources/PMTraceABI/*.swift include/*.h include/module.modulemap "$0")
+sources=(Sources/TraceFormat/*.swift Sources/TracePayloads/*.swift Sources/TraceVolume/*.swift Sources/PMTraceABI/*.swift include/*.h include/module.modulemap "$0")
 if [[ ${1:-} != --force && -f $archive && -f $out/opt && $(cat "$out/opt") == "$opt" ]] \
     && [[ -z $(find "${sources[@]}" -newer "$archive" 2>/dev/null) ]]; then
     echo "$archive"
@@ -43,11 +43,13 @@ E=(-package-name PMTrace -enable-experimental-feature Embedded -wmo -parse-as-li
 start=$SECONDS
 swiftc "${E[@]}" -module-name TraceFormat -emit-module -emit-module-path "$tmp/TraceFormat.swiftmodule" \
     -c Sources/TraceFormat/*.swift -o "$tmp/TraceFormat.o"
+swiftc "${E[@]}" -module-name TracePayloads -emit-module -emit-module-path "$tmp/TracePayloads.swiftmodule" \
+    -c Sources/TracePayloads/*.swift -o "$tmp/TracePayloads.o"
 swiftc "${E[@]}" -module-name TraceVolume -emit-module -emit-module-path "$tmp/TraceVolume.swiftmodule" \
     -c Sources/TraceVolume/*.swift -o "$tmp/TraceVolume.o"
 swiftc "${E[@]}" -module-name PMTraceABI -c Sources/PMTraceABI/*.swift -o "$tmp/PMTraceABI.o"
 
-"$bin/ld.lld" -r -o "$tmp/pmtrace_vmm.o" "$tmp/TraceFormat.o" "$tmp/TraceVolume.o" "$tmp/PMTraceABI.o" "$tables"
+"$bin/ld.lld" -r -o "$tmp/pmtrace_vmm.o" "$tmp/TraceFormat.o" "$tmp/TracePayloads.o" "$tmp/TraceVolume.o" "$tmp/PMTraceABI.o" "$tables"
 "$bin/llvm-objcopy" --wildcard --keep-global-symbol='pmt_*' "$tmp/pmtrace_vmm.o"
 rm -f "$tmp/lib.a"
 "$bin/llvm-ar" rcsD "$tmp/lib.a" "$tmp/pmtrace_vmm.o"

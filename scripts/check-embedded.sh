@@ -10,5 +10,6 @@ swiftc -enable-experimental-feature Embedded -wmo -parse-as-library -Xfrontend -
 E=(-package-name PMTrace -enable-experimental-feature Embedded -wmo -parse-as-library -Xfrontend -disable-stack-protector -target x86_64-unknown-none-elf)
 swiftc "${E[@]}" -module-name TraceFormat -emit-module -emit-module-path "$tmp/TraceFormat.swiftmodule" \
     -c Sources/TraceFormat/*.swift -o "$tmp/TraceFormat-module.o"
+swiftc "${E[@]}" -module-name TracePayloads -I "$tmp" -warnings-as-errors -c Sources/TracePayloads/*.swift -o "$tmp/TracePayloads.o"
 swiftc "${E[@]}" -module-name TraceVolume -I "$tmp" -I include -warnings-as-errors -c Sources/TraceVolume/*.swift -o "$tmp/TraceVolume.o"
-echo "embedded check: TraceFormat.o $(stat -c %s "$tmp/TraceFormat.o") bytes, TraceVolume.o $(stat -c %s "$tmp/TraceVolume.o") bytes (x86_64-unknown-none-elf)"
+echo "embedded check: TraceFormat.o $(stat -c %s "$tmp/TraceFormat.o") bytes, TracePayloads.o $(stat -c %s "$tmp/TracePayloads.o") bytes, TraceVolume.o $(stat -c %s "$tmp/TraceVolume.o") bytes (x86_64-unknown-none-elf)"

@@ -3,6 +3,7 @@ import PMTrace
 import PMTraceTesting
 import TraceAnalysis
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 /// Experiment 4: memory-access events per second through the compact batch

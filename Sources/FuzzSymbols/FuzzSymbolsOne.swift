@@ -1,6 +1,7 @@
 import MetadataCatalog
 import PMTraceTesting
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 /// One fuzz input for the symbol-table lookup path: the bytes are symbol

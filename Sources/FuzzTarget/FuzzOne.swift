@@ -1,5 +1,6 @@
 import PMTraceTesting
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 /// One fuzz input: the bytes are a region image. Mount it and do everything a

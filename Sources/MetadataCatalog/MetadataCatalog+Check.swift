@@ -1,4 +1,5 @@
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 extension MetadataCatalog {

@@ -1,5 +1,6 @@
 import Foundation
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 extension MetadataCatalog {

@@ -1,5 +1,6 @@
 import Foundation
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 /// Per-application symbol tables and process maps, kept as volumes of the

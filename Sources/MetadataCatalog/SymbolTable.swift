@@ -1,4 +1,5 @@
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 /// One application's symbol table, read in place from its volume: the chunk

@@ -1,4 +1,5 @@
 import TraceFormat
+import TracePayloads
 
 /// Turns ELF symbols into the sorted, non-overlapping ranges of a symbol
 /// table (FORMAT.md §8.7).

@@ -1,5 +1,6 @@
 import CPMTrace
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 // The entry points of include/pmtrace.h over TraceVolume, shared by the

@@ -1,4 +1,5 @@
 import TraceFormat
+import TracePayloads
 
 /// Parses the memory-access lines `valgrind --tool=lackey --trace-mem=yes`
 /// prints (`I  04016d0,3`, ` L 1ffefff8b8,8`, ` S …`, ` M …`), skipping

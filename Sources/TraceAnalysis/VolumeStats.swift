@@ -1,4 +1,5 @@
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 /// Summary of a volume's committed records (what `pmtrace stats` prints).

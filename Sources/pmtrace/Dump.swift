@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import PMTrace
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 struct Dump: ParsableCommand {

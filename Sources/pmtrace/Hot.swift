@@ -3,6 +3,7 @@ import Foundation
 import MetadataCatalog
 import PMTrace
 import TraceFormat
+import TracePayloads
 
 struct Hot: ParsableCommand {
     static let configuration = CommandConfiguration(

@@ -4,6 +4,7 @@ import PMTrace
 import PMTraceTesting
 import TraceAnalysis
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 struct ImportLackey: ParsableCommand {

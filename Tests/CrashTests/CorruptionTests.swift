@@ -3,6 +3,7 @@ import PMTrace
 import PMTraceTesting
 import Testing
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 /// Corrupted and truncated images: every operation returns a result or a

@@ -4,6 +4,7 @@ import PMTrace
 import PMTraceTesting
 import Testing
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 /// Writes a table volume the way a (buggy) second implementation might: the

@@ -2,6 +2,7 @@ import PMTraceABI
 import PMTraceTesting
 import Testing
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 /// pmt_append_accesses through the shared entry points (the code the

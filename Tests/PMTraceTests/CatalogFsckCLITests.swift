@@ -2,6 +2,7 @@ import Foundation
 import PMTrace
 import Testing
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 /// `pmtrace fsck` covers the catalog, and `symbolize` on a damaged table is

@@ -3,6 +3,7 @@ import Foundation
 import PMTrace
 import Testing
 import TraceFormat
+import TracePayloads
 import TraceVolume
 
 /// The bare-metal writer: scripts/build-vmm.sh builds the Embedded Swift

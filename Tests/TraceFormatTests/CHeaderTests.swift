@@ -1,6 +1,7 @@
 import Foundation
 import Testing
 import TraceFormat
+import TracePayloads
 
 /// include/pmtrace_region.h is the C side of the same definitions: its record
 /// kinds and format version must be the Swift ones.

@@ -1,5 +1,6 @@
 import Testing
 import TraceFormat
+import TracePayloads
 
 @Suite struct CatalogCodecTests {
     @Test func processMapEntryRoundTripAndTruncation() throws {

@@ -1,5 +1,6 @@
 import Testing
 import TraceFormat
+import TracePayloads
 
 @Suite struct PayloadCodecTests {
     @Test(arguments: [0, 1, 2, 100, 5000]) func memoryAccessBatchRoundTrip(count: Int) throws {

@@ -1,3 +1,5 @@
+import TraceFormat
+
 /// The payload of a `.processMap` record (FORMAT.md §8.5a): one mapping of an
 /// application image in one address space over a time range.
 ///

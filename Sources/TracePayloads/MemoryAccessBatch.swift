@@ -1,3 +1,5 @@
+import TraceFormat
+
 /// One memory access from a trace.
 public struct MemoryAccess: Equatable, Sendable {
     public enum Kind: UInt8, Sendable, CaseIterable {

@@ -1,3 +1,5 @@
+import TraceFormat
+
 /// LEB128 unsigned varints and zigzag signed mapping, used by the compact
 /// memory-access encoding.
 public enum Varint {

@@ -1,3 +1,5 @@
+import TraceFormat
+
 /// The payload of a `.pmlBatch` record (FORMAT.md §8.3): `u32 count`
 /// (1...512), `u32 reserved`, then `count` little-endian u64 guest-physical
 /// addresses, as Intel PML logs them (one 4 KiB page each).

@@ -1,3 +1,5 @@
+import TraceFormat
+
 /// The payload of a `.symbolTableInfo` record (FORMAT.md §8.6): what a
 /// symbol table describes. The first record of every symbol-table volume.
 ///

@@ -1,3 +1,5 @@
+import TraceFormat
+
 /// Variable-length byte fields stored back to back after a fixed header, with
 /// their lengths in u16 header fields (process-map and symbol-table-info payloads).
 enum TrailingFields {

@@ -1,3 +1,5 @@
+import TraceFormat
+
 extension SymbolChunk {
     /// Checks every property a lookup relies on (FORMAT.md §8.8), in
     /// O(count + bucketCount) without allocating:

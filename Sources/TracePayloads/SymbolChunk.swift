@@ -1,3 +1,5 @@
+import TraceFormat
+
 /// The payload of a `.symbolChunk` record (FORMAT.md §8.8): part of one
 /// application's symbol table, read in place: a bucket index stored with the
 /// entries narrows each lookup to a few entries. Openers call `validate()`
