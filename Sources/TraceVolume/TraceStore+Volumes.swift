@@ -17,10 +17,16 @@ extension TraceStore {
         try lock.withLock { () throws(TraceError) -> VolumeInfo in info(try findSlot(Array(name.utf8))) }
     }
 
+    /// The live volume whose stored name is exactly `nameBytes` (for names
+    /// that are not UTF-8, which a `String` cannot carry). O(slots).
+    public func volume(nameBytes: [UInt8]) throws(TraceError) -> VolumeInfo {
+        try lock.withLock { () throws(TraceError) -> VolumeInfo in info(try findSlot(nameBytes)) }
+    }
+
     func info(_ slot: Int) -> VolumeInfo {
         let s = slots[slot], e = s.entry!
         return VolumeInfo(
-            name: s.name, slot: slot, uid: e.uid, laneCount: Int(e.laneCount), sealed: e.flags.contains(.sealed),
+            name: s.name, nameBytes: e.name, slot: slot, uid: e.uid, laneCount: Int(e.laneCount), sealed: e.flags.contains(.sealed),
             ring: e.flags.contains(.ring), createdTime: e.createdTime, sealedTime: e.sealedTime,
             segmentCount: s.chains.reduce(0) { $0 + $1.count })
     }
@@ -111,11 +117,21 @@ extension TraceStore {
 
     /// For the catalog: may rename to the reserved '.' names.
     package func renameVolume(_ old: String, to new: String, allowReserved: Bool) throws(TraceError) {
+        try renameVolume(nameBytes: Array(old.utf8), to: new, allowReserved: allowReserved)
+    }
+
+    /// `renameVolume` for a stored name given as bytes (any bytes: the old name
+    /// may predate the name rules; the new one must follow them).
+    public func renameVolume(nameBytes old: [UInt8], to new: String) throws(TraceError) {
+        try renameVolume(nameBytes: old, to: new, allowReserved: false)
+    }
+
+    package func renameVolume(nameBytes old: [UInt8], to new: String, allowReserved: Bool) throws(TraceError) {
         guard writable else { throw .readOnly }
         let newName = Array(new.utf8)
         try Self.validateName(newName, allowReserved: allowReserved)
         try lock.withLock { () throws(TraceError) in
-            let slot = try findSlot(Array(old.utf8))
+            let slot = try findSlot(old)
             if slots[slot].entry!.name == newName { return }
             guard !slots.contains(where: { $0.isLive && $0.entry!.name == newName }) else { throw .duplicateName(new) }
             var e = slots[slot].entry!
@@ -127,10 +143,15 @@ extension TraceStore {
     /// Seals a volume: no more appends, ever. Atomic; durable on return.
     /// Fails with `.volumeBusy` while a writer is open on it in this process.
     public func sealVolume(_ name: String) throws(TraceError) {
+        try sealVolume(nameBytes: Array(name.utf8))
+    }
+
+    /// `sealVolume` for a stored name given as bytes.
+    public func sealVolume(nameBytes name: [UInt8]) throws(TraceError) {
         guard writable else { throw .readOnly }
         try lock.withLock { () throws(TraceError) in
-            let slot = try findSlot(Array(name.utf8))
-            guard !slots[slot].writerOpen.contains(true) else { throw .volumeBusy(name) }
+            let slot = try findSlot(name)
+            guard !slots[slot].writerOpen.contains(true) else { throw .volumeBusy(slots[slot].name) }
             var e = slots[slot].entry!
             if e.flags.contains(.sealed) { return }
             e.flags.insert(.sealed)
@@ -143,10 +164,15 @@ extension TraceStore {
     /// after a crash); durable on return. Fails with `.volumeBusy` while a
     /// writer is open on it in this process.
     public func deleteVolume(_ name: String) throws(TraceError) {
+        try deleteVolume(nameBytes: Array(name.utf8))
+    }
+
+    /// `deleteVolume` for a stored name given as bytes.
+    public func deleteVolume(nameBytes name: [UInt8]) throws(TraceError) {
         guard writable else { throw .readOnly }
         try lock.withLock { () throws(TraceError) in
-            let slot = try findSlot(Array(name.utf8))
-            guard !slots[slot].writerOpen.contains(true) else { throw .volumeBusy(name) }
+            let slot = try findSlot(name)
+            guard !slots[slot].writerOpen.contains(true) else { throw .volumeBusy(slots[slot].name) }
             var e = slots[slot].entry!
             e.state = .deleted
             commitEntry(e, slot: slot)

@@ -57,6 +57,12 @@ extension TraceStore {
         try VolumeReader(store: self, info: try volume(named: name), options: options)
     }
 
+    /// A merged reader over every lane of the volume whose stored name is
+    /// exactly `nameBytes` (for names that are not UTF-8).
+    public func openReader(volumeBytes nameBytes: [UInt8], options: ReadOptions = ReadOptions()) throws(TraceError) -> VolumeReader {
+        try VolumeReader(store: self, info: try volume(nameBytes: nameBytes), options: options)
+    }
+
     /// A merged reader over every lane of `name`. With `salvage`, each lane
     /// also returns the checksum-valid, in-sequence records found past its commit
     /// point (marked `salvaged`): the trace up to a crash of the traced machine.

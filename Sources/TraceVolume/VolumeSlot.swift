@@ -29,7 +29,10 @@ struct VolumeSlot {
 /// What a caller sees of a volume. A snapshot: it does not change when the
 /// volume does.
 public struct VolumeInfo: Equatable, Sendable {
+    /// The name as text (bytes that are not UTF-8 show as U+FFFD; see `nameBytes`).
     public var name: String
+    /// The name exactly as stored (older regions may hold any bytes).
+    public var nameBytes: [UInt8]
     /// Slot in the volume table (stable for the volume's life).
     public var slot: Int
     /// Never reused within the region.

@@ -34,7 +34,7 @@ struct Dump: ParsableCommand {
     func run() throws {
         if let limit, limit < 0 { throw CLIError("--limit must be 0 or more") }
         let p = try openPool(pool, writable: false)
-        let reader = try p.store.openReader(volume: volume.value, salvage: salvage)
+        let reader = try p.store.openReader(volumeBytes: volume.bytes, options: ReadOptions(salvage: salvage))
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var out = OutputStream(fd: 1)

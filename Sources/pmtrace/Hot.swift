@@ -26,7 +26,7 @@ struct Hot: ParsableCommand {
     func run() throws {
         let (p, catalog) = try openCatalog(pool, writable: false)
         let symbolizer = try catalog.symbolizer(addressSpace: addressSpace)
-        let reader = try p.store.openReader(volume: volume.value)
+        let reader = try p.store.openReader(volumeBytes: volume.bytes)
         var counts: [String: (app: String, n: UInt64)] = [:]
         var total: UInt64 = 0, unknown: UInt64 = 0
         // Consecutive accesses mostly hit the same function: remember the last answer's range.

@@ -25,14 +25,15 @@ struct List: ParsableCommand {
     func run() throws {
         let p = try openPool(pool, writable: false)
         let segmentSize = p.store.superblock.segmentSize
-        let rows = p.store.volumes().filter { all || !$0.name.hasPrefix(".") }.map {
+        let volumes = p.store.volumes().filter { all || !$0.name.hasPrefix(".") }
+        let rows = volumes.map {
             Row(name: $0.name, lanes: $0.laneCount, sealed: $0.sealed, ring: $0.ring, segments: $0.segmentCount,
                 bytes: UInt64($0.segmentCount) * segmentSize, created: formatTime($0.createdTime),
                 uid: String($0.uid, radix: 16))
         }
         if json { try printJSON(rows); return }
         if rows.isEmpty { print("(no volumes)"); return }
-        let shown = rows.map { TerminalText.escape($0.name) }
+        let shown = volumes.map { TerminalText.escape(bytes: $0.nameBytes) }
         let width = max(4, shown.map { $0.count }.max() ?? 0)
         print("NAME".padding(toLength: width, withPad: " ", startingAt: 0) + "  LANES  STATE   SEGMENTS  SPACE       CREATED")
         for (r, name) in zip(rows, shown) {

@@ -72,7 +72,7 @@ struct Read: ParsableCommand {
 
     func run() throws {
         let p = try openPool(pool, writable: false)
-        let reader = try p.store.openReader(volume: volume.value, options: ReadOptions(salvage: salvage, skipDamaged: skipDamaged))
+        let reader = try p.store.openReader(volumeBytes: volume.bytes, options: ReadOptions(salvage: salvage, skipDamaged: skipDamaged))
         reportSkips(reader)
         var out = OutputStream(fd: 1)
         var progress = Progress("reading '\(volume)'")

@@ -27,7 +27,7 @@ struct Rename: ParsableCommand {
 
     func run() throws {
         let p = try openPool(pool, writable: true)
-        try p.store.renameVolume(old.value, to: new.value)
+        try p.store.renameVolume(nameBytes: old.bytes, to: new.value)
         print("renamed '\(old)' to '\(new)'")
     }
 }
@@ -40,7 +40,7 @@ struct Seal: ParsableCommand {
 
     func run() throws {
         let p = try openPool(pool, writable: true)
-        try p.store.sealVolume(volume.value)
+        try p.store.sealVolume(nameBytes: volume.bytes)
         print("sealed '\(volume)'")
     }
 }
@@ -53,8 +53,8 @@ struct Delete: ParsableCommand {
 
     func run() throws {
         let p = try openPool(pool, writable: true)
-        let info = try p.store.volume(named: volume.value)
-        try p.store.deleteVolume(volume.value)
+        let info = try p.store.volume(nameBytes: volume.bytes)
+        try p.store.deleteVolume(nameBytes: volume.bytes)
         print("deleted '\(volume)' (\(info.segmentCount) segment(s) freed)")
     }
 }

@@ -15,6 +15,9 @@ import Foundation
 /// Swift would repair it to U+FFFD).
 struct VolumeName: ExpressibleByArgument, CustomStringConvertible, Sendable {
     let value: String
+    /// The name's exact bytes: for an existing volume given in escaped form
+    /// (`\xNN`) these may be bytes that are not UTF-8, which `value` cannot hold.
+    let bytes: [UInt8]
 
     enum Problem: Error, CustomStringConvertible {
         case empty, tooLong(Int), notUTF8, control(UInt32), reserved, badEscape
@@ -48,7 +51,13 @@ struct VolumeName: ExpressibleByArgument, CustomStringConvertible, Sendable {
         guard bytes.count <= 200 else { throw .tooLong(bytes.count) }
         var i = 0
         while i < bytes.count {
-            guard let (scalar, n) = TerminalText.decodeScalar(bytes, at: i) else { throw .notUTF8 }
+            guard let (scalar, n) = TerminalText.decodeScalar(bytes, at: i) else {
+                // An existing name from an older region may hold such bytes (written
+                // escaped, \xNN); a new name may not.
+                if forCreate { throw .notUTF8 }
+                i += 1
+                continue
+            }
             // An existing name may hold control characters (another writer,
             // a damaged image); written escaped they address it. A new name may not.
             if forCreate && Self.isControl(scalar) { throw .control(scalar.value) }
@@ -56,9 +65,10 @@ struct VolumeName: ExpressibleByArgument, CustomStringConvertible, Sendable {
         }
         if forCreate && bytes.first == UInt8(ascii: ".") { throw .reserved }
         value = String(decoding: bytes, as: UTF8.self)
+        self.bytes = bytes
     }
 
-    var description: String { TerminalText.escape(value) }
+    var description: String { TerminalText.escape(bytes: bytes) }
 
     static func isControl(_ s: Unicode.Scalar) -> Bool { s.value < 0x20 || s.value == 0x7F || (0x80...0x9F).contains(s.value) }
 
