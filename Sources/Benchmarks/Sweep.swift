@@ -66,11 +66,14 @@ func runSweep(_ ctx: Context) throws {
                     var sw = Stopwatch()
                     var got = 0
                     sw.start()
-                    while let r = try reader.next() {
+                    // The lending scan: no reference counting per record (next() adds one
+                    // retain/release pair per record for the RecordView's owner).
+                    _ = try reader.forEachRecord { (r: borrowing BorrowedRecord) -> Bool in
                         r.forEachFragment { f in
                             (readBack.baseAddress! + got).copyMemory(from: f.baseAddress!, byteCount: f.count)
                             got += f.count
                         }
+                        return true
                     }
                     sw.stop()
                     guard got == total, memcmp(readBack.baseAddress!, source.baseAddress!, total) == 0 else {

@@ -43,9 +43,6 @@ public struct RecordView {
         self.lane = lane
     }
 
-    /// Every fragment, in order. Allocates only for split records.
-    var fragments: [RecordFragment] { rest.isEmpty ? [first] : [first] + rest }
-
     public var kind: RecordKind { header.kind }
     public var timestamp: UInt64 { header.timestamp }
     public var sequence: UInt64 { header.sequence }
@@ -77,15 +74,7 @@ public struct RecordView {
     /// Do not escape the pointer.
     public func withContiguousPayload<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
         if rest.isEmpty { return try body(first.payload) }
-        let total = length
-        return try withUnsafeTemporaryAllocation(byteCount: max(total, 1), alignment: 8) { buf throws(E) -> R in
-            var at = 0
-            for f in fragments {
-                if f.length > 0 { (buf.baseAddress! + at).copyMemory(from: f.payload.baseAddress!, byteCount: f.length) }
-                at += f.length
-            }
-            return try body(UnsafeRawBufferPointer(start: buf.baseAddress, count: total))
-        }
+        return try joinedFragments(first, rest, body)
     }
 
     /// The whole payload, copied.

@@ -26,3 +26,30 @@ import TraceVolume
         #expect(n == 5)
     }
 }
+
+/// `forEachRecord` lends the same records `next()` returns.
+@Suite struct BorrowedRecordTests {
+    @Test func forEachRecordMatchesNextAndStopsWhenAsked() throws {
+        let pool = try memoryPool(size: 32 << 20, segmentSize: 64 << 10)
+        try pool.store.createVolume(named: "b")
+        let w = try pool.store.openWriter(volume: "b")
+        for i in 0..<300 { try w.append(bytes: Array(payload(i, i % 3 == 0 ? 70_000 : 300)), timestamp: UInt64(i)) }
+        w.close()
+        var viaNext: [[UInt8]] = []
+        let a = try pool.store.openLaneReader(volume: "b", lane: 0)
+        while let r = try a.next() { viaNext.append(r.bytes) }
+        var lent: [[UInt8]] = []
+        let b = try pool.store.openLaneReader(volume: "b", lane: 0)
+        let failure: Never? = try b.forEachRecord { (r: borrowing BorrowedRecord) -> Bool in
+            lent.append(r.withContiguousPayload { Array($0) })
+            return true
+        }
+        #expect(failure == nil && lent == viaNext && lent.count == 300)
+        var seen = 0
+        _ = try pool.store.openLaneReader(volume: "b", lane: 0).forEachRecord { (_: borrowing BorrowedRecord) -> Bool in
+            seen += 1
+            return seen < 10
+        }
+        #expect(seen == 10)
+    }
+}
