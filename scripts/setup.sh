@@ -1,10 +1,11 @@
 #!/usr/bin/env bash
 # Installs what PMTrace needs on Debian/Ubuntu when it is missing:
 # libpmem2/libpmemobj/libpmemlog headers (PMDK), pkg-config, valgrind (lackey traces),
-# binutils (nm and readelf: ground truth for the symbol tests).
+# binutils (nm and readelf: ground truth for the symbol tests), time (peak-memory checks
+# of child processes), python3 (the format-text encoder a catalog test cross-checks).
 set -euo pipefail
 need=()
-for pkg in libpmem2-dev libpmemobj-dev libpmemlog-dev pkg-config valgrind binutils; do
+for pkg in libpmem2-dev libpmemobj-dev libpmemlog-dev pkg-config valgrind binutils time python3; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -26,10 +26,10 @@ public struct RecordView {
     public let header: RecordHeader
     /// Keeps the mapping alive; never used to reach media from here.
     let owner: TraceStore
-    /// The first (usually only) fragment, inline: no allocation per record.
-    let first: RecordFragment
-    /// Fragments after the first (empty, so unallocated, unless the record was split).
-    let rest: [RecordFragment]
+    /// The record's pieces (the first inline: no allocation per record).
+    let fragments: FragmentList
+    var first: RecordFragment { fragments.first }
+    var rest: [RecordFragment] { fragments.rest }
     public let lane: Int
     /// True for a record found past the lane's commit point by a salvage
     /// read (or a damaged-lane read): checksum-valid and in sequence, but never committed.
@@ -38,8 +38,7 @@ public struct RecordView {
     init(header: RecordHeader, owner: TraceStore, first: RecordFragment, rest: [RecordFragment], lane: Int) {
         self.header = header
         self.owner = owner
-        self.first = first
-        self.rest = rest
+        fragments = FragmentList(first: first, rest: rest)
         self.lane = lane
     }
 
@@ -51,7 +50,7 @@ public struct RecordView {
     /// Byte offset of the record's first fragment in its segment.
     public var offset: Int { first.offset }
     /// Total payload bytes over all fragments. O(fragments).
-    public var length: Int { rest.reduce(first.length) { $0 + $1.length } }
+    public var length: Int { fragments.length }
     /// Whether the payload lies in one piece (true for all records that were
     /// not split at a segment end).
     public var isContiguous: Bool { rest.isEmpty }
@@ -65,26 +64,18 @@ public struct RecordView {
 
     /// Calls `body` with each contiguous piece of the payload, in order (in place).
     public func forEachFragment<E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
-        try body(first.payload)
-        for f in rest { try body(f.payload) }
+        try fragments.forEach(body)
     }
 
     /// Calls `body` with the whole payload as one buffer: in place when the
     /// record is contiguous, else joined into a temporary buffer (one copy).
     /// Do not escape the pointer.
     public func withContiguousPayload<R, E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> R) throws(E) -> R {
-        if rest.isEmpty { return try body(first.payload) }
-        return try joinedFragments(first, rest, body)
+        try fragments.withContiguous(body)
     }
 
     /// The whole payload, copied.
-    public var bytes: [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(length)
-        out.append(contentsOf: first.payload)
-        for f in rest { out.append(contentsOf: f.payload) }
-        return out
-    }
+    public var bytes: [UInt8] { fragments.bytes }
 
     /// Copies each fragment out of the mapping, checks the copy against the
     /// record's checksum, and only then calls `body` with it (in order). So
