@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "PMTrace", targets: ["PMTrace"]),
         .library(name: "MetadataCatalog", targets: ["MetadataCatalog"]),
         .library(name: "TraceAnalysis", targets: ["TraceAnalysis"]),
+        .library(name: "GuestRecording", targets: ["GuestRecording"]),
         .library(name: "PMTraceTesting", targets: ["PMTraceTesting"]),
         .executable(name: "pmtrace", targets: ["pmtrace"]),
         .executable(name: "Benchmarks", targets: ["Benchmarks"]),
@@ -70,6 +71,7 @@ let package = Package(
         // Importers (valgrind lackey) and statistics over volumes.
         .target(name: "TraceAnalysis", dependencies: ["TracePayloads", "TraceVolume"], swiftSettings: strict),
         // Per-application symbol tables and process maps, stored as volumes.
+        .target(name: "GuestRecording", dependencies: ["TracePayloads", "TraceVolume"], swiftSettings: strict),
         .target(name: "MetadataCatalog", dependencies: ["TracePayloads", "TraceVolume"], swiftSettings: strict),
         // The entry points of include/pmtrace.h over TraceVolume; Embedded-clean,
         // shared by libPMTraceC.so and the bare-metal archive.
@@ -79,7 +81,7 @@ let package = Package(
         .executableTarget(
             name: "pmtrace",
             dependencies: [
-                "PMTrace", "MetadataCatalog", "TraceAnalysis", "TracePayloads", "PMTraceTesting",
+                "PMTrace", "MetadataCatalog", "TraceAnalysis", "TracePayloads", "PMTraceTesting", "GuestRecording",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -55,7 +55,7 @@ int pmt_lane_open(pmt_store *store, const char *volume, uint32_t lane, pmt_lane 
 /* Writes the pending access batch, commits and releases the lane. */
 void pmt_lane_close(pmt_lane *lane);
 
-/* Appends one record (no fence, no allocation). kind: 1..8 or
+/* Appends one record (no fence, no allocation). kind: 1..10 or
  * PMT_KIND_FIRST_USER and above. timestamp 0 = the store's clock. Writes
  * the lane's pending access batch first (pmt_append_accesses); if that
  * fails, returns its error and appends nothing. */
@@ -73,6 +73,19 @@ int pmt_append(pmt_lane *lane, uint16_t kind, const void *data, size_t length, u
  * (PMT_E_FULL), the accesses not yet written as a record are dropped and
  * pmt_last_error() says how many. */
 int pmt_append_accesses(pmt_lane *lane, const pmt_access *accesses, size_t n);
+/* Appends guest memory accesses of a virtual machine to the lane's pending
+ * guest-access-batch record (kind PMT_KIND_GUEST_ACCESS_BATCH, FORMAT.md
+ * §8.9), encoded into a fixed buffer of PMT_GUEST_BATCH_BYTES the lane got
+ * when it was opened: no allocation. fields (PMT_GUEST_VIRTUAL | PMT_GUEST_PC
+ * or 0; PMT_GUEST_USER for a user-mode process, whose `physical` is a virtual
+ * address, never with PMT_GUEST_VIRTUAL) says which optional addresses to store; a call whose fields differ
+ * from the pending batch's writes that batch first. Each batch's header holds
+ * the index of its first access among all accesses appended to the lane
+ * through this handle. Otherwise as pmt_append_accesses: the batch is written
+ * when full, before the next pmt_append, pmt_append_accesses, at pmt_commit
+ * and at pmt_lane_close; PMT_E_INVALID with nothing appended for a NULL array
+ * with n > 0, a kind above 3 or unknown fields bits. */
+int pmt_append_guest_accesses(pmt_lane *lane, const pmt_guest_access *accesses, size_t n, uint32_t fields);
 
 /* Makes every record appended to this lane durable: writes the pending
  * access batch, then one fence, one 8-byte store, one flush. Returns PMT_OK,

@@ -40,7 +40,7 @@
 #define PMT_VERSION_MINOR 4
 #define PMT_VERSION_PATCH 0
 #define PMT_FORMAT_VERSION_MAJOR 1
-#define PMT_FORMAT_VERSION_MINOR 1
+#define PMT_FORMAT_VERSION_MINOR 2
 
 /* How stores to the region become durable. */
 enum PMT_CLOSED_ENUM PMT_SWIFT_NAME(StoreGranularity) pmt_granularity {
@@ -105,7 +105,32 @@ typedef struct pmt_access {
  * (about 1000-2000 typical accesses per record). */
 #define PMT_ACCESS_BATCH_BYTES 4096
 
-/* pmt_access.kind (the two kind bits of FORMAT.md §8.2). */
+/* One guest memory access of a virtual machine for
+ * pmt_append_guest_accesses (pmtrace.h), encoded into a guest-access-batch
+ * record (FORMAT.md §8.9). 32 bytes. */
+typedef struct pmt_guest_access {
+    uint64_t physical;     /* guest-physical address */
+    uint64_t virtual_address; /* guest virtual address (stored when PMT_GUEST_VIRTUAL is given) */
+    uint64_t pc;           /* guest PC of the accessing instruction (stored when PMT_GUEST_PC is given) */
+    uint32_t size;         /* bytes accessed */
+    uint8_t kind;          /* one of the PMT_ACCESS_* values below */
+    uint8_t reserved[3];   /* ignored; set to 0 */
+} pmt_guest_access;
+
+/* Which optional fields pmt_append_guest_accesses stores (FORMAT.md §8.9). */
+enum {
+    PMT_GUEST_VIRTUAL = 1,
+    PMT_GUEST_PC = 2,
+    /* A user-mode process: `physical` holds the virtual address (there is no
+     * physical one); not together with PMT_GUEST_VIRTUAL. */
+    PMT_GUEST_USER = 4,
+};
+
+/* Payload bytes of the per-lane buffer pmt_append_guest_accesses encodes
+ * into (about 2500-4000 accesses per record). */
+#define PMT_GUEST_BATCH_BYTES 16384
+
+/* pmt_access.kind and pmt_guest_access.kind (the two kind bits of FORMAT.md §8.2). */
 enum {
     PMT_ACCESS_LOAD = 0,
     PMT_ACCESS_STORE = 1,
@@ -133,7 +158,7 @@ enum {
 };
 
 /* Record kinds (FORMAT.md §7). 0 is the end-of-segment marker and can never
- * be appended; 9..0x7FFF are reserved for future format versions;
+ * be appended; 11..0x7FFF are reserved for future format versions;
  * 0x8000..0xFFFF are free for applications. */
 enum {
     PMT_KIND_END_OF_SEGMENT = 0,
@@ -145,7 +170,9 @@ enum {
     PMT_KIND_PROCESS_MAP = 6,
     PMT_KIND_SYMBOL_TABLE_INFO = 7,
     PMT_KIND_SYMBOL_CHUNK = 8,
-    PMT_KIND_FIRST_RESERVED = 9,
+    PMT_KIND_GUEST_ACCESS_BATCH = 9,
+    PMT_KIND_CHECKPOINT = 10,
+    PMT_KIND_FIRST_RESERVED = 11,
     PMT_KIND_FIRST_USER = 0x8000,
 };
 

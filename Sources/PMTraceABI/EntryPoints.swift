@@ -27,29 +27,47 @@ func laneFrom(_ handle: OpaquePointer) -> LaneHandle {
     Unmanaged<LaneHandle>.fromOpaque(UnsafeRawPointer(handle)).takeUnretainedValue()
 }
 
-/// What a `pmt_lane *` points to: the lane's writer and its pending
-/// memory-access batch, encoded into a buffer of `PMT_ACCESS_BATCH_BYTES`
-/// allocated once, at open (pmt_append_accesses never allocates).
+/// What a `pmt_lane *` points to: the lane's writer and its pending access
+/// batches — memory accesses (§8.2) in a buffer of `PMT_ACCESS_BATCH_BYTES`,
+/// guest accesses (§8.9) in one of `PMT_GUEST_BATCH_BYTES` — both allocated
+/// once, at open (the append calls never allocate). At most one of the two
+/// is pending at a time, so records keep the order of the calls.
 final class LaneHandle {
     let writer: LaneWriter
     var batch: MemoryAccessBatch.Encoder
+    var guest: GuestAccessBatch.Encoder
+    /// Guest accesses appended through this handle (the next batch's firstIndex).
+    var guestIndex: UInt64 = 0
 
     init(_ writer: LaneWriter) {
         self.writer = writer
         batch = MemoryAccessBatch.Encoder(buffer: .allocate(byteCount: Int(PMT_ACCESS_BATCH_BYTES), alignment: 8))
+        guest = GuestAccessBatch.Encoder(buffer: .allocate(byteCount: Int(PMT_GUEST_BATCH_BYTES), alignment: 8))
     }
 
-    deinit { batch.buffer.deallocate() }
+    deinit {
+        batch.buffer.deallocate()
+        guest.buffer.deallocate()
+    }
 
-    /// Writes the pending batch as one record. On failure the batch is
-    /// dropped (its accesses are gone) and the error text says how many,
-    /// plus `notAppended` accesses of the current call that never got in.
+    /// Writes the pending batch (of either kind) as one record. On failure
+    /// the batch is dropped (its accesses are gone) and the error text says
+    /// how many, plus `notAppended` accesses of the current call that never
+    /// got in.
     func flush(notAppended: Int = 0) -> Int32 {
-        guard batch.count > 0 else { return Int32(PMT_OK) }
-        let count = batch.count
+        let count: Int
+        let payload: UnsafeRawBufferPointer
+        let kind: RecordKind
+        if batch.count > 0 {
+            (count, payload, kind) = (batch.count, batch.payload(), .memoryAccessBatch)
+        } else if guest.count > 0 {
+            (count, payload, kind) = (guest.count, guest.payload(), .guestAccessBatch)
+        } else {
+            return Int32(PMT_OK)
+        }
         let result: Int32
         do throws(TraceError) {
-            try writer.append(batch.payload(), kind: .memoryAccessBatch)
+            try writer.append(payload, kind: kind)
             result = Int32(PMT_OK)
         } catch {
             var text = "\(error.description); \(count) buffered accesses dropped"
@@ -57,6 +75,7 @@ final class LaneHandle {
             result = fail(status(of: error), text)
         }
         batch.reset()
+        guest.reset(fields: guest.fields, firstIndex: guestIndex)
         return result
     }
 }
@@ -191,6 +210,10 @@ public func pmt_append_accesses(_ lane: OpaquePointer?, _ accesses: UnsafePointe
         return fail(Int32(PMT_E_INVALID), "pmt_append_accesses: access \(i) has kind \(accesses[i].kind) (0...3)")
     }
     let handle = laneFrom(lane)
+    if handle.guest.count > 0 {
+        let flushed = handle.flush(notAppended: n)
+        guard flushed == Int32(PMT_OK) else { return flushed }
+    }
     for i in 0..<n {
         if !handle.batch.hasRoom {
             let flushed = handle.flush(notAppended: n - i)
@@ -198,6 +221,39 @@ public func pmt_append_accesses(_ lane: OpaquePointer?, _ accesses: UnsafePointe
         }
         let a = accesses[i]
         handle.batch.append(MemoryAccess(kind: MemoryAccess.Kind(rawValue: a.kind)!, address: a.address, size: a.size))
+    }
+    return Int32(PMT_OK)
+}
+
+@_cdecl("pmt_append_guest_accesses")
+public func pmt_append_guest_accesses(_ lane: OpaquePointer?, _ accesses: UnsafePointer<pmt_guest_access>?, _ n: Int,
+                                      _ fields: UInt32) -> Int32 {
+    guard let lane else { return fail(Int32(PMT_E_INVALID), "pmt_append_guest_accesses: null lane") }
+    guard n >= 0 else { return fail(Int32(PMT_E_INVALID), "pmt_append_guest_accesses: count out of range") }
+    guard fields <= UInt32(GuestAccessBatch.Fields.known.rawValue), fields & 5 != 5 else {
+        return fail(Int32(PMT_E_INVALID), "pmt_append_guest_accesses: unknown fields bits \(fields)")
+    }
+    guard n > 0 else { return Int32(PMT_OK) }
+    guard let accesses else { return fail(Int32(PMT_E_INVALID), "pmt_append_guest_accesses: null accesses with a nonzero count") }
+    for i in 0..<n where accesses[i].kind > 3 {
+        return fail(Int32(PMT_E_INVALID), "pmt_append_guest_accesses: access \(i) has kind \(accesses[i].kind) (0...3)")
+    }
+    let handle = laneFrom(lane)
+    let f = GuestAccessBatch.Fields(rawValue: UInt16(fields))
+    if handle.batch.count > 0 || (handle.guest.count > 0 && handle.guest.fields != f) {
+        let flushed = handle.flush(notAppended: n)
+        guard flushed == Int32(PMT_OK) else { return flushed }
+    }
+    if handle.guest.count == 0 { handle.guest.reset(fields: f, firstIndex: handle.guestIndex) }
+    for i in 0..<n {
+        if !handle.guest.hasRoom {
+            let flushed = handle.flush(notAppended: n - i)
+            guard flushed == Int32(PMT_OK) else { return flushed }
+        }
+        let a = accesses[i]
+        handle.guest.append(GuestAccess(kind: MemoryAccess.Kind(rawValue: a.kind)!, size: a.size, physical: a.physical,
+                                        virtual: a.virtual_address, pc: a.pc))
+        handle.guestIndex &+= 1
     }
     return Int32(PMT_OK)
 }

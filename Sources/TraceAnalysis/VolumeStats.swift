@@ -17,7 +17,7 @@ public struct VolumeStats: Codable, Equatable, Sendable {
     public var recordsPerLane: [UInt64]
     public var firstTimestamp: UInt64?
     public var lastTimestamp: UInt64?
-    /// Memory accesses (from `.memoryAccessBatch` records) by access kind.
+    /// Memory accesses (memory-access and guest-access batches) by access kind.
     public var accesses: [String: UInt64] = [:]
     public var accessCount: UInt64 = 0
     /// Distinct 4 KiB pages touched by memory accesses.
@@ -26,6 +26,8 @@ public struct VolumeStats: Codable, Equatable, Sendable {
     public var highestAddress: UInt64?
     /// Guest-physical pages named by PML batches.
     public var pmlEntries: UInt64 = 0
+    /// Checkpoint records (one per epoch of a recorded guest, the base included).
+    public var checkpoints: UInt64 = 0
 
     /// Reads every committed record of `volume` once. O(records + accesses).
     public static func compute(store: TraceStore, volume: String) throws -> VolumeStats {
@@ -35,6 +37,7 @@ public struct VolumeStats: Codable, Equatable, Sendable {
         var pages = Set<UInt64>()
         var kindCounts = [UInt64](repeating: 0, count: 4)
         var lo = UInt64.max, hi = UInt64.min
+        var lastPage = UInt64.max
         while let r = try reader.next() {
             s.records += 1
             s.recordsPerLane[r.lane] += 1
@@ -44,15 +47,19 @@ public struct VolumeStats: Codable, Equatable, Sendable {
             s.firstTimestamp = min(s.firstTimestamp ?? .max, r.timestamp)
             s.lastTimestamp = max(s.lastTimestamp ?? 0, r.timestamp)
             switch r.kind {
-            case .memoryAccessBatch:
+            case .memoryAccessBatch, .guestAccessBatch:
                 try r.withContiguousPayload { p in
-                    try MemoryAccessBatch.forEach(p) { a in
+                    try AccessScan.forEach(kind: r.kind, payload: p) { a in
                         kindCounts[Int(a.kind.rawValue)] += 1
-                        pages.insert(a.address >> 12)
+                        // Consecutive accesses mostly stay in one page: skip the set then.
+                        let page = a.address >> 12
+                        if page != lastPage { pages.insert(page); lastPage = page }
                         lo = min(lo, a.address)
                         hi = max(hi, a.address &+ UInt64(max(a.size, 1)) &- 1)
                     }
                 }
+            case .checkpoint:
+                s.checkpoints += 1
             case .pmlBatch:
                 try r.withContiguousPayload { p in try PMLBatch.forEach(p) { _ in s.pmlEntries += 1 } }
             default: break

@@ -3,7 +3,7 @@ public enum Layout {
     /// Format version written by this code. A reader accepts any minor version
     /// of its major version; a different major version is refused.
     public static let versionMajor: UInt16 = 1
-    public static let versionMinor: UInt16 = 1
+    public static let versionMinor: UInt16 = 2
 
     /// Bytes reserved for each superblock copy; copy A at 0, copy B at 4096.
     public static let superblockCopySize = 4096

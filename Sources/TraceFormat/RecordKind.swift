@@ -22,13 +22,19 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable {
     /// Sorted address ranges and names of one part of a symbol table (`SymbolChunk`). Since 1.1.
     public static let symbolChunk = RecordKind(rawValue: 8)
 
-    /// Kinds 9...0x7FFF are reserved for future versions of the format.
-    public static let firstReserved: UInt16 = 9
+    /// Guest memory accesses of a virtual machine: guest-physical address,
+    /// and optionally the virtual address and PC (`GuestAccessBatch`). Since 1.2.
+    public static let guestAccessBatch = RecordKind(rawValue: 9)
+    /// Closes one checkpoint epoch of a recorded guest (`Checkpoint`). Since 1.2.
+    public static let checkpoint = RecordKind(rawValue: 10)
+
+    /// Kinds 11...0x7FFF are reserved for future versions of the format.
+    public static let firstReserved: UInt16 = 11
     /// Kinds 0x8000...0xFFFF are free for applications (FORMAT.md §7).
     public static let firstUserKind: UInt16 = 0x8000
 
     /// Whether a writer may append a record of this kind: the defined kinds
-    /// 1...8 and the application range. Kind 0 (the end-of-segment marker)
+    /// 1...10 and the application range. Kind 0 (the end-of-segment marker)
     /// would hide every later record of its segment; reserved kinds would
     /// collide with a future format version.
     public var isAppendable: Bool {
@@ -47,6 +53,8 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable {
         case 6: return "process-map"
         case 7: return "symbol-table-info"
         case 8: return "symbol-chunk"
+        case 9: return "guest-access"
+        case 10: return "checkpoint"
         default: return "kind-\(rawValue)"
         }
     }

@@ -2,18 +2,26 @@ import ArgumentParser
 import Foundation
 import MetadataCatalog
 import PMTrace
+import TraceAnalysis
 import TraceFormat
 import TracePayloads
 
 struct Hot: ParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "The functions a memory-access trace spends its accesses in, most first.",
-        discussion: "Symbolizes every access of the volume's memory-access batches through the maps recorded for --as.")
+        discussion: """
+            Symbolizes every access of the volume's memory-access and guest-access batches through the maps \
+            recorded for --as. Recordings that carry the accessing instruction's PC (`pmtrace record`, \
+            `record-vm`) are attributed to the function that made each access (like `perf report`); \
+            --data attributes by the accessed address instead (the data object). Lackey imports carry no PC \
+            and are always attributed by address.
+            """)
 
     @Argument(help: "Pool file or device.") var pool: String
     @Argument(help: "Volume with memory-access batches.", transform: VolumeName.existing) var volume: VolumeName
     @Option(name: .customLong("as"), help: "Address space recorded by `maps import`.") var addressSpace: String
     @Option(help: "How many functions to print.") var top: Int = 15
+    @Flag(help: "Attribute by the accessed address (the data object), not by the PC.") var data = false
     @Flag(help: "Print JSON.") var json = false
 
     struct Row: Codable {
@@ -33,15 +41,16 @@ struct Hot: ParsableCommand {
         var last: Range<UInt64> = 0..<0
         var lastKey: String?
         while let r = try reader.next() {
-            guard r.kind == .memoryAccessBatch else { continue }
+            guard AccessScan.carriesAccesses(r.kind) else { continue }
             try r.withContiguousPayload { payload in
-                try MemoryAccessBatch.forEach(payload) { a in
+                try AccessScan.forEach(kind: r.kind, payload: payload) { access in
                     total += 1
-                    if last.contains(a.address) {
+                    let address = data ? access.address : (access.pc ?? access.address)
+                    if last.contains(address) {
                         if let k = lastKey { counts[k]!.n += 1 } else { unknown += 1 }
                         return
                     }
-                    guard let s = symbolizer.lookup(a.address) else { unknown += 1; last = 0..<0; return }
+                    guard let s = symbolizer.lookup(address) else { unknown += 1; last = 0..<0; return }
                     last = s.range
                     guard let m = s.match else { unknown += 1; lastKey = nil; return }
                     let key = s.app + "\u{0}" + m.nameString

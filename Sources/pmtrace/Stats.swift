@@ -35,5 +35,6 @@ struct Stats: ParsableCommand {
             print("range       0x\(String(s.lowestAddress!, radix: 16)) … 0x\(String(s.highestAddress!, radix: 16))")
         }
         if s.pmlEntries > 0 { print("PML entries \(s.pmlEntries)") }
+        if s.checkpoints > 0 { print("checkpoints \(s.checkpoints)") }
     }
 }

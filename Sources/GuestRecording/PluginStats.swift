@@ -1,0 +1,50 @@
+/// The counters the QEMU plugin writes at exit (`stats=PATH`: `key=value`
+/// lines), so that a recording can be checked against what the plugin saw.
+public struct PluginStats: Equatable, Sendable {
+    /// `system` or `user`.
+    public var mode = ""
+    public var loads: UInt64 = 0
+    public var stores: UInt64 = 0
+    /// Accesses to device memory (MMIO): counted, never recorded.
+    public var io: UInt64 = 0
+    /// Accesses whose address no RAM range translates (should be 0).
+    public var unmapped: UInt64 = 0
+    /// Accesses written to the volume.
+    public var recorded: UInt64 = 0
+    /// Accesses beyond `--max-accesses`: counted, not recorded.
+    public var unrecorded: UInt64 = 0
+    public var pmlEntries: UInt64 = 0
+    public var pmlRecords: UInt64 = 0
+    /// Checkpoints taken, the base image and the final one included.
+    public var checkpoints: UInt64 = 0
+    public var images: UInt64 = 0
+    /// Pages whose contents changed without a store the plugin saw.
+    public var unloggedPages: UInt64 = 0
+    /// Whether the store refused something (recording stopped there).
+    public var failed = false
+
+    /// Parses the file's text; unknown keys are ignored, bad numbers are 0.
+    public init(text: String) {
+        for line in text.split(separator: "\n") {
+            let kv = line.split(separator: "=", maxSplits: 1)
+            guard kv.count == 2 else { continue }
+            let v = UInt64(kv[1]) ?? 0
+            switch kv[0] {
+            case "mode": mode = String(kv[1])
+            case "loads": loads = v
+            case "stores": stores = v
+            case "io": io = v
+            case "unmapped": unmapped = v
+            case "recorded": recorded = v
+            case "unrecorded": unrecorded = v
+            case "pml_entries": pmlEntries = v
+            case "pml_records": pmlRecords = v
+            case "checkpoints": checkpoints = v
+            case "images": images = v
+            case "unlogged_pages": unloggedPages = v
+            case "failed": failed = v != 0
+            default: break
+            }
+        }
+    }
+}

@@ -1,0 +1,86 @@
+import ArgumentParser
+import Foundation
+import GuestRecording
+import MetadataCatalog
+import PMTrace
+import TraceVolume
+
+struct Record: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Run a program under QEMU user mode and record its memory accesses into a volume.",
+        discussion: """
+            Runs `qemu-x86_64 -plugin pmtrace_qemu.so … <program>`: the plugin (the bare-metal writer, no \
+            Swift runtime) appends every load and store (guest virtual address, size) as memory-access \
+            batches, threads spread over the volume's 4 lanes. At exit it stores the program's mappings; \
+            `record` then imports them and the symbols of every mapped image under the address space \
+            named like the volume, so `pmtrace hot <pool> <volume> --as <volume>` and \
+            `pmtrace symbolize <pool> --as <volume>` work with no other step. The mappings are those at \
+            exit (an image unmapped before exit is not symbolized). Times are host ns.
+
+            The program's standard input, output and error are passed through; `record` exits with the \
+            program's status after recording (or 1 if the store refused something).
+            Needs qemu-user (apt-get install -y qemu-user) and the plugin (scripts/build-plugin.sh).
+            """)
+
+    @Argument(help: "Pool file or device (formatted).") var pool: String
+    @Argument(help: "New volume for the recording (also the address-space name).", transform: VolumeName.new) var volume: VolumeName
+    @Option(help: "Record at most this many accesses (0: all).") var maxAccesses: UInt64 = 0
+    @Option(help: "The QEMU plugin (default: found beside pmtrace or built by scripts/build-plugin.sh).") var plugin: String?
+    @Option(help: "Write the plugin's counters here (key=value lines).") var stats: String?
+    @Argument(parsing: .postTerminator, help: "The program and its arguments (after --).") var command: [String] = []
+
+    func validate() throws {
+        guard !command.isEmpty else { throw ValidationError("give the program to run after --, e.g. `pmtrace record P v -- ls -l`") }
+    }
+
+    func run() throws {
+        let qemu = try Tools.require("qemu-x86_64", package: "qemu-user")
+        let pluginPath = try Tools.plugin(explicit: plugin, executable: CommandLine.arguments[0])
+        let program = command[0].contains("/") ? command[0] : (Tools.which(command[0]) ?? command[0])
+        guard FileManager.default.isExecutableFile(atPath: program) else { throw CLIError("\(command[0]): no such program") }
+        do {
+            let p = try openPool(pool, writable: true)
+            _ = try p.store.createVolume(named: volume.value, lanes: 4)
+        }
+        let statsPath = stats ?? NSTemporaryDirectory() + "pmtrace-stats-\(getpid())"
+        defer { if stats == nil { unlink(statsPath) } }
+        let pluginArgs = ["pool=\(pool)", "volume=\(volume.value)", "max=\(maxAccesses)", "stats=\(statsPath)"]
+        for a in pluginArgs where a.contains(",") { throw CLIError("\(a): QEMU plugin arguments cannot contain ','") }
+
+        let started = monotonicNanoseconds()
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: qemu)
+        p.arguments = ["-plugin", ([pluginPath] + pluginArgs).joined(separator: ","), program] + command.dropFirst()
+        try p.run()
+        p.waitUntilExit()
+        let seconds = Double(monotonicNanoseconds() - started) / 1e9
+        let s = PluginStats(text: (try? String(contentsOfFile: statsPath, encoding: .utf8)) ?? "")
+        guard !s.mode.isEmpty else {
+            throw CLIError("QEMU ended without the plugin's counters (status \(p.terminationStatus); see its messages above)")
+        }
+
+        // The mappings: the plugin's marker, imported under the volume's name.
+        let (pool2, catalog) = try openCatalog(pool, writable: true)
+        let reader = try pool2.store.openLaneReader(volume: volume.value, lane: 0)
+        var maps: String?
+        while let r = try reader.next() {
+            guard r.kind == .marker else { continue }
+            let text = r.withContiguousPayload { String(decoding: $0, as: UTF8.self) }
+            if text.hasPrefix("pmtrace-maps\n") { maps = String(text.dropFirst("pmtrace-maps\n".count)) }
+        }
+        var imported = 0, mapped = 0
+        if let maps {
+            let r = try catalog.importProcessMaps(pid: UInt32(truncatingIfNeeded: p.processIdentifier), text: maps, addressSpace: volume.value)
+            imported = r.importedTables.count
+            mapped = Set(r.entries.map { $0.path }).count
+            for k in r.skipped { FileHandle.standardError.write(Data("pmtrace: skipped \(TerminalText.escape(k.path)): \(TerminalText.escape(k.reason))\n".utf8)) }
+        }
+        FileHandle.standardError.write(Data("""
+            pmtrace: recorded '\(volume)' in \(String(format: "%.2f", seconds)) s: \(s.recorded) of \(s.loads + s.stores) accesses \
+            (\(s.loads) loads, \(s.stores) stores), \(mapped) mapped images (\(imported) symbol tables imported); \
+            address space '\(volume)'\n
+            """.utf8))
+        if s.failed { throw CLIError("the store stopped the recording early (see the plugin's message above)", status: ExitStatus.refused) }
+        if p.terminationReason == .exit && p.terminationStatus != 0 { throw ExitCode(p.terminationStatus) }
+    }
+}

@@ -1,0 +1,719 @@
+/* pmtrace_qemu.c — a QEMU TCG plugin that records a guest into a PMTrace
+ * region through the bare-metal writer (libpmtrace_vmm.a: Embedded Swift,
+ * no Swift runtime), the way a hypervisor would.
+ *
+ * System mode (qemu-system-x86_64), one lane per vCPU:
+ *   - every guest RAM/ROM access as a guest-access-batch record (FORMAT.md
+ *     §8.9): guest-physical address, load/store, size, and the guest virtual
+ *     address and PC (both free in a memory callback);
+ *   - PML batches (kind 3) like Intel Page-Modification Logging: the GPA of
+ *     the first store to each 4 KiB page since the last checkpoint, 512 per
+ *     record, in the storing vCPU's lane;
+ *   - on lane `vcpus` (the machine lane): a base image of guest RAM (non-zero
+ *     pages), then every `every` stores a checkpoint: images of the pages
+ *     PML logged plus those whose contents changed without a store the plugin
+ *     saw (DMA, page-table A/D bits), read from the RAM backing file, and a
+ *     checkpoint record (kind 10) closing the epoch; a final one at exit.
+ * User mode (qemu-x86_64), lane = vCPU index modulo the volume's lanes:
+ *   guest-access batches (kind 9, user-mode form: virtual address, PC, size,
+ *   load/store), and a marker
+ *   "pmtrace-maps\n" + the process's /proc/self/maps at exit (the CLI imports
+ *   the guest's mappings and symbols from it).
+ *
+ * Arguments (-plugin pmtrace_qemu.so,name=value,...):
+ *   pool=PATH        the region file (formatted, the volume created: the CLI does both)
+ *   volume=NAME      the volume to record into
+ *   ram=PATH         guest RAM backing file (system mode; memory-backend-file)
+ *   ramsize=BYTES    its size
+ *   map=P:L:G        physical range [P, P+L) as QEMU reports it (RAM-block
+ *                    offsets) is at guest-physical G; repeat for each block
+ *                    (QEMU 7.2 returns RAM-block offsets, not GPAs)
+ *   max=N            record at most N accesses (0 = no limit)
+ *   every=N          a checkpoint every N guest stores (0 = base and final only)
+ *   record=on|off    off: callbacks and counting only (the overhead baseline)
+ *   pml=on|off       PML batches and checkpoints (default on, system mode)
+ *   stats=PATH       write the plugin's counters there at exit (key=value lines)
+ * Guest RAM above 4 GiB and ramsize above 3.5 GiB are not imaged. */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <sched.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "pmtrace_vmm.h"
+#include "qemu_plugin_api.h"
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_version = PMT_QEMU_PLUGIN_API_VERSION;
+
+#define MAX_VCPUS 64
+#define MAX_MAPS 16
+#define BUF 2048         /* accesses buffered per vCPU before the encoder runs */
+#define CLAIM 4096       /* accesses a vCPU takes from the global budget at once */
+#define PAGE 4096ull
+#define SLOTS 8          /* buffers in flight per vCPU between it and the encoder thread */
+
+/* What a vCPU hands to the encoder thread: accesses, then PML entries. */
+struct slot {
+    size_t n;
+    unsigned npml;
+    uint64_t pml[512];
+    pmt_guest_access g[BUF];
+};
+
+struct vcpu {
+    pthread_mutex_t lock; /* the lane: its thread, checkpoints and exit */
+    pmt_lane *lane;
+    int lane_failed;
+    size_t n;
+    pmt_guest_access u[BUF]; /* user mode: encoded in the vCPU's thread */
+    struct slot *ring;    /* system mode: SLOTS slots; the vCPU fills ring[head % SLOTS] */
+    struct slot *fill;
+    uint64_t head, tail;  /* slots submitted (vCPU) and encoded (encoder thread) */
+    uint64_t pml[512];    /* the vCPU's PML log: handed over when full (512) or at a checkpoint */
+    unsigned npml;
+    uint64_t allowance;
+    int exhausted;        /* the global budget is spent: record nothing more */
+    uint64_t loads, stores, io, unmapped, recorded, unrecorded, pml_entries, pml_records;
+    uint64_t stores_unsynced;
+    uint64_t syscall_args[3];
+} __attribute__((aligned(64)));
+
+static struct {
+    int system;
+    int record, pml;
+    unsigned vcpus, lanes;
+    const char *pool_path, *volume, *ram_path, *stats_path;
+    uint64_t ram_size, max, every;
+    struct { uint64_t phys, len, gpa; } map[MAX_MAPS];
+    unsigned nmaps;
+    uint64_t gpa_limit; /* pages below this have a dirty bit */
+    pmt_store *store;
+    void *base;
+    uint64_t size;
+    int pool_fd, ram_fd;
+    uint64_t budget;                 /* accesses left to claim (atomic) */
+    uint64_t stores_total;           /* synced from vCPUs (atomic) */
+    uint64_t next_checkpoint;        /* stores at which the next one is due (atomic) */
+    uint64_t *dirty;                 /* PML bitmap, one bit per 4 KiB GPA page */
+    unsigned char *shadow;           /* guest RAM as of the last checkpoint */
+    pthread_mutex_t ckpt_lock;
+    pthread_once_t base_once;
+    int base_done;                   /* the base image is taken (fast check before pthread_once) */
+    uint64_t epoch, images_total, unlogged_total;
+    int failed;
+    pthread_t encoder;
+    pthread_mutex_t enc_lock;
+    pthread_cond_t enc_wake;
+    int enc_sleeping, enc_stop, enc_running;
+} g = { .enc_lock = PTHREAD_MUTEX_INITIALIZER, .enc_wake = PTHREAD_COND_INITIALIZER, .record = 1, .pml = 1, .ckpt_lock = PTHREAD_MUTEX_INITIALIZER, .base_once = PTHREAD_ONCE_INIT };
+
+static struct vcpu vcpus[MAX_VCPUS];
+
+static uint64_t now_ns(void) {
+    struct timespec t;
+    clock_gettime(CLOCK_REALTIME, &t);
+    return (uint64_t)t.tv_sec * 1000000000ull + (uint64_t)t.tv_nsec;
+}
+
+static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+static void say(const char *fmt, ...) {
+    char line[512];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    fprintf(stderr, "pmtrace plugin: %s\n", line);
+}
+
+/* A failure of the store stops recording (the guest keeps running); the
+ * message goes to stderr once. */
+static void store_failed(const char *what, int rc) {
+    if (__atomic_exchange_n(&g.failed, 1, __ATOMIC_RELAXED)) return;
+    say("%s failed: %s (%s); recording stopped", what, pmt_strerror(rc), pmt_last_error());
+}
+
+/* ---- lanes ---------------------------------------------------------------- */
+
+static pmt_lane *lane_of(struct vcpu *v, unsigned index) {
+    if (!v->lane && !v->lane_failed) {
+        int rc = pmt_lane_open(g.store, g.volume, index, &v->lane);
+        if (rc != PMT_OK) {
+            v->lane_failed = 1;
+            store_failed("opening a lane", rc);
+        }
+    }
+    return v->lane;
+}
+
+/* ---- the encoder thread (system mode) ------------------------------------------
+ * A vCPU only copies each access into a slot (a few ns); this thread encodes
+ * full slots into the vCPU's lane, on another host core. A vCPU whose
+ * SLOTS slots are all waiting yields until one is free: nothing is dropped. */
+
+static void encode_slot(struct vcpu *v, unsigned index, struct slot *s) {
+    pthread_mutex_lock(&v->lock);
+    pmt_lane *lane = g.failed ? NULL : lane_of(v, index);
+    if (lane && s->n) {
+        int rc = pmt_append_guest_accesses(lane, s->g, s->n, PMT_GUEST_VIRTUAL | PMT_GUEST_PC);
+        if (rc != PMT_OK) store_failed("appending accesses", rc);
+    }
+    if (lane && s->npml) {
+        unsigned char p[8 + 8 * 512];
+        uint32_t count = s->npml, zero = 0;
+        memcpy(p, &count, 4);
+        memcpy(p + 4, &zero, 4);
+        memcpy(p + 8, s->pml, 8 * (size_t)s->npml);
+        int rc = pmt_append(lane, PMT_KIND_PML_BATCH, p, 8 + 8 * (size_t)s->npml, 0);
+        if (rc != PMT_OK) store_failed("appending a PML batch", rc);
+        v->pml_records++;
+    }
+    pthread_mutex_unlock(&v->lock);
+    s->n = 0;
+    s->npml = 0;
+}
+
+static int encode_pending(void) {
+    int did = 0;
+    for (unsigned i = 0; i < g.vcpus; i++) {
+        struct vcpu *v = &vcpus[i];
+        uint64_t head = __atomic_load_n(&v->head, __ATOMIC_SEQ_CST);
+        while (v->tail < head) {
+            encode_slot(v, i, &v->ring[v->tail % SLOTS]);
+            __atomic_store_n(&v->tail, v->tail + 1, __ATOMIC_RELEASE);
+            did = 1;
+        }
+    }
+    return did;
+}
+
+static int encode_pending_check(void) {
+    for (unsigned i = 0; i < g.vcpus; i++)
+        if (__atomic_load_n(&vcpus[i].head, __ATOMIC_SEQ_CST) != vcpus[i].tail) return 1;
+    return 0;
+}
+
+static void *encoder_main(void *arg) {
+    (void)arg;
+    while (!__atomic_load_n(&g.enc_stop, __ATOMIC_ACQUIRE)) {
+        if (encode_pending()) continue;
+        pthread_mutex_lock(&g.enc_lock);
+        __atomic_store_n(&g.enc_sleeping, 1, __ATOMIC_SEQ_CST);
+        if (!encode_pending_check()) {
+            struct timespec t;
+            clock_gettime(CLOCK_REALTIME, &t);
+            t.tv_nsec += 1000000;
+            if (t.tv_nsec >= 1000000000) { t.tv_sec++; t.tv_nsec -= 1000000000; }
+            pthread_cond_timedwait(&g.enc_wake, &g.enc_lock, &t);
+        }
+        __atomic_store_n(&g.enc_sleeping, 0, __ATOMIC_SEQ_CST);
+        pthread_mutex_unlock(&g.enc_lock);
+    }
+    encode_pending();
+    return NULL;
+}
+
+static void wake_encoder(void) {
+    if (__atomic_load_n(&g.enc_sleeping, __ATOMIC_SEQ_CST)) {
+        pthread_mutex_lock(&g.enc_lock);
+        pthread_cond_signal(&g.enc_wake);
+        pthread_mutex_unlock(&g.enc_lock);
+    }
+}
+
+/* Hands the vCPU's slot to the encoder and takes the next free one. */
+static void submit(struct vcpu *v) {
+    uint64_t h = v->head + 1;
+    __atomic_store_n(&v->head, h, __ATOMIC_SEQ_CST);
+    wake_encoder();
+    while (h - __atomic_load_n(&v->tail, __ATOMIC_ACQUIRE) >= SLOTS) {
+        wake_encoder();
+        sched_yield();
+    }
+    v->fill = &v->ring[h % SLOTS];
+}
+
+/* Submits the vCPU's partial slot and waits until everything it submitted
+ * is in its lane (before a checkpoint, and at exit). */
+static void hand_over_pml(struct vcpu *v) {
+    memcpy(v->fill->pml, v->pml, 8 * (size_t)v->npml);
+    v->fill->npml = v->npml;
+    v->npml = 0;
+}
+
+static void drain(struct vcpu *v) {
+    if (v->npml) hand_over_pml(v);
+    if (v->fill->n || v->fill->npml) submit(v);
+    while (__atomic_load_n(&v->tail, __ATOMIC_ACQUIRE) != v->head) {
+        wake_encoder();
+        sched_yield();
+    }
+}
+
+/* ---- address translation ------------------------------------------------ */
+
+static inline int translate(uint64_t phys, uint64_t *gpa) {
+    for (unsigned i = 0; i < g.nmaps; i++)
+        if (phys - g.map[i].phys < g.map[i].len) {
+            *gpa = phys - g.map[i].phys + g.map[i].gpa;
+            return 1;
+        }
+    return 0;
+}
+
+/* ---- checkpoints ----------------------------------------------------------- */
+
+static int dirty_test_and_set(uint64_t gpa) {
+    uint64_t page = gpa / PAGE;
+    if (gpa >= g.gpa_limit) return 1; /* not tracked: never logged */
+    uint64_t bit = 1ull << (page & 63);
+    if (__atomic_load_n(&g.dirty[page >> 6], __ATOMIC_RELAXED) & bit) return 1;
+    return (__atomic_fetch_or(&g.dirty[page >> 6], bit, __ATOMIC_RELAXED) & bit) != 0;
+}
+
+static int append_image(pmt_lane *lane, uint64_t gpa, const unsigned char *page) {
+    static unsigned char payload[16 + PAGE]; /* under ckpt_lock */
+    uint32_t size = PAGE, zero = 0;
+    memcpy(payload, &gpa, 8);
+    memcpy(payload + 8, &size, 4);
+    memcpy(payload + 12, &zero, 4);
+    memcpy(payload + 16, page, PAGE);
+    int rc = pmt_append(lane, PMT_KIND_PAGE_IMAGE, payload, sizeof payload, 0);
+    if (rc != PMT_OK) store_failed("appending a page image", rc);
+    return rc == PMT_OK;
+}
+
+/* Images every page of guest RAM that PML logged or whose contents differ
+ * from the shadow copy, then closes the epoch with a checkpoint record.
+ * Caller holds ckpt_lock. With one vCPU the guest is stopped meanwhile (we
+ * run in its thread); with more, the others keep running and an image may
+ * already hold some of the next epoch's stores (those pages are in the next
+ * epoch's PML too). */
+static void take_checkpoint(uint32_t flags) {
+    if (g.failed || g.ram_fd < 0) return;
+    struct vcpu *m = &vcpus[g.vcpus];
+    pthread_mutex_lock(&m->lock);
+    pmt_lane *lane = lane_of(m, g.vcpus);
+    if (!lane) { pthread_mutex_unlock(&m->lock); return; }
+    static unsigned char chunk[1 << 20];
+    uint64_t images = 0, logged = 0, unlogged = 0;
+    for (uint64_t off = 0; off < g.ram_size && !g.failed; off += sizeof chunk) {
+        size_t want = g.ram_size - off < sizeof chunk ? (size_t)(g.ram_size - off) : sizeof chunk;
+        size_t got = 0;
+        while (got < want) {
+            ssize_t r = pread(g.ram_fd, chunk + got, want - got, (off_t)(off + got));
+            if (r <= 0) break;
+            got += (size_t)r;
+        }
+        if (got < want) memset(chunk + got, 0, want - got); /* beyond the file's end: zeros */
+        for (size_t p = 0; p < want; p += PAGE) {
+            uint64_t gpa = off + p, page = gpa / PAGE;
+            uint64_t *word = &g.dirty[page >> 6], bit = 1ull << (page & 63);
+            int was_logged = (__atomic_fetch_and(word, ~bit, __ATOMIC_RELAXED) & bit) != 0;
+            int changed = memcmp(chunk + p, g.shadow + gpa, PAGE) != 0;
+            if (!was_logged && !changed) continue;
+            if (was_logged) logged++; else unlogged++;
+            if (!append_image(lane, gpa, chunk + p)) break;
+            memcpy(g.shadow + gpa, chunk + p, PAGE);
+            images++;
+        }
+    }
+    /* Logged pages outside guest RAM (NVDIMM, ROM) are counted, not imaged. */
+    for (uint64_t w = g.ram_size / PAGE / 64; w < (g.gpa_limit / PAGE + 63) / 64; w++)
+        logged += (uint64_t)__builtin_popcountll(__atomic_exchange_n(&g.dirty[w], 0, __ATOMIC_RELAXED));
+    uint64_t accesses = 0, stores = 0;
+    for (unsigned i = 0; i < g.vcpus; i++) {
+        accesses += vcpus[i].loads + vcpus[i].stores;
+        stores += vcpus[i].stores;
+    }
+    unsigned char rec[64];
+    uint32_t magic = 0x4B434D50u;
+    uint64_t fields[7] = { g.epoch, stores, accesses, images, logged, unlogged, g.ram_size };
+    memcpy(rec, &magic, 4);
+    memcpy(rec + 4, &flags, 4);
+    memcpy(rec + 8, fields, sizeof fields);
+    int rc = pmt_append(lane, PMT_KIND_CHECKPOINT, rec, sizeof rec, 0);
+    if (rc != PMT_OK) store_failed("appending a checkpoint", rc);
+    rc = pmt_commit(lane);
+    if (rc != PMT_OK) store_failed("committing a checkpoint", rc);
+    g.images_total += images;
+    g.unlogged_total += unlogged;
+    g.epoch++;
+    pthread_mutex_unlock(&m->lock);
+}
+
+static void base_image(void) {
+    pthread_mutex_lock(&g.ckpt_lock);
+    take_checkpoint(1u);
+    pthread_mutex_unlock(&g.ckpt_lock);
+    __atomic_store_n(&g.base_done, 1, __ATOMIC_RELEASE);
+}
+
+/* Called by a vCPU every 256 stores. */
+static void maybe_checkpoint(struct vcpu *v, unsigned index) {
+    uint64_t total = __atomic_add_fetch(&g.stores_total, v->stores_unsynced, __ATOMIC_RELAXED);
+    v->stores_unsynced = 0;
+    if (g.every == 0 || total < __atomic_load_n(&g.next_checkpoint, __ATOMIC_RELAXED)) return;
+    if (pthread_mutex_trylock(&g.ckpt_lock) != 0) return;
+    if (total >= g.next_checkpoint) {
+        (void)index;
+        drain(v);
+        take_checkpoint(0);
+        __atomic_store_n(&g.next_checkpoint, total + g.every, __ATOMIC_RELAXED);
+    }
+    pthread_mutex_unlock(&g.ckpt_lock);
+}
+
+/* ---- callbacks ---------------------------------------------------------------- */
+
+static int claim(struct vcpu *v) {
+    if (g.max == 0) { v->allowance = CLAIM; return 1; }
+    if (v->exhausted) return 0;
+    uint64_t left = __atomic_load_n(&g.budget, __ATOMIC_RELAXED);
+    while (left > 0) {
+        uint64_t take = left < CLAIM ? left : CLAIM;
+        if (__atomic_compare_exchange_n(&g.budget, &left, left - take, 0, __ATOMIC_RELAXED, __ATOMIC_RELAXED)) {
+            v->allowance = take;
+            return 1;
+        }
+    }
+    v->exhausted = 1;
+    return 0;
+}
+
+static void mem_system(unsigned int vi, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata) {
+    struct vcpu *v = &vcpus[vi];
+    int store = qemu_plugin_mem_is_store(info);
+    if (store) v->stores++; else v->loads++;
+    struct qemu_plugin_hwaddr *h = qemu_plugin_get_hwaddr(info, vaddr);
+    if (!h || qemu_plugin_hwaddr_is_io(h)) { v->io++; return; }
+    uint64_t gpa;
+    if (!translate(qemu_plugin_hwaddr_phys_addr(h), &gpa)) {
+        if (v->unmapped++ < 8 && getenv("PMTRACE_PLUGIN_DEBUG"))
+            say("untranslated: phys 0x%" PRIx64 " vaddr 0x%" PRIx64 " pc 0x%" PRIx64, qemu_plugin_hwaddr_phys_addr(h), vaddr, (uint64_t)(uintptr_t)udata);
+        return;
+    }
+    if (!g.record) return;
+    if (__builtin_expect(!__atomic_load_n(&g.base_done, __ATOMIC_ACQUIRE), 0)) pthread_once(&g.base_once, base_image);
+    if (store && g.pml) {
+        if (!dirty_test_and_set(gpa)) {
+            v->pml[v->npml++] = gpa & ~(PAGE - 1);
+            v->pml_entries++;
+            if (v->npml == 512) {
+                hand_over_pml(v);
+                submit(v);
+            }
+        }
+        if (++v->stores_unsynced >= 256) maybe_checkpoint(v, vi);
+    }
+    if (v->allowance == 0 && !claim(v)) { v->unrecorded++; return; }
+    v->allowance--;
+    struct slot *s = v->fill;
+    pmt_guest_access *a = &s->g[s->n++];
+    a->physical = gpa;
+    a->virtual_address = vaddr;
+    a->pc = (uint64_t)(uintptr_t)udata;
+    a->size = 1u << qemu_plugin_mem_size_shift(info);
+    a->kind = store ? PMT_ACCESS_STORE : PMT_ACCESS_LOAD;
+    v->recorded++;
+    if (s->n == BUF) submit(v);
+}
+
+static void mem_user(unsigned int vi, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata) {
+    struct vcpu *v = &vcpus[vi % MAX_VCPUS];
+    int store = qemu_plugin_mem_is_store(info);
+    if (store) v->stores++; else v->loads++;
+    if (!g.record) return;
+    if (v->allowance == 0 && !claim(v)) { v->unrecorded++; return; }
+    v->allowance--;
+    pmt_guest_access *a = &v->u[v->n++];
+    a->physical = vaddr;
+    a->pc = (uint64_t)(uintptr_t)udata;
+    a->size = 1u << qemu_plugin_mem_size_shift(info);
+    a->kind = store ? PMT_ACCESS_STORE : PMT_ACCESS_LOAD;
+    v->recorded++;
+    if (v->n == BUF) {
+        struct vcpu *lane_owner = &vcpus[(vi % MAX_VCPUS) % g.lanes];
+        pthread_mutex_lock(&lane_owner->lock);
+        size_t n = v->n;
+        v->n = 0;
+        pmt_lane *lane = g.failed ? NULL : lane_of(lane_owner, (vi % MAX_VCPUS) % g.lanes);
+        if (lane) {
+            int rc = pmt_append_guest_accesses(lane, v->u, n, PMT_GUEST_USER | PMT_GUEST_PC);
+            if (rc != PMT_OK) store_failed("appending accesses", rc);
+        }
+        pthread_mutex_unlock(&lane_owner->lock);
+    }
+}
+
+static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
+    (void)id;
+    size_t n = qemu_plugin_tb_n_insns(tb);
+    for (size_t i = 0; i < n; i++) {
+        struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
+        qemu_plugin_register_vcpu_mem_cb(insn, g.system ? mem_system : mem_user, QEMU_PLUGIN_CB_NO_REGS,
+                                         QEMU_PLUGIN_MEM_RW, (void *)(uintptr_t)qemu_plugin_insn_vaddr(insn));
+    }
+}
+
+/* ---- exit ------------------------------------------------------------------------ */
+
+/* /proc/self/maps as a NUL-terminated string, after `prefix` (NULL on failure). */
+static char *read_maps(const char *prefix, size_t *out_len) {
+    int fd = open("/proc/self/maps", O_RDONLY | O_CLOEXEC);
+    if (fd < 0) return NULL;
+    size_t cap = 1 << 16, len = strlen(prefix);
+    char *text = malloc(cap);
+    if (!text) { close(fd); return NULL; }
+    memcpy(text, prefix, len);
+    for (;;) {
+        if (cap - len < 4097) {
+            char *bigger = realloc(text, cap * 2);
+            if (!bigger) break;
+            text = bigger;
+            cap *= 2;
+        }
+        ssize_t r = read(fd, text + len, cap - len - 1);
+        if (r <= 0) break;
+        len += (size_t)r;
+    }
+    close(fd);
+    text[len] = 0;
+    *out_len = len;
+    return text;
+}
+
+/* QEMU's own mappings, taken at install, before the guest program is loaded. */
+static char *host_maps;
+
+/* The guest's mappings: the lines of /proc/self/maps at exit whose address
+ * range was not QEMU's own at install (user mode runs the guest in QEMU's
+ * address space). */
+static void write_maps_marker(void) {
+    size_t all_len;
+    char *all = read_maps("", &all_len);
+    if (!all) return;
+    char *text = malloc(all_len + 16);
+    if (!text) { free(all); return; }
+    size_t len = 0;
+    memcpy(text, "pmtrace-maps\n", 13);
+    len = 13;
+    for (char *line = all; *line;) {
+        char *end = strchr(line, '\n');
+        size_t n = end ? (size_t)(end - line) + 1 : strlen(line);
+        char *space = memchr(line, ' ', n);
+        int host = 0;
+        if (space && host_maps) {
+            char key[80];
+            size_t k = (size_t)(space - line) + 1;
+            if (k + 1 < sizeof key) {
+                key[0] = '\n';
+                memcpy(key + 1, line, k);
+                key[k + 1] = 0;
+                host = strstr(host_maps, key) != NULL;
+            }
+        }
+        if (!host) { memcpy(text + len, line, n); len += n; }
+        line += n;
+    }
+    free(all);
+    struct vcpu *m = &vcpus[0];
+    pthread_mutex_lock(&m->lock);
+    pmt_lane *lane = g.failed ? NULL : lane_of(m, 0);
+    if (lane) {
+        int rc = pmt_append(lane, PMT_KIND_MARKER, text, len, 0);
+        if (rc != PMT_OK) store_failed("appending the maps marker", rc);
+    }
+    pthread_mutex_unlock(&m->lock);
+    free(text);
+}
+
+static void at_exit(qemu_plugin_id_t id, void *udata) {
+    (void)id; (void)udata;
+    uint64_t loads = 0, stores = 0, io = 0, unmapped = 0, recorded = 0, unrecorded = 0, pml = 0, pmlr = 0;
+    unsigned used = g.system ? g.vcpus : MAX_VCPUS;
+    for (unsigned i = 0; i < used; i++) {
+        struct vcpu *v = &vcpus[i];
+        unsigned lane = g.system ? i : i % g.lanes;
+        struct vcpu *owner = &vcpus[lane];
+        pthread_mutex_lock(&owner->lock);
+        if (!g.system && v->n) {
+            pmt_lane *l = g.failed ? NULL : lane_of(owner, lane);
+            if (l && pmt_append_guest_accesses(l, v->u, v->n, PMT_GUEST_USER | PMT_GUEST_PC) != PMT_OK)
+                store_failed("appending accesses", -1);
+            v->n = 0;
+        }
+        pthread_mutex_unlock(&owner->lock);
+        if (g.system && g.enc_running) drain(v);
+        loads += v->loads; stores += v->stores; io += v->io; unmapped += v->unmapped;
+        recorded += v->recorded; unrecorded += v->unrecorded; pml += v->pml_entries; pmlr += v->pml_records;
+    }
+    if (g.enc_running) {
+        __atomic_store_n(&g.enc_stop, 1, __ATOMIC_RELEASE);
+        pthread_mutex_lock(&g.enc_lock);
+        pthread_cond_signal(&g.enc_wake);
+        pthread_mutex_unlock(&g.enc_lock);
+        pthread_join(g.encoder, NULL);
+        g.enc_running = 0;
+    }
+    if (g.system && g.record && g.pml) {
+        pthread_once(&g.base_once, base_image);
+        pthread_mutex_lock(&g.ckpt_lock);
+        take_checkpoint(2u);
+        pthread_mutex_unlock(&g.ckpt_lock);
+    }
+    if (!g.system && g.record) write_maps_marker();
+    for (unsigned i = 0; i <= (g.system ? g.vcpus : g.lanes) && i < MAX_VCPUS; i++) {
+        if (vcpus[i].lane) {
+            int rc = pmt_commit(vcpus[i].lane);
+            if (rc != PMT_OK) store_failed("the last commit", rc);
+            pmt_lane_close(vcpus[i].lane);
+            vcpus[i].lane = NULL;
+        }
+    }
+    if (g.store) pmt_detach(g.store);
+    if (g.stats_path) {
+        FILE *f = fopen(g.stats_path, "w");
+        if (f) {
+            fprintf(f, "mode=%s\nloads=%" PRIu64 "\nstores=%" PRIu64 "\nio=%" PRIu64 "\nunmapped=%" PRIu64
+                       "\nrecorded=%" PRIu64 "\nunrecorded=%" PRIu64 "\npml_entries=%" PRIu64 "\npml_records=%" PRIu64
+                       "\ncheckpoints=%" PRIu64 "\nimages=%" PRIu64 "\nunlogged_pages=%" PRIu64 "\nfailed=%d\n",
+                    g.system ? "system" : "user", loads, stores, io, unmapped, recorded, unrecorded, pml, pmlr,
+                    g.epoch, g.images_total, g.unlogged_total, g.failed);
+            fclose(f);
+        }
+    }
+}
+
+/* ---- install ---------------------------------------------------------------------- */
+
+static uint64_t clock_ns(void) { return now_ns(); }
+
+static int parse_u64(const char *s, uint64_t *out) {
+    char *end;
+    errno = 0;
+    unsigned long long v = strtoull(s, &end, 0);
+    if (errno || end == s || *end) return 0;
+    *out = v;
+    return 1;
+}
+
+static int on_off(const char *name, const char *v, int *out) {
+    if (!strcmp(v, "on")) *out = 1;
+    else if (!strcmp(v, "off")) *out = 0;
+    else { say("%s=%s: expected on or off", name, v); return 0; }
+    return 1;
+}
+
+static int parse_args(int argc, char **argv) {
+    for (int i = 0; i < argc; i++) {
+        char *eq = strchr(argv[i], '=');
+        if (!eq) { say("argument '%s' is not name=value", argv[i]); return 0; }
+        *eq = 0;
+        const char *k = argv[i], *v = eq + 1;
+        if (!strcmp(k, "pool")) g.pool_path = v;
+        else if (!strcmp(k, "volume")) g.volume = v;
+        else if (!strcmp(k, "ram")) g.ram_path = v;
+        else if (!strcmp(k, "stats")) g.stats_path = v;
+        else if (!strcmp(k, "ramsize")) { if (!parse_u64(v, &g.ram_size)) { say("ramsize=%s: not a number", v); return 0; } }
+        else if (!strcmp(k, "max")) { if (!parse_u64(v, &g.max)) { say("max=%s: not a number", v); return 0; } }
+        else if (!strcmp(k, "every")) { if (!parse_u64(v, &g.every)) { say("every=%s: not a number", v); return 0; } }
+        else if (!strcmp(k, "record")) { if (!on_off(k, v, &g.record)) return 0; }
+        else if (!strcmp(k, "pml")) { if (!on_off(k, v, &g.pml)) return 0; }
+        else if (!strcmp(k, "map")) {
+            char *a = (char *)v, *b = strchr(a, ':'), *c = b ? strchr(b + 1, ':') : NULL;
+            if (!b || !c || g.nmaps == MAX_MAPS) { say("map=%s: expected phys:len:gpa (at most %d)", v, MAX_MAPS); return 0; }
+            *b = 0; *c = 0;
+            uint64_t p, l, q;
+            if (!parse_u64(a, &p) || !parse_u64(b + 1, &l) || !parse_u64(c + 1, &q) || l == 0) {
+                say("map=%s:%s:%s: not three numbers", a, b + 1, c + 1);
+                return 0;
+            }
+            g.map[g.nmaps].phys = p; g.map[g.nmaps].len = l; g.map[g.nmaps].gpa = q;
+            g.nmaps++;
+        } else { say("unknown argument '%s'", k); return 0; }
+    }
+    if (!g.pool_path || !g.volume) { say("pool= and volume= are required"); return 0; }
+    return 1;
+}
+
+static int open_pool(void) {
+    g.pool_fd = open(g.pool_path, O_RDWR | O_CLOEXEC);
+    if (g.pool_fd < 0) { say("%s: %s", g.pool_path, strerror(errno)); return 0; }
+    if (flock(g.pool_fd, LOCK_EX | LOCK_NB) != 0) { say("%s: in use by another writer", g.pool_path); return 0; }
+    struct stat st;
+    if (fstat(g.pool_fd, &st) != 0 || st.st_size <= 0) { say("%s: empty or unreadable", g.pool_path); return 0; }
+    g.size = (uint64_t)st.st_size;
+    g.base = mmap(NULL, g.size, PROT_READ | PROT_WRITE, MAP_SHARED, g.pool_fd, 0);
+    if (g.base == MAP_FAILED) { say("%s: mmap: %s", g.pool_path, strerror(errno)); return 0; }
+    pmt_region r;
+    pmt_options o;
+    pmt_vmm_x86_region(&r, g.base, g.size, PMT_GRANULARITY_CACHE_LINE, 0, 0);
+    pmt_vmm_x86_options(&o);
+    o.clock = clock_ns;
+    o.commit_interval = 1 << 20;
+    int rc = pmt_attach(&r, 1, &o, &g.store);
+    if (rc != PMT_OK) { say("%s: %s (%s)", g.pool_path, pmt_strerror(rc), pmt_last_error()); return 0; }
+    return 1;
+}
+
+static int setup_system(void) {
+    if (g.nmaps == 0) { /* no layout given: RAM at 0 */
+        g.map[0].phys = 0; g.map[0].len = g.ram_size ? g.ram_size : (1ull << 32); g.map[0].gpa = 0;
+        g.nmaps = 1;
+    }
+    for (unsigned i = 0; i < g.nmaps; i++)
+        if (g.map[i].gpa + g.map[i].len > g.gpa_limit) g.gpa_limit = g.map[i].gpa + g.map[i].len;
+    if (g.gpa_limit > (1ull << 40)) g.gpa_limit = 1ull << 40;
+    g.ram_fd = -1;
+    if (g.record && g.pml) {
+        if (!g.ram_path || g.ram_size == 0) { say("system mode needs ram= and ramsize= (or pml=off)"); return 0; }
+        if (g.ram_size % PAGE || g.ram_size > 0xE0000000ull) { say("ramsize=%" PRIu64 ": a multiple of 4 KiB up to 3.5 GiB", g.ram_size); return 0; }
+        g.ram_fd = open(g.ram_path, O_RDONLY | O_CLOEXEC);
+        if (g.ram_fd < 0) { say("%s: %s", g.ram_path, strerror(errno)); return 0; }
+        g.dirty = calloc((g.gpa_limit / PAGE + 63) / 64, 8);
+        g.shadow = mmap(NULL, g.ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+        if (!g.dirty || g.shadow == MAP_FAILED) { say("out of memory for the dirty bitmap or shadow"); return 0; }
+    }
+    g.next_checkpoint = g.every;
+    return 1;
+}
+
+QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_t *info, int argc, char **argv) {
+    if (!parse_args(argc, argv)) return -1;
+    g.system = info->system_emulation;
+    g.vcpus = g.system ? (unsigned)info->system.max_vcpus : 1;
+    if (g.system && g.vcpus + 1 > MAX_VCPUS) { say("at most %d vCPUs", MAX_VCPUS - 1); return -1; }
+    for (unsigned i = 0; i < MAX_VCPUS; i++) pthread_mutex_init(&vcpus[i].lock, NULL);
+    g.budget = g.max;
+    if (g.system && !setup_system()) return -1;
+    if (!open_pool()) return -1;
+    g.lanes = g.system ? g.vcpus + 2 : 4; /* user mode: the CLI creates 4 lanes */
+    if (!g.system) {
+        size_t n;
+        host_maps = read_maps("\n", &n);
+    }
+    if (g.system) {
+        for (unsigned i = 0; i < g.vcpus; i++) {
+            vcpus[i].ring = calloc(SLOTS, sizeof(struct slot));
+            if (!vcpus[i].ring) { say("out of memory for the access buffers"); return -1; }
+            vcpus[i].fill = &vcpus[i].ring[0];
+        }
+        if (g.record) {
+            if (pthread_create(&g.encoder, NULL, encoder_main, NULL) != 0) { say("cannot start the encoder thread"); return -1; }
+            g.enc_running = 1;
+        }
+    }
+    qemu_plugin_register_vcpu_tb_trans_cb(id, tb_trans);
+    qemu_plugin_register_atexit_cb(id, at_exit, NULL);
+    return 0;
+}
