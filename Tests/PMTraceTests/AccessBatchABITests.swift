@@ -100,3 +100,54 @@ import TraceVolume
         #expect(counts == [3, nil, 1])
     }
 }
+
+/// pmt_append_guest_accesses: fields are checked before anything is
+/// appended, batches carry their first index, and a kind-2 batch pending on
+/// the lane is written before a guest batch (records keep call order).
+@Suite struct GuestAccessABITests {
+    @Test func guestAccessesRoundTripInCallOrder() throws {
+        let region = InMemoryRegion(size: 4 << 20)
+        var d = region.regionDescriptor()
+        #expect(pmt_format(&d, 65536, 4, 2) == Int32(PMT_OK))
+        var store: OpaquePointer?
+        #expect(pmt_attach(&d, 1, nil, &store) == Int32(PMT_OK))
+        #expect(pmt_volume_create(store, "g", 1, 0) == Int32(PMT_OK))
+        var lane: OpaquePointer?
+        #expect(pmt_lane_open(store, "g", 0, &lane) == Int32(PMT_OK))
+        var guest: [pmt_guest_access] = []
+        for i in 0..<10_000 {
+            let physical = UInt64(i) * 64
+            let virtualAddress: UInt64 = 0xFFFF_8880_0000_0000 &+ physical
+            let pc: UInt64 = 0xFFFF_FFFF_8100_0000 &+ UInt64(i % 100)
+            guest.append(pmt_guest_access(physical: physical, virtual_address: virtualAddress, pc: pc, size: 8,
+                                          kind: UInt8(i % 2), reserved: (0, 0, 0)))
+        }
+        var bad = guest[0]
+        bad.kind = 4
+        #expect(pmt_append_guest_accesses(lane, [bad], 1, 3) == Int32(PMT_E_INVALID))
+        #expect(pmt_append_guest_accesses(lane, guest, 1, 5) == Int32(PMT_E_INVALID), "virtual with user mode")
+        #expect(pmt_append_guest_accesses(lane, guest, 1, 8) == Int32(PMT_E_INVALID), "unknown bit")
+        let one = [pmt_access(address: 42, size: 4, kind: 1, reserved: (0, 0, 0))]
+        #expect(pmt_append_accesses(lane, one, 1) == Int32(PMT_OK))
+        #expect(guest.withUnsafeBufferPointer { pmt_append_guest_accesses(lane, $0.baseAddress, $0.count, 3) } == Int32(PMT_OK))
+        #expect(pmt_commit(lane) == Int32(PMT_OK))
+        pmt_lane_close(lane)
+        pmt_detach(store)
+
+        let reader = try TraceStore(region: PersistentRegion(region.regionDescriptor()), writable: false).openReader(volume: "g")
+        var kinds: [RecordKind] = [], back: [GuestAccess] = [], firstIndexes: [UInt64] = []
+        while let r = try reader.next() {
+            kinds.append(r.kind)
+            guard r.kind == .guestAccessBatch else { continue }
+            try r.withContiguousPayload { (b: UnsafeRawBufferPointer) throws(FormatError) in
+                let h = try GuestAccessBatch.header(b)
+                #expect(h.firstIndex == UInt64(back.count))
+                firstIndexes.append(h.firstIndex)
+                try GuestAccessBatch.forEach(b) { back.append($0) }
+            }
+        }
+        #expect(kinds.first == .memoryAccessBatch && kinds.dropFirst().allSatisfy { $0 == .guestAccessBatch })
+        #expect(firstIndexes.count > 1, "10,000 accesses take several batches")
+        #expect(back == guest.map { GuestAccess(kind: MemoryAccess.Kind(rawValue: $0.kind)!, size: $0.size, physical: $0.physical, virtual: $0.virtual_address, pc: $0.pc) })
+    }
+}

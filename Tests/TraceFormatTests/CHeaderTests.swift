@@ -22,6 +22,7 @@ import TracePayloads
             ("PMT_KIND_END_OF_SEGMENT", .endOfSegment), ("PMT_KIND_BLOB", .blob), ("PMT_KIND_MEMORY_ACCESS_BATCH", .memoryAccessBatch),
             ("PMT_KIND_PML_BATCH", .pmlBatch), ("PMT_KIND_PAGE_IMAGE", .pageImage), ("PMT_KIND_MARKER", .marker),
             ("PMT_KIND_PROCESS_MAP", .processMap), ("PMT_KIND_SYMBOL_TABLE_INFO", .symbolTableInfo), ("PMT_KIND_SYMBOL_CHUNK", .symbolChunk),
+            ("PMT_KIND_GUEST_ACCESS_BATCH", .guestAccessBatch), ("PMT_KIND_CHECKPOINT", .checkpoint),
         ]
         for (name, kind) in kinds { #expect(Self.value(name) == Int(kind.rawValue), "\(name)") }
         #expect(Self.value("PMT_KIND_FIRST_RESERVED") == Int(RecordKind.firstReserved))

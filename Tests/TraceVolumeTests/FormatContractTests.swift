@@ -262,7 +262,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
         let pool = try memoryPool()
         try pool.store.createVolume(named: "v")
         let w = try pool.store.openWriter(volume: "v")
-        for k in [UInt16(0), 9, 0x7FFF] {
+        for k in [UInt16(0), RecordKind.firstReserved, 0x7FFF] {
             #expect(throws: TraceError.self) { try w.append(bytes: [1, 2, 3], kind: RecordKind(rawValue: k)) }
         }
         w.close()
@@ -472,7 +472,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
         if case .checksumMismatch = decode(valid, v2, recrc: false) {} else { Issue.record("CRC second") }
         var broken = valid
         broken.segmentSize = 3
-        #expect(decode(broken, v2) == .unsupportedVersion(major: 2, minor: 1))
+        #expect(decode(broken, v2) == .unsupportedVersion(major: 2, minor: Layout.versionMinor))
         // Minor versions are not checked.
         #expect(decode(valid, { $0.storeLE(UInt16(0xFFFF), at: 10) }) == nil)
         // Geometry: breaking checks k...n at once must report check k.

@@ -1,0 +1,187 @@
+#if arch(x86_64) && os(Linux)
+import Foundation
+import GuestRecording
+import PMTrace
+import Testing
+import TraceAnalysis
+import TraceFormat
+import TracePayloads
+import TraceVolume
+
+/// The QEMU plugin over the bare-metal writer, on a real Linux guest
+/// (system mode) and real programs (user mode). Skipped, with the reason,
+/// when QEMU is not installed (scripts/setup.sh installs it).
+@Suite(.serialized) struct VMRecordingTests {
+    static let root = VMMArchiveTests.root
+
+    static func script(_ name: String) throws -> [String] {
+        let r = try VMMArchiveTests.run("/bin/bash", [root.appendingPathComponent("scripts/\(name)").path])
+        try #require(r.status == 0, "\(name) failed:\n\(r.err)")
+        return r.out.split(separator: "\n").map(String.init)
+    }
+
+    static var hasQEMU: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-system-x86_64") }
+    static var hasQEMUUser: Bool { FileManager.default.isExecutableFile(atPath: "/usr/bin/qemu-x86_64") }
+
+    /// Page `gpa` of a file (zeros past its end).
+    static func page(_ file: FileHandle, _ gpa: UInt64) throws -> [UInt8] {
+        try file.seek(toOffset: gpa)
+        var bytes = [UInt8](try file.read(upToCount: 4096) ?? Data())
+        bytes += [UInt8](repeating: 0, count: 4096 - bytes.count)
+        return bytes
+    }
+
+    /// Whether `a` and `b` differ only in bits 5 and 6 (accessed, dirty) of
+    /// 8-byte entries: what the soft MMU writes into page tables itself.
+    static func onlyAccessedDirtyBits(_ a: [UInt8], _ b: [UInt8]) -> Bool {
+        for i in 0..<a.count where a[i] != b[i] {
+            if i % 8 != 0 || (a[i] ^ b[i]) & ~0x60 != 0 { return false }
+        }
+        return true
+    }
+
+    /// The plugin links the bare-metal archive, not the Swift runtime: what
+    /// it needs from outside is libc, pthreads and QEMU's plugin API.
+    @Test func pluginNeedsNoSwiftRuntime() throws {
+        let plugin = try #require(try Self.script("build-plugin.sh").last)
+        let r = try VMMArchiveTests.run("/usr/bin/nm", ["-D", "--undefined-only", plugin])
+        try #require(r.status == 0, "\(r.err)")
+        let symbols = r.out.split(separator: "\n").compactMap { $0.split(separator: " ").last.map(String.init) }
+        #expect(symbols.contains("qemu_plugin_register_vcpu_mem_cb"))
+        let foreign = symbols.filter { s in
+            !(s.hasPrefix("qemu_plugin_") || s.contains("@GLIBC_") || s.hasPrefix("_ITM_") || s == "__gmon_start__")
+        }
+        #expect(foreign.isEmpty, "undefined symbols beyond libc and the plugin API: \(foreign)")
+        let r2 = try VMMArchiveTests.run("/usr/bin/readelf", ["-d", plugin])
+        #expect(!r2.out.contains("swift"), "no Swift library is NEEDED")
+    }
+
+    @Test(.enabled(if: hasQEMU, "qemu-system-x86_64 is not installed (scripts/setup.sh installs it)"))
+    func systemModeBootIsRecordedExactly() throws {
+        let guest = try Self.script("guest.sh")
+        let (kernel, initrd) = (guest[guest.count - 2], guest[guest.count - 1])
+        let plugin = try #require(try Self.script("build-plugin.sh").last)
+        let pool = scratchPath("vm.pool"), ram = scratchPath("vm.ram"), stats = scratchPath("vm.stats")
+        defer { for f in [pool, ram, stats] { unlink(f) } }
+        #expect(try pmtrace(["format", pool, "--size", "1G"]).status == 0)
+        let maxAccesses: UInt64 = 20_000_000
+        let r = try pmtrace(["record-vm", pool, "boot", "--kernel", kernel, "--initrd", initrd, "--memory", "128M",
+                             "--max-accesses", "\(maxAccesses)", "--checkpoint-every", "60000000", "--ram-file", ram,
+                             "--stats", stats, "--plugin", plugin])
+        try #require(r.status == 0, "record-vm failed: \(r.stderr)")
+        let s = PluginStats(text: try String(contentsOfFile: stats, encoding: .utf8))
+        #expect(s.mode == "system" && !s.failed)
+        #expect(s.unmapped == 0, "every RAM/ROM access translates to a GPA")
+        #expect(s.recorded == min(maxAccesses, s.loads + s.stores - s.io))
+
+        let p = try TracePool.open(path: pool, writable: false)
+        // The volume holds exactly what the plugin counted.
+        let v = try VolumeStats.compute(store: p.store, volume: "boot")
+        #expect(v.accessCount == s.recorded)
+        #expect(v.pmlEntries == s.pmlEntries)
+        #expect(v.checkpoints == s.checkpoints)
+        #expect(v.byKind["page-image"]?.records == s.images)
+
+        // The marker the guest generated at run time.
+        let console = try p.store.openLaneReader(volume: "boot", lane: 2)
+        var marker: String?
+        while let m = try console.next() {
+            let text = m.withContiguousPayload { String(decoding: $0, as: UTF8.self) }
+            if text.hasPrefix("PMTRACE-MARKER ") { marker = text }
+        }
+        let markerText = try #require(marker, "the guest printed no marker")
+
+        // Rebuild guest RAM from the images, epoch by epoch, and check each
+        // epoch's changes against its PML pages.
+        let epochs = try GuestEpochs(store: p.store, volume: "boot")
+        #expect(epochs.epochs.count == Int(s.checkpoints) && epochs.epochs.count >= 3)
+        #expect(epochs.epochs.first?.checkpoint.flags == .base && epochs.epochs.last?.checkpoint.flags == .final)
+        var memory: [UInt64: [UInt8]] = [:]
+        let machine = try p.store.openLaneReader(volume: "boot", lane: epochs.machineLane)
+        var epoch = 0
+        var changedOutsidePML = 0, adOnly = 0, changed = 0, loaded = 0
+        var perEpoch: [Int: (other: Int, ad: Int)] = [:]
+        // What the firmware copies into RAM by DMA (fw_cfg) before the kernel
+        // runs: 4 KiB windows of the kernel and initramfs at 512-byte steps.
+        var fileWindows = Set<[UInt8]>()
+        for path in [kernel, initrd] {
+            let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+            for start in stride(from: 0, to: max(0, bytes.count - 4096), by: 512) { fileWindows.insert(Array(bytes[start..<start + 4096])) }
+        }
+        var pmlEverywhere = Set<UInt64>()
+        while let rec = try machine.next() {
+            if rec.kind == .checkpoint { epoch += 1; continue }
+            guard rec.kind == .pageImage else { continue }
+            let (gpa, bytes) = try rec.withContiguousPayload { b throws(FormatError) in
+                let (a, page) = try PageImage.decode(b)
+                return (a, [UInt8](page))
+            }
+            let before = memory[gpa] ?? [UInt8](repeating: 0, count: 4096)
+            if epoch > 0 && before != bytes {
+                changed += 1
+                if !epochs.epochs[epoch].pmlPages.contains(gpa) {
+                    changedOutsidePML += 1
+                    if Self.onlyAccessedDirtyBits(before, bytes) { adOnly += 1; perEpoch[epoch, default: (0, 0)].ad += 1 }
+                    else {
+                        perEpoch[epoch, default: (0, 0)].other += 1
+                        if fileWindows.contains(bytes) { loaded += 1 }
+                    }
+                }
+            }
+            memory[gpa] = bytes
+        }
+        for e in epochs.epochs { pmlEverywhere.formUnion(e.pmlPages) }
+        print("system mode: \(s.loads + s.stores) accesses, \(s.recorded) recorded, \(epochs.epochs.count) checkpoints, \(changed) page changes after the base, \(changedOutsidePML) outside PML of which \(adOnly) accessed/dirty bits only")
+        print("per epoch (other, a/d only): \(perEpoch.sorted { $0.key < $1.key }); \(loaded) are pages of the kernel or initramfs")
+        // After the firmware, the only writes the plugin cannot see are the
+        // accessed/dirty bits the soft MMU sets in page tables.
+        for (e, n) in perEpoch where e > 1 { #expect(n.other == 0, "epoch \(e): \(n.other) pages changed by something other than a store or an A/D bit") }
+        // In the firmware's epoch, unseen writes are the kernel and initramfs loaded by DMA.
+        let firmware = perEpoch[1]?.other ?? 0
+        #expect(loaded * 10 >= firmware * 9, "\(loaded) of \(firmware) unseen writes in epoch 1 are kernel/initramfs pages")
+
+        // The restored last epoch equals guest RAM at power-off, every page.
+        let file = try FileHandle(forReadingFrom: URL(fileURLWithPath: ram))
+        let size = try file.seekToEnd()
+        var mismatches = 0
+        var markerPages: [UInt64] = []
+        let needle = Array(markerText.utf8)
+        for gpa in stride(from: UInt64(0), to: size, by: 4096) {
+            let actual = try Self.page(file, gpa)
+            if actual != (memory[gpa] ?? [UInt8](repeating: 0, count: 4096)) { mismatches += 1 }
+            if actual.count >= needle.count,
+               (0...(actual.count - needle.count)).contains(where: { actual[$0] == needle[0] && Array(actual[$0..<$0 + needle.count]) == needle }) {
+                markerPages.append(gpa)
+            }
+        }
+        #expect(mismatches == 0, "the last epoch restores guest RAM exactly")
+        #expect(!markerPages.isEmpty, "the host finds the marker in the RAM file")
+        for gpa in markerPages {
+            #expect(pmlEverywhere.contains(gpa), "page \(String(gpa, radix: 16)) with the marker was logged by PML")
+        }
+    }
+
+    @Test(.enabled(if: hasQEMUUser, "qemu-x86_64 is not installed (scripts/setup.sh installs qemu-user)"))
+    func userModeProgramIsRecordedWithItsLibraries() throws {
+        let plugin = try #require(try Self.script("build-plugin.sh").last)
+        let pool = scratchPath("user.pool"), stats = scratchPath("user.stats")
+        defer { for f in [pool, stats] { unlink(f) } }
+        #expect(try pmtrace(["format", pool, "--size", "512M"]).status == 0)
+        let r = try pmtrace(["record", pool, "ls", "--stats", stats, "--plugin", plugin, "--", "ls", "-l", "/usr/bin"])
+        try #require(r.status == 0, "record failed: \(r.stderr)")
+        #expect(r.out.contains("bash"), "the program's own output passes through")
+        let s = PluginStats(text: try String(contentsOfFile: stats, encoding: .utf8))
+        #expect(s.mode == "user" && !s.failed && s.recorded == s.loads + s.stores && s.recorded > 1_000_000)
+        let p = try TracePool.open(path: pool, writable: false)
+        let v = try VolumeStats.compute(store: p.store, volume: "ls")
+        #expect(v.accessCount == s.recorded)
+        #expect(v.accesses["load"] == s.loads && v.accesses["store"] == s.stores)
+
+        let hot = try pmtrace(["hot", pool, "ls", "--as", "ls", "--json", "--top", "20"])
+        try #require(hot.status == 0, "\(hot.stderr)")
+        struct Row: Decodable { var app: String; var function: String; var accesses: UInt64 }
+        let rows = try JSONDecoder().decode([Row].self, from: hot.stdout)
+        #expect(rows.contains { $0.app == "libc.so.6" && $0.function.contains("mem") }, "libc's memory functions are among the hottest: \(rows.prefix(5))")
+    }
+}
+#endif
