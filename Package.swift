@@ -94,7 +94,7 @@ let package = Package(
         .executableTarget(
             name: "Benchmarks",
             dependencies: [
-                "PMTrace", "CBenchPeers", "MetadataCatalog", "TraceAnalysis", "TracePayloads", "PMTraceTesting",
+                "PMTrace", "CBenchPeers", "MetadataCatalog", "TraceAnalysis", "TracePayloads", "PMTraceTesting", "GuestRecording",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # The main job, end to end:
-#   format a region, record a real program's memory accesses with valgrind lackey
-#   into a named volume, import the symbols of the program and its libraries with
-#   the maps they were loaded at, move a 256 MiB blob through another volume, then
-#   reopen the region in new processes and print the list, the stats and the
-#   hottest functions of the trace.
+#   format a region; boot a real Linux guest (Debian's kernel, a busybox
+#   initramfs: scripts/guest.sh) under QEMU with the PMTrace plugin — the
+#   bare-metal writer, no Swift runtime — recording a bounded window of its
+#   memory accesses (guest-physical, virtual, PC), PML batches and page-image
+#   checkpoints; record a real program (`ls -l /usr/bin`) in QEMU user mode
+#   with its mappings and symbols; move a 256 MiB blob through another volume;
+#   then reopen the region in new processes and print the volumes, per-kind
+#   counts and distinct pages, dirty pages per epoch, the program's hottest
+#   functions, and a full check.
 # Usage: scripts/demo.sh [pool-path]   (default: /dev/shm/pmtrace-demo.pool, or /tmp/… without /dev/shm)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,34 +16,25 @@ cd "$(dirname "$0")/.."
 default_dir=/tmp; [ -d /dev/shm ] && default_dir=/dev/shm
 POOL=${1:-$default_dir/pmtrace-demo.pool}
 BLOB=$(mktemp "$default_dir/pmtrace-demo-blob.XXXXXX")
-TRACE=$(mktemp "$default_dir/pmtrace-demo-lackey.XXXXXX")
-MAPS=$(mktemp "$default_dir/pmtrace-demo-maps.XXXXXX")
-trap 'rm -f "$BLOB" "$TRACE" "$MAPS"' EXIT
+trap 'rm -f "$BLOB"' EXIT
 
-echo "== building (release)"
+echo "== building (release), the QEMU plugin and the test guest"
 swift build -c release --product pmtrace 2>&1 | tail -1
 PMTRACE=$(swift build -c release --show-bin-path)/pmtrace
+PLUGIN=$(./scripts/build-plugin.sh | tail -1)
+GUEST=$(./scripts/guest.sh | tail -2)
+KERNEL=$(echo "$GUEST" | head -1)
+INITRD=$(echo "$GUEST" | tail -1)
 
-echo "== formatting $POOL (1 GiB)"
-"$PMTRACE" format "$POOL" --size 1G --force
+echo "== formatting $POOL (3 GiB)"
+"$PMTRACE" format "$POOL" --size 3G --force
 
-echo "== tracing 'ls -l /usr/bin' with valgrind lackey into volume 'ls-usr-bin'"
-# valgrind runs the guest program in its own process: while it runs, its
-# /proc/<pid>/maps shows where ls and its libraries are loaded (what a guest
-# agent would hand the hypervisor). Save it once the C library is mapped.
-valgrind --tool=lackey --trace-mem=yes --log-fd=3 ls -l /usr/bin 3>"$TRACE" >/dev/null 2>&1 &
-VG=$!
-for _ in $(seq 400); do
-    grep -q 'libc\.so' "/proc/$VG/maps" 2>/dev/null && grep -q 'libpcre2' "/proc/$VG/maps" 2>/dev/null && break
-    sleep 0.025
-done
-cat "/proc/$VG/maps" > "$MAPS" 2>/dev/null || true
-wait "$VG"
-"$PMTRACE" import-lackey "$POOL" ls-usr-bin "$TRACE"
-rm -f "$TRACE"
+echo "== booting a Linux guest under QEMU, recording 150 M accesses and a checkpoint every 60 M stores into 'linux-boot'"
+"$PMTRACE" record-vm "$POOL" linux-boot --kernel "$KERNEL" --initrd "$INITRD" --memory 256M \
+    --max-accesses 150000000 --checkpoint-every 60000000 --plugin "$PLUGIN"
 
-echo "== importing the symbols of ls and its libraries, and where they were mapped"
-"$PMTRACE" maps import "$POOL" --pid "$VG" --maps-file "$MAPS" --as ls-usr-bin
+echo "== recording 'ls -l /usr/bin' in QEMU user mode into 'ls-usr-bin'"
+"$PMTRACE" record "$POOL" ls-usr-bin --plugin "$PLUGIN" -- ls -l /usr/bin > /dev/null
 
 echo "== transferring 256 MiB through volume 'transfer'"
 head -c 268435456 /dev/urandom > "$BLOB"
@@ -51,12 +46,15 @@ echo "read back byte-exact"
 echo "== reopened in new processes"
 "$PMTRACE" list "$POOL"
 echo
+"$PMTRACE" stats "$POOL" linux-boot
+echo
+echo "dirty pages per epoch of the guest (PML) and the page images of each checkpoint:"
+"$PMTRACE" checkpoints "$POOL" linux-boot
+echo
 "$PMTRACE" stats "$POOL" ls-usr-bin
 echo
-"$PMTRACE" symbols list "$POOL"
-echo
-echo "hottest functions of the trace, by access count:"
-"$PMTRACE" hot "$POOL" ls-usr-bin --as ls-usr-bin --top 15
+echo "hottest functions of 'ls -l /usr/bin', by the PC of each access:"
+"$PMTRACE" hot "$POOL" ls-usr-bin --as ls-usr-bin --top 12
 echo
 "$PMTRACE" stats "$POOL" transfer
 echo

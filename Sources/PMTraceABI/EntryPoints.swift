@@ -245,15 +245,25 @@ public func pmt_append_guest_accesses(_ lane: OpaquePointer?, _ accesses: Unsafe
         guard flushed == Int32(PMT_OK) else { return flushed }
     }
     if handle.guest.count == 0 { handle.guest.reset(fields: f, firstIndex: handle.guestIndex) }
+    // The encoder and the index live in locals for the loop (one class
+    // access per call, not per access); written back before a flush.
+    var encoder = handle.guest
+    var index = handle.guestIndex
     for i in 0..<n {
-        if !handle.guest.hasRoom {
+        if !encoder.hasRoom {
+            handle.guest = encoder
+            handle.guestIndex = index
             let flushed = handle.flush(notAppended: n - i)
             guard flushed == Int32(PMT_OK) else { return flushed }
+            encoder = handle.guest
         }
         let a = accesses[i]
-        handle.guest.append(GuestAccess(kind: MemoryAccess.Kind(rawValue: a.kind)!, size: a.size, physical: a.physical,
-                                        virtual: a.virtual_address, pc: a.pc))
-        handle.guestIndex &+= 1
+        // Safe: every kind was checked to be 0...3 above.
+        encoder.append(GuestAccess(kind: MemoryAccess.Kind(rawValue: a.kind & 3)!, size: a.size, physical: a.physical,
+                                   virtual: a.virtual_address, pc: a.pc))
+        index &+= 1
     }
+    handle.guest = encoder
+    handle.guestIndex = index
     return Int32(PMT_OK)
 }

@@ -38,6 +38,9 @@ struct Record: ParsableCommand {
         let pluginPath = try Tools.plugin(explicit: plugin, executable: CommandLine.arguments[0])
         let program = command[0].contains("/") ? command[0] : (Tools.which(command[0]) ?? command[0])
         guard FileManager.default.isExecutableFile(atPath: program) else { throw CLIError("\(command[0]): no such program") }
+        for (what, value) in [("pool path", pool), ("volume name", volume.value), ("stats file", stats ?? "")] where value.contains(",") {
+            throw CLIError("\(value): a \(what) given to the QEMU plugin cannot contain ','")
+        }
         do {
             let p = try openPool(pool, writable: true)
             _ = try p.store.createVolume(named: volume.value, lanes: 4)
@@ -45,7 +48,6 @@ struct Record: ParsableCommand {
         let statsPath = stats ?? NSTemporaryDirectory() + "pmtrace-stats-\(getpid())"
         defer { if stats == nil { unlink(statsPath) } }
         let pluginArgs = ["pool=\(pool)", "volume=\(volume.value)", "max=\(maxAccesses)", "stats=\(statsPath)"]
-        for a in pluginArgs where a.contains(",") { throw CLIError("\(a): QEMU plugin arguments cannot contain ','") }
 
         let started = monotonicNanoseconds()
         let p = Process()

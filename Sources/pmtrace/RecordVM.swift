@@ -59,6 +59,9 @@ struct RecordVM: ParsableCommand {
             throw CLIError("\(ramFile): exists; QEMU would reuse its contents as guest RAM (remove it or choose another path)")
         }
         let ram = ramFile ?? "/dev/shm/pmtrace-ram-\(getpid())"
+        for (what, value) in [("pool path", pool), ("volume name", volume.value), ("RAM file", ram), ("stats file", stats ?? "")] where value.contains(",") {
+            throw CLIError("\(value): a \(what) given to the QEMU plugin cannot contain ','")
+        }
         let keepRam = ramFile != nil
         defer { if !keepRam { unlink(ram) } }
         unlink(ram)
@@ -80,7 +83,10 @@ struct RecordVM: ParsableCommand {
             "-object", "memory-backend-file,id=ram0,size=\(memory.bytes >> 20)M,mem-path=\(ram),share=on",
             "-nic", "none", "-vga", "none", "-no-reboot",
         ] + qemuArguments
-        let layout = try probeLayout(qemu: qemu, machine: machine)
+        // Until QEMU runs, a failure leaves nothing behind.
+        func dropVolume() { if let p = try? openPool(pool, writable: true) { try? p.store.deleteVolume(volume.value) } }
+        let layout: QEMUMemoryLayout
+        do { layout = try probeLayout(qemu: qemu, machine: machine) } catch { dropVolume(); throw error }
         unlink(ram)  // the probe created it; the recording must start from zeros
 
         let statsPath = stats ?? NSTemporaryDirectory() + "pmtrace-stats-\(getpid())"
@@ -88,7 +94,6 @@ struct RecordVM: ParsableCommand {
         let pluginArgs = ["pool=\(pool)", "volume=\(volume.value)", "ram=\(ram)", "ramsize=\(memory.bytes)",
                           "max=\(maxAccesses)", "every=\(checkpointEvery)", "record=\(recordingOff ? "off" : "on")",
                           "stats=\(statsPath)"] + layout.pluginArguments
-        for a in pluginArgs where a.contains(",") { throw CLIError("\(a): QEMU plugin arguments cannot contain ','") }
         let args = machine + ["-nographic", "-kernel", kernel, "-initrd", initrd, "-append", append,
                               "-plugin", ([pluginPath] + pluginArgs).joined(separator: ",")]
 

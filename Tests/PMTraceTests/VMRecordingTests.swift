@@ -40,6 +40,35 @@ import TraceVolume
         return true
     }
 
+    /// A careless user gets one line naming what is wrong, and nothing is
+    /// created: no QEMU, no kernel, a region too small, an existing RAM file,
+    /// no program.
+    @Test func recordCommandsRefuseBadInputClearly() throws {
+        let pool = scratchPath("bad.pool"), ramFile = scratchPath("bad.ram")
+        defer { unlink(pool); unlink(ramFile) }
+        #expect(try pmtrace(["format", pool, "--size", "16M"]).status == 0)
+        let kernel = "/nonexistent/vmlinuz"
+        let noQEMU = try pmtrace(["record-vm", pool, "v", "--kernel", kernel, "--initrd", kernel], environment: ["PATH": "/nonexistent"])
+        #expect(noQEMU.status == 2 && noQEMU.stderr.contains("apt-get install -y qemu-system-x86"), "\(noQEMU.stderr)")
+        guard Self.hasQEMU else { return }
+        let noKernel = try pmtrace(["record-vm", pool, "v", "--kernel", kernel, "--initrd", kernel])
+        #expect(noKernel.status == 2 && noKernel.stderr.contains("/nonexistent/vmlinuz: no such kernel"), "\(noKernel.stderr)")
+        let plugin = try #require(try Self.script("build-plugin.sh").last)
+        let small = try pmtrace(["record-vm", pool, "v", "--kernel", "/bin/sh", "--initrd", "/bin/sh", "--plugin", plugin])
+        #expect(small.status == 1 && small.stderr.contains("region too small"), "\(small.stderr)")
+        FileManager.default.createFile(atPath: ramFile, contents: Data([1]))
+        let ram = try pmtrace(["record-vm", pool, "v", "--kernel", "/bin/sh", "--initrd", "/bin/sh", "--ram-file", ramFile, "--plugin", plugin])
+        #expect(ram.status == 2 && ram.stderr.contains("exists"), "\(ram.stderr)")
+        let memory = try pmtrace(["record-vm", pool, "v", "--kernel", "/bin/sh", "--initrd", "/bin/sh", "--memory", "5G"])
+        #expect(memory.status == 2 && memory.stderr.contains("--memory"), "\(memory.stderr)")
+        let noProgram = try pmtrace(["record", pool, "u"])
+        #expect(noProgram.status == 2 && noProgram.stderr.contains("after --"), "\(noProgram.stderr)")
+        let missing = try pmtrace(["record", pool, "u", "--plugin", plugin, "--", "/nonexistent/prog"])
+        #expect(missing.status == 2 && missing.stderr.contains("no such program"), "\(missing.stderr)")
+        let list = try pmtrace(["list", pool, "--json"])
+        #expect(list.out.contains("[]") || !list.out.contains("\"name\""), "no volume was left behind: \(list.out)")
+    }
+
     /// The plugin links the bare-metal archive, not the Swift runtime: what
     /// it needs from outside is libc, pthreads and QEMU's plugin API.
     @Test func pluginNeedsNoSwiftRuntime() throws {

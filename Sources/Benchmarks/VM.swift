@@ -1,0 +1,151 @@
+import Foundation
+import GuestRecording
+import PMTrace
+import TraceAnalysis
+
+/// The recorder in a real hypervisor: the QEMU plugin over the bare-metal
+/// writer. One boot of the test guest with the same plugin recording
+/// nothing (callbacks, address translation and counting only) against one
+/// boot recording every access, PML and checkpoints: the ratio is what the
+/// store adds (goal ≤ 15 %). Bytes per access of the real boot. User mode:
+/// `pmtrace record -- ls -l /usr/bin` against the valgrind-lackey pipeline
+/// on the same program (goal ≥ 10× faster), with access counts per kind side
+/// by side. Quick mode runs only the user-mode part.
+func runVM(_ ctx: Context) throws {
+    print("\n== vm: the QEMU plugin (bare-metal writer) in system and user mode")
+    let root = FileManager.default.currentDirectoryPath
+    let pmtraceBin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pmtrace").path
+    guard FileManager.default.isExecutableFile(atPath: pmtraceBin) else { throw BenchError("\(pmtraceBin): build pmtrace first (swift build -c release)") }
+    guard Tools.which("qemu-x86_64") != nil, Tools.which("qemu-system-x86_64") != nil else {
+        print("  skipped: QEMU is not installed (scripts/setup.sh installs qemu-system-x86 and qemu-user)")
+        return
+    }
+    let plugin = try lastLine(runTool("/bin/bash", ["\(root)/scripts/build-plugin.sh"]).out)
+    var rows: [[String]] = []
+
+    // User mode against lackey.
+    let program = ["ls", "-l", "/usr/bin"]
+    let pool = ctx.poolPath("vm-user")
+    defer { unlink(pool) }
+    _ = try runTool(pmtraceBin, ["format", pool, "--size", "2G", "--force"])
+    let statsPath = ctx.poolPath("vm-user-stats")
+    defer { unlink(statsPath) }
+    var recordTimes: [Double] = []
+    for i in 0..<max(1, ctx.repetitions) {
+        let t = try timed { _ = try runTool(pmtraceBin, ["record", pool, "ls\(i)", "--plugin", plugin, "--stats", statsPath, "--"] + program) }
+        recordTimes.append(t)
+    }
+    let user = PluginStats(text: (try? String(contentsOfFile: statsPath, encoding: .utf8)) ?? "")
+    var lackeyTime = Double.nan
+    var lackeyCounts: [String: UInt64] = [:]
+    if Tools.which("valgrind") != nil {
+        let trace = ctx.poolPath("vm-lackey-trace")
+        defer { unlink(trace) }
+        lackeyTime = try timed {
+            _ = try runTool("/bin/sh", ["-c", "valgrind --tool=lackey --trace-mem=yes --log-file=\(trace) \(program.joined(separator: " ")) >/dev/null 2>&1; exec \(pmtraceBin) import-lackey \(pool) lackey \(trace)"])
+        }
+        let p = try TracePool.open(path: pool, writable: false)
+        lackeyCounts = try VolumeStats.compute(store: p.store, volume: "lackey").accesses
+    }
+    let recordTime = recordTimes.sorted()[recordTimes.count / 2]
+    print("  user mode, `\(program.joined(separator: " "))`: pmtrace record \(fmt(recordTime, 2)) s vs valgrind lackey + import-lackey \(fmt(lackeyTime, 2)) s = \(fmt(lackeyTime / recordTime, 1))× faster (goal ≥ 10×)")
+    printTable(["kind", "pmtrace record", "lackey"], [
+        ["load", "\(user.loads)", "\(lackeyCounts["load"] ?? 0)"],
+        ["store", "\(user.stores)", "\(lackeyCounts["store"] ?? 0)"],
+        ["modify", "-", "\(lackeyCounts["modify"] ?? 0)"],
+        ["instruction fetch", "-", "\(lackeyCounts["instruction-fetch"] ?? 0)"],
+    ])
+    print("""
+          (QEMU counts a read-modify-write instruction as a load and a store; lackey counts it once as \
+        a modify. Lackey records instruction fetches; the plugin does not. The two also run different \
+        dynamic loaders' paths: valgrind preloads its own, QEMU maps the program itself.)
+        """)
+    rows.append(["user-record-s", fmt(recordTime, 3)])
+    rows.append(["user-lackey-s", fmt(lackeyTime, 3)])
+    rows.append(["user-speedup", fmt(lackeyTime / recordTime, 2)])
+
+    guard !ctx.quick else {
+        try writeCSV(ctx, "vm", header: ["figure", "value"], rows: rows)
+        print("  (quick: no boot)")
+        return
+    }
+
+    // System mode: one boot with recording off, one recording everything.
+    let guest = try runTool("/bin/bash", ["\(root)/scripts/guest.sh"]).out.split(separator: "\n").map(String.init)
+    guard guest.count >= 2 else { throw BenchError("scripts/guest.sh printed no kernel and initramfs") }
+    let (kernel, initrd) = (guest[guest.count - 2], guest[guest.count - 1])
+    let vmPool = ctx.poolPath("vm-boot")
+    defer { unlink(vmPool) }
+    _ = try runTool(pmtraceBin, ["format", vmPool, "--size", "12G", "--force"])
+    func boot(_ volume: String, _ extra: [String]) throws -> (seconds: Double, stats: PluginStats) {
+        let stats = ctx.poolPath("vm-\(volume)-stats")
+        defer { unlink(stats) }
+        let out = try runTool(pmtraceBin, ["record-vm", vmPool, volume, "--kernel", kernel, "--initrd", initrd,
+                                           "--plugin", plugin, "--stats", stats] + extra).out
+        // "recorded 'v' in 41.6 s: …" — the QEMU run alone (not the layout probe).
+        guard let r = out.range(of: "' in "), let s = Double(out[r.upperBound...].prefix { $0 != " " }) else {
+            throw BenchError("record-vm printed no time: \(out)")
+        }
+        return (s, PluginStats(text: try String(contentsOfFile: stats, encoding: .utf8)))
+    }
+    let off = try boot("callbacks-only", ["--recording-off"])
+    let on = try boot("recorded", [])
+    let p = try TracePool.open(path: vmPool, writable: false)
+    let space = p.store.volumes().first { $0.name == "recorded" }.map { UInt64($0.segmentCount) * p.store.superblock.segmentSize } ?? 0
+    let accessBytes = try VolumeStats.compute(store: p.store, volume: "recorded").byKind["guest-access"]?.bytes ?? 0
+    let overhead = on.seconds / off.seconds - 1
+    print("  system mode, one boot of the test guest (\(on.stats.loads + on.stats.stores) accesses):")
+    printTable(["run", "seconds", "M accesses/s"], [
+        ["plugin, recording off (callbacks only)", fmt(off.seconds, 1), fmt(Double(off.stats.loads + off.stats.stores) / off.seconds / 1e6, 1)],
+        ["plugin, recording everything", fmt(on.seconds, 1), fmt(Double(on.stats.recorded) / on.seconds / 1e6, 1)],
+    ])
+    print("  the store adds \(fmt(overhead * 100, 1)) % to the boot (goal ≤ 15 %); \(fmt(Double(accessBytes) / Double(max(1, on.stats.recorded)), 2)) payload bytes/access (\(fmt(Double(space) / Double(max(1, on.stats.recorded)), 2)) with images, headers and PML: \(formatGiB(space)) for the boot); \(on.stats.checkpoints) checkpoints, \(on.stats.images) page images, \(on.stats.pmlEntries) PML entries")
+    rows += [["boot-off-s", fmt(off.seconds, 2)], ["boot-recorded-s", fmt(on.seconds, 2)], ["overhead", fmt(overhead, 4)],
+             ["payload-bytes-per-access", fmt(Double(accessBytes) / Double(max(1, on.stats.recorded)), 3)],
+             ["region-bytes-per-access", fmt(Double(space) / Double(max(1, on.stats.recorded)), 3)]]
+    try writeCSV(ctx, "vm", header: ["figure", "value"], rows: rows)
+}
+
+private func formatGiB(_ bytes: UInt64) -> String { "\(fmt(Double(bytes) / Double(1 << 30), 2)) GiB" }
+
+private func lastLine(_ s: String) throws -> String {
+    guard let l = s.split(separator: "\n").last else { throw BenchError("no output") }
+    return String(l)
+}
+
+private func timed(_ body: () throws -> Void) rethrows -> Double {
+    let start = monotonicNanoseconds()
+    try body()
+    return Double(monotonicNanoseconds() - start) / 1e9
+}
+
+/// Runs a program to completion; throws with its standard error when it fails.
+private func runTool(_ executable: String, _ args: [String]) throws -> (out: String, err: String) {
+    let p = Process()
+    p.executableURL = URL(fileURLWithPath: executable)
+    p.arguments = args
+    let out = Pipe(), err = Pipe()
+    p.standardOutput = out
+    p.standardError = err
+    p.standardInput = FileHandle.nullDevice
+    try p.run()
+    let errData = ErrBox()
+    let done = DispatchSemaphore(value: 0)
+    DispatchQueue.global().async {
+        errData.set(err.fileHandleForReading.readDataToEndOfFile())
+        done.signal()
+    }
+    let o = out.fileHandleForReading.readDataToEndOfFile()
+    p.waitUntilExit()
+    done.wait()
+    let e = String(decoding: errData.get(), as: UTF8.self)
+    guard p.terminationStatus == 0 else { throw BenchError("\(executable) \(args.joined(separator: " ")) failed: \(e.suffix(500))") }
+    return (String(decoding: o, as: UTF8.self), e)
+}
+
+private final class ErrBox: @unchecked Sendable {
+    private let lock = NSLock()
+    private var data = Data()
+    func set(_ d: Data) { lock.lock(); data = d; lock.unlock() }
+    func get() -> Data { lock.lock(); defer { lock.unlock() }; return data }
+}
