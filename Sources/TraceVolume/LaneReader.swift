@@ -43,6 +43,8 @@ public final class LaneReader {
     public private(set) var skipped: [ReadNotice] = []
     /// Called with each notice as it happens.
     public var onDamage: ((ReadNotice) -> Void)?
+    /// The error that ended the last `records` iteration (nil: it reached the tail).
+    public var iterationError: TraceError?
 
     init(store: TraceStore, info: VolumeInfo, lane: Int, options: ReadOptions = ReadOptions()) throws(TraceError) {
         self.store = store

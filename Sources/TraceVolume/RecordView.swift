@@ -90,6 +90,18 @@ public struct RecordView {
         for f in rest { try copyVerified(f, body) }
     }
 
+    /// The whole payload copied out with `copyVerified(_:)`: every byte was
+    /// checked against the record's checksum as it was copied, so the array
+    /// is exactly what was committed even under a concurrent writer.
+    /// Cost: one copy and one checksum pass; memory: the payload.
+    /// - Throws: `.recordChanged` when the record changed under the copy.
+    public func verifiedBytes() throws(TraceError) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(length)
+        try copyVerified { out.append(contentsOf: $0) }
+        return out
+    }
+
     private func copyVerified(_ f: RecordFragment, _ body: (UnsafeRawBufferPointer) -> Void) throws(TraceError) {
         let crc = owner.options.crc32c
         let footprint = Layout.recordHeaderSize + f.length

@@ -316,3 +316,12 @@ extension TraceStore {
         return String([digits[Int(b >> 4)], digits[Int(b & 15)]])
     }
 }
+
+#if !hasFeature(Embedded)
+/// Codable as its raw value ("error", "warning", "info"). Hosted builds only.
+extension CheckFinding.Severity: Codable {}
+/// Codable for reports (JSON): every stored field. Hosted builds only.
+extension CheckFinding: Codable {}
+/// Codable for reports (JSON): the findings and the counts. Hosted builds only.
+extension CheckReport: Codable {}
+#endif

@@ -7,6 +7,8 @@ public final class VolumeReader {
     public let info: VolumeInfo
     public let lanes: [LaneReader]
     var heads: [RecordView?]
+    /// The error that ended the last `records` iteration (nil: it reached the tail).
+    public var iterationError: TraceError?
 
     init(store: TraceStore, info: VolumeInfo, options: ReadOptions) throws(TraceError) {
         self.info = info

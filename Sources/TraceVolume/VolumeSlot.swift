@@ -46,3 +46,9 @@ public struct VolumeInfo: Equatable, Sendable {
     /// Segments the volume's lanes hold.
     public var segmentCount: Int
 }
+
+#if !hasFeature(Embedded)
+/// Codable for listings (JSON, property lists): every stored field, under
+/// its property name. Hosted builds only (Embedded Swift has no Codable).
+extension VolumeInfo: Codable {}
+#endif
