@@ -40,8 +40,10 @@ struct PMTraceCommand: ParsableCommand {
         }
         var status = ExitStatus.success
         var message: String?
+        var parsed: ParsableCommand?
         do {
             var command = try parseAsRoot()
+            parsed = command
             try command.run()
         } catch let e as ExitCode {
             status = e.rawValue  // already reported (fsck's summary)
@@ -53,6 +55,7 @@ struct PMTraceCommand: ParsableCommand {
                 status = ExitStatus.usageOrIO
             } else {
                 (message, status) = ExitStatus.describe(error)
+                message = message.map { ExitStatus.naming($0, of: parsed) }
             }
         }
         // A bus error on a mapping is the real cause of whatever followed it,
