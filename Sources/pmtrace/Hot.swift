@@ -16,7 +16,8 @@ struct Hot: ParsableCommand {
     @Option(help: "How many functions to print.") var top: Int = 15
     @Flag(help: "Print JSON.") var json = false
 
-    struct Row: Codable {
+    /// One function of `--json` (README, "JSON output").
+    struct Row: Encodable {
         var accesses: UInt64
         var percent: Double
         var app: String
