@@ -10,7 +10,7 @@ struct Dump: ParsableCommand {
         abstract: "Print one line per committed record: lane, sequence, time, kind, length, location.")
 
     @Argument(help: "Pool file or device.") var pool: String
-    @Argument(help: "Volume name (the escaped form `list` prints is accepted).", transform: VolumeName.existing) var volume: VolumeName
+    @Argument(help: "Volume name (the escaped form `list` prints is accepted).", completion: VolumeCompletion.kind, transform: VolumeName.existing) var volume: VolumeName
     @Flag(help: "Also return the CRC-valid records found past each lane's last commit (the trace up to a crash), marked as salvaged.") var salvage = false
     @Option(help: "Stop after this many records.") var limit: Int?
     @Flag(help: "Print one JSON object per line.") var json = false

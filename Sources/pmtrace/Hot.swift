@@ -11,7 +11,7 @@ struct Hot: ParsableCommand {
         discussion: "Symbolizes every access of the volume's memory-access batches through the maps recorded for --as.")
 
     @Argument(help: "Pool file or device.") var pool: String
-    @Argument(help: "Volume with memory-access batches.", transform: VolumeName.existing) var volume: VolumeName
+    @Argument(help: "Volume with memory-access batches.", completion: VolumeCompletion.kind, transform: VolumeName.existing) var volume: VolumeName
     @Option(name: .customLong("as"), help: "Address space recorded by `maps import`.") var addressSpace: String
     @Option(help: "How many functions to print.") var top: Int = 15
     @Flag(help: "Print JSON.") var json = false

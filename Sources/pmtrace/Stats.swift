@@ -10,7 +10,7 @@ struct Stats: ParsableCommand {
         abstract: "Summarize a volume: records and bytes by kind, time span, lanes, memory-access counts and pages.")
 
     @Argument(help: "Pool file or device.") var pool: String
-    @Argument(help: "Volume name (the escaped form `list` prints is accepted).", transform: VolumeName.existing) var volume: VolumeName
+    @Argument(help: "Volume name (the escaped form `list` prints is accepted).", completion: VolumeCompletion.kind, transform: VolumeName.existing) var volume: VolumeName
     @Flag(help: "Print JSON.") var json = false
 
     /// `--json` (README, "JSON output"): `VolumeStats` under the JSON convention.

@@ -1,5 +1,6 @@
 import Foundation
 import PMTrace
+import PMTraceFoundation
 import PMTraceTesting
 import Testing
 import TraceFormat
