@@ -22,7 +22,7 @@ for a in "$@"; do
         *) targets+=("$a") ;;
     esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(TraceFormat TracePayloads TraceVolume PMemBackend PMTrace TraceAnalysis MetadataCatalog PMTraceTesting)
+[ ${#targets[@]} -gt 0 ] || targets=(TraceFormat TracePayloads TraceVolume PMemBackend PMTrace PMTraceFoundation TraceAnalysis MetadataCatalog PMTraceTesting)
 skip=(--experimental-skip-synthesized-symbols)
 [ "${PMTRACE_DOCC_ALL:-0}" = 1 ] && skip=()
 level=brief
@@ -30,13 +30,13 @@ level=brief
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 documented=0 total=0 failed=0
-printf '%-16s %-16s %-16s %-16s\n' module types members globals
+printf '%-18s %-16s %-16s %-16s\n' module types members globals
 for t in "${targets[@]}"; do
     swift package generate-documentation --target "$t" "${skip[@]}" \
         --experimental-documentation-coverage --coverage-summary-level "$level" >"$log" 2>&1 || { cat "$log" >&2; exit 2; }
     row() { grep -E "^$1 +\|" "$log" | head -1 | awk -F'|' '{gsub(/^ +| +$/, "", $2); print $2}'; }
     types=$(row Types) members=$(row Members) globals=$(row Globals)
-    printf '%-16s %-16s %-16s %-16s\n' "$t" "${types:-none}" "${members:-none}" "${globals:-none}"
+    printf '%-18s %-16s %-16s %-16s\n' "$t" "${types:-none}" "${members:-none}" "${globals:-none}"
     for cell in "$types" "$members" "$globals"; do
         [[ "$cell" =~ \(([0-9]+)/([0-9]+)\) ]] || continue
         documented=$((documented + BASH_REMATCH[1])); total=$((total + BASH_REMATCH[2]))

@@ -17,7 +17,9 @@ import Glibc
 public final class TracePool: @unchecked Sendable {
     // SAFETY: immutable after init.
 
+    /// The store on this pool's mapping: volumes, writers, readers, check.
     public let store: TraceStore
+    /// The path the pool was opened or formatted at.
     public let path: String
     /// The libpmem2 mapping.
     public let mapping: PMemMapping
@@ -32,6 +34,7 @@ public final class TracePool: @unchecked Sendable {
         StoreOptions(commitInterval: commitInterval, clock: realtimeNanoseconds, crc32c: crc32c, copyWithChecksum: copyWithChecksum)
     }
 
+    /// How stores to this pool become durable (libpmem2's granularity for the mapping).
     public var granularity: StoreGranularity { store.region.granularity }
 
     /// Creates (or with `force`, overwrites) `path` and formats it.

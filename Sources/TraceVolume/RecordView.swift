@@ -23,6 +23,7 @@ struct RecordFragment {
 /// Use `copyVerified(_:)` where bytes leave the process (it checks the copy,
 /// not the mapping); the `payload` pointers are for in-place analysis.
 public struct RecordView {
+    /// The first fragment's header (kind, sequence, timestamp).
     public let header: RecordHeader
     /// Keeps the mapping alive; never used to reach media from here.
     let owner: TraceStore
@@ -30,6 +31,7 @@ public struct RecordView {
     let fragments: FragmentList
     var first: RecordFragment { fragments.first }
     var rest: [RecordFragment] { fragments.rest }
+    /// The lane the record was appended to.
     public let lane: Int
     /// True for a record found past the lane's commit point by a salvage
     /// read (or a damaged-lane read): checksum-valid and in sequence, but never committed.
@@ -42,8 +44,11 @@ public struct RecordView {
         self.lane = lane
     }
 
+    /// What the payload holds.
     public var kind: RecordKind { header.kind }
+    /// When the record was appended, ns (the writer's clock).
     public var timestamp: UInt64 { header.timestamp }
+    /// The record's number in its lane (0, 1, 2, … per lane).
     public var sequence: UInt64 { header.sequence }
     /// Segment of the record's first fragment.
     public var segment: UInt64 { first.segment }
