@@ -10,9 +10,10 @@ import Testing
         let package = "\(work)/hello-pmtrace"
         defer { try? FileManager.default.removeItem(atPath: work) }
         try FileManager.default.createDirectory(atPath: "\(package)/Sources/hello-pmtrace", withIntermediateDirectories: true)
-        // The README's "../pmtrace" is this repository.
-        let manifest = try readmeSnippet("swift-package").replacingOccurrences(of: "\"../pmtrace\"", with: "\"\(repositoryRoot.path)\"")
-        #expect(manifest != (try readmeSnippet("swift-package")), "the README's path to the package moved")
+        // The README's "../pmtrace" is a checkout of this repository beside the package.
+        try FileManager.default.createSymbolicLink(atPath: "\(work)/pmtrace", withDestinationPath: repositoryRoot.path)
+        let manifest = try readmeSnippet("swift-package")
+        #expect(manifest.contains(".package(path: \"../pmtrace\")"), "the README's path to the package moved")
         try manifest.write(toFile: "\(package)/Package.swift", atomically: true, encoding: .utf8)
         try readmeSnippet("swift-main").write(toFile: "\(package)/Sources/hello-pmtrace/main.swift", atomically: true, encoding: .utf8)
         // Its own scratch directory, kept between runs beside the repository's builds.
