@@ -4,6 +4,7 @@ import TraceFormat
 /// checksum-verified like `RecordView`, but noncopyable, so it cannot outlive
 /// the call and needs no reference to keep the mapping alive (no reference
 /// counting per record). Use `RecordView` (from `next()`) to keep a record.
+/// Thread safety: valid on the calling thread for the duration of the call.
 public struct BorrowedRecord: ~Copyable {
     /// The first fragment's header (kind, sequence, timestamp).
     public let header: RecordHeader

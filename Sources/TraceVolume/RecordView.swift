@@ -22,6 +22,10 @@ struct RecordFragment {
 /// segment reused, or a ring writer reclaims the segment (FORMAT.md §10.4).
 /// Use `copyVerified(_:)` where bytes leave the process (it checks the copy,
 /// not the mapping); the `payload` pointers are for in-place analysis.
+///
+/// Thread safety: a value holding raw pointers, not `Sendable`; keep it on the
+/// thread or task of the reader that made it. Cost: creating one allocates
+/// nothing for records in one piece; copying one retains the store.
 public struct RecordView {
     /// The first fragment's header (kind, sequence, timestamp).
     public let header: RecordHeader
