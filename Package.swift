@@ -25,9 +25,12 @@ let package = Package(
         .library(name: "PMTraceFuzzDemangle", type: .dynamic, targets: ["FuzzDemangle"]),
         // The C interface (include/pmtrace.h) for hosted writers in C: libPMTraceC.so.
         .library(name: "PMTraceC", type: .dynamic, targets: ["PMTraceC"]),
+        .library(name: "PMTraceFoundation", targets: ["PMTraceFoundation"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // `swift package generate-documentation` (DocC catalogs in Sources/*/Documentation.docc).
+        .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
     targets: [
         // libpmem2 through pkg-config; `apt-get install libpmem2-dev` provides it.
@@ -100,7 +103,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "TraceFormatTests", dependencies: ["TracePayloads", "TraceFormat", "CCRC32C"], swiftSettings: strict),
-        .testTarget(name: "PoolTests", dependencies: ["PMTrace", "PMTraceTesting"], swiftSettings: strict),
+        .testTarget(name: "PoolTests", dependencies: ["PMTrace", "PMTraceTesting", "PMTraceFoundation"], swiftSettings: strict),
         .testTarget(name: "TraceVolumeTests", dependencies: ["TraceVolume", "PMTraceTesting"], swiftSettings: strict),
         // The fuzz body and libFuzzer entry point over mount + read + fsck; scripts/fuzz.sh
         // builds it as a shared library with -sanitize=fuzzer,address and links libFuzzer's main.
@@ -119,4 +122,10 @@ let package = Package(
         .testTarget(name: "MetadataCatalogTests", dependencies: ["TracePayloads", "MetadataCatalog", "PMTrace", "PMTraceTesting"], swiftSettings: strict),
         .testTarget(name: "PMTraceTests", dependencies: ["TracePayloads", "PMTrace", "pmtrace", "Benchmarks", "TraceAnalysis", "PMTraceTesting", "PMTraceABI", "GuestRecording"], swiftSettings: strict),
     ]
+)
+
+// `Data` in and out of writers and records, apart from PMTrace so that the C
+// library (libPMTraceC.so, which links PMTrace) carries no Foundation.
+package.targets.append(
+    .target(name: "PMTraceFoundation", dependencies: ["TraceVolume"], swiftSettings: strict)
 )

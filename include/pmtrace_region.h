@@ -37,7 +37,7 @@
 /* The software's version, and the on-media format version it writes (it
  * reads every minor version of PMT_FORMAT_VERSION_MAJOR). */
 #define PMT_VERSION_MAJOR 0
-#define PMT_VERSION_MINOR 4
+#define PMT_VERSION_MINOR 5
 #define PMT_VERSION_PATCH 0
 #define PMT_FORMAT_VERSION_MAJOR 1
 #define PMT_FORMAT_VERSION_MINOR 2

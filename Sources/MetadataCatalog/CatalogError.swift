@@ -2,18 +2,26 @@ import TraceVolume
 
 /// Failures of the metadata catalog.
 public enum CatalogError: Error, CustomStringConvertible, Sendable {
+    /// The store refused or failed (no space, a name taken, damage); wraps its error.
     case store(TraceError)
+    /// The ELF file at `path` could not be read as one (what and where in `ELFError`).
     case elf(path: String, ELFError)
+    /// A file could not be opened or read; `message` says why.
     case file(path: String, message: String)
+    /// An app name breaks the rules (too long, control characters, a '/'); `reason` says which.
     case invalidAppName(String, reason: String)
+    /// No symbol table is stored for `app` (with `buildID`, when given).
     case tableNotFound(app: String, buildID: String?)
+    /// The stored table in `volume` fails its checks; lookups in it are refused.
     case damagedTable(volume: String, reason: String)
+    /// The maps of process `pid` could not be read (no such process, no permission).
     case noMaps(pid: UInt32, reason: String)
     /// No maps were ever imported for this address space; `known` lists the ones that exist.
     case unknownAddressSpace(String, known: [String])
     /// The address space's first maps import is later than the time asked about.
     case noMapsAtTime(addressSpace: String, time: UInt64, earliest: UInt64)
 
+    /// One line a person can act on, naming what is wrong and where.
     public var description: String {
         switch self {
         case .store(let e): return e.description

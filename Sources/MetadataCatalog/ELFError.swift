@@ -1,13 +1,21 @@
 /// Why an ELF file could not be read. Every case says what and where.
 public enum ELFError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The file does not start with the ELF magic.
     case notELF
+    /// Not ELF64 (the `EI_CLASS` byte).
     case unsupportedClass(UInt8)
+    /// Not little-endian (the `EI_DATA` byte).
     case unsupportedByteOrder(UInt8)
+    /// A machine other than x86-64 (62) or AArch64 (183).
     case unsupportedMachine(UInt16)
+    /// `what` (a header, table or section) at `offset`, `size` bytes long, passes the end of the file.
     case truncated(what: String, offset: UInt64, size: UInt64, fileSize: UInt64)
+    /// `what` holds `value`, which no valid file has (an entry size, an index).
     case invalid(what: String, value: UInt64)
+    /// Neither `.symtab` nor `.dynsym` holds a function or object symbol.
     case noSymbols
 
+    /// One line a person can act on, naming what is wrong and where.
     public var description: String {
         switch self {
         case .notELF: return "not an ELF file"

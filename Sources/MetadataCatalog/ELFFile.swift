@@ -8,6 +8,7 @@ import TraceFormat
 /// and never a trap or an out-of-bounds read. Not thread-safe to create;
 /// immutable after.
 public struct ELFFile {
+    /// The ELF file type (`e_type`) of the images a catalog imports.
     public enum Kind: UInt16, Sendable {
         /// ET_EXEC: symbols are at fixed addresses.
         case executable = 2
@@ -15,38 +16,61 @@ public struct ELFFile {
         case shared = 3
     }
 
+    /// One section header, as read from the file.
     public struct Section {
+        /// The section's name from the section-name string table.
         public var name: String
+        /// `sh_type` (2 `SHT_SYMTAB`, 11 `SHT_DYNSYM`, …).
         public var type: UInt32
+        /// `sh_flags` (bit 1 `SHF_ALLOC`: loaded at run time).
         public var flags: UInt64
+        /// `sh_addr`: the link-time address when loaded.
         public var address: UInt64
+        /// `sh_offset`: where the section's bytes start in the file.
         public var offset: UInt64
+        /// `sh_size`: the section's size in bytes.
         public var size: UInt64
+        /// `sh_link`: for a symbol table, the index of its string table.
         public var link: UInt32
+        /// `sh_entsize`: the size of one entry, for tables.
         public var entrySize: UInt64
     }
 
+    /// One `PT_LOAD` program header: a range of the file mapped at run time.
     public struct LoadSegment: Equatable, Sendable {
+        /// `p_offset`: where the segment starts in the file.
         public var offset: UInt64
+        /// `p_vaddr`: its link-time address.
         public var vaddr: UInt64
+        /// `p_filesz`: bytes taken from the file.
         public var fileSize: UInt64
+        /// `p_memsz`: bytes in memory (more than `fileSize` for `.bss`).
         public var memSize: UInt64
+        /// The segment is mapped executable (`PF_X`).
         public var executable: Bool
     }
 
+    /// The whole file, read once; sections are parsed from it on demand.
     public let data: Data
+    /// Executable (fixed addresses) or shared object / PIE.
     public let kind: Kind
+    /// `e_machine`: 62 x86-64, 183 AArch64.
     public let machine: UInt16
+    /// Every section header, in file order.
     public let sections: [Section]
+    /// Every `PT_LOAD` segment, in file order.
     public let loads: [LoadSegment]
     /// The GNU build-id note's bytes (empty when the file has none).
     public let buildID: [UInt8]
 
+    /// Maps the file at `path` (read-only, `Data` mapped) and parses it as `init(data:)` does.
+    /// - Throws: the file's read error, or an `ELFError`.
     public init(contentsOf path: String) throws {
         let url = URL(fileURLWithPath: path)
         try self.init(data: try Data(contentsOf: url, options: .alwaysMapped))
     }
 
+    /// Parses `data` as an ELF64 little-endian file: every offset and size is checked against the file's size, so a hostile file gives an `ELFError`, never a trap.
     public init(data: Data) throws(ELFError) {
         self.data = data
         let size = UInt64(data.count)

@@ -2,24 +2,33 @@ import Foundation
 
 /// A defined function or object symbol of an ELF file.
 public struct ELFSymbol: Equatable, Sendable {
+    /// The symbol's name (`st_name` resolved in its string table), still mangled.
     public var name: String
+    /// `st_value`: the link-time address.
     public var value: UInt64
+    /// `st_size`: bytes covered (0 for symbols of unknown size).
     public var size: UInt64
     /// ELF `st_info`: type in bits 0-3, binding in bits 4-7.
     public var info: UInt8
+    /// `st_shndx`: the section the symbol lives in (0: undefined).
     public var sectionIndex: UInt16
     /// Position in the file's symbol table (tie-break among aliases).
     public var tableIndex: Int = 0
 
+    /// `STT_*` type: the low four bits of `info` (1 object, 2 function, 10 IFUNC).
     public var type: UInt8 { info & 0xF }
+    /// `STB_*` binding: the high four bits of `info` (0 local, 1 global, 2 weak).
     public var binding: UInt8 { info >> 4 }
+    /// A function or an indirect function (IFUNC).
     public var isFunction: Bool { type == 2 || type == 10 }
 }
 
 extension ELFFile {
     /// Which symbol table `symbols()` read.
     public enum SymbolSource: String, Sendable {
+        /// The full symbol table (present unless the file was stripped).
         case symtab = ".symtab"
+        /// The dynamic symbol table (exported symbols only).
         case dynsym = ".dynsym"
     }
 

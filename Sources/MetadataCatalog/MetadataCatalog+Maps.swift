@@ -6,6 +6,7 @@ import TraceVolume
 extension MetadataCatalog {
     /// What `importProcessMaps` did.
     public struct MapsImport: Sendable {
+        /// The mappings recorded, one per ELF image mapped by the process.
         public var entries: [ProcessMapEntry]
         /// Tables imported in the same step (images seen for the first time).
         public var importedTables: [String]
@@ -124,8 +125,11 @@ public struct AddressSpaceSymbolizer: @unchecked Sendable {
     // SAFETY: immutable; tables point into the mapped region.
     let mappings: [(ProcessMapEntry, SymbolTable?)]
 
+    /// What one address resolved to.
     public struct Result {
+        /// The app whose image is mapped at the address.
         public var app: String
+        /// The symbol covering the address, or nil when the image has none there.
         public var match: SymbolTable.Match?
         /// Runtime addresses this same answer holds for.
         public var range: Range<UInt64>
@@ -134,6 +138,8 @@ public struct AddressSpaceSymbolizer: @unchecked Sendable {
     /// `[address, address + 1)`, or the empty range at 2^64 − 1 (which has no successor).
     static func single(_ address: UInt64) -> Range<UInt64> { address == .max ? address..<address : address..<(address + 1) }
 
+    /// The app and symbol at runtime `address`, or nil when no recorded mapping covers it.
+    /// Thread-safe (read-only after creation); O(log mappings + log symbols), no allocation.
     public func lookup(_ address: UInt64) -> Result? {
         var lo = 0, hi = mappings.count
         while lo < hi {

@@ -16,9 +16,13 @@ import TraceVolume
 ///
 /// Not thread-safe: use from one thread (the store itself is).
 public final class MetadataCatalog {
+    /// Volume-name prefix of stored symbol tables: `.sym/<app>/<build-id>` (FORMAT.md §12).
     public static let symbolPrefix = ".sym/"
+    /// Volume-name prefix of imports in progress; recovery removes or completes them.
     public static let temporaryPrefix = ".tmp/"
+    /// The volume holding every recorded process map.
     public static let mapsVolume = ".maps"
+    /// The longest app name accepted, in bytes.
     public static let maxAppNameLength = 120
 
     /// Crash-test hook: called with the name of each step of an import
@@ -34,16 +38,27 @@ public final class MetadataCatalog {
 
     /// What `tables()` reports about one table.
     public struct TableSummary: Codable, Equatable, Sendable {
+        /// The application's name.
         public var app: String
+        /// The GNU build-id as lowercase hex (empty when the file has none).
         public var buildID: String
+        /// Symbols kept after alias removal.
         public var symbols: UInt64
+        /// Address ranges stored (a symbol split around a nested one counts twice).
         public var ranges: Int
+        /// Symbol-chunk records holding the ranges.
         public var chunks: Int
+        /// Payload bytes of those chunks on media.
         public var bytes: Int
+        /// "executable" or "shared/PIE".
         public var kind: String
+        /// "x86-64", "aarch64" or the ELF machine number.
         public var machine: String
+        /// The path the table was imported from.
         public var path: String
+        /// Import time, nanoseconds since the Unix epoch (0: unknown).
         public var imported: UInt64
+        /// The volume that holds the table.
         public var volume: String
     }
 

@@ -1,11 +1,17 @@
 /// One line of `/proc/<pid>/maps`.
 public struct ProcMapsLine: Equatable, Sendable {
+    /// First address of the mapping.
     public var start: UInt64
+    /// One past the last address.
     public var end: UInt64
+    /// `rwxp`-style permissions as printed by the kernel.
     public var permissions: String
+    /// Offset in the mapped file.
     public var offset: UInt64
+    /// The mapped file's path, or nil for anonymous memory.
     public var path: String?
 
+    /// The mapping is executable.
     public var executable: Bool { permissions.contains("x") }
 
     /// Parses `start-end perms offset dev inode [path]`; nil for anything else.

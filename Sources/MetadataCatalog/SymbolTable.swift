@@ -11,7 +11,9 @@ import TraceVolume
 /// Valid while the pool stays open. Lookups are thread-safe (read-only).
 public final class SymbolTable: @unchecked Sendable {
     // SAFETY: immutable after init; points into the mapped region.
+    /// The table's header record (app, build-id, path, counts).
     public let info: SymbolTableInfo
+    /// The volume the table is stored in.
     public let volume: String
     let chunks: [SymbolChunk]
     let lows: [UInt64]
@@ -32,6 +34,7 @@ public final class SymbolTable: @unchecked Sendable {
         public var name: UnsafeRawBufferPointer {
             chunk.name(at: nameOffset) ?? UnsafeRawBufferPointer(start: nil, count: 0)
         }
+        /// The symbol's name as text (bytes that are not UTF-8 show as U+FFFD).
         public var nameString: String { String(decoding: name, as: UTF8.self) }
     }
 

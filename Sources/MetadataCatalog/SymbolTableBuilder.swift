@@ -17,9 +17,13 @@ import TracePayloads
 ///    the outer symbol, with offsets still counted from the outer's start.
 ///    (llvm-symbolizer answers "??" past the inner symbol's end instead.)
 public enum SymbolTableBuilder {
+    /// One address range of the table being built.
     public struct Range: Equatable, Sendable {
+        /// First address covered.
         public var start: UInt64
+        /// One past the last address covered.
         public var end: UInt64
+        /// Index of the symbol among the kept symbols.
         public var symbol: Int  // index into the kept symbols
     }
 

@@ -6,7 +6,9 @@ import TraceVolume
 /// `TraceError`) so a caller can still switch on the cause.
 /// Every description names the pool's path or the structure and offset.
 public enum PoolError: Error, Equatable, Sendable {
+    /// Mapping the file failed (no such file, wrong file type, permission, in use, no space); the error names the path.
     case mapping(PMemError)
+    /// The store refused or failed; see `at(path:_:)` for the same with the pool's path.
     case store(TraceError)
     /// `format` refused to overwrite an existing file without `force`.
     case wouldOverwrite(path: String, what: String)
@@ -19,6 +21,7 @@ public enum PoolError: Error, Equatable, Sendable {
 }
 
 extension PoolError: CustomStringConvertible {
+    /// One line a person can act on, naming what is wrong and where.
     public var description: String {
         switch self {
         case .mapping(let e): return e.description

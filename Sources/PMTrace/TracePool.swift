@@ -17,7 +17,9 @@ import Glibc
 public final class TracePool: @unchecked Sendable {
     // SAFETY: immutable after init.
 
+    /// The store on this pool's mapping: volumes, writers, readers, check.
     public let store: TraceStore
+    /// The path the pool was opened or formatted at.
     public let path: String
     /// The libpmem2 mapping.
     public let mapping: PMemMapping
@@ -32,6 +34,7 @@ public final class TracePool: @unchecked Sendable {
         StoreOptions(commitInterval: commitInterval, clock: realtimeNanoseconds, crc32c: crc32c, copyWithChecksum: copyWithChecksum)
     }
 
+    /// How stores to this pool become durable (libpmem2's granularity for the mapping).
     public var granularity: StoreGranularity { store.region.granularity }
 
     /// Creates (or with `force`, overwrites) `path` and formats it.
@@ -49,7 +52,7 @@ public final class TracePool: @unchecked Sendable {
         let exists = stat(path, &st) == 0
         let isDevice = exists && (st.st_mode & S_IFMT == S_IFCHR || st.st_mode & S_IFMT == S_IFBLK)
         // Everything is validated before anything is created or touched.
-        do throws(TraceError) { try parameters.validate(regionSize: isDevice ? nil : size) } catch { throw .store(error) }
+        do throws(TraceError) { try parameters.validate(regionSize: isDevice ? nil : size) } catch { throw .at(path: path, .store(error)) }
         if exists && !force && (st.st_size > 0 || isDevice) {
             let what: String
             switch Result(catching: { () throws(PoolError) -> TracePool in try open(path: path, writable: false) }) {
@@ -73,7 +76,7 @@ public final class TracePool: @unchecked Sendable {
         if p.formatTime == 0 { p.formatTime = options.clock() }
         do throws(TraceError) {
             try TraceStore.format(region: try PersistentRegion(mapping.regionDescriptor()), parameters: p)
-        } catch { throw .store(error) }
+        } catch { throw .at(path: path, .store(error)) }
         if let fault = mapping.mediaFault { throw .mapping(fault) }
         do throws(PMemError) { try mapping.publish() } catch { throw .mapping(error) }
         return try TracePool(path: path, mapping: mapping, writable: true, options: options)

@@ -12,9 +12,12 @@ import Musl
 /// Not thread-safe to create; the bytes follow the store's rules.
 public final class InMemoryRegion: @unchecked Sendable {
     // SAFETY: the buffer is owned for the object's life; access follows the store's rules.
+    /// Start of the buffer (page aligned, zero-filled at creation). Valid while this object lives.
     public let base: UnsafeMutableRawPointer
+    /// Size of the buffer in bytes.
     public let size: UInt64
 
+    /// A zero-filled, page-aligned buffer of `size` bytes, freed with this object. Traps when memory runs out.
     public init(size: UInt64) {
         var p: UnsafeMutableRawPointer?
         precondition(posix_memalign(&p, 4096, Int(size)) == 0, "out of memory for an in-memory region")
@@ -31,8 +34,11 @@ public final class InMemoryRegion: @unchecked Sendable {
 
     deinit { free(base) }
 
+    /// Persist for memory that needs none (a no-op).
     public static let persist: pmt_persist_fn = { _, _ in }
+    /// Drain for memory that needs none (a no-op).
     public static let drain: pmt_drain_fn = {}
+    /// Copy with `memcpy` (no flush needed).
     public static let copy: pmt_copy_fn = { d, s, n, _ in
         if n > 0 { d!.copyMemory(from: s!, byteCount: n) }
         return d

@@ -2,6 +2,7 @@ import CCRC32C
 import TraceFormat
 import TraceVolume
 
+/// Store options for tests.
 extension StoreOptions {
     /// Options with the host's hardware CRC32C and fused copy, for tests.
     /// `fused: false` leaves out the fused copy, which writes around the region's copy
@@ -17,7 +18,9 @@ extension StoreOptions {
 /// image analysis use instead of a file. The store retains the buffer.
 public final class MemoryPool: @unchecked Sendable {
     // SAFETY: immutable after init.
+    /// The mounted store.
     public let store: TraceStore
+    /// The buffer the store lives in (inspect or damage it in tests).
     public let memory: InMemoryRegion
 
     init(store: TraceStore, memory: InMemoryRegion) {
@@ -47,6 +50,7 @@ public final class MemoryPool: @unchecked Sendable {
     public func snapshot() -> InMemoryRegion { store.snapshot() }
 }
 
+/// Copies of a store's bytes, for crash and damage tests.
 extension TraceStore {
     /// A byte-for-byte copy of this store's region in DRAM.
     public func snapshot() -> InMemoryRegion {

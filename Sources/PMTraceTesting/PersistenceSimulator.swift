@@ -18,15 +18,21 @@ import Glibc
 /// use is a global: tests using it must not run concurrently with each other.
 public final class PersistenceSimulator: @unchecked Sendable {
     // SAFETY: used from one test thread at a time (the crash suites are serialized).
+    /// The simulator the C callbacks report to (one at a time; tests that use it run serialized).
     nonisolated(unsafe) public static var active: PersistenceSimulator?
 
+    /// What the CPU sees: every store, persisted or not.
     public let cpu: InMemoryRegion
+    /// What survives a power loss: lines that were flushed and fenced.
     public internal(set) var media: UnsafeMutableRawBufferPointer
     var pendingLines = Set<Int>()
+    /// Called at each persistence point (before a fence) with its name; crash tests take their images there.
     public var onPoint: ((String) -> Void)?
     private var inPoint = false
+    /// Persistence points seen so far.
     public private(set) var points = 0
 
+    /// A simulated persistence domain over a zero-filled region of `size` bytes.
     public init(size: UInt64) {
         cpu = InMemoryRegion(size: size)
         media = UnsafeMutableRawBufferPointer.allocate(byteCount: Int(size), alignment: 64)
@@ -60,6 +66,7 @@ public final class PersistenceSimulator: @unchecked Sendable {
         for line in start...end { pendingLines.insert(line) }
     }
 
+    /// Makes every flushed line durable (copies it to `media`), as `sfence` does for flushed lines.
     public func fence() {
         for line in pendingLines {
             (media.baseAddress! + line * 64).copyMemory(from: cpu.base + line * 64, byteCount: 64)

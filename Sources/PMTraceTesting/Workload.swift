@@ -1,10 +1,13 @@
 /// SplitMix64: a tiny, fast, deterministic generator (Steele, Lea, Flood 2014)
 /// for reproducible test and benchmark data. Not for anything secret.
 public struct SplitMix64: RandomNumberGenerator, Sendable {
+    /// The generator's state; the same seed gives the same sequence.
     public var state: UInt64
 
+    /// A generator starting at `seed`.
     public init(seed: UInt64) { state = seed }
 
+    /// The next 64 random bits (SplitMix64: fast, not cryptographic).
     public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state

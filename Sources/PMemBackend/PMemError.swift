@@ -6,7 +6,9 @@ public enum PMemError: Error, Equatable, Sendable {
     case pmem2(call: String, path: String, code: Int32, message: String)
     /// Another process has the region open for writing.
     case inUse(path: String)
+    /// `format` without `force` found a file at `path`.
     case fileExists(path: String)
+    /// No file or device at `path`.
     case notFound(path: String)
     /// The path is not a regular file, a block device or a DAX character
     /// device (a FIFO, directory, socket, /dev/null, ...); `kind` says what it is.
@@ -23,6 +25,7 @@ public enum PMemError: Error, Equatable, Sendable {
 }
 
 extension PMemError: CustomStringConvertible {
+    /// One line a person can act on, naming what is wrong and where.
     public var description: String {
         switch self {
         case .system(let call, let path, _, let message): return "\(path): \(call) failed: \(message)"

@@ -20,13 +20,19 @@ public final class PMemMapping: @unchecked Sendable {
     // SAFETY: every stored property is immutable except `staged` (behind a Mutex); libpmem2 objects are only
     // touched in init and deinit.
 
+    /// The file or device mapped.
     public let path: String
+    /// Mapped for writing (and holding the writer lock).
     public let writable: Bool
+    /// Start of the mapping. Valid while this object lives; do not escape it.
     public let base: UnsafeMutableRawPointer
+    /// Bytes mapped.
     public let size: UInt64
+    /// How stores become durable, as libpmem2 reports it for this mapping.
     public let granularity: StoreGranularity
     /// Flush + drain (at page granularity: msync).
     public let persist: pmt_persist_fn
+    /// libpmem2's drain (fence) for this mapping, looked up once.
     public let drain: pmt_drain_fn
     /// libpmem2's memcpy; takes `PMEM2_F_MEM_*` flags.
     public let copy: pmt_copy_fn

@@ -10,9 +10,11 @@ public struct LackeyParser {
     public private(set) var skippedLines = 0
     /// 1-based number and text (first 80 bytes) of the first skipped line.
     public private(set) var firstSkipped: (line: Int, text: String)?
+    /// Lines consumed so far (for error messages).
     public private(set) var lineNumber = 0
     private var partial: [UInt8] = []
 
+    /// A parser at the start of a trace.
     public init() {}
 
     /// Feeds bytes; calls `emit` for each access found.

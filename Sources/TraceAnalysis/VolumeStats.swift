@@ -4,25 +4,39 @@ import TraceVolume
 
 /// Summary of a volume's committed records (what `pmtrace stats` prints).
 public struct VolumeStats: Codable, Equatable, Sendable {
+    /// Records and payload bytes of one record kind.
     public struct KindStats: Codable, Equatable, Sendable {
+        /// Records of this kind.
         public var records: UInt64 = 0
+        /// Payload bytes of those records.
         public var bytes: UInt64 = 0
     }
 
+    /// The volume's name.
     public var volume: String
+    /// Lanes of the volume.
     public var lanes: Int
+    /// Committed records over all lanes.
     public var records: UInt64 = 0
+    /// Payload bytes of those records.
     public var payloadBytes: UInt64 = 0
+    /// Records and bytes by kind name (`RecordKind.name`).
     public var byKind: [String: KindStats] = [:]
+    /// Records in each lane, by lane index.
     public var recordsPerLane: [UInt64]
+    /// Earliest record timestamp (ns since the Unix epoch); nil without records.
     public var firstTimestamp: UInt64?
+    /// Latest record timestamp; nil without records.
     public var lastTimestamp: UInt64?
     /// Memory accesses (memory-access and guest-access batches) by access kind.
     public var accesses: [String: UInt64] = [:]
+    /// Memory accesses over all kinds.
     public var accessCount: UInt64 = 0
     /// Distinct 4 KiB pages touched by memory accesses.
     public var distinctPages: Int = 0
+    /// Lowest address accessed; nil without accesses.
     public var lowestAddress: UInt64?
+    /// Highest byte address accessed; nil without accesses.
     public var highestAddress: UInt64?
     /// Guest-physical pages named by PML batches.
     public var pmlEntries: UInt64 = 0

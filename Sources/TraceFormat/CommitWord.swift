@@ -3,9 +3,12 @@
 /// Otherwise bits 63...24 are the tail segment's index and bits 23...0 the
 /// byte offset in that segment where committed data ends.
 public struct CommitWord: Equatable, Sendable {
+    /// Index of the lane's tail segment.
     public var segment: UInt64
+    /// Byte offset in that segment where committed data ends (below 2^24).
     public var offset: UInt32
 
+    /// A commit word naming `segment` and `offset`. Precondition for encoding: `offset < 2^24`, `segment < 2^40`.
     public init(segment: UInt64, offset: UInt32) {
         self.segment = segment
         self.offset = offset

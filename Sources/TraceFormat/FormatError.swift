@@ -1,14 +1,21 @@
 /// The on-media structures, named in errors so a person can find them.
 public enum Structure: Equatable, Sendable {
+    /// Superblock copy A (0) or B (1).
     case superblock(copy: Int)
+    /// Copy 0 or 1 of volume-table slot `slot`.
     case volumeEntry(slot: Int, copy: Int)
+    /// The commit word of lane `lane` of the volume in slot `slot`.
     case laneWord(slot: Int, lane: Int)
+    /// The header of segment `segment`.
     case segmentHeader(segment: UInt64)
+    /// The record at byte `offset` of segment `segment`.
     case record(segment: UInt64, offset: UInt64)
+    /// The payload of a record of kind `kind`.
     case payload(kind: UInt16)
 }
 
 extension Structure: CustomStringConvertible {
+    /// One line a person can act on, naming what is wrong and where.
     public var description: String {
         switch self {
         case .superblock(let copy): return "superblock copy \(copy == 0 ? "A" : "B")"
@@ -48,6 +55,7 @@ extension FormatError {
 }
 
 extension FormatError: CustomStringConvertible {
+    /// One line a person can act on, naming what is wrong and where.
     public var description: String {
         switch self {
         case .truncated(let s, let needed, let available):

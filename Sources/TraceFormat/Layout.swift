@@ -3,6 +3,7 @@ public enum Layout {
     /// Format version written by this code. A reader accepts any minor version
     /// of its major version; a different major version is refused.
     public static let versionMajor: UInt16 = 1
+    /// Minor format version written by this code (readers accept any minor of their major).
     public static let versionMinor: UInt16 = 2
 
     /// Bytes reserved for each superblock copy; copy A at 0, copy B at 4096.
@@ -11,6 +12,7 @@ public enum Layout {
     public static let superblockSize = 128
     /// One volume-table slot: two 256-byte entry copies.
     public static let volumeEntrySize = 256
+    /// Bytes of one volume-table slot (both entry copies).
     public static let volumeSlotSize = 512
     /// Each lane's commit word lives alone in a 64-byte cache line.
     public static let laneWordStride = 64
@@ -18,6 +20,7 @@ public enum Layout {
     public static let segmentHeaderSize = 64
     /// Record header; records start and end on 8-byte boundaries.
     public static let recordHeaderSize = 32
+    /// Records start and end on multiples of this many bytes.
     public static let recordAlignment = 8
     /// Longest volume name in UTF-8 bytes.
     public static let maxNameLength = 200
@@ -25,12 +28,15 @@ public enum Layout {
     /// Segment sizes are powers of two in this range (the commit word keeps a
     /// 24-bit in-segment offset, so 8 MiB is the most it can address).
     public static let minSegmentSize: UInt64 = 64 * 1024
+    /// Largest segment size (the commit word's 24-bit offset).
     public static let maxSegmentSize: UInt64 = 8 * 1024 * 1024
+    /// Segment size used when none is given.
     public static let defaultSegmentSize: UInt64 = 1024 * 1024
     /// Commit words address at most 2^40 segments.
     public static let maxSegmentCount: UInt64 = 1 << 40
     /// Fewest segments a region may have.
     public static let minSegmentCount: UInt64 = 4
+    /// Most lanes a region may allow per volume.
     public static let maxLanesLimit: UInt32 = 1024
     /// Legal range of the volume-table slot count.
     public static let volumeSlotRange: ClosedRange<UInt32> = 1...65536

@@ -2,6 +2,7 @@
 // Every structure on media goes through these: the byte order is spelled out
 // once here, never implied by the host.
 
+/// Little-endian loads at any alignment (FORMAT.md §1).
 extension UnsafeRawPointer {
     /// Loads a little-endian integer at `offset` (any alignment).
     /// The caller has checked that `offset + MemoryLayout<T>.size` is in bounds.
@@ -11,6 +12,7 @@ extension UnsafeRawPointer {
     }
 }
 
+/// Little-endian stores at any alignment (FORMAT.md §1).
 extension UnsafeMutableRawPointer {
     /// Stores `value` little-endian at `offset` (any alignment).
     /// The caller has checked that the bytes are in bounds.

@@ -4,24 +4,32 @@
 /// CRC of the segment header the record lives in: a record left over from a
 /// segment's earlier life never validates in its new one.
 public struct RecordHeader: Equatable, Sendable {
+    /// How a record's fragments join (FORMAT.md §7): unsplit records have none.
     public struct Flags: OptionSet, Hashable, Sendable {
+        /// The flag bits as stored.
         public let rawValue: UInt16
+        /// Flags from stored bits (unknown bits are kept; readers check `known`).
         public init(rawValue: UInt16) { self.rawValue = rawValue }
         /// More fragments of this record follow (records longer than a segment).
         public static let hasMore = Flags(rawValue: 1)
         /// This fragment continues a record started earlier.
         public static let continuation = Flags(rawValue: 2)
+        /// Every flag this version defines; readers reject others.
         public static let known: Flags = [.hasMore, .continuation]
     }
 
+    /// Payload bytes of this fragment (not of the whole record).
     public var payloadLength: UInt32
+    /// What the payload holds (FORMAT.md §7, §8).
     public var kind: RecordKind
+    /// Split-record flags (`hasMore`, `continuation`).
     public var flags: Flags
     /// Record number within the lane; fragments of one record share it.
     public var sequence: UInt64
     /// Nanoseconds; writers keep it non-decreasing within a lane.
     public var timestamp: UInt64
 
+    /// A header with the given fields; `encodeFields` writes it, the checksum is computed over header and payload.
     public init(payloadLength: UInt32, kind: RecordKind, flags: Flags, sequence: UInt64, timestamp: UInt64) {
         self.payloadLength = payloadLength
         self.kind = kind

@@ -1,6 +1,8 @@
 /// The kind of a record (u16 on media; FORMAT.md §7).
 public struct RecordKind: RawRepresentable, Hashable, Sendable {
+    /// The kind's number as stored in the record header.
     public let rawValue: UInt16
+    /// The kind numbered `rawValue` (any number; see `isAppendable`).
     public init(rawValue: UInt16) { self.rawValue = rawValue }
 
     /// Marks the end of a segment's records; never returned to readers.

@@ -3,17 +3,22 @@
 /// `previous`), and the first record's sequence and timestamp so readers can
 /// seek without scanning.
 public struct SegmentHeader: Equatable, Sendable {
+    /// The lane that owns the segment.
     public var lane: UInt32
+    /// Uid of the owning volume (never reused, so a stale header is recognized).
     public var volumeUID: UInt64
     /// Position in the lane's chain: the predecessor has `sequence - 1`.
     public var sequence: UInt64
     /// Index of the predecessor segment, or `Layout.noSegment`.
     public var previous: UInt64
+    /// Sequence number of the first record that starts in this segment.
     public var firstRecordSequence: UInt64
+    /// Timestamp of that record (readers binary-search segments by it).
     public var firstTimestamp: UInt64
     /// The segment's own index (detects a header found in the wrong place).
     public var index: UInt64
 
+    /// A header with the given fields (FORMAT.md §6).
     public init(
         lane: UInt32, volumeUID: UInt64, sequence: UInt64, previous: UInt64,
         firstRecordSequence: UInt64, firstTimestamp: UInt64, index: UInt64

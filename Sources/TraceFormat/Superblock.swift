@@ -2,23 +2,36 @@
 /// Two copies at offsets 0 and 4096; the valid copy with the highest
 /// `generation` wins.
 public struct Superblock: Equatable, Sendable {
+    /// Format major version of the region.
     public var versionMajor: UInt16 = Layout.versionMajor
+    /// Format minor version of the region.
     public var versionMinor: UInt16 = Layout.versionMinor
+    /// Bumped by every superblock update; the valid copy with the higher one wins.
     public var generation: UInt64
+    /// Bytes of the region.
     public var regionSize: UInt64
+    /// Bytes of each segment (a power of two, 64 KiB … 8 MiB).
     public var segmentSize: UInt64
+    /// Segments in the segment area.
     public var segmentCount: UInt64
+    /// Byte offset of segment 0.
     public var segmentAreaOffset: UInt64
+    /// Byte offset of the volume table.
     public var volumeTableOffset: UInt64
+    /// Slots in the volume table (most volumes at once).
     public var volumeSlotCount: UInt32
+    /// Most lanes one volume may have.
     public var maxLanesPerVolume: UInt32
+    /// Byte offset of the lane table (commit words).
     public var laneTableOffset: UInt64
     /// 16 random bytes identifying this region (format time).
     public var uuidHigh: UInt64
+    /// Low 8 bytes of the region's uuid.
     public var uuidLow: UInt64
     /// Nanoseconds since the Unix epoch at format time; 0 when unknown.
     public var formatTime: UInt64
 
+    /// A superblock with the given geometry (`TraceStore.format` computes it; FORMAT.md §3).
     public init(
         generation: UInt64, regionSize: UInt64, segmentSize: UInt64, segmentCount: UInt64,
         segmentAreaOffset: UInt64, volumeTableOffset: UInt64, volumeSlotCount: UInt32,

@@ -3,13 +3,19 @@
 /// torn write leaves the other copy, and the valid copy with the higher
 /// sequence is the slot's state.
 public struct VolumeEntry: Equatable, Sendable {
+    /// Whether the slot holds a volume.
     public enum State: UInt8, Sendable {
+        /// The volume exists.
         case live = 1
+        /// The volume was deleted; the slot may be reused.
         case deleted = 2
     }
 
+    /// Volume flags (FORMAT.md §4).
     public struct Flags: OptionSet, Equatable, Sendable {
+        /// The flag bits as stored.
         public let rawValue: UInt8
+        /// Flags from stored bits (decoding rejects bits this version does not define).
         public init(rawValue: UInt8) { self.rawValue = rawValue }
         /// No more appends; set by `seal`.
         public static let sealed = Flags(rawValue: 1)
@@ -18,17 +24,24 @@ public struct VolumeEntry: Equatable, Sendable {
         static let known: Flags = [.sealed, .ring]
     }
 
+    /// Live or deleted.
     public var state: State
+    /// Sealed, ring.
     public var flags: Flags
+    /// Higher in the newer copy of the slot.
     public var updateSequence: UInt64
     /// Never reused within a region: (slot + 1) << 32 | per-slot generation.
     public var uid: UInt64
+    /// Lanes of the volume.
     public var laneCount: UInt32
+    /// Creation time, ns since the Unix epoch (0: no clock).
     public var createdTime: UInt64
+    /// Seal time, ns since the Unix epoch (0: not sealed, or no clock).
     public var sealedTime: UInt64
     /// UTF-8 name, 1...200 bytes.
     public var name: [UInt8]
 
+    /// An entry with the given fields (FORMAT.md §4).
     public init(
         state: State, flags: Flags, updateSequence: UInt64, uid: UInt64, laneCount: UInt32,
         createdTime: UInt64, sealedTime: UInt64 = 0, name: [UInt8]
@@ -68,8 +81,11 @@ extension VolumeEntry {
     /// What a slot copy holds: nothing ever written (all-zero magic), a valid
     /// entry, or damage.
     public enum Decoded: Equatable, Sendable {
+        /// Both copies are blank: the slot was never used.
         case empty
+        /// The valid copy with the higher `updateSequence`.
         case entry(VolumeEntry)
+        /// Neither copy is valid although the slot was used.
         case damaged(FormatError)
     }
 

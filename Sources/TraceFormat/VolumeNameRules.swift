@@ -1,8 +1,12 @@
 /// What is wrong with a volume name (FORMAT.md §4.1).
 public enum NameProblem: Equatable, Sendable {
+    /// The name has no bytes.
     case empty
+    /// The name has `length` bytes; at most `max` are allowed.
     case tooLong(length: Int, max: Int)
+    /// The name is not valid UTF-8.
     case notUTF8
+    /// The name contains a NUL byte.
     case containsNUL
     /// A control character (C0, DEL or C1) at this byte offset.
     case controlCharacter(offset: Int)

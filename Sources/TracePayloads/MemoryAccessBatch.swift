@@ -2,12 +2,18 @@ import TraceFormat
 
 /// One memory access from a trace.
 public struct MemoryAccess: Equatable, Sendable {
+    /// What the access did (FORMAT.md §8.2).
     public enum Kind: UInt8, Sendable, CaseIterable {
+        /// A data read.
         case load = 0
+        /// A data write.
         case store = 1
+        /// A read-modify-write.
         case modify = 2
+        /// An instruction fetch.
         case instructionFetch = 3
 
+        /// The kind's name as the CLI prints it ("load", "store", "modify", "instruction-fetch").
         public var name: String {
             switch self {
             case .load: return "load"
@@ -18,10 +24,14 @@ public struct MemoryAccess: Equatable, Sendable {
         }
     }
 
+    /// What the access did.
     public var kind: Kind
+    /// The address accessed.
     public var address: UInt64
+    /// Bytes accessed.
     public var size: UInt32
 
+    /// An access of `size` bytes at `address`.
     public init(kind: Kind, address: UInt64, size: UInt32) {
         self.kind = kind
         self.address = address
@@ -114,6 +124,7 @@ public enum MemoryAccessBatch {
         @usableFromInline var _byteCount = MemoryAccessBatch.headerBytes
         @usableFromInline var previous: UInt64 = 0
 
+        /// An encoder writing into `buffer` (no allocation; the caller owns the buffer).
         public init(buffer: UnsafeMutableRawBufferPointer) {
             precondition(buffer.baseAddress != nil && buffer.count >= MemoryAccessBatch.headerBytes + MemoryAccessBatch.maxAccessBytes,
                          "access batch buffer too small")

@@ -4,6 +4,7 @@ import TraceFormat
 /// (1...512), `u32 reserved`, then `count` little-endian u64 guest-physical
 /// addresses, as Intel PML logs them (one 4 KiB page each).
 public enum PMLBatch {
+    /// Most entries in one batch (one PML buffer).
     public static let maxEntries = 512
 
     /// Encodes up to 512 addresses. Precondition: 1...512 entries.
@@ -33,7 +34,9 @@ public enum PMLBatch {
 /// The payload of a `.pageImage` record (FORMAT.md §8.4): `u64 guest-physical
 /// address`, `u32 page size` (4096), `u32 reserved`, then the page bytes.
 public enum PageImage {
+    /// Bytes of the page an image holds.
     public static let pageSize = 4096
+    /// Bytes before the page's contents.
     public static let headerSize = 16
 
     /// Writes the 16-byte prefix; the page bytes follow it in the payload.

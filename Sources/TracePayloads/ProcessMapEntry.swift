@@ -12,21 +12,35 @@ import TraceFormat
 /// 64 app, build-id, address-space name, path
 /// ```
 public struct ProcessMapEntry: Equatable, Sendable {
+    /// The payload's first four bytes.
     public static let magic: UInt32 = 0x4D50_4D50  // "PMPM"
+    /// Bytes before the variable-length fields.
     public static let headerSize = 64
 
+    /// The process the mapping belongs to.
     public var pid: UInt32
+    /// Start of validity, ns since the Unix epoch.
     public var validFrom: UInt64
+    /// End of validity (0: still mapped).
     public var validTo: UInt64
+    /// First runtime address of the mapping.
     public var start: UInt64
+    /// One past the last runtime address.
     public var end: UInt64
+    /// Offset of the mapping in the image file.
     public var fileOffset: UInt64
+    /// Runtime minus link-time address, modulo 2^64 (FORMAT.md §8.6).
     public var loadBias: UInt64
+    /// The application's name.
     public var app: [UInt8]
+    /// The image's GNU build-id bytes (may be empty).
     public var buildID: [UInt8]
+    /// The address space's name.
     public var addressSpace: [UInt8]
+    /// The image's path.
     public var path: [UInt8]
 
+    /// An entry with the given fields.
     public init(pid: UInt32, validFrom: UInt64, validTo: UInt64, start: UInt64, end: UInt64, fileOffset: UInt64,
                 loadBias: UInt64, app: [UInt8], buildID: [UInt8], addressSpace: [UInt8], path: [UInt8]) {
         self.pid = pid
@@ -42,6 +56,7 @@ public struct ProcessMapEntry: Equatable, Sendable {
         self.path = path
     }
 
+    /// Replaces `out` with the encoded payload (FORMAT.md §8.6). Precondition: each byte field shorter than 64 KiB.
     public func encode(into out: inout [UInt8]) {
         precondition(app.count < 65536 && buildID.count < 65536 && addressSpace.count < 65536 && path.count < 65536)
         out = [UInt8](repeating: 0, count: Self.headerSize)
@@ -66,6 +81,7 @@ public struct ProcessMapEntry: Equatable, Sendable {
         out += path
     }
 
+    /// Decodes a payload; throws on a bad magic, a short payload or lengths past its end.
     public static func decode(_ payload: UnsafeRawBufferPointer) throws(FormatError) -> ProcessMapEntry {
         let s = Structure.payload(kind: RecordKind.processMap.rawValue)
         guard payload.count >= headerSize, let p = payload.baseAddress else {

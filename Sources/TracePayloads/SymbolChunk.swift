@@ -18,17 +18,27 @@ import TraceFormat
 /// its symbol begins (non-zero for the remainder of a symbol split around a
 /// nested one). `info` is the ELF `st_info` byte (type and binding) in bits 0-7.
 public struct SymbolChunk {
+    /// The payload's first four bytes.
     public static let magic: UInt32 = 0x4353_4D50  // "PMSC"
+    /// Bytes before the entries.
     public static let headerSize = 40
+    /// Bytes of one entry.
     public static let entrySize = 24
 
+    /// One address range of a chunk (FORMAT.md §8.8).
     public struct Entry: Equatable, Sendable {
+        /// First address covered (link-time).
         public var start: UInt64
+        /// Bytes covered.
         public var size: UInt32
+        /// Offset of the symbol's name in the string pool.
         public var nameOffset: UInt32
+        /// How far into its symbol the range starts.
         public var symbolOffset: UInt32
+        /// The ELF `st_info` byte in bits 0-7.
         public var info: UInt32
 
+        /// An entry with the given fields.
         public init(start: UInt64, size: UInt32, nameOffset: UInt32, symbolOffset: UInt32, info: UInt32) {
             self.start = start
             self.size = size
@@ -38,10 +48,13 @@ public struct SymbolChunk {
         }
     }
 
+    /// Entries in the chunk.
     public let count: Int
     /// Bytes of the string pool.
     public var stringBytes: Int { strings.count }
+    /// The first entry's start.
     public let lowest: UInt64
+    /// The last entry's end.
     public let highest: UInt64
     @usableFromInline let entries: UnsafeRawPointer
     @usableFromInline let buckets: UnsafeRawPointer
@@ -140,6 +153,7 @@ public struct SymbolChunk {
         return Entry(start: q.loadLE(0), size: q.loadLE(8), nameOffset: q.loadLE(12), symbolOffset: q.loadLE(16), info: q.loadLE(20))
     }
 
+    /// Start of entry `i`. Precondition: `0 <= i < count`.
     @inlinable
     public func start(_ i: Int) -> UInt64 { (entries + Self.entrySize * i).loadLE(0) }
 

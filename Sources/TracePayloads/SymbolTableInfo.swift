@@ -10,19 +10,31 @@ import TraceFormat
 /// 44 app name (UTF-8), build-id bytes, path (UTF-8)
 /// ```
 public struct SymbolTableInfo: Equatable, Sendable {
+    /// The payload's first four bytes.
     public static let magic: UInt32 = 0x4953_4D50  // "PMSI"
+    /// Bytes before the variable-length fields.
     public static let headerSize = 44
 
+    /// 2 executable (fixed addresses), 3 shared object / PIE.
     public var elfType: UInt16
+    /// ELF machine: 62 x86-64, 183 AArch64.
     public var machine: UInt16
+    /// Symbols kept after alias removal.
     public var symbolCount: UInt64
+    /// Import time, ns since the Unix epoch.
     public var importTime: UInt64
+    /// Lowest `p_vaddr − p_offset` of the image's `PT_LOAD` segments.
     public var linkBase: UInt64
+    /// Symbol-chunk records that follow this one.
     public var chunkCount: UInt32
+    /// The application's name.
     public var app: [UInt8]
+    /// The GNU build-id bytes (may be empty).
     public var buildID: [UInt8]
+    /// The path the table was imported from.
     public var path: [UInt8]
 
+    /// Info with the given fields.
     public init(elfType: UInt16, machine: UInt16, symbolCount: UInt64, importTime: UInt64, linkBase: UInt64,
                 chunkCount: UInt32, app: [UInt8], buildID: [UInt8], path: [UInt8]) {
         self.elfType = elfType
@@ -58,6 +70,7 @@ public struct SymbolTableInfo: Equatable, Sendable {
         out += path
     }
 
+    /// Decodes a payload; throws on a bad magic, a short payload or lengths past its end.
     public static func decode(_ payload: UnsafeRawBufferPointer) throws(FormatError) -> SymbolTableInfo {
         let s = Structure.payload(kind: RecordKind.symbolTableInfo.rawValue)
         guard payload.count >= headerSize, let p = payload.baseAddress else {

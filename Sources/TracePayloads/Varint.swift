@@ -47,6 +47,8 @@ public enum Varint {
         return nil
     }
 
+    /// Maps signed to unsigned so small magnitudes encode short (0, -1, 1, -2 → 0, 1, 2, 3).
     @inlinable public static func zigzag(_ v: Int64) -> UInt64 { UInt64(bitPattern: (v << 1) ^ (v >> 63)) }
+    /// The inverse of `zigzag`.
     @inlinable public static func unzigzag(_ v: UInt64) -> Int64 { Int64(bitPattern: v >> 1) ^ -Int64(bitPattern: v & 1) }
 }

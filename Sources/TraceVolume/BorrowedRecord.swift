@@ -4,11 +4,14 @@ import TraceFormat
 /// checksum-verified like `RecordView`, but noncopyable, so it cannot outlive
 /// the call and needs no reference to keep the mapping alive (no reference
 /// counting per record). Use `RecordView` (from `next()`) to keep a record.
+/// Thread safety: valid on the calling thread for the duration of the call.
 public struct BorrowedRecord: ~Copyable {
+    /// The first fragment's header (kind, sequence, timestamp).
     public let header: RecordHeader
     let fragments: FragmentList
     var first: RecordFragment { fragments.first }
     var rest: [RecordFragment] { fragments.rest }
+    /// The lane the record was appended to.
     public let lane: Int
     /// Found past the lane's commit point by a salvage read (see `RecordView.salvaged`).
     public let salvaged: Bool
@@ -20,8 +23,11 @@ public struct BorrowedRecord: ~Copyable {
         self.salvaged = salvaged
     }
 
+    /// What the payload holds.
     public var kind: RecordKind { header.kind }
+    /// When the record was appended, ns (the writer's clock).
     public var timestamp: UInt64 { header.timestamp }
+    /// The record's number in its lane (0, 1, 2, … per lane).
     public var sequence: UInt64 { header.sequence }
     /// Total payload bytes over all fragments. O(fragments).
     public var length: Int { fragments.length }

@@ -8,7 +8,9 @@ import TraceFormat
 /// retains the store, so it stays usable after the caller drops the pool.
 /// Not thread-safe (one reader per thread). Cost per record: one checksum pass.
 public final class LaneReader {
+    /// The volume's name.
     public let volume: String
+    /// The lane read.
     public let lane: Int
     let store: TraceStore
     /// The store's media view, held once (no retain per record).
@@ -43,6 +45,8 @@ public final class LaneReader {
     public private(set) var skipped: [ReadNotice] = []
     /// Called with each notice as it happens.
     public var onDamage: ((ReadNotice) -> Void)?
+    /// The error that ended the last `records` iteration (nil: it reached the tail).
+    public var iterationError: TraceError?
 
     init(store: TraceStore, info: VolumeInfo, lane: Int, options: ReadOptions = ReadOptions()) throws(TraceError) {
         self.store = store

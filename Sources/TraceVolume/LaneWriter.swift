@@ -22,7 +22,9 @@ public final class LaneWriter: @unchecked Sendable {
     // contract above); the shared bits — the commit word and the store's
     // allocator — are accessed atomically / under the store lock.
 
+    /// The volume's name.
     public let volume: String
+    /// The lane written.
     public let lane: Int
     let store: TraceStore
     let slot: Int
@@ -132,16 +134,19 @@ public final class LaneWriter: @unchecked Sendable {
     /// segment (and any payload larger than a segment) is split into fragments
     /// that readers join again; a reader never returns part of a record.
     ///
+    /// Cost: one CRC pass and one copy of the payload; no lock, no fence
+    /// except when a segment fills. Thread safety: one thread per writer.
+    ///
+    /// - Parameter payload: the record's bytes (copied; any length up to the
+    ///   region's free space).
+    /// - Parameter kind: what the payload holds; reserved kinds are refused.
     /// - Parameter timestamp: nanoseconds; defaults to the store's clock.
     ///   Keep it non-decreasing within a lane for merged reads and seeks.
-    /// - Throws: `.regionFull` when no segment is free (ring volumes reclaim
-    ///   their oldest segment instead). Nothing of the record is committed then.
-    /// Cost: one CRC pass and one copy of the payload; no lock, no fence
-    /// except when a segment fills.
-    ///
     /// - Parameter contiguous: never split this record unless it is larger
     ///   than a segment, so readers get it as one in-place buffer (used for
     ///   objects that are binary-searched in place, like symbol chunks).
+    /// - Throws: `.regionFull` when no segment is free (ring volumes reclaim
+    ///   their oldest segment instead). Nothing of the record is committed then.
     public func append(
         _ payload: UnsafeRawBufferPointer, kind: RecordKind = .blob, timestamp: UInt64? = nil, contiguous: Bool = false
     ) throws(TraceError) {

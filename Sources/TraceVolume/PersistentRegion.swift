@@ -1,6 +1,7 @@
 @_exported import CPMTrace
 import TraceFormat
 
+/// Names of the granularities for messages.
 extension StoreGranularity {
     /// Lowercase name for tools ("byte", "cache line", "page").
     public var name: String {

@@ -14,6 +14,7 @@ public struct ReadOptions: Sendable {
     /// skipped silently.
     public var skipDamaged: Bool
 
+    /// Options; by default neither salvage nor damage skipping.
     public init(salvage: Bool = false, skipDamaged: Bool = false) {
         self.salvage = salvage
         self.skipDamaged = skipDamaged
@@ -23,12 +24,15 @@ public struct ReadOptions: Sendable {
 /// Something a reader passed over: damage it skipped, or the early end of a
 /// ring chain. Says where and why.
 public struct ReadNotice: Sendable, CustomStringConvertible {
+    /// The volume read.
     public let volume: String
+    /// The lane read.
     public let lane: Int
     /// What was wrong (names the structure and offset).
     public let problem: FormatError
     /// What the reader did about it.
     public let action: String
 
+    /// "volume 'v' lane 0: <problem>; <action>".
     public var description: String { "volume '\(volume)' lane \(lane): \(problem); \(action)" }
 }

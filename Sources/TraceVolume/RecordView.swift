@@ -22,7 +22,12 @@ struct RecordFragment {
 /// segment reused, or a ring writer reclaims the segment (FORMAT.md §10.4).
 /// Use `copyVerified(_:)` where bytes leave the process (it checks the copy,
 /// not the mapping); the `payload` pointers are for in-place analysis.
+///
+/// Thread safety: a value holding raw pointers, not `Sendable`; keep it on the
+/// thread or task of the reader that made it. Cost: creating one allocates
+/// nothing for records in one piece; copying one retains the store.
 public struct RecordView {
+    /// The first fragment's header (kind, sequence, timestamp).
     public let header: RecordHeader
     /// Keeps the mapping alive; never used to reach media from here.
     let owner: TraceStore
@@ -30,6 +35,7 @@ public struct RecordView {
     let fragments: FragmentList
     var first: RecordFragment { fragments.first }
     var rest: [RecordFragment] { fragments.rest }
+    /// The lane the record was appended to.
     public let lane: Int
     /// True for a record found past the lane's commit point by a salvage
     /// read (or a damaged-lane read): checksum-valid and in sequence, but never committed.
@@ -42,8 +48,11 @@ public struct RecordView {
         self.lane = lane
     }
 
+    /// What the payload holds.
     public var kind: RecordKind { header.kind }
+    /// When the record was appended, ns (the writer's clock).
     public var timestamp: UInt64 { header.timestamp }
+    /// The record's number in its lane (0, 1, 2, … per lane).
     public var sequence: UInt64 { header.sequence }
     /// Segment of the record's first fragment.
     public var segment: UInt64 { first.segment }
@@ -88,6 +97,18 @@ public struct RecordView {
     public func copyVerified(_ body: (UnsafeRawBufferPointer) -> Void) throws(TraceError) {
         try copyVerified(first, body)
         for f in rest { try copyVerified(f, body) }
+    }
+
+    /// The whole payload copied out with `copyVerified(_:)`: every byte was
+    /// checked against the record's checksum as it was copied, so the array
+    /// is exactly what was committed even under a concurrent writer.
+    /// Cost: one copy and one checksum pass; memory: the payload.
+    /// - Throws: `.recordChanged` when the record changed under the copy.
+    public func verifiedBytes() throws(TraceError) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(length)
+        try copyVerified { out.append(contentsOf: $0) }
+        return out
     }
 
     private func copyVerified(_ f: RecordFragment, _ body: (UnsafeRawBufferPointer) -> Void) throws(TraceError) {

@@ -16,12 +16,14 @@ public struct StoreOptions: Sendable {
     /// returns how many bytes it handled (the store does the rest). Used only
     /// where the region's copy is non-temporal too (not at page granularity).
     public typealias CopyChecksumFunction = @convention(c) (UnsafeMutablePointer<UInt32>?, UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> Int
+    /// The fused copy-and-checksum, or nil to copy and checksum in two passes.
     public var copyWithChecksum: CopyChecksumFunction?
     /// A writable mount rewrites a damaged superblock copy from the valid one
     /// (the default). fsck turns this off so that the rewrite happens inside
     /// `check(repair:)`, where it is reported, planned and backed up.
     public var rewritesDamagedSuperblockAtMount = true
 
+    /// Options; the defaults commit every 8 MiB, have no clock and use the software CRC.
     public init(
         commitInterval: Int = 8 << 20, clock: @convention(c) () -> UInt64 = { 0 },
         crc32c: CRC32C.Function = CRC32C.software, copyWithChecksum: CopyChecksumFunction? = nil

@@ -21,15 +21,22 @@ public enum TraceError: Error, Equatable, Sendable {
     case regionTooSmall(size: UInt64, minimum: UInt64)
     /// A format parameter is out of range.
     case invalidParameter(name: String, value: UInt64)
+    /// A volume name breaks the rules of FORMAT.md §4.1.
     case invalidName(NameProblem)
+    /// A volume of that name exists.
     case duplicateName(String)
+    /// No live volume has that name.
     case volumeNotFound(String)
+    /// The volume is sealed: no more appends.
     case volumeSealed(String)
     /// The volume has a writer open in this process (delete, seal, rename
     /// wait for it to close).
     case volumeBusy(String)
+    /// Every one of the `slots` volume-table slots is in use.
     case volumeTableFull(slots: Int)
+    /// A lane count of `requested`; 1 … `max` allowed.
     case invalidLaneCount(requested: Int, max: Int)
+    /// Lane `lane` of a volume with `laneCount` lanes.
     case laneOutOfRange(lane: Int, laneCount: Int)
     /// Another writer in this process has this lane.
     case laneBusy(volume: String, lane: Int)
@@ -50,6 +57,7 @@ public enum TraceError: Error, Equatable, Sendable {
 }
 
 extension TraceError: CustomStringConvertible {
+    /// One line a person can act on, naming what is wrong and where.
     public var description: String {
         switch self {
         case .damaged(let e): return "damaged region: \(e)"

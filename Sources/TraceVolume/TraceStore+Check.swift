@@ -2,6 +2,7 @@ import TraceFormat
 
 /// One finding of `TraceStore.check`.
 public struct CheckFinding: Equatable, Sendable {
+    /// How serious a finding is.
     public enum Severity: String, Sendable {
         /// Committed data or metadata is damaged.
         case error
@@ -14,9 +15,11 @@ public struct CheckFinding: Equatable, Sendable {
         case info
     }
 
+    /// Error, warning or info.
     public var severity: Severity
     /// What and where, e.g. "segment 17" or "volume 'a' lane 2".
     public var location: String
+    /// What is wrong, in words.
     public var message: String
     /// What repair does about it (nil: repair leaves it alone).
     public var repair: String?
@@ -35,11 +38,17 @@ public struct CheckFinding: Equatable, Sendable {
 
 /// What `TraceStore.check` found.
 public struct CheckReport: Sendable {
+    /// Everything found, in the order found.
     public var findings: [CheckFinding] = []
+    /// Live volumes checked.
     public var volumes = 0
+    /// Lanes checked.
     public var lanes = 0
+    /// Segments owned by some lane.
     public var segmentsInUse: UInt64 = 0
+    /// Committed records whose checksum was verified.
     public var recordsChecked: UInt64 = 0
+    /// Payload bytes of those records.
     public var bytesChecked: UInt64 = 0
     /// Checksum-valid records past commit points (what a salvage read returns).
     public var salvageableRecords: UInt64 = 0
@@ -316,3 +325,12 @@ extension TraceStore {
         return String([digits[Int(b >> 4)], digits[Int(b & 15)]])
     }
 }
+
+#if !hasFeature(Embedded)
+/// Codable as its raw value ("error", "warning", "info"). Hosted builds only.
+extension CheckFinding.Severity: Codable {}
+/// Codable for reports (JSON): every stored field. Hosted builds only.
+extension CheckFinding: Codable {}
+/// Codable for reports (JSON): the findings and the counts. Hosted builds only.
+extension CheckReport: Codable {}
+#endif

@@ -2,14 +2,20 @@ import TraceFormat
 
 /// Parameters of `TraceStore.format`.
 public struct FormatParameters: Sendable {
+    /// Bytes per segment: a power of two, 64 KiB … 8 MiB.
     public var segmentSize: UInt64
+    /// Volume-table slots (most volumes at once).
     public var volumeSlots: UInt32
+    /// Most lanes per volume.
     public var maxLanesPerVolume: UInt32
+    /// High 8 bytes of the region's uuid (0 with `uuidLow` 0: the caller picks none).
     public var uuidHigh: UInt64
+    /// Low 8 bytes of the region's uuid.
     public var uuidLow: UInt64
     /// Nanoseconds since the Unix epoch, or 0.
     public var formatTime: UInt64
 
+    /// Parameters; checked by `validate(regionSize:)` before anything is written.
     public init(
         segmentSize: UInt64 = Layout.defaultSegmentSize, volumeSlots: UInt32 = 1024, maxLanesPerVolume: UInt32 = 64,
         uuidHigh: UInt64 = 0, uuidLow: UInt64 = 0, formatTime: UInt64 = 0

@@ -16,7 +16,9 @@ public final class TraceStore: @unchecked Sendable {
 
     /// The region and its structures; retains the region owner.
     let media: MediaView
+    /// Mounted for writing (appends, volume changes, repair).
     public let writable: Bool
+    /// The options the store was mounted with.
     public let options: StoreOptions
     /// Which superblock copy was used (0 = A, 1 = B).
     public let superblockCopy: Int

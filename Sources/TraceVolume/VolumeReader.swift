@@ -4,9 +4,13 @@ import TraceFormat
 /// Same guarantees as `LaneReader`; retains the store. Not thread-safe.
 /// Cost per record: O(lanes) to pick the next lane, plus the lane's cost.
 public final class VolumeReader {
+    /// The volume as it was when the reader was opened.
     public let info: VolumeInfo
+    /// One reader per lane, merged by `next()`.
     public let lanes: [LaneReader]
     var heads: [RecordView?]
+    /// The error that ended the last `records` iteration (nil: it reached the tail).
+    public var iterationError: TraceError?
 
     init(store: TraceStore, info: VolumeInfo, options: ReadOptions) throws(TraceError) {
         self.info = info

@@ -37,12 +37,22 @@ public struct VolumeInfo: Equatable, Sendable {
     public var slot: Int
     /// Never reused within the region.
     public var uid: UInt64
+    /// Lanes of the volume.
     public var laneCount: Int
+    /// No more appends.
     public var sealed: Bool
+    /// Reclaims its oldest segments when the region is full.
     public var ring: Bool
     /// Nanoseconds since the Unix epoch (0 when the creator had no clock).
     public var createdTime: UInt64
+    /// Seal time, ns since the Unix epoch (0: not sealed, or no clock).
     public var sealedTime: UInt64
     /// Segments the volume's lanes hold.
     public var segmentCount: Int
 }
+
+#if !hasFeature(Embedded)
+/// Codable for listings (JSON, property lists): every stored field, under
+/// its property name. Hosted builds only (Embedded Swift has no Codable).
+extension VolumeInfo: Codable {}
+#endif

@@ -24,13 +24,17 @@ struct Fsck: ParsableCommand {
     @Option(help: "With --repair: save every byte range repair overwrites to this file first (offset, length, old bytes), so the repair can be undone.") var backup: String?
     @Flag(help: "Print JSON.") var json = false
 
-    struct Output: Codable {
-        struct Finding: Codable {
+    /// `--json` (README, "JSON output").
+    struct Output: Encodable {
+        struct Finding: Encodable {
             var severity: String
             var location: String
             var message: String
             var repaired: Bool
+            /// What `--repair` would do (null: it leaves this alone).
+            @OrNull var repair: String?
         }
+        var pool: String
         var clean: Bool
         var volumes: Int
         var lanes: Int
@@ -38,8 +42,8 @@ struct Fsck: ParsableCommand {
         var recordsChecked: UInt64
         var bytesChecked: UInt64
         var salvageableRecords: UInt64
-        var unsafeShutdownCount: String
-        var badBlocks: String
+        @OrNull var unsafeShutdownCount: UInt64?
+        @OrNull var badBlocks: [ByteRange]?
         var findings: [Finding]
     }
 
@@ -68,10 +72,11 @@ struct Fsck: ParsableCommand {
         r.findings += MetadataCatalog.check(store: p.store)  // symbol tables and process maps (read-only)
         let bad = p.mapping.badBlocks.map { $0.isEmpty ? "none" : "\($0.count): " + $0.map { "\($0.offset)+\($0.length)" }.joined(separator: ", ") } ?? "not available"
         let o = Output(
-            clean: r.clean, volumes: r.volumes, lanes: r.lanes, segmentsInUse: r.segmentsInUse, recordsChecked: r.recordsChecked,
+            pool: pool, clean: r.clean, volumes: r.volumes, lanes: r.lanes, segmentsInUse: r.segmentsInUse, recordsChecked: r.recordsChecked,
             bytesChecked: r.bytesChecked, salvageableRecords: r.salvageableRecords,
-            unsafeShutdownCount: p.mapping.unsafeShutdownCount.map { String($0) } ?? "not available", badBlocks: bad,
-            findings: r.findings.map { .init(severity: $0.severity.rawValue, location: $0.location, message: $0.message, repaired: $0.repaired) })
+            unsafeShutdownCount: p.mapping.unsafeShutdownCount,
+            badBlocks: p.mapping.badBlocks?.map { ByteRange(offset: $0.offset, length: $0.length) },
+            findings: r.findings.map { .init(severity: $0.severity.rawValue, location: $0.location, message: $0.message, repaired: $0.repaired, repair: $0.repair) })
         if json {
             try printJSON(o)
         } else {
@@ -81,7 +86,7 @@ struct Fsck: ParsableCommand {
             if dryRun {
                 for f in r.findings { if let plan = f.repair { print("repair would: \(TerminalText.escape(f.location)): \(plan)") } }
             }
-            print("\(o.clean ? "clean" : "NOT clean"): \(o.volumes) volume(s), \(o.lanes) lane(s), \(o.segmentsInUse) segment(s) in use, \(o.recordsChecked) committed record(s) (\(formatBytes(o.bytesChecked))) checked, \(o.salvageableRecords) salvageable past commit points; unsafe shutdowns: \(o.unsafeShutdownCount); bad blocks: \(o.badBlocks)")
+            print("\(o.clean ? "clean" : "NOT clean"): \(o.volumes) volume(s), \(o.lanes) lane(s), \(o.segmentsInUse) segment(s) in use, \(o.recordsChecked) committed record(s) (\(formatBytes(o.bytesChecked))) checked, \(o.salvageableRecords) salvageable past commit points; unsafe shutdowns: \(o.unsafeShutdownCount.map { String($0) } ?? "not available"); bad blocks: \(bad)")
         }
         if !r.clean { throw ExitCode(ExitStatus.refused) }  // the summary above said why
     }

@@ -18,13 +18,14 @@ struct Hot: ParsableCommand {
             """)
 
     @Argument(help: "Pool file or device.") var pool: String
-    @Argument(help: "Volume with memory-access batches.", transform: VolumeName.existing) var volume: VolumeName
+    @Argument(help: "Volume with memory-access batches.", completion: VolumeCompletion.kind, transform: VolumeName.existing) var volume: VolumeName
     @Option(name: .customLong("as"), help: "Address space recorded by `maps import`.") var addressSpace: String
     @Option(help: "How many functions to print.") var top: Int = 15
     @Flag(help: "Attribute by the accessed address (the data object), not by the PC.") var data = false
     @Flag(help: "Print JSON.") var json = false
 
-    struct Row: Codable {
+    /// One function of `--json` (README, "JSON output").
+    struct Row: Encodable {
         var accesses: UInt64
         var percent: Double
         var app: String

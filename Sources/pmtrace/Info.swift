@@ -10,8 +10,9 @@ struct Info: ParsableCommand {
     @Argument(help: "Pool file or device.") var pool: String
     @Flag(help: "Print JSON.") var json = false
 
-    struct Output: Codable {
-        var path: String
+    /// `--json` (README, "JSON output").
+    struct Output: Encodable {
+        var pool: String
         var formatVersion: String
         var superblockCopy: String
         var generation: UInt64
@@ -24,11 +25,12 @@ struct Info: ParsableCommand {
         var maxLanesPerVolume: UInt32
         var volumes: Int
         var uuid: String
-        var formatted: String
+        @OrNull var formatTime: UInt64?
+        @OrNull var formatTimeISO: String?
         var storeGranularity: String
-        var forcedGranularity: String?
-        var unsafeShutdownCount: String
-        var badBlocks: String
+        @OrNull var forcedGranularity: String?
+        @OrNull var unsafeShutdownCount: UInt64?
+        @OrNull var badBlocks: [ByteRange]?
         var warnings: [String]
     }
 
@@ -37,28 +39,29 @@ struct Info: ParsableCommand {
         let sb = p.store.superblock
         let space = p.store.space
         let o = Output(
-            path: pool, formatVersion: "\(sb.versionMajor).\(sb.versionMinor)",
+            pool: pool, formatVersion: "\(sb.versionMajor).\(sb.versionMinor)",
             superblockCopy: p.store.superblockCopy == 0 ? "A" : "B", generation: sb.generation,
             regionSize: sb.regionSize, segmentSize: sb.segmentSize, segmentCount: sb.segmentCount,
             freeSegments: space.free, freeBytes: space.free * sb.segmentSize, volumeSlots: sb.volumeSlotCount,
             maxLanesPerVolume: sb.maxLanesPerVolume, volumes: p.store.volumes().count,
-            uuid: String(format: "%016llx%016llx", sb.uuidHigh, sb.uuidLow), formatted: formatTime(sb.formatTime),
+            uuid: String(format: "%016llx%016llx", sb.uuidHigh, sb.uuidLow),
+            formatTime: JSONTime.ns(sb.formatTime), formatTimeISO: JSONTime.iso(sb.formatTime),
             storeGranularity: p.granularity.name, forcedGranularity: PMemMapping.forcedGranularity,
-            unsafeShutdownCount: p.mapping.unsafeShutdownCount.map { String($0) } ?? "not available",
-            badBlocks: p.mapping.badBlocks.map { $0.isEmpty ? "none" : "\($0.count)" } ?? "not available",
+            unsafeShutdownCount: p.mapping.unsafeShutdownCount,
+            badBlocks: p.mapping.badBlocks?.map { ByteRange(offset: $0.offset, length: $0.length) },
             warnings: p.store.warnings.map { $0.description })
         if json { try printJSON(o); return }
         print("""
-            region          \(TerminalText.escape(o.path))
+            region          \(TerminalText.escape(o.pool))
             format version  \(o.formatVersion) (superblock copy \(o.superblockCopy), generation \(o.generation))
             uuid            \(o.uuid)
-            formatted       \(o.formatted)
+            formatted       \(formatTime(sb.formatTime))
             size            \(formatBytes(o.regionSize)) (\(o.regionSize) bytes)
             segments        \(o.segmentCount) × \(formatBytes(o.segmentSize)), \(o.freeSegments) free (\(formatBytes(o.freeBytes)))
             volumes         \(o.volumes) of \(o.volumeSlots) slots, up to \(o.maxLanesPerVolume) lanes each
             granularity     \(o.storeGranularity)\(o.forcedGranularity.map { " (PMEM2_FORCE_GRANULARITY=\($0))" } ?? "")
-            unsafe shutdowns \(o.unsafeShutdownCount)
-            bad blocks      \(o.badBlocks)
+            unsafe shutdowns \(o.unsafeShutdownCount.map { String($0) } ?? "not available")
+            bad blocks      \(o.badBlocks.map { $0.isEmpty ? "none" : String($0.count) } ?? "not available")
             """)
     }
 }

@@ -11,15 +11,19 @@ struct List: ParsableCommand {
     @Flag(help: "Print JSON.") var json = false
     @Flag(help: "Also list the catalog's internal volumes (names starting with '.').") var all = false
 
-    struct Row: Codable {
-        var name: String
+    /// One volume of `--json` (README, "JSON output").
+    struct Row: Encodable {
+        var volume: String
         var lanes: Int
         var sealed: Bool
         var ring: Bool
         var segments: Int
         var bytes: UInt64
-        var created: String
-        var uid: String
+        @OrNull var createdTime: UInt64?
+        @OrNull var createdTimeISO: String?
+        @OrNull var sealedTime: UInt64?
+        @OrNull var sealedTimeISO: String?
+        var uid: UInt64
     }
 
     func run() throws {
@@ -27,9 +31,10 @@ struct List: ParsableCommand {
         let segmentSize = p.store.superblock.segmentSize
         let volumes = p.store.volumes().filter { all || !$0.name.hasPrefix(".") }
         let rows = volumes.map {
-            Row(name: $0.name, lanes: $0.laneCount, sealed: $0.sealed, ring: $0.ring, segments: $0.segmentCount,
-                bytes: UInt64($0.segmentCount) * segmentSize, created: formatTime($0.createdTime),
-                uid: String($0.uid, radix: 16))
+            Row(volume: $0.name, lanes: $0.laneCount, sealed: $0.sealed, ring: $0.ring, segments: $0.segmentCount,
+                bytes: UInt64($0.segmentCount) * segmentSize,
+                createdTime: JSONTime.ns($0.createdTime), createdTimeISO: JSONTime.iso($0.createdTime),
+                sealedTime: JSONTime.ns($0.sealedTime), sealedTimeISO: JSONTime.iso($0.sealedTime), uid: $0.uid)
         }
         if json { try printJSON(rows); return }
         if rows.isEmpty { print("(no volumes)"); return }
@@ -43,7 +48,7 @@ struct List: ParsableCommand {
                   + "  " + state.padding(toLength: 6, withPad: " ", startingAt: 0)
                   + "  " + String(r.segments).padding(toLength: 8, withPad: " ", startingAt: 0)
                   + "  " + formatBytes(r.bytes).padding(toLength: 10, withPad: " ", startingAt: 0)
-                  + "  " + r.created)
+                  + "  " + formatTime(r.createdTime ?? 0))
         }
     }
 }

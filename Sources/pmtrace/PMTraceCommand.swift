@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import MetadataCatalog
 import PMemBackend
+import TraceVolume
 
 @main
 struct PMTraceCommand: ParsableCommand {
@@ -23,6 +24,7 @@ struct PMTraceCommand: ParsableCommand {
 
             \(ExitStatus.help)
             """,
+        version: versionText,
         subcommands: [
             Format.self, Info.self, List.self, Create.self, Write.self, Read.self, Rename.self, Seal.self,
             Delete.self, Dump.self, Stats.self, ImportLackey.self, Record.self, RecordVM.self, Checkpoints.self, Symbols.self, Maps.self, Symbolize.self, Hot.self, Fsck.self, TortureWriter.self,
@@ -38,8 +40,10 @@ struct PMTraceCommand: ParsableCommand {
         }
         var status = ExitStatus.success
         var message: String?
+        var parsed: ParsableCommand?
         do {
             var command = try parseAsRoot()
+            parsed = command
             try command.run()
         } catch let e as ExitCode {
             status = e.rawValue  // already reported (fsck's summary)
@@ -51,6 +55,7 @@ struct PMTraceCommand: ParsableCommand {
                 status = ExitStatus.usageOrIO
             } else {
                 (message, status) = ExitStatus.describe(error)
+                message = message.map { ExitStatus.naming($0, of: parsed) }
             }
         }
         // A bus error on a mapping is the real cause of whatever followed it,
@@ -74,3 +79,11 @@ struct PMTraceCommand: ParsableCommand {
         }
     }
 }
+
+/// `pmtrace --version`: the software version, and the on-media format
+/// version this build writes and the versions it reads (FORMAT.md §11).
+let versionText = """
+    pmtrace \(LibraryVersion.text)
+    on-media format \(LibraryVersion.formatText) (writes \(LibraryVersion.formatText); reads \(LibraryVersion.formatMajor).x; \
+    writes only to regions of format \(LibraryVersion.formatMajor).0 … \(LibraryVersion.formatText))
+    """

@@ -66,7 +66,7 @@ struct Read: ParsableCommand {
             """)
 
     @Argument(help: "Pool file or device.") var pool: String
-    @Argument(help: "Volume name (the escaped form `list` prints is accepted).", transform: VolumeName.existing) var volume: VolumeName
+    @Argument(help: "Volume name (the escaped form `list` prints is accepted).", completion: VolumeCompletion.kind, transform: VolumeName.existing) var volume: VolumeName
     @Flag(help: "Also return the CRC-valid records found past each lane's last commit (the trace up to a crash), marked as salvaged.") var salvage = false
     @Flag(help: "Continue past damaged records and chains (rebuilding a lane from its segment headers), reporting each skip.") var skipDamaged = false
 

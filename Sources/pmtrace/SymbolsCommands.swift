@@ -43,7 +43,7 @@ struct SymbolsList: ParsableCommand {
     func run() throws {
         let (_, catalog) = try openCatalog(pool, writable: false)
         let tables = try catalog.tables()
-        if json { try printJSON(tables); return }
+        if json { try printJSON(tables.map(TableRow.init)); return }
         if tables.isEmpty { print("(no symbol tables)"); return }
         for t in tables {
             print("\(TerminalText.escape(t.app))  build-id \(TerminalText.escape(t.buildID.isEmpty ? "none" : t.buildID))  \(t.symbols) symbols  \(TerminalText.escape(t.kind)) \(TerminalText.escape(t.machine))  \(formatBytes(UInt64(t.bytes)))  \(TerminalText.escape(t.path))")
@@ -147,5 +147,27 @@ struct Symbolize: ParsableCommand {
             for a in addresses { try emit(Substring(a)) }
         }
         try out.flush()
+    }
+}
+
+/// One table of `symbols list --json` (README, "JSON output").
+struct TableRow: Encodable {
+    var app: String
+    var buildID: String
+    var symbols: UInt64
+    var ranges: Int
+    var chunks: Int
+    var bytes: Int
+    var kind: String
+    var machine: String
+    var path: String
+    @OrNull var imported: UInt64?
+    @OrNull var importedISO: String?
+    var volume: String
+
+    init(_ t: MetadataCatalog.TableSummary) {
+        app = t.app; buildID = t.buildID; symbols = t.symbols; ranges = t.ranges; chunks = t.chunks; bytes = t.bytes
+        kind = t.kind; machine = t.machine; path = t.path
+        imported = JSONTime.ns(t.imported); importedISO = JSONTime.iso(t.imported); volume = t.volume
     }
 }

@@ -22,7 +22,7 @@ struct Rename: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Rename a volume (atomic).")
 
     @Argument(help: "Pool file or device.") var pool: String
-    @Argument(help: "Current name.", transform: VolumeName.existing) var old: VolumeName
+    @Argument(help: "Current name.", completion: VolumeCompletion.kind, transform: VolumeName.existing) var old: VolumeName
     @Argument(help: "New name (the rule of `create`).", transform: VolumeName.new) var new: VolumeName
 
     func run() throws {
@@ -36,7 +36,7 @@ struct Seal: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Seal a volume: read-only from now on.")
 
     @Argument(help: "Pool file or device.") var pool: String
-    @Argument(help: "Volume name.", transform: VolumeName.existing) var volume: VolumeName
+    @Argument(help: "Volume name.", completion: VolumeCompletion.kind, transform: VolumeName.existing) var volume: VolumeName
 
     func run() throws {
         let p = try openPool(pool, writable: true)
@@ -49,7 +49,7 @@ struct Delete: ParsableCommand {
     static let configuration = CommandConfiguration(abstract: "Delete a volume; its space becomes free.")
 
     @Argument(help: "Pool file or device.") var pool: String
-    @Argument(help: "Volume name.", transform: VolumeName.existing) var volume: VolumeName
+    @Argument(help: "Volume name.", completion: VolumeCompletion.kind, transform: VolumeName.existing) var volume: VolumeName
 
     func run() throws {
         let p = try openPool(pool, writable: true)

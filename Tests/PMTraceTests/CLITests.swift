@@ -17,7 +17,7 @@ import TraceFormat
         #expect(r.stdout == (try Data(contentsOf: URL(fileURLWithPath: input))))
 
         let list = try JSONSerialization.jsonObject(with: try pmtrace(["list", pool, "--json"]).stdout) as? [[String: Any]]
-        #expect(list?.first?["name"] as? String == "blob")
+        #expect(list?.first?["volume"] as? String == "blob")
         let info = try JSONSerialization.jsonObject(with: try pmtrace(["info", pool, "--json"]).stdout) as? [String: Any]
         #expect(info?["volumes"] as? Int == 1)
         #expect(info?["formatVersion"] as? String == "\(Layout.versionMajor).\(Layout.versionMinor)")
@@ -38,7 +38,7 @@ import TraceFormat
         #expect(try pmtrace(["rename", pool, "a", "b"]).status == 0)
         #expect(try pmtrace(["seal", pool, "b"]).status == 0)
         let list = try JSONSerialization.jsonObject(with: try pmtrace(["list", pool, "--json"]).stdout) as? [[String: Any]]
-        #expect(list?.map { $0["name"] as? String } == ["b", "r"])
+        #expect(list?.map { $0["volume"] as? String } == ["b", "r"])
         #expect(list?.first?["sealed"] as? Bool == true && list?.first?["lanes"] as? Int == 4)
         #expect(list?.last?["ring"] as? Bool == true)
         #expect(try pmtrace(["delete", pool, "b"]).status == 0)

@@ -61,7 +61,7 @@ import Testing
         let after = try pmtrace(["symbolize", pool, "--app", "c", malloc])
         #expect(after.status == 0 && after.out == "\(malloc) malloc+0x0\n", "after \(step): \(after.out) \(after.stderr)")
         let volumes = try JSONSerialization.jsonObject(with: try pmtrace(["list", pool, "--json", "--all"]).stdout) as? [[String: Any]]
-        #expect(volumes?.contains { ($0["name"] as? String)?.hasPrefix(".sym/c/") == true } == true)
-        #expect(volumes?.contains { ($0["name"] as? String)?.hasPrefix(".tmp/") == true } == false)
+        #expect(volumes?.contains { ($0["volume"] as? String)?.hasPrefix(".sym/c/") == true } == true)
+        #expect(volumes?.contains { ($0["volume"] as? String)?.hasPrefix(".tmp/") == true } == false)
     }
 }

@@ -41,7 +41,7 @@ import TraceFormat
         #expect(list.out.contains(#"x\x1B]0;pwned\x07\x1B[2J\x0Aforged row\u{85}\u{202E}"#), "\(list.out)")
         // JSON output is valid JSON and carries the name exactly.
         let rows = try JSONSerialization.jsonObject(with: try pmtrace(["list", pool, "--json"]).stdout) as? [[String: Any]]
-        #expect(rows?.first?["name"] as? String == hostile)
+        #expect(rows?.first?["volume"] as? String == hostile)
         // The printed form is accepted back to address the volume.
         let escaped = #"x\x1B]0;pwned\x07\x1B[2J\x0Aforged row\u{85}\u{202E}"#
         let stats = try pmtrace(["stats", pool, escaped])

@@ -66,7 +66,7 @@ import TraceVolume
         let missing = try pmtrace(["record", pool, "u", "--plugin", plugin, "--", "/nonexistent/prog"])
         #expect(missing.status == 2 && missing.stderr.contains("no such program"), "\(missing.stderr)")
         let list = try pmtrace(["list", pool, "--json"])
-        #expect(list.out.contains("[]") || !list.out.contains("\"name\""), "no volume was left behind: \(list.out)")
+        #expect(!list.out.contains("\"volume\""), "no volume was left behind: \(list.out)")
     }
 
     /// The plugin links the bare-metal archive, not the Swift runtime: what
