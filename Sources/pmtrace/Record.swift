@@ -34,8 +34,8 @@ struct Record: ParsableCommand {
     }
 
     func run() throws {
-        let qemu = try Tools.require("qemu-x86_64", package: "qemu-user")
-        let pluginPath = try Tools.plugin(explicit: plugin, executable: CommandLine.arguments[0])
+        let qemu = try cliTool { try Tools.require("qemu-x86_64", package: "qemu-user") }
+        let pluginPath = try cliTool { try Tools.plugin(explicit: plugin, executable: CommandLine.arguments[0]) }
         let program = command[0].contains("/") ? command[0] : (Tools.which(command[0]) ?? command[0])
         guard FileManager.default.isExecutableFile(atPath: program) else { throw CLIError("\(command[0]): no such program") }
         for (what, value) in [("pool path", pool), ("volume name", volume.value), ("stats file", stats ?? "")] where value.contains(",") {
@@ -85,4 +85,9 @@ struct Record: ParsableCommand {
         if s.failed { throw CLIError("the store stopped the recording early (see the plugin's message above)", status: ExitStatus.refused) }
         if p.terminationReason == .exit && p.terminationStatus != 0 { throw ExitCode(p.terminationStatus) }
     }
+}
+
+/// A missing tool or plugin is a usage/installation problem (exit 2), said in one line.
+func cliTool<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as LayoutError { throw CLIError(e.description) }
 }

@@ -50,11 +50,11 @@ struct RecordVM: ParsableCommand {
     }
 
     func run() throws {
-        let qemu = try Tools.require("qemu-system-x86_64", package: "qemu-system-x86")
+        let qemu = try cliTool { try Tools.require("qemu-system-x86_64", package: "qemu-system-x86") }
         for (what, path) in [("kernel", kernel), ("initramfs", initrd)] {
             guard FileManager.default.isReadableFile(atPath: path) else { throw CLIError("\(path): no such \(what) (or not readable)") }
         }
-        let pluginPath = try Tools.plugin(explicit: plugin, executable: CommandLine.arguments[0])
+        let pluginPath = try cliTool { try Tools.plugin(explicit: plugin, executable: CommandLine.arguments[0]) }
         if let ramFile, FileManager.default.fileExists(atPath: ramFile) {
             throw CLIError("\(ramFile): exists; QEMU would reuse its contents as guest RAM (remove it or choose another path)")
         }

@@ -56,7 +56,7 @@ import TraceVolume
         let plugin = try #require(try Self.script("build-plugin.sh").last)
         let small = try pmtrace(["record-vm", pool, "v", "--kernel", "/bin/sh", "--initrd", "/bin/sh", "--plugin", plugin])
         #expect(small.status == 1 && small.stderr.contains("region too small"), "\(small.stderr)")
-        FileManager.default.createFile(atPath: ramFile, contents: Data([1]))
+        _ = FileManager.default.createFile(atPath: ramFile, contents: Data([1]))
         let ram = try pmtrace(["record-vm", pool, "v", "--kernel", "/bin/sh", "--initrd", "/bin/sh", "--ram-file", ramFile, "--plugin", plugin])
         #expect(ram.status == 2 && ram.stderr.contains("exists"), "\(ram.stderr)")
         let memory = try pmtrace(["record-vm", pool, "v", "--kernel", "/bin/sh", "--initrd", "/bin/sh", "--memory", "5G"])
