@@ -39,6 +39,8 @@ struct RecordVM: ParsableCommand {
     @Flag(help: "Callbacks and counting only, nothing recorded (the overhead baseline).") var recordingOff = false
     @Option(help: "The QEMU plugin (default: found beside pmtrace or built by scripts/build-plugin.sh).") var plugin: String?
     @Option(help: "Write the plugin's counters here (key=value lines).") var stats: String?
+    @Option(help: .hidden) var snapshot: String?
+    @Option(help: .hidden) var snapshotEpoch: UInt64 = 1
     @Argument(parsing: .postTerminator, help: "Extra QEMU arguments (after --).") var qemuArguments: [String] = []
 
     func validate() throws {
@@ -94,6 +96,7 @@ struct RecordVM: ParsableCommand {
         let pluginArgs = ["pool=\(pool)", "volume=\(volume.value)", "ram=\(ram)", "ramsize=\(memory.bytes)",
                           "max=\(maxAccesses)", "every=\(checkpointEvery)", "record=\(recordingOff ? "off" : "on")",
                           "stats=\(statsPath)"] + layout.pluginArguments
+            + (snapshot.map { ["snapshot=\($0)", "snapepoch=\(snapshotEpoch)"] } ?? [])
         let args = machine + ["-nographic", "-kernel", kernel, "-initrd", initrd, "-append", append,
                               "-plugin", ([pluginPath] + pluginArgs).joined(separator: ",")]
 

@@ -91,12 +91,13 @@ import TraceVolume
         let (kernel, initrd) = (guest[guest.count - 2], guest[guest.count - 1])
         let plugin = try #require(try Self.script("build-plugin.sh").last)
         let pool = scratchPath("vm.pool"), ram = scratchPath("vm.ram"), stats = scratchPath("vm.stats")
-        defer { for f in [pool, ram, stats] { unlink(f) } }
+        let snapshot = scratchPath("vm.snap2"), restored2 = scratchPath("vm.r2"), restoredLast = scratchPath("vm.rlast")
+        defer { for f in [pool, ram, stats, snapshot, restored2, restoredLast] { unlink(f) } }
         #expect(try pmtrace(["format", pool, "--size", "1G"]).status == 0)
         let maxAccesses: UInt64 = 20_000_000
         let r = try pmtrace(["record-vm", pool, "boot", "--kernel", kernel, "--initrd", initrd, "--memory", "128M",
                              "--max-accesses", "\(maxAccesses)", "--checkpoint-every", "60000000", "--ram-file", ram,
-                             "--stats", stats, "--plugin", plugin])
+                             "--stats", stats, "--plugin", plugin, "--snapshot", snapshot, "--snapshot-epoch", "2"])
         try #require(r.status == 0, "record-vm failed: \(r.stderr)")
         let s = PluginStats(text: try String(contentsOfFile: stats, encoding: .utf8))
         #expect(s.mode == "system" && !s.failed)
@@ -184,6 +185,23 @@ import TraceVolume
             }
         }
         #expect(mismatches == 0, "the last epoch restores guest RAM exactly")
+
+        // `pmtrace restore`: an intermediate epoch equals the copy of guest
+        // RAM the plugin took at that checkpoint, the last one the RAM file.
+        let r2 = try pmtrace(["restore", pool, "boot", "--at", "2", "--out", restored2])
+        try #require(r2.status == 0, "\(r2.stderr)")
+        #expect(FileManager.default.contentsEqual(atPath: restored2, andPath: snapshot), "epoch 2 restores the RAM copied at checkpoint 2")
+        let rl = try pmtrace(["restore", pool, "boot", "--at", "last", "--out", restoredLast])
+        try #require(rl.status == 0, "\(rl.stderr)")
+        #expect(FileManager.default.contentsEqual(atPath: restoredLast, andPath: ram), "the last epoch restores the RAM file at power-off")
+        #expect(try pmtrace(["restore", pool, "boot", "--at", "last", "--out", restoredLast]).status == 2, "an existing output is kept")
+        // `pmtrace diff`: the pages that changed from epoch 2 to 3, by source.
+        struct DiffRow: Decodable { var gpa: UInt64; var bytesChanged: Int; var source: String }
+        let d = try pmtrace(["diff", pool, "boot", "--from", "2", "--to", "3", "--json"])
+        try #require(d.status == 0, "\(d.stderr)")
+        let rows = try JSONDecoder().decode([DiffRow].self, from: d.stdout)
+        #expect(!rows.isEmpty && rows.allSatisfy { $0.bytesChanged > 0 && $0.bytesChanged <= 4096 })
+        #expect(rows.filter { $0.source == "unlogged" }.count == perEpoch[3]?.ad ?? 0, "diff's unlogged pages are the A/D-bit pages")
         #expect(!markerPages.isEmpty, "the host finds the marker in the RAM file")
         for gpa in markerPages {
             #expect(pmlEverywhere.contains(gpa), "page \(String(gpa, radix: 16)) with the marker was logged by PML")

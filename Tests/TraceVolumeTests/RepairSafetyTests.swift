@@ -188,7 +188,7 @@ import TraceVolume
         let pool = try memoryPool()
         try pool.store.createVolume(named: "k")
         let w = try pool.store.openWriter(volume: "k")
-        for kind: UInt16 in [0, 9, 100, 0x7FFF] {
+        for kind: UInt16 in [0, RecordKind.firstReserved, 100, 0x7FFF] {
             #expect(throws: TraceError.reservedKind(kind)) { try w.append(bytes: [1], kind: RecordKind(rawValue: kind)) }
         }
         for kind: UInt16 in [1, 8, 0x8000, 0xFFFF] { try w.append(bytes: [2], kind: RecordKind(rawValue: kind)) }

@@ -33,6 +33,8 @@
  *   record=on|off    off: callbacks and counting only (the overhead baseline)
  *   pml=on|off       PML batches and checkpoints (default on, system mode)
  *   stats=PATH       write the plugin's counters there at exit (key=value lines)
+ *   snapshot=PATH    (tests) copy guest RAM to PATH when checkpoint `snapepoch` is taken
+ *   snapepoch=N      which checkpoint (default 1)
  * Guest RAM above 4 GiB and ramsize above 3.5 GiB are not imaged. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -92,7 +94,8 @@ static struct {
     int system;
     int record, pml;
     unsigned vcpus, lanes;
-    const char *pool_path, *volume, *ram_path, *stats_path;
+    const char *pool_path, *volume, *ram_path, *stats_path, *snapshot_path;
+    uint64_t snapshot_epoch;
     uint64_t ram_size, max, every;
     struct { uint64_t phys, len, gpa; } map[MAX_MAPS];
     unsigned nmaps;
@@ -115,7 +118,7 @@ static struct {
     pthread_mutex_t enc_lock;
     pthread_cond_t enc_wake;
     int enc_sleeping, enc_stop, enc_running;
-} g = { .enc_lock = PTHREAD_MUTEX_INITIALIZER, .enc_wake = PTHREAD_COND_INITIALIZER, .record = 1, .pml = 1, .ckpt_lock = PTHREAD_MUTEX_INITIALIZER, .base_once = PTHREAD_ONCE_INIT };
+} g = { .snapshot_epoch = 1, .enc_lock = PTHREAD_MUTEX_INITIALIZER, .enc_wake = PTHREAD_COND_INITIALIZER, .record = 1, .pml = 1, .ckpt_lock = PTHREAD_MUTEX_INITIALIZER, .base_once = PTHREAD_ONCE_INIT };
 
 static struct vcpu vcpus[MAX_VCPUS];
 
@@ -306,6 +309,9 @@ static void take_checkpoint(uint32_t flags) {
     if (!lane) { pthread_mutex_unlock(&m->lock); return; }
     static unsigned char chunk[1 << 20];
     uint64_t images = 0, logged = 0, unlogged = 0;
+    int snap = -1;
+    if (g.snapshot_path && g.epoch == g.snapshot_epoch)
+        snap = open(g.snapshot_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
     for (uint64_t off = 0; off < g.ram_size && !g.failed; off += sizeof chunk) {
         size_t want = g.ram_size - off < sizeof chunk ? (size_t)(g.ram_size - off) : sizeof chunk;
         size_t got = 0;
@@ -315,6 +321,7 @@ static void take_checkpoint(uint32_t flags) {
             got += (size_t)r;
         }
         if (got < want) memset(chunk + got, 0, want - got); /* beyond the file's end: zeros */
+        if (snap >= 0 && pwrite(snap, chunk, want, (off_t)off) != (ssize_t)want) say("snapshot: %s", strerror(errno));
         for (size_t p = 0; p < want; p += PAGE) {
             uint64_t gpa = off + p, page = gpa / PAGE;
             uint64_t *word = &g.dirty[page >> 6], bit = 1ull << (page & 63);
@@ -327,6 +334,7 @@ static void take_checkpoint(uint32_t flags) {
             images++;
         }
     }
+    if (snap >= 0) close(snap);
     /* Logged pages outside guest RAM (NVDIMM, ROM) are counted, not imaged. */
     for (uint64_t w = g.ram_size / PAGE / 64; w < (g.gpa_limit / PAGE + 63) / 64; w++)
         logged += (uint64_t)__builtin_popcountll(__atomic_exchange_n(&g.dirty[w], 0, __ATOMIC_RELAXED));
@@ -624,6 +632,8 @@ static int parse_args(int argc, char **argv) {
         else if (!strcmp(k, "volume")) g.volume = v;
         else if (!strcmp(k, "ram")) g.ram_path = v;
         else if (!strcmp(k, "stats")) g.stats_path = v;
+        else if (!strcmp(k, "snapshot")) g.snapshot_path = v;
+        else if (!strcmp(k, "snapepoch")) { if (!parse_u64(v, &g.snapshot_epoch)) { say("snapepoch=%s: not a number", v); return 0; } }
         else if (!strcmp(k, "ramsize")) { if (!parse_u64(v, &g.ram_size)) { say("ramsize=%s: not a number", v); return 0; } }
         else if (!strcmp(k, "max")) { if (!parse_u64(v, &g.max)) { say("max=%s: not a number", v); return 0; } }
         else if (!strcmp(k, "every")) { if (!parse_u64(v, &g.every)) { say("every=%s: not a number", v); return 0; } }

@@ -1,0 +1,136 @@
+import ArgumentParser
+import Foundation
+import GuestRecording
+import PMTrace
+
+/// An epoch named on the command line: a number, `last`, or a time.
+struct EpochChoice: ExpressibleByArgument {
+    enum Kind { case number(Int), last, time(UInt64) }
+    let kind: Kind
+
+    init?(argument: String) {
+        if argument == "last" { kind = .last; return }
+        if let n = Int(argument), n >= 0 { kind = .number(n); return }
+        if argument.hasPrefix("@"), let ns = UInt64(argument.dropFirst()) { kind = .time(ns); return }
+        if let date = ISO8601DateFormatter.withFractions.date(from: argument) ?? ISO8601DateFormatter().date(from: argument) {
+            kind = .time(UInt64(max(0, date.timeIntervalSince1970) * 1e9)); return
+        }
+        return nil
+    }
+
+    static var defaultCompletionKind: CompletionKind { .default }
+
+    /// The epoch index in `memory`, or a one-line error.
+    func resolve(_ epochs: GuestEpochs, volume: String) throws -> Int {
+        let count = epochs.epochs.count
+        switch kind {
+        case .last: return count - 1
+        case .number(let n):
+            guard n < count else { throw CLIError("'\(volume)' has epochs 0…\(count - 1); there is no epoch \(n)", status: ExitStatus.refused) }
+            return n
+        case .time(let t):
+            guard let e = epochs.epochs.lastIndex(where: { $0.time <= t }) else {
+                throw CLIError("no checkpoint of '\(volume)' was taken at or before that time (the base image is at \(formatTime(epochs.epochs[0].time)))", status: ExitStatus.refused)
+            }
+            return e
+        }
+    }
+}
+
+extension ISO8601DateFormatter {
+    nonisolated(unsafe) static let withFractions: ISO8601DateFormatter = {
+        let f = ISO8601DateFormatter()
+        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+        return f
+    }()
+}
+
+func openGuestMemory(_ pool: String, _ volume: String) throws -> (TracePool, GuestMemory) {
+    let p = try openPool(pool, writable: false)
+    do { return (p, try GuestMemory(store: p.store, volume: volume)) } catch let e as GuestEpochsError {
+        throw CLIError("\(pool): \(e.description)", status: ExitStatus.refused)
+    }
+}
+
+struct Restore: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Rebuild a recorded guest's physical memory as of a checkpoint into a sparse image file.",
+        discussion: """
+            The image holds guest-physical memory from GPA 0 (or --range's start) as of the epoch: the base \
+            image and every later page image up to that checkpoint (FORMAT.md §8.10). Zero pages are left as \
+            holes. --at takes an epoch number (see `pmtrace checkpoints`), `last`, an ISO 8601 time \
+            (2026-11-27T13:53:59.144Z) or @<ns since the Unix epoch>: the last checkpoint taken at or before it.
+            """)
+
+    @Argument(help: "Pool file or device.") var pool: String
+    @Argument(help: "Volume recorded by `pmtrace record-vm`.", transform: VolumeName.existing) var volume: VolumeName
+    @Option(help: "Epoch number, last, an ISO 8601 time, or @<ns>.") var at: EpochChoice
+    @Option(help: "Output image (must not exist unless --force).") var out: String
+    @Option(help: "Only <gpa>:<length> (hex with 0x or decimal; whole 4 KiB pages).") var range: String?
+    @Flag(help: "Replace an existing output file.") var force = false
+
+    func run() throws {
+        let (_, memory) = try openGuestMemory(pool, volume.value)
+        let epoch = try at.resolve(memory.epochs, volume: volume.value)
+        var r: Range<UInt64>?
+        if let range {
+            let parts = range.split(separator: ":")
+            guard parts.count == 2, let start = parseNumber(parts[0]), let length = parseNumber(parts[1]), length > 0,
+                  start <= UInt64.max - length else { throw CLIError("--range \(range): expected <gpa>:<length>") }
+            r = start..<(start + length)
+        }
+        let started = monotonicNanoseconds()
+        let s: GuestMemory.RestoreSummary
+        do { s = try memory.restore(epoch: epoch, range: r, to: out, overwrite: force) } catch let e as GuestEpochsError {
+            throw CLIError(e.description)
+        }
+        let seconds = Double(monotonicNanoseconds() - started) / 1e9
+        print("restored epoch \(epoch) of '\(volume)' into \(out): \(formatBytes(s.bytes)), \(s.dataPages) pages of data, \(s.holes) holes, in \(String(format: "%.3f", seconds)) s (\(String(format: "%.2f", Double(s.bytes) / max(seconds, 1e-9) / 1e9)) GB/s of image)")
+    }
+}
+
+func parseNumber<S: StringProtocol>(_ s: S) -> UInt64? {
+    s.hasPrefix("0x") ? UInt64(s.dropFirst(2), radix: 16) : UInt64(s)
+}
+
+struct Diff: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "List the guest pages that changed between two checkpoints and how many bytes of each.",
+        discussion: """
+            Candidates are the pages imaged after --from up to --to (the pages PML logged, and those changed \
+            without a store the recorder saw); each is compared as of the two epochs. `source` says whether \
+            PML logged the page in that span (`pml`) or not (`unlogged`: DMA, page-table accessed/dirty bits).
+            """)
+
+    @Argument(help: "Pool file or device.") var pool: String
+    @Argument(help: "Volume recorded by `pmtrace record-vm`.", transform: VolumeName.existing) var volume: VolumeName
+    @Option(help: "Epoch number, last, an ISO 8601 time, or @<ns>.") var from: EpochChoice
+    @Option(help: "Epoch number, last, an ISO 8601 time, or @<ns>.") var to: EpochChoice
+    @Flag(help: "Print JSON (one array).") var json = false
+
+    struct Row: Encodable {
+        var gpa: UInt64
+        var bytesChanged: Int
+        var source: String
+    }
+
+    func run() throws {
+        let (_, memory) = try openGuestMemory(pool, volume.value)
+        let a = try from.resolve(memory.epochs, volume: volume.value), b = try to.resolve(memory.epochs, volume: volume.value)
+        guard a <= b else { throw CLIError("--from (epoch \(a)) comes after --to (epoch \(b))") }
+        var logged = Set<UInt64>()
+        for e in memory.epochs.epochs[(a + 1)...b] where a < b { logged.formUnion(e.pmlPages) }
+        var rows: [Row] = []
+        for gpa in memory.pagesImaged(after: a, through: b) {
+            let before = try memory.page(at: gpa, epoch: a), after = try memory.page(at: gpa, epoch: b)
+            var n = 0
+            for i in 0..<4096 where before[i] != after[i] { n += 1 }
+            if n > 0 { rows.append(Row(gpa: gpa, bytesChanged: n, source: logged.contains(gpa) ? "pml" : "unlogged")) }
+        }
+        if json { try printJSON(rows); return }
+        print("GPA                 BYTES CHANGED  SOURCE")
+        for r in rows { print(String(format: "0x%016llx  %13d  %@", r.gpa, r.bytesChanged, r.source as NSString)) }
+        let unlogged = rows.filter { $0.source == "unlogged" }.count
+        print("\(rows.count) pages changed from epoch \(a) to \(b) (\(rows.count - unlogged) logged by PML, \(unlogged) not)")
+    }
+}
