@@ -100,6 +100,21 @@ func runVM(_ ctx: Context) throws {
         ["plugin, recording everything", fmt(on.seconds, 1), fmt(Double(on.stats.recorded) / on.seconds / 1e6, 1)],
     ])
     print("  the store adds \(fmt(overhead * 100, 1)) % to the boot (goal ≤ 15 %); \(fmt(Double(accessBytes) / Double(max(1, on.stats.recorded)), 2)) payload bytes/access (\(fmt(Double(space) / Double(max(1, on.stats.recorded)), 2)) with images, headers and PML: \(formatGiB(space)) for the boot); \(on.stats.checkpoints) checkpoints, \(on.stats.images) page images, \(on.stats.pmlEntries) PML entries")
+    // Restore: the last epoch's image, against cp of an image of the same size.
+    let memory = try GuestMemory(store: p.store, volume: "recorded")
+    let image = ctx.poolPath("vm-restored"), copy = ctx.poolPath("vm-copied")
+    defer { unlink(image); unlink(copy) }
+    var restoreSeconds: [Double] = [], cpSeconds: [Double] = []
+    var restored = GuestMemory.RestoreSummary(bytes: 0, dataPages: 0, holes: 0)
+    for _ in 0..<3 {
+        restoreSeconds.append(try timed { restored = try memory.restore(epoch: memory.epochs.epochs.count - 1, to: image, overwrite: true) })
+        unlink(copy)
+        cpSeconds.append(try timed { _ = try runTool("/bin/cp", ["--sparse=always", image, copy]) })
+    }
+    let restoreMedian = restoreSeconds.sorted()[1], cpMedian = cpSeconds.sorted()[1]
+    let gbps = Double(restored.bytes) / restoreMedian / 1e9
+    print("  restore of the last epoch: \(formatGiB(restored.bytes)) image (\(restored.dataPages) data pages) in \(fmt(restoreMedian, 3)) s = \(fmt(gbps, 2)) GB/s (goal ≥ 1 GB/s); cp --sparse=always of that image \(fmt(cpMedian, 3)) s = \(fmt(Double(restored.bytes) / cpMedian / 1e9, 2)) GB/s; restore ÷ cp time \(fmt(restoreMedian / cpMedian, 2))")
+    rows += [["restore-gbps", fmt(gbps, 3)], ["restore-s", fmt(restoreMedian, 4)], ["cp-s", fmt(cpMedian, 4)]]
     rows += [["boot-off-s", fmt(off.seconds, 2)], ["boot-recorded-s", fmt(on.seconds, 2)], ["overhead", fmt(overhead, 4)],
              ["payload-bytes-per-access", fmt(Double(accessBytes) / Double(max(1, on.stats.recorded)), 3)],
              ["region-bytes-per-access", fmt(Double(space) / Double(max(1, on.stats.recorded)), 3)]]

@@ -14,6 +14,13 @@ extension GuestMemory {
         public var dataPages: Int
         /// Pages left as holes (zero then).
         public var holes: Int
+
+        /// A summary of `bytes` bytes, `dataPages` written and `holes` left.
+        public init(bytes: UInt64, dataPages: Int, holes: Int) {
+            self.bytes = bytes
+            self.dataPages = dataPages
+            self.holes = holes
+        }
     }
 
     /// Writes guest-physical memory `range` (default: all of guest RAM) as
