@@ -27,6 +27,8 @@ public func fuzzOne(_ data: UnsafeRawBufferPointer) {
                 case .symbolChunk: if let c = try? SymbolChunk(r.payload), c.count > 0 { _ = c.find(c.lowest); _ = c.name(at: c.entry(0).nameOffset) }
                 case .symbolTableInfo: _ = try? SymbolTableInfo.decode(r.payload)
                 case .processMap: _ = try? ProcessMapEntry.decode(r.payload)
+                case .guestAccessBatch: try? GuestAccessBatch.forEach(r.payload) { _ in }
+                case .checkpoint: _ = try? Checkpoint.decode(r.payload)
                 default: break
                 }
             }

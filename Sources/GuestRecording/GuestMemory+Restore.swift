@@ -23,6 +23,9 @@ extension GuestMemory {
         }
     }
 
+    /// The largest image `restore` writes (1 TiB).
+    public static let maxImageBytes: UInt64 = 1 << 40
+
     /// Writes guest-physical memory `range` (default: all of guest RAM) as
     /// of `epoch` into `path`, a new file of the range's length: non-zero
     /// pages written, zero pages left as holes (a sparse file). The file
@@ -36,7 +39,10 @@ extension GuestMemory {
         guard range.lowerBound % 4096 == 0, range.upperBound % 4096 == 0, !range.isEmpty else {
             throw GuestEpochsError("--range must be whole, non-empty 4 KiB pages (got 0x\(String(range.lowerBound, radix: 16))…0x\(String(range.upperBound, radix: 16)))")
         }
-        guard range.count <= Int.max / 2 else { throw GuestEpochsError("range too large") }
+        // The RAM size comes from media: bound it before anything is sized by it.
+        guard range.upperBound - range.lowerBound <= Self.maxImageBytes else {
+            throw GuestEpochsError("an image of \(range.upperBound - range.lowerBound) bytes is more than this tool restores (1 TiB); give --range")
+        }
         // The winning image of each page: its sequence number in the lane.
         var winners: [UInt64: UInt64] = [:]
         for (gpa, v) in versions where range.contains(gpa) {

@@ -119,7 +119,7 @@ struct Diff: ParsableCommand {
         let a = try from.resolve(memory.epochs, volume: volume.value), b = try to.resolve(memory.epochs, volume: volume.value)
         guard a <= b else { throw CLIError("--from (epoch \(a)) comes after --to (epoch \(b))") }
         var logged = Set<UInt64>()
-        for e in memory.epochs.epochs[(a + 1)...b] where a < b { logged.formUnion(e.pmlPages) }
+        if a < b { for e in memory.epochs.epochs[(a + 1)...b] { logged.formUnion(e.pmlPages) } }
         var rows: [Row] = []
         for gpa in memory.pagesImaged(after: a, through: b) {
             let before = try memory.page(at: gpa, epoch: a), after = try memory.page(at: gpa, epoch: b)
