@@ -82,6 +82,8 @@ public struct GuestEpochs: Sendable {
 
 /// A volume that is not a guest recording.
 public struct GuestEpochsError: Error, CustomStringConvertible, Sendable {
+    /// What is wrong, in one line.
     public let description: String
+    /// An error saying `description`.
     public init(_ description: String) { self.description = description }
 }

@@ -3,7 +3,9 @@
 public struct PluginStats: Equatable, Sendable {
     /// `system` or `user`.
     public var mode = ""
+    /// Guest loads the plugin saw (all vCPUs).
     public var loads: UInt64 = 0
+    /// Guest stores the plugin saw (all vCPUs).
     public var stores: UInt64 = 0
     /// Accesses to device memory (MMIO): counted, never recorded.
     public var io: UInt64 = 0
@@ -13,10 +15,13 @@ public struct PluginStats: Equatable, Sendable {
     public var recorded: UInt64 = 0
     /// Accesses beyond `--max-accesses`: counted, not recorded.
     public var unrecorded: UInt64 = 0
+    /// PML entries logged (first store to a page in an epoch).
     public var pmlEntries: UInt64 = 0
+    /// PML batch records written.
     public var pmlRecords: UInt64 = 0
     /// Checkpoints taken, the base image and the final one included.
     public var checkpoints: UInt64 = 0
+    /// Page-image records written.
     public var images: UInt64 = 0
     /// Pages whose contents changed without a store the plugin saw.
     public var unloggedPages: UInt64 = 0

@@ -19,6 +19,7 @@ public struct QEMUMemoryLayout: Equatable, Sendable {
     public struct Range: Equatable, Sendable {
         /// The address the plugin API reports (RAM-block offset + offset in the block).
         public var physical: UInt64
+        /// Bytes in the range.
         public var length: UInt64
         /// The guest-physical address of `physical`.
         public var gpa: UInt64
@@ -139,7 +140,9 @@ public struct QEMUMemoryLayout: Equatable, Sendable {
 
 /// A layout the monitor output does not describe.
 public struct LayoutError: Error, CustomStringConvertible, Sendable {
+    /// What is wrong, in one line.
     public let description: String
+    /// An error saying `description`.
     public init(_ description: String) { self.description = description }
 }
 

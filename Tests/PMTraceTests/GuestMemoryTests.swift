@@ -1,0 +1,93 @@
+import Foundation
+import GuestRecording
+import PMTraceTesting
+import Testing
+import TraceFormat
+import TracePayloads
+import TraceVolume
+
+/// GuestMemory over hand-built recordings: the page of a GPA as of each
+/// epoch, restore into a sparse file, and hostile checkpoint records that
+/// must give typed errors, never a trap or a huge allocation.
+@Suite struct GuestMemoryTests {
+    static func image(_ gpa: UInt64, fill: UInt8) -> [UInt8] {
+        var p = [UInt8](repeating: 0, count: PageImage.headerSize + 4096)
+        p.withUnsafeMutableBytes { PageImage.encodeHeader(address: gpa, into: $0.baseAddress!) }
+        for i in PageImage.headerSize..<p.count { p[i] = fill }
+        return p
+    }
+
+    static func checkpoint(_ epoch: UInt64, ram: UInt64, flags: Checkpoint.Flags = []) -> [UInt8] {
+        var b = [UInt8](repeating: 0, count: Checkpoint.size)
+        let c = Checkpoint(flags: flags, epoch: epoch, stores: 0, accesses: 0, images: 0, loggedPages: 0, unloggedPages: 0, ramBytes: ram)
+        b.withUnsafeMutableBytes { c.encode(into: $0.baseAddress!) }
+        return b
+    }
+
+    /// Lane 1 of volume "g": base (page 0x1000 = 1s), epoch 1 (0x1000 = 2s, 0x3000 = 3s), epoch 2 (0x1000 zeros).
+    static func recording(ram: UInt64 = 16 * 4096) throws -> MemoryPool {
+        let pool = try MemoryPool.inMemory(size: 8 << 20, parameters: FormatParameters(segmentSize: 64 << 10, volumeSlots: 8, maxLanesPerVolume: 4))
+        _ = try pool.store.createVolume(named: "g", lanes: 3)
+        let w = try pool.store.openWriter(volume: "g", lane: 1)
+        var t: UInt64 = 1
+        func put(_ bytes: [UInt8], _ kind: RecordKind) throws { try w.append(bytes: bytes, kind: kind, timestamp: t); t += 1 }
+        try put(image(0x1000, fill: 1), .pageImage)
+        try put(checkpoint(0, ram: ram, flags: .base), .checkpoint)
+        try put(image(0x1000, fill: 2), .pageImage)
+        try put(image(0x3000, fill: 3), .pageImage)
+        try put(checkpoint(1, ram: ram), .checkpoint)
+        try put(image(0x1000, fill: 0), .pageImage)
+        try put(checkpoint(2, ram: ram, flags: .final), .checkpoint)
+        w.close()
+        return pool
+    }
+
+    @Test func pagesAsOfEachEpochAndRestore() throws {
+        let pool = try Self.recording()
+        let m = try GuestMemory(store: pool.store, volume: "g")
+        #expect(m.epochs.epochs.count == 3 && m.epochs.machineLane == 1)
+        #expect(try m.page(at: 0x1234, epoch: 0) == [UInt8](repeating: 1, count: 4096))
+        #expect(try m.page(at: 0x1000, epoch: 1) == [UInt8](repeating: 2, count: 4096))
+        #expect(try m.page(at: 0x1000, epoch: 2) == [UInt8](repeating: 0, count: 4096))
+        #expect(try m.page(at: 0x3000, epoch: 0) == [UInt8](repeating: 0, count: 4096))
+        #expect(try m.page(at: 0x3000, epoch: 2) == [UInt8](repeating: 3, count: 4096))
+        #expect(m.epoch(atTime: 0) == nil && m.epoch(atTime: 5) == 1 && m.epoch(atTime: 100) == 2)
+        #expect(m.pagesImaged(after: 0, through: 2) == [0x1000, 0x3000])
+
+        let path = NSTemporaryDirectory() + "pmtrace-guest-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).img"
+        defer { unlink(path) }
+        let s = try m.restore(epoch: 1, to: path)
+        #expect(s == GuestMemory.RestoreSummary(bytes: 16 * 4096, dataPages: 2, holes: 14))
+        let bytes = [UInt8](try Data(contentsOf: URL(fileURLWithPath: path)))
+        #expect(bytes.count == 16 * 4096)
+        #expect(bytes[0x1000..<0x2000].allSatisfy { $0 == 2 } && bytes[0x3000..<0x4000].allSatisfy { $0 == 3 })
+        #expect(bytes[0..<0x1000].allSatisfy { $0 == 0 } && bytes[0x4000...].allSatisfy { $0 == 0 })
+        #expect(throws: GuestEpochsError.self) { _ = try m.restore(epoch: 1, to: path) }  // exists
+        let part = try m.restore(epoch: 2, range: 0x3000..<0x5000, to: path, overwrite: true)
+        #expect(part.dataPages == 1 && part.holes == 1)
+        #expect(throws: GuestEpochsError.self) { _ = try m.restore(epoch: 2, range: 0x3001..<0x5000, to: path, overwrite: true) }
+    }
+
+    /// A checkpoint claiming 2^62 bytes of RAM, or 12 bytes, is refused with
+    /// a message, not a trap or an attempt to map it.
+    @Test(arguments: [UInt64(1) << 62, 12, 0]) func hostileRAMSizeIsRefused(ram: UInt64) throws {
+        let pool = try Self.recording(ram: ram)
+        let m = try GuestMemory(store: pool.store, volume: "g")
+        let path = NSTemporaryDirectory() + "pmtrace-guest-hostile-\(getpid())-\(ram).img"
+        defer { unlink(path) }
+        #expect(throws: GuestEpochsError.self) { _ = try m.restore(epoch: 2, to: path) }
+    }
+
+    /// A volume without checkpoint records is not a guest recording; a
+    /// damaged checkpoint payload is a typed format error.
+    @Test func notARecordingAndDamagedCheckpoint() throws {
+        let pool = try MemoryPool.inMemory(size: 8 << 20, parameters: FormatParameters(segmentSize: 64 << 10, volumeSlots: 8, maxLanesPerVolume: 4))
+        _ = try pool.store.createVolume(named: "plain", lanes: 1)
+        #expect(throws: GuestEpochsError.self) { _ = try GuestEpochs(store: pool.store, volume: "plain") }
+        _ = try pool.store.createVolume(named: "bad", lanes: 1)
+        let w = try pool.store.openWriter(volume: "bad", lane: 0)
+        try w.append(bytes: [UInt8](repeating: 7, count: 64), kind: .checkpoint)
+        w.close()
+        #expect(throws: FormatError.self) { _ = try GuestEpochs(store: pool.store, volume: "bad") }
+    }
+}
