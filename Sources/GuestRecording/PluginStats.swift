@@ -27,6 +27,11 @@ public struct PluginStats: Equatable, Sendable {
     public var unloggedPages: UInt64 = 0
     /// Whether the store refused something (recording stopped there).
     public var failed = false
+    /// CPU time of the vCPU threads (system mode), ns: what the guest's
+    /// progress is bound by when the encoder has a core of its own.
+    public var vcpuCPUNanoseconds: UInt64 = 0
+    /// CPU time of the encoder thread, ns.
+    public var encoderCPUNanoseconds: UInt64 = 0
 
     /// Parses the file's text; unknown keys are ignored, bad numbers are 0.
     public init(text: String) {
@@ -48,6 +53,8 @@ public struct PluginStats: Equatable, Sendable {
             case "images": images = v
             case "unlogged_pages": unloggedPages = v
             case "failed": failed = v != 0
+            case "vcpu_cpu_ns": vcpuCPUNanoseconds = v
+            case "encoder_cpu_ns": encoderCPUNanoseconds = v
             default: break
             }
         }

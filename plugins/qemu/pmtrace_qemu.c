@@ -48,6 +48,7 @@
 #include <sys/file.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <immintrin.h>
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
@@ -62,7 +63,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = PMT_QEMU_PLUGIN_API_VERSION;
 #define BUF 2048         /* accesses buffered per vCPU before the encoder runs */
 #define CLAIM 4096       /* accesses a vCPU takes from the global budget at once */
 #define PAGE 4096ull
-#define SLOTS 8          /* buffers in flight per vCPU between it and the encoder thread */
+#define SLOTS 16         /* buffers in flight per vCPU between it and the encoder thread */
 
 /* What a vCPU hands to the encoder thread: accesses, then PML entries. */
 struct slot {
@@ -71,6 +72,9 @@ struct slot {
     uint64_t pml[512];
     pmt_guest_access g[BUF];
 };
+
+_Static_assert(sizeof(pmt_guest_access) == 32 && offsetof(pmt_guest_access, size) == 24 && offsetof(pmt_guest_access, kind) == 28,
+               "mem_system writes pmt_guest_access as four 64-bit words");
 
 struct vcpu {
     pthread_mutex_t lock; /* the lane: its thread, checkpoints and exit */
@@ -87,6 +91,8 @@ struct vcpu {
     int exhausted;        /* the global budget is spent: record nothing more */
     uint64_t loads, stores, io, unmapped, recorded, unrecorded, pml_entries, pml_records;
     uint64_t stores_unsynced;
+    pthread_t thread;     /* the vCPU's host thread (system mode), for its CPU time */
+    int thread_known;
     uint64_t syscall_args[3];
 } __attribute__((aligned(64)));
 
@@ -117,8 +123,11 @@ static struct {
     pthread_t encoder;
     pthread_mutex_t enc_lock;
     pthread_cond_t enc_wake;
-    int enc_sleeping, enc_stop, enc_running;
-} g = { .snapshot_epoch = 1, .enc_lock = PTHREAD_MUTEX_INITIALIZER, .enc_wake = PTHREAD_COND_INITIALIZER, .record = 1, .pml = 1, .ckpt_lock = PTHREAD_MUTEX_INITIALIZER, .base_once = PTHREAD_ONCE_INIT };
+    pthread_cond_t slot_free;        /* signalled when the encoder frees a slot and a vCPU waits */
+    int enc_sleeping, enc_stop, enc_running, producers_waiting;
+    uint64_t encoder_cpu;
+} g = { .snapshot_epoch = 1, .enc_lock = PTHREAD_MUTEX_INITIALIZER, .enc_wake = PTHREAD_COND_INITIALIZER,
+        .slot_free = PTHREAD_COND_INITIALIZER, .record = 1, .pml = 1, .ckpt_lock = PTHREAD_MUTEX_INITIALIZER, .base_once = PTHREAD_ONCE_INIT };
 
 static struct vcpu vcpus[MAX_VCPUS];
 
@@ -192,8 +201,13 @@ static int encode_pending(void) {
         uint64_t head = __atomic_load_n(&v->head, __ATOMIC_SEQ_CST);
         while (v->tail < head) {
             encode_slot(v, i, &v->ring[v->tail % SLOTS]);
-            __atomic_store_n(&v->tail, v->tail + 1, __ATOMIC_RELEASE);
+            __atomic_store_n(&v->tail, v->tail + 1, __ATOMIC_SEQ_CST);
             did = 1;
+            if (__atomic_load_n(&g.producers_waiting, __ATOMIC_SEQ_CST)) {
+                pthread_mutex_lock(&g.enc_lock);
+                pthread_cond_broadcast(&g.slot_free);
+                pthread_mutex_unlock(&g.enc_lock);
+            }
         }
     }
     return did;
@@ -222,6 +236,9 @@ static void *encoder_main(void *arg) {
         pthread_mutex_unlock(&g.enc_lock);
     }
     encode_pending();
+    struct timespec cpu;
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0)
+        g.encoder_cpu = (uint64_t)cpu.tv_sec * 1000000000ull + (uint64_t)cpu.tv_nsec;
     return NULL;
 }
 
@@ -233,15 +250,31 @@ static void wake_encoder(void) {
     }
 }
 
+/* Blocks (no spinning: the encoder needs the core) until the encoder has
+ * taken v's slots up to `until` (tail ≥ until). */
+static void wait_for_encoder(struct vcpu *v, uint64_t until) {
+    if (__atomic_load_n(&v->tail, __ATOMIC_SEQ_CST) >= until) return;
+    pthread_mutex_lock(&g.enc_lock);
+    __atomic_add_fetch(&g.producers_waiting, 1, __ATOMIC_SEQ_CST);
+    while (__atomic_load_n(&v->tail, __ATOMIC_SEQ_CST) < until) {
+        pthread_cond_signal(&g.enc_wake);
+        struct timespec t;
+        clock_gettime(CLOCK_REALTIME, &t);
+        t.tv_nsec += 1000000;
+        if (t.tv_nsec >= 1000000000) { t.tv_sec++; t.tv_nsec -= 1000000000; }
+        pthread_cond_timedwait(&g.slot_free, &g.enc_lock, &t);
+    }
+    __atomic_sub_fetch(&g.producers_waiting, 1, __ATOMIC_SEQ_CST);
+    pthread_mutex_unlock(&g.enc_lock);
+}
+
 /* Hands the vCPU's slot to the encoder and takes the next free one. */
 static void submit(struct vcpu *v) {
+    _mm_sfence(); /* the slot's non-temporal stores before the head that publishes them */
     uint64_t h = v->head + 1;
     __atomic_store_n(&v->head, h, __ATOMIC_SEQ_CST);
     wake_encoder();
-    while (h - __atomic_load_n(&v->tail, __ATOMIC_ACQUIRE) >= SLOTS) {
-        wake_encoder();
-        sched_yield();
-    }
+    if (h >= SLOTS) wait_for_encoder(v, h - SLOTS + 1);
     v->fill = &v->ring[h % SLOTS];
 }
 
@@ -256,10 +289,8 @@ static void hand_over_pml(struct vcpu *v) {
 static void drain(struct vcpu *v) {
     if (v->npml) hand_over_pml(v);
     if (v->fill->n || v->fill->npml) submit(v);
-    while (__atomic_load_n(&v->tail, __ATOMIC_ACQUIRE) != v->head) {
-        wake_encoder();
-        sched_yield();
-    }
+    wake_encoder();
+    wait_for_encoder(v, v->head);
 }
 
 /* ---- address translation ------------------------------------------------ */
@@ -400,6 +431,7 @@ static int claim(struct vcpu *v) {
 
 static void mem_system(unsigned int vi, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata) {
     struct vcpu *v = &vcpus[vi];
+    if (__builtin_expect(!v->thread_known, 0)) { v->thread = pthread_self(); v->thread_known = 1; }
     int store = qemu_plugin_mem_is_store(info);
     if (store) v->stores++; else v->loads++;
     struct qemu_plugin_hwaddr *h = qemu_plugin_get_hwaddr(info, vaddr);
@@ -427,11 +459,13 @@ static void mem_system(unsigned int vi, qemu_plugin_meminfo_t info, uint64_t vad
     v->allowance--;
     struct slot *s = v->fill;
     pmt_guest_access *a = &s->g[s->n++];
-    a->physical = gpa;
-    a->virtual_address = vaddr;
-    a->pc = (uint64_t)(uintptr_t)udata;
-    a->size = 1u << qemu_plugin_mem_size_shift(info);
-    a->kind = store ? PMT_ACCESS_STORE : PMT_ACCESS_LOAD;
+    /* Non-temporal stores: the slot goes to the encoder's core through
+     * memory, not by stealing cache lines back and forth (submit fences). */
+    long long *w = (long long *)a;
+    _mm_stream_si64(w, (long long)gpa);
+    _mm_stream_si64(w + 1, (long long)vaddr);
+    _mm_stream_si64(w + 2, (long long)(uintptr_t)udata);
+    _mm_stream_si64(w + 3, (long long)((1ull << qemu_plugin_mem_size_shift(info)) | ((uint64_t)(store ? PMT_ACCESS_STORE : PMT_ACCESS_LOAD) << 32)));
     v->recorded++;
     if (s->n == BUF) submit(v);
 }
@@ -545,8 +579,20 @@ static void write_maps_marker(void) {
     free(text);
 }
 
+/* CPU time a thread has used, in ns (0 if unknown). */
+static uint64_t thread_cpu_ns(pthread_t t) {
+    clockid_t c;
+    struct timespec ts;
+    if (pthread_getcpuclockid(t, &c) != 0 || clock_gettime(c, &ts) != 0) return 0;
+    return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
+}
+
 static void at_exit(qemu_plugin_id_t id, void *udata) {
     (void)id; (void)udata;
+    /* Taken first: the vCPU threads are stopped; the encoder still runs. */
+    uint64_t vcpu_cpu = 0, encoder_cpu = 0;
+    for (unsigned i = 0; g.system && i < g.vcpus; i++)
+        if (vcpus[i].thread_known) vcpu_cpu += thread_cpu_ns(vcpus[i].thread);
     uint64_t loads = 0, stores = 0, io = 0, unmapped = 0, recorded = 0, unrecorded = 0, pml = 0, pmlr = 0;
     unsigned used = g.system ? g.vcpus : MAX_VCPUS;
     for (unsigned i = 0; i < used; i++) {
@@ -571,6 +617,7 @@ static void at_exit(qemu_plugin_id_t id, void *udata) {
         pthread_cond_signal(&g.enc_wake);
         pthread_mutex_unlock(&g.enc_lock);
         pthread_join(g.encoder, NULL);
+        encoder_cpu = g.encoder_cpu;
         g.enc_running = 0;
     }
     if (g.system && g.record && g.pml) {
@@ -594,9 +641,10 @@ static void at_exit(qemu_plugin_id_t id, void *udata) {
         if (f) {
             fprintf(f, "mode=%s\nloads=%" PRIu64 "\nstores=%" PRIu64 "\nio=%" PRIu64 "\nunmapped=%" PRIu64
                        "\nrecorded=%" PRIu64 "\nunrecorded=%" PRIu64 "\npml_entries=%" PRIu64 "\npml_records=%" PRIu64
-                       "\ncheckpoints=%" PRIu64 "\nimages=%" PRIu64 "\nunlogged_pages=%" PRIu64 "\nfailed=%d\n",
+                       "\ncheckpoints=%" PRIu64 "\nimages=%" PRIu64 "\nunlogged_pages=%" PRIu64 "\nfailed=%d\n"
+                       "vcpu_cpu_ns=%" PRIu64 "\nencoder_cpu_ns=%" PRIu64 "\n",
                     g.system ? "system" : "user", loads, stores, io, unmapped, recorded, unrecorded, pml, pmlr,
-                    g.epoch, g.images_total, g.unlogged_total, g.failed);
+                    g.epoch, g.images_total, g.unlogged_total, g.failed, vcpu_cpu, encoder_cpu);
             fclose(f);
         }
     }
