@@ -72,7 +72,7 @@ let package = Package(
         // workloads: what tests, the fuzzer and image analysis use. No libpmem2.
         .target(name: "PMTraceTesting", dependencies: ["TraceVolume", "CCRC32C"], swiftSettings: strict),
         // Importers (valgrind lackey) and statistics over volumes.
-        .target(name: "TraceAnalysis", dependencies: ["TracePayloads", "TraceVolume"], swiftSettings: strict),
+        .target(name: "TraceAnalysis", dependencies: ["TracePayloads", "TraceVolume", "MetadataCatalog"], swiftSettings: strict),
         // Per-application symbol tables and process maps, stored as volumes.
         .target(name: "GuestRecording", dependencies: ["TracePayloads", "TraceVolume"], swiftSettings: strict),
         .target(name: "MetadataCatalog", dependencies: ["TracePayloads", "TraceVolume"], swiftSettings: strict),
@@ -89,6 +89,8 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // libsqlite3 for `pmtrace export --format sqlite`; `apt-get install libsqlite3-dev` provides it.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // The peers the benchmarks compare against (libpmemobj, libpmemlog, an NT copy loop).
         .target(
             name: "CBenchPeers",
