@@ -84,7 +84,7 @@ let package = Package(
         .executableTarget(
             name: "pmtrace",
             dependencies: [
-                "PMTrace", "MetadataCatalog", "TraceAnalysis", "TracePayloads", "PMTraceTesting", "GuestRecording",
+                "PMTrace", "MetadataCatalog", "TraceAnalysis", "TracePayloads", "PMTraceTesting", "GuestRecording", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
