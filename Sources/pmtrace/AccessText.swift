@@ -9,15 +9,8 @@ struct AccessText {
 
     static let kindNames: [[UInt8]] = MemoryAccess.Kind.allCases.map { Array(AccessText.kindName($0).utf8) }
 
-    /// "load", "store", "modify", "fetch".
-    static func kindName(_ k: MemoryAccess.Kind) -> String {
-        switch k {
-        case .load: "load"
-        case .store: "store"
-        case .modify: "modify"
-        case .instructionFetch: "fetch"
-        }
-    }
+    /// The kind's name as `stats` prints it ("load", "store", "modify", "instruction-fetch").
+    static func kindName(_ k: MemoryAccess.Kind) -> String { k.name }
 
     mutating func decimal(_ v: UInt64) {
         if v < 10 { bytes.append(UInt8(48 + v)); return }

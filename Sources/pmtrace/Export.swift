@@ -10,7 +10,7 @@ struct Export: ParsableCommand {
         abstract: "Write one row per access to CSV, JSON Lines or SQLite.",
         discussion: """
             Columns: lane, timestamp (ns since the Unix epoch: the time the access's batch was sealed), kind \
-            (load, store, modify, fetch), address (guest-physical for a VM, virtual for a process), size, pc and \
+            (load, store, modify, instruction-fetch), address (guest-physical for a VM, virtual for a process), size, pc and \
             virtual (empty/null when the recording has none); with --symbolize --as, symbol and image: the \
             function holding the PC (or, without a PC, the address), or the mapping holding it ([heap], [stack], \
             [anon], an image without symbols) with no symbol: the groups `hot --by function` counts. SQLite \
