@@ -69,9 +69,10 @@ public final class AccessBlock {
         hasVirtual = false
     }
 
-    /// Appends the accesses of one record; returns false, appending nothing,
-    /// when they do not fit. Throws on a malformed payload (nothing kept).
-    func append(kind recordKind: RecordKind, payload: UnsafeRawBufferPointer, lane l: Int, timestamp t: UInt64) throws(FormatError) -> Bool {
+    /// Appends the accesses of one record (of kind 2 or 9; other kinds add
+    /// nothing); returns false, appending nothing, when they do not fit (an
+    /// empty block grows instead). Throws on a malformed payload.
+    public func append(kind recordKind: RecordKind, payload: UnsafeRawBufferPointer, lane l: Int, timestamp t: UInt64) throws(FormatError) -> Bool {
         guard let shape = try AccessColumns.shape(kind: recordKind, payload: payload) else { return true }
         if count == 0, shape.count > capacity { grow(to: shape.count) }
         guard shape.count <= capacity - count else { return false }
