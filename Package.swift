@@ -122,7 +122,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MetadataCatalogTests", dependencies: ["TracePayloads", "MetadataCatalog", "PMTrace", "PMTraceTesting"], swiftSettings: strict),
-        .testTarget(name: "PMTraceTests", dependencies: ["TracePayloads", "PMTrace", "pmtrace", "Benchmarks", "TraceAnalysis", "PMTraceTesting", "PMTraceABI", "GuestRecording"], swiftSettings: strict),
+        .testTarget(name: "PMTraceTests", dependencies: ["TracePayloads", "PMTrace", "pmtrace", "Benchmarks", "TraceAnalysis", "PMTraceTesting", "PMTraceABI", "GuestRecording", "CSQLite"], swiftSettings: strict),
     ]
 )
 
