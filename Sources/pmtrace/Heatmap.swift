@@ -92,10 +92,10 @@ struct Heatmap: ParsableCommand {
         var lastY = Int.min  // regions top (high addresses) first: y grows
         for r in g.regions().reversed() where g.units.count > 0 {
             let y = top + plotH - r.row * plotH / g.rows
-            let name = maps.lines.isEmpty ? "" : " " + maps.label(of: r.start)
+            let name = maps.lines.isEmpty ? "" : " " + String(maps.label(of: r.start).suffix(28))
             s += "<line x1=\"\(left - 4)\" y1=\"\(y)\" x2=\"\(left + plotW)\" y2=\"\(y)\" stroke=\"#888\" stroke-width=\"0.5\"/>\n"
             if lastY == Int.min || y - lastY >= 12 {
-                s += "<text x=\"\(left - 6)\" y=\"\(y)\" text-anchor=\"end\">0x\(String(r.start, radix: 16))\(esc(String(name.suffix(28))))</text>\n"
+                s += "<text x=\"\(left - 6)\" y=\"\(y)\" text-anchor=\"end\">0x\(String(r.start, radix: 16))\(esc(name))</text>\n"
                 lastY = y
             }
         }
