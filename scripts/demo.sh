@@ -72,7 +72,8 @@ mkdir -p "$DEMO_OUT"
 echo "pictures: $DEMO_OUT/ls-usr-bin-heatmap.svg, $DEMO_OUT/ls-usr-bin-working-set.svg"
 if python3 -c "import pyarrow, numpy" 2>/dev/null; then
     rm -rf "$DEMO_OUT/ls-usr-bin-parquet"
-    PYTHONPATH="$(dirname "$0")/../python${PYTHONPATH:+:$PYTHONPATH}" \
+    swift build -c release --product PMTraceC 2>&1 | tail -1
+    PMTRACE_LIB="$(swift build -c release --show-bin-path)/libPMTraceC.so" PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" \
         python3 -m pmtrace export-parquet "$POOL" ls-usr-bin "$DEMO_OUT/ls-usr-bin-parquet"
     if python3 -c "import duckdb" 2>/dev/null; then
         echo "top pages by DuckDB over the Parquet files (the same as hot --by page above):"
