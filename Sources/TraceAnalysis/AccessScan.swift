@@ -4,7 +4,9 @@ import TraceVolume
 
 /// One access of a trace, whichever record kind carried it.
 public struct TraceAccess: Equatable, Sendable {
+    /// Load, store, modify or instruction fetch.
     public var kind: MemoryAccess.Kind
+    /// Bytes accessed.
     public var size: UInt32
     /// The recorded address: guest-physical for a VM recording, virtual for
     /// a process (lackey imports, `pmtrace record`).

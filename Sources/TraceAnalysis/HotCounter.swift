@@ -14,7 +14,7 @@ import TracePayloads
 /// lookup when they move. Not thread-safe.
 public final class HotCounter {
     /// What accesses are grouped by.
-    public enum Grouping: String, Sendable, CaseIterable {
+    public enum Grouping: Sendable, CaseIterable {
         /// The function holding the attributed address.
         case function
         /// The 4 KiB page of the accessed address.

@@ -12,7 +12,9 @@ public struct Checkpoint: Equatable, Sendable {
 
     /// Bits of `flags`.
     public struct Flags: OptionSet, Sendable {
+        /// The flags word as stored (offset 4).
         public let rawValue: UInt32
+        /// Flags from the stored word.
         public init(rawValue: UInt32) { self.rawValue = rawValue }
         /// The base image: every non-zero page of guest RAM when recording began.
         public static let base = Flags(rawValue: 1)
@@ -22,6 +24,7 @@ public struct Checkpoint: Equatable, Sendable {
         public static let known: Flags = [.base, .final]
     }
 
+    /// Base image, final (FORMAT.md §8.10).
     public var flags: Flags
     /// 0 for the base image, then 1, 2, …
     public var epoch: UInt64
@@ -40,6 +43,7 @@ public struct Checkpoint: Equatable, Sendable {
     /// Bytes of guest RAM the images cover (the RAM size).
     public var ramBytes: UInt64
 
+    /// A checkpoint with every field given (FORMAT.md §8.10).
     public init(flags: Flags, epoch: UInt64, stores: UInt64, accesses: UInt64, images: UInt64,
                 loggedPages: UInt64, unloggedPages: UInt64, ramBytes: UInt64) {
         self.flags = flags

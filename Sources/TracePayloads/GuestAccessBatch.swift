@@ -15,6 +15,7 @@ public struct GuestAccess: Equatable, Sendable {
     /// Guest program counter of the accessing instruction (0 when absent).
     public var pc: UInt64
 
+    /// An access; `virtual` and `pc` are stored only when the batch's fields say so.
     public init(kind: MemoryAccess.Kind, size: UInt32, physical: UInt64, virtual: UInt64 = 0, pc: UInt64 = 0) {
         self.kind = kind
         self.size = size
@@ -35,7 +36,9 @@ public struct GuestAccess: Equatable, Sendable {
 public enum GuestAccessBatch {
     /// Bits of the header's `fields`.
     public struct Fields: OptionSet, Sendable {
+        /// The fields word as stored (offset 4).
         public let rawValue: UInt16
+        /// Fields from the stored word.
         public init(rawValue: UInt16) { self.rawValue = rawValue }
         /// Entries carry the guest virtual address.
         public static let virtual = Fields(rawValue: 1)
@@ -129,6 +132,7 @@ public enum GuestAccessBatch {
         public private(set) var firstIndex: UInt64 = 0
         var physical: UInt64 = 0, translation: UInt64 = 0, pc: UInt64 = 0
 
+        /// An encoder over a caller-owned buffer of at least `headerBytes + maxAccessBytes` bytes.
         public init(buffer: UnsafeMutableRawBufferPointer) {
             precondition(buffer.baseAddress != nil && buffer.count >= GuestAccessBatch.headerBytes + GuestAccessBatch.maxAccessBytes,
                          "guest access batch buffer too small")

@@ -22,6 +22,14 @@ struct Hot: ParsableCommand {
 
     enum Grouping: String, ExpressibleByArgument, CaseIterable {
         case function, page, image, mapping
+        var grouping: HotCounter.Grouping {
+            switch self {
+            case .function: .function
+            case .page: .page
+            case .image: .image
+            case .mapping: .mapping
+            }
+        }
     }
 
     enum AccessKind: String, ExpressibleByArgument, CaseIterable {
@@ -78,7 +86,7 @@ struct Hot: ParsableCommand {
         }
         let reader = try p.store.openReader(volumeBytes: volume.bytes)
         let stream = try AccessStream(reader: reader, filter: try filter.filter(for: reader))
-        let counter = HotCounter(grouping: HotCounter.Grouping(rawValue: by.rawValue)!, symbolizer: symbolizer, byPC: !data,
+        let counter = HotCounter(grouping: by.grouping, symbolizer: symbolizer, byPC: !data,
                                  kinds: kind.isEmpty ? nil : Set(kind.map(\.kind)))
         let block = AccessBlock()
         while try stream.next(into: block) { counter.add(block) }
