@@ -163,7 +163,7 @@ enum {
  * split across segments, into a buffer of the reader); valid until the next
  * call on the same reader and while the store is attached. Read only. */
 typedef struct pmt_record {
-    uint16_t kind;          /* 1..10 or >= PMT_KIND_FIRST_USER (FORMAT.md §7) */
+    uint16_t kind;          /* 1..10, or an application kind 0x8000 and above (FORMAT.md §7) */
     uint16_t reserved;
     uint32_t lane;
     uint64_t sequence;      /* the record's number in its lane */
