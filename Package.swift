@@ -72,7 +72,7 @@ let package = Package(
         // workloads: what tests, the fuzzer and image analysis use. No libpmem2.
         .target(name: "PMTraceTesting", dependencies: ["TraceVolume", "CCRC32C"], swiftSettings: strict),
         // Importers (valgrind lackey) and statistics over volumes.
-        .target(name: "TraceAnalysis", dependencies: ["TracePayloads", "TraceVolume"], swiftSettings: strict),
+        .target(name: "TraceAnalysis", dependencies: ["TracePayloads", "TraceVolume", "MetadataCatalog"], swiftSettings: strict),
         // Per-application symbol tables and process maps, stored as volumes.
         .target(name: "GuestRecording", dependencies: ["TracePayloads", "TraceVolume"], swiftSettings: strict),
         .target(name: "MetadataCatalog", dependencies: ["TracePayloads", "TraceVolume"], swiftSettings: strict),
@@ -84,11 +84,13 @@ let package = Package(
         .executableTarget(
             name: "pmtrace",
             dependencies: [
-                "PMTrace", "MetadataCatalog", "TraceAnalysis", "TracePayloads", "PMTraceTesting", "GuestRecording",
+                "PMTrace", "MetadataCatalog", "TraceAnalysis", "TracePayloads", "PMTraceTesting", "GuestRecording", "CSQLite",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
+        // libsqlite3 for `pmtrace export --format sqlite`; `apt-get install libsqlite3-dev` provides it.
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3", providers: [.apt(["libsqlite3-dev"])]),
         // The peers the benchmarks compare against (libpmemobj, libpmemlog, an NT copy loop).
         .target(
             name: "CBenchPeers",
@@ -120,7 +122,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "MetadataCatalogTests", dependencies: ["TracePayloads", "MetadataCatalog", "PMTrace", "PMTraceTesting"], swiftSettings: strict),
-        .testTarget(name: "PMTraceTests", dependencies: ["TracePayloads", "PMTrace", "pmtrace", "Benchmarks", "TraceAnalysis", "PMTraceTesting", "PMTraceABI", "GuestRecording"], swiftSettings: strict),
+        .testTarget(name: "PMTraceTests", dependencies: ["TracePayloads", "PMTrace", "pmtrace", "Benchmarks", "TraceAnalysis", "PMTraceTesting", "PMTraceABI", "GuestRecording", "CSQLite"], swiftSettings: strict),
     ]
 )
 

@@ -93,6 +93,46 @@ int pmt_append_guest_accesses(pmt_lane *lane, const pmt_guest_access *accesses, 
  * everything appended before them is committed all the same). */
 int pmt_commit(pmt_lane *lane);
 
+/* ---- Reading: open read-only (pmt_open(path, 0, 0, &s) or pmt_attach with
+ * writable 0), list volumes, iterate records in place, decode access batches.
+ * A reader is not thread-safe (one thread at a time); different readers may
+ * run in parallel, also while writers append (they see what was committed
+ * when opened). Every record handed out passed its checksum. */
+
+/* pmt_record, pmt_access_columns and PMT_END are in pmtrace_region.h. */
+typedef struct pmt_reader pmt_reader;
+
+/* The number of live volumes (catalog volumes, named ".…", included). */
+int pmt_volume_count(pmt_store *store, uint32_t *count);
+/* The name of volume `index` (0 .. count-1, slot order) copied with a NUL
+ * into buffer[capacity]; *length = its length without the NUL.
+ * PMT_E_INVALID if it does not fit (then *length says how much is needed);
+ * *lanes (may be NULL) = its lane count. */
+int pmt_volume_name(pmt_store *store, uint32_t index, char *buffer, size_t capacity, size_t *length, uint32_t *lanes);
+
+/* Opens a reader over every lane of `volume`, merged by timestamp. */
+int pmt_reader_open(pmt_store *store, const char *volume, pmt_reader **out);
+/* Positions every lane at its first record with timestamp >= `timestamp`
+ * (binary search over segment headers). */
+int pmt_reader_seek(pmt_reader *reader, uint64_t timestamp);
+/* The next committed record: PMT_OK, PMT_END at the committed tail, or an
+ * error (damage: PMT_E_DAMAGED). */
+int pmt_reader_next(pmt_reader *reader, pmt_record *out);
+/* Accesses in a record: its count for kinds 2 and 9 (validated against the
+ * payload length: at most length / 2), 0 for other kinds. */
+int pmt_access_count(const pmt_record *record, uint64_t *count);
+/* Decodes a kind-2 or kind-9 record into columns[0 .. *n). capacity must be
+ * >= pmt_access_count (PMT_E_INVALID otherwise, nothing written). The lane
+ * and timestamp columns get the record's. PMT_E_DAMAGED for a malformed batch. */
+int pmt_decode_accesses(const pmt_record *record, const pmt_access_columns *columns, size_t capacity, size_t *n);
+/* Bulk: reads records and decodes whole access batches into columns until
+ * the next batch would not fit; *n = accesses written (0 with PMT_END at the
+ * tail). Other records are skipped. capacity below one batch's count gives
+ * PMT_E_INVALID with *n = the count needed. */
+int pmt_reader_read_accesses(pmt_reader *reader, const pmt_access_columns *columns, size_t capacity, size_t *n);
+/* Releases the reader (the store stays attached). */
+void pmt_reader_close(pmt_reader *reader);
+
 /* The name of a result code ("PMT_E_FULL: region full"). Static storage. */
 const char *pmt_strerror(int code);
 /* Details of the last failure on this thread, or "" if none. */

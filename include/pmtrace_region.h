@@ -138,12 +138,13 @@ enum {
     PMT_ACCESS_INSTRUCTION_FETCH = 3,
 };
 
-/* Results of the entry points in pmtrace.h: 0 success, 1 "already existed",
+/* Results of the entry points in pmtrace.h: 0 success, 1 "already existed", 2 "no more records",
  * negative values are failures (pmt_strerror names them; pmt_last_error()
  * describes the last one on this thread in detail). */
 enum {
     PMT_OK = 0,
     PMT_EXISTED = 1,
+    PMT_END = 2,              /* a reader is at the committed tail (pmtrace.h, reading) */
     PMT_E_INVALID = -1,       /* a bad argument (null pointer, bad name, lane out of range) */
     PMT_E_NOT_A_REGION = -2,  /* no PMTrace superblock, or the region is too small or truncated */
     PMT_E_DAMAGED = -3,       /* a structure on media failed its checks */
@@ -156,6 +157,34 @@ enum {
     PMT_E_KIND = -10,         /* a reserved record kind */
     PMT_E_IO = -11,           /* mapping or file error (hosted pmt_open only) */
 };
+
+/* The reading API's types (pmtrace.h, "Reading"). */
+/* One committed record. payload points into the mapping (or, for a record
+ * split across segments, into a buffer of the reader); valid until the next
+ * call on the same reader and while the store is attached. Read only. */
+typedef struct pmt_record {
+    uint16_t kind;          /* 1..10, or an application kind 0x8000 and above (FORMAT.md §7) */
+    uint16_t reserved;
+    uint32_t lane;
+    uint64_t sequence;      /* the record's number in its lane */
+    uint64_t timestamp;     /* ns since the Unix epoch (writer's clock) */
+    const void *_Nullable payload;
+    uint64_t length;        /* payload bytes */
+} pmt_record;
+
+/* Caller-owned columns for decoded accesses; a NULL column is skipped. Each
+ * non-NULL column needs room for the capacity the call is given. virtual_address
+ * and pc are 0 where the batch does not record them (kind 2; user-mode kind 9
+ * has no virtual_address: its address is the virtual one). */
+typedef struct pmt_access_columns {
+    uint32_t *_Nullable lane;
+    uint64_t *_Nullable timestamp;    /* the record's timestamp (the batch's seal time) */
+    uint8_t *_Nullable kind;          /* 0 load, 1 store, 2 modify, 3 instruction fetch */
+    uint32_t *_Nullable size;
+    uint64_t *_Nullable address;      /* guest-physical (VM) or virtual (process) address */
+    uint64_t *_Nullable virtual_address;
+    uint64_t *_Nullable pc;
+} pmt_access_columns;
 
 /* Record kinds (FORMAT.md §7). 0 is the end-of-segment marker and can never
  * be appended; 11..0x7FFF are reserved for future format versions;

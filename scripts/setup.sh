@@ -8,7 +8,7 @@
 set -euo pipefail
 need=()
 for pkg in libpmem2-dev libpmemobj-dev libpmemlog-dev pkg-config valgrind binutils time python3 \
-           qemu-system-x86 qemu-user busybox-static gcc; do
+           qemu-system-x86 qemu-user busybox-static gcc libsqlite3-dev sqlite3; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

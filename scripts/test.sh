@@ -8,4 +8,5 @@ cd "$(dirname "$0")/.."
 ./scripts/check-embedded.sh
 swift build --build-tests
 swift test --skip-build
+./scripts/test-python.sh
 ./scripts/doc-coverage.sh --check

@@ -1,19 +1,38 @@
 import ArgumentParser
 import Foundation
 import PMTrace
+import MetadataCatalog
+import TraceAnalysis
 import TraceFormat
 import TracePayloads
 import TraceVolume
 
 struct Dump: ParsableCommand {
     static let configuration = CommandConfiguration(
-        abstract: "Print one line per committed record: lane, sequence, time, kind, length, location.")
+        abstract: "Print one line per committed record: lane, sequence, time, kind, length, location.",
+        discussion: """
+            With --accesses, one line per memory access instead (memory-access and guest-access batches), like \
+            `perf script`: time (the batch's seal time), lane, kind, address, size, and pc / virtual address \
+            when recorded; --symbolize --as adds the function (symbol+offset) and image of the PC (or, without \
+            a PC, of the address), or the mapping holding it. --follow keeps reading what a live writer \
+            commits, like `tail -f` (stop it with Ctrl-C).
+            """)
 
     @Argument(help: "Pool file or device.") var pool: String
     @Argument(help: "Volume name (the escaped form `list` prints is accepted).", completion: VolumeCompletion.kind, transform: VolumeName.existing) var volume: VolumeName
     @Flag(help: "Also return the CRC-valid records found past each lane's last commit (the trace up to a crash), marked as salvaged.") var salvage = false
     @Option(help: "Stop after this many records.") var limit: Int?
     @Flag(help: "Print one JSON object per line.") var json = false
+    @Flag(help: "One line per memory access instead of per record.") var accesses = false
+    @Flag(help: "With --accesses: add symbol+offset and image (needs --as).") var symbolize = false
+    @Option(name: .customLong("as"), help: "Address space recorded by `maps import` (`pmtrace record` names it like the volume).") var addressSpace: String?
+    @Flag(help: "Keep reading records a live writer commits (poll every 10 ms) until interrupted.") var follow = false
+    @OptionGroup var filter: ReadFilterOptions
+
+    func validate() throws {
+        if symbolize && addressSpace == nil { throw ValidationError("--symbolize needs --as <address space>") }
+        if symbolize && !accesses { throw ValidationError("--symbolize goes with --accesses") }
+    }
 
     /// One line of `--json` (README, "JSON output"); fields that do not
     /// apply to the record's kind are null.
@@ -37,13 +56,54 @@ struct Dump: ParsableCommand {
 
     func run() throws {
         if let limit, limit < 0 { throw CLIError("--limit must be 0 or more") }
-        let p = try openPool(pool, writable: false)
+        let p: TracePool
+        var attribution: SymbolAttribution?
+        if symbolize, let addressSpace {
+            let (pool, catalog) = try openCatalog(self.pool, writable: false)
+            p = pool
+            attribution = SymbolAttribution(symbolizer: try catalog.symbolizer(addressSpace: addressSpace),
+                                            maps: try MappingTable.recorded(in: p.store, volumeBytes: volume.bytes))
+        } else {
+            p = try openPool(pool, writable: false)
+        }
         let reader = try p.store.openReader(volumeBytes: volume.bytes, options: ReadOptions(salvage: salvage))
+        let recordFilter = try filter.filter(for: reader)
+        try recordFilter.prepare(reader)
         let encoder = JSONEncoder()
         encoder.outputFormatting = [.sortedKeys]
         var out = OutputStream(fd: 1)
         var count = 0
-        while limit.map({ count < $0 }) ?? true, let r = try reader.next() {
+        let block = AccessBlock(capacity: 4096)
+        while limit.map({ count < $0 }) ?? true {
+            guard let r = try reader.next() else {
+                guard follow else { break }
+                try out.flush()
+                usleep(10_000)
+                try reader.refresh()
+                continue
+            }
+            let verdict = recordFilter.verdict(lane: r.lane, timestamp: r.timestamp)
+            if case .skip = verdict { continue }
+            if case .stop = verdict {
+                if follow { continue }  // records past --until; a live writer may still commit earlier lanes' ones
+                break
+            }
+            if accesses {
+                guard AccessScan.carriesAccesses(r.kind) else { continue }
+                block.removeAll()
+                do throws(FormatError) {
+                    _ = try r.withContiguousPayload { (p) throws(FormatError) -> Bool in
+                        try block.append(kind: r.kind, payload: p, lane: r.lane, timestamp: r.timestamp)
+                    }
+                } catch { throw TraceError.damaged(error) }
+                for i in 0..<block.count where limit.map({ count < $0 }) ?? true {
+                    count += 1
+                    var t = AccessText()
+                    AccessLine.append(block, i, attribution: attribution, json: json, volume: reader.info.name, to: &t)
+                    try t.bytes.withUnsafeBytes { try out.write($0) }
+                }
+                continue
+            }
             count += 1
             var line = Line(volume: reader.info.name, lane: r.lane, sequence: r.sequence, timestamp: r.timestamp,
                             timestampISO: json ? JSONTime.iso(r.timestamp) : nil, kind: r.kind.name, length: r.length,

@@ -27,7 +27,7 @@ struct PMTraceCommand: ParsableCommand {
         version: versionText,
         subcommands: [
             Format.self, Info.self, List.self, Create.self, Write.self, Read.self, Rename.self, Seal.self,
-            Delete.self, Dump.self, Stats.self, ImportLackey.self, Record.self, RecordVM.self, Checkpoints.self, Restore.self, Diff.self, Symbols.self, Maps.self, Symbolize.self, Hot.self, Fsck.self, TortureWriter.self,
+            Delete.self, Dump.self, Stats.self, ImportLackey.self, Record.self, RecordVM.self, Checkpoints.self, Restore.self, Diff.self, Symbols.self, Maps.self, Symbolize.self, Hot.self, Export.self, Heatmap.self, WorkingSet.self, Fsck.self, TortureWriter.self,
         ]
     )
 

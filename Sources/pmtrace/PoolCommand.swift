@@ -27,6 +27,9 @@ extension Rename: PoolCommand {}
 extension Seal: PoolCommand {}
 extension Delete: PoolCommand {}
 extension Write: PoolCommand {}
+extension Export: PoolCommand {}
+extension Heatmap: PoolCommand {}
+extension WorkingSet: PoolCommand {}
 
 extension ExitStatus {
     /// `message` about `command`, prefixed with the pool's path when it does not name it.

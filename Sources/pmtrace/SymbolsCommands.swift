@@ -100,7 +100,7 @@ struct Symbolize: ParsableCommand {
             With --app, addresses are the app's own (link-time) addresses; with --as, they are runtime \
             addresses in an address space recorded by `maps import`. Addresses are hexadecimal, on the \
             command line or one per line on standard input. Prints `<address> <symbol>+0x<offset>` or \
-            `<address> ??`.
+            `<address> ??`; with --as, followed by ` (<image>)` when a recorded image is mapped there.
             """)
 
     @Argument(help: "Pool file or device.") var pool: String
@@ -117,13 +117,16 @@ struct Symbolize: ParsableCommand {
 
     func run() throws {
         let (_, catalog) = try openCatalog(pool, writable: false)
-        let lookup: (UInt64) -> SymbolTable.Match?
+        let lookup: (UInt64) -> (match: SymbolTable.Match?, image: String?)
         if let app {
             let table = try catalog.table(app: app, buildID: buildId)
-            lookup = { table.lookup($0) }
+            lookup = { (table.lookup($0), nil) }
         } else {
             let s = try catalog.symbolizer(addressSpace: addressSpace!, at: at ?? .max)
-            lookup = { s.lookup($0)?.match }
+            lookup = { a in
+                let r = s.lookup(a)
+                return (r?.match, r?.app)
+            }
         }
         var out = OutputStream(fd: 1)
         func emit(_ text: Substring) throws {
@@ -132,12 +135,14 @@ struct Symbolize: ParsableCommand {
             let digits = t.hasPrefix("0x") || t.hasPrefix("0X") ? t.dropFirst(2) : Substring(t)
             guard let a = UInt64(digits, radix: 16) else { throw CLIError("'\(t)' is not a hexadecimal address") }
             var line = "0x" + String(a, radix: 16) + " "
-            if let m = lookup(a) {
+            let found = lookup(a)
+            if let m = found.match {
                 let name = raw ? m.nameString : Demangler.demangle(m.nameString)
                 line += TerminalText.escape(name) + "+0x" + String(m.offset, radix: 16)
             } else {
                 line += "??"
             }
+            if let image = found.image { line += " (" + TerminalText.escape(image) + ")" }
             line += "\n"
             try Array(line.utf8).withUnsafeBytes { try out.write($0) }
         }

@@ -1,0 +1,118 @@
+import TraceFormat
+
+/// Where `AccessColumns.decode` writes: one caller-owned array per column,
+/// each with room for the batch's accesses. A nil column is not wanted and
+/// is skipped (decoding still validates every entry).
+///
+/// The pointers are the caller's: the decoder writes `count` elements from
+/// the index it is given and keeps nothing.
+public struct AccessColumnPointers {
+    /// Access kind (0 load, 1 store, 2 modify, 3 instruction fetch).
+    public var kind: UnsafeMutablePointer<UInt8>?
+    /// Access size in bytes.
+    public var size: UnsafeMutablePointer<UInt32>?
+    /// The recorded address (guest-physical for a VM, virtual for a process).
+    public var address: UnsafeMutablePointer<UInt64>?
+    /// The guest virtual address; 0 when the batch does not record it.
+    public var virtual: UnsafeMutablePointer<UInt64>?
+    /// The accessing instruction's PC; 0 when the batch does not record it.
+    public var pc: UnsafeMutablePointer<UInt64>?
+
+    /// Columns; nil ones are skipped.
+    public init(kind: UnsafeMutablePointer<UInt8>? = nil, size: UnsafeMutablePointer<UInt32>? = nil,
+                address: UnsafeMutablePointer<UInt64>? = nil, virtual: UnsafeMutablePointer<UInt64>? = nil,
+                pc: UnsafeMutablePointer<UInt64>? = nil) {
+        self.kind = kind
+        self.size = size
+        self.address = address
+        self.virtual = virtual
+        self.pc = pc
+    }
+}
+
+/// Decodes the accesses of a memory-access batch (kind 2, FORMAT.md §8.2) or
+/// a guest-access batch (kind 9, §8.9) into columns, with no allocation and no
+/// closure per access: the bulk path under `hot`, `export` and the C reader
+/// API (`pmt_decode_accesses`). Embedded-clean.
+public enum AccessColumns {
+    /// What a batch header says, validated against the payload's length.
+    public struct BatchShape: Equatable, Sendable {
+        /// Accesses in the batch.
+        public var count: Int
+        /// Optional addresses the entries carry (empty for kind 2).
+        public var fields: GuestAccessBatch.Fields
+        /// Bytes of header before the first entry.
+        public var headerBytes: Int
+    }
+
+    /// The shape of a payload of `kind`, or nil when the kind carries no
+    /// accesses. Throws when the header is short, names unknown fields, or
+    /// claims more entries than the payload can hold (an entry is at least
+    /// 2 bytes), so `count` is a safe capacity bound. O(1).
+    public static func shape(kind: RecordKind, payload: UnsafeRawBufferPointer) throws(FormatError) -> BatchShape? {
+        switch kind {
+        case .memoryAccessBatch:
+            let s = Structure.payload(kind: kind.rawValue)
+            guard let n = MemoryAccessBatch.count(payload) else { throw .truncated(s, needed: 8, available: payload.count) }
+            let room = (payload.count - MemoryAccessBatch.headerBytes) / 2
+            guard n <= room else { throw .invalidField(s, field: "count", value: UInt64(n)) }
+            return BatchShape(count: n, fields: [], headerBytes: MemoryAccessBatch.headerBytes)
+        case .guestAccessBatch:
+            let h = try GuestAccessBatch.header(payload)
+            let room = (payload.count - GuestAccessBatch.headerBytes) / 2
+            guard Int(h.count) <= room else {
+                throw .invalidField(.payload(kind: kind.rawValue), field: "count", value: UInt64(h.count))
+            }
+            return BatchShape(count: Int(h.count), fields: h.fields, headerBytes: GuestAccessBatch.headerBytes)
+        default:
+            return nil
+        }
+    }
+
+    /// Decodes every access of `payload` (a record of `kind`) into `columns`
+    /// at indices `at ..< at + shape.count` and returns the shape (nil for a
+    /// kind without accesses; nothing written). Throws on a malformed
+    /// payload; the columns may then hold part of the batch.
+    /// Precondition: every non-nil column has room for `at + shape.count`
+    /// elements (check `shape(kind:payload:)` first). O(accesses).
+    @inlinable
+    public static func decode(kind: RecordKind, payload: UnsafeRawBufferPointer, into columns: AccessColumnPointers,
+                              at start: Int) throws(FormatError) -> BatchShape? {
+        guard let shape = try shape(kind: kind, payload: payload) else { return nil }
+        let s = Structure.payload(kind: kind.rawValue)
+        let hasVirtual = shape.fields.contains(.virtual), hasPC = shape.fields.contains(.pc)
+        var i = shape.headerBytes
+        var address: UInt64 = 0, translation: UInt64 = 0, pc: UInt64 = 0
+        for n in start..<(start + shape.count) {
+            guard i < payload.count else { throw .truncated(s, needed: i + 1, available: payload.count) }
+            let tag = payload[i]
+            i += 1
+            var size = UInt64(tag >> 2)
+            if size == 63 {
+                guard let v = Varint.read(payload, &i), v <= UInt64(UInt32.max) else {
+                    throw .invalidField(s, field: "size varint", value: UInt64(i))
+                }
+                size = v
+            }
+            guard let d = Varint.read(payload, &i) else { throw .invalidField(s, field: "address varint", value: UInt64(i)) }
+            // Wrapping by definition (FORMAT.md §8.2: differences are modulo 2^64).
+            address = address &+ UInt64(bitPattern: Varint.unzigzag(d))
+            var virtual: UInt64 = 0
+            if hasVirtual {
+                guard let t = Varint.read(payload, &i) else { throw .invalidField(s, field: "virtual varint", value: UInt64(i)) }
+                translation = translation &+ UInt64(bitPattern: Varint.unzigzag(t))
+                virtual = address &+ translation
+            }
+            if hasPC {
+                guard let q = Varint.read(payload, &i) else { throw .invalidField(s, field: "pc varint", value: UInt64(i)) }
+                pc = pc &+ UInt64(bitPattern: Varint.unzigzag(q))
+            }
+            columns.kind?[n] = tag & 3
+            columns.size?[n] = UInt32(truncatingIfNeeded: size)  // ≤ UInt32.max, checked above
+            columns.address?[n] = address
+            columns.virtual?[n] = virtual
+            columns.pc?[n] = hasPC ? pc : 0
+        }
+        return shape
+    }
+}

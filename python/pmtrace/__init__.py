@@ -1,0 +1,105 @@
+"""PMTrace from Python: open a region read-only, list its volumes, read a
+volume's memory accesses (memory-access and guest-access batches) as NumPy
+arrays or PyArrow tables, batch by batch for traces larger than memory, and
+export them to Parquet (`python3 -m pmtrace export-parquet <pool> <volume> <dir>`).
+
+Built on the C reader API of include/pmtrace.h (libPMTraceC.so; set
+PMTRACE_LIB to its path if it is not found).
+"""
+import ctypes
+
+import numpy as np
+
+from ._lib import AccessColumns, PMTraceError, PMT_END, check, lib
+
+__all__ = ["Region", "PMTraceError", "KIND_NAMES", "COLUMNS"]
+
+#: Access kinds by their number in the `kind` column.
+KIND_NAMES = ("load", "store", "modify", "fetch")
+#: Columns of an access batch and their NumPy types.
+COLUMNS = (("lane", np.uint32), ("timestamp", np.uint64), ("kind", np.uint8), ("size", np.uint32),
+           ("address", np.uint64), ("virtual", np.uint64), ("pc", np.uint64))
+
+
+class Region:
+    """A PMTrace region (pool file or device) opened read-only. Use as a context manager."""
+
+    def __init__(self, path):
+        self._lib = lib()
+        self._store = ctypes.c_void_p()
+        check(self._lib.pmt_open(str(path).encode(), 0, 0, ctypes.byref(self._store)), f"open {path}")
+
+    def close(self):
+        """Detaches the region (readers still open keep it alive)."""
+        if self._store:
+            self._lib.pmt_close(self._store)
+            self._store = ctypes.c_void_p()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+    def volumes(self, catalog=False):
+        """[(name, lanes)] of the live volumes; catalog volumes ('.sym/…', '.maps') only with catalog=True."""
+        n = ctypes.c_uint32()
+        check(self._lib.pmt_volume_count(self._store, ctypes.byref(n)), "pmt_volume_count")
+        out = []
+        buf = ctypes.create_string_buffer(512)
+        for i in range(n.value):
+            length, lanes = ctypes.c_size_t(), ctypes.c_uint32()
+            check(self._lib.pmt_volume_name(self._store, i, buf, len(buf), ctypes.byref(length), ctypes.byref(lanes)),
+                  "pmt_volume_name")
+            name = buf.raw[:length.value].decode("utf-8", "surrogateescape")
+            if catalog or not name.startswith("."):
+                out.append((name, lanes.value))
+        return out
+
+    def batches(self, volume, since=None, capacity=1 << 20):
+        """Yields dicts of NumPy arrays (COLUMNS) of up to `capacity` accesses each, in timestamp
+        order; each dict is new (safe to keep). `since`: ns since the Unix epoch to seek to."""
+        reader = ctypes.c_void_p()
+        check(self._lib.pmt_reader_open(self._store, volume.encode("utf-8", "surrogateescape"), ctypes.byref(reader)),
+              f"open volume {volume!r}")
+        try:
+            if since is not None:
+                check(self._lib.pmt_reader_seek(reader, since), "pmt_reader_seek")
+            while True:
+                arrays = {name: np.empty(capacity, dtype) for name, dtype in COLUMNS}
+                cols = AccessColumns(*(arrays[name].ctypes.data for name, _ in COLUMNS))
+                n = ctypes.c_size_t()
+                rc = self._lib.pmt_reader_read_accesses(reader, ctypes.byref(cols), capacity, ctypes.byref(n))
+                if rc == PMT_END:
+                    return
+                if rc < 0 and n.value > capacity:
+                    capacity = n.value  # one batch larger than the buffer: retry with room for it
+                    continue
+                check(rc, "pmt_reader_read_accesses")
+                yield {name: a[:n.value] for name, a in arrays.items()}
+        finally:
+            self._lib.pmt_reader_close(reader)
+
+    def accesses(self, volume, since=None):
+        """All of a volume's accesses as one dict of NumPy arrays (for traces that fit in memory)."""
+        parts = list(self.batches(volume, since=since))
+        if not parts:
+            return {name: np.empty(0, dtype) for name, dtype in COLUMNS}
+        return {name: np.concatenate([p[name] for p in parts]) for name, _ in COLUMNS}
+
+    def record_batches(self, volume, since=None, capacity=1 << 20):
+        """Yields pyarrow.RecordBatch objects (columns lane, timestamp, kind, address, size, virtual, pc)."""
+        import pyarrow as pa
+        for b in self.batches(volume, since=since, capacity=capacity):
+            yield pa.RecordBatch.from_arrays([pa.array(b[name]) for name, _ in COLUMNS], names=[n for n, _ in COLUMNS])
+
+    def table(self, volume, since=None):
+        """A volume's accesses as one pyarrow.Table."""
+        import pyarrow as pa
+        return pa.Table.from_batches(list(self.record_batches(volume, since=since)), schema=schema())
+
+
+def schema():
+    """The Arrow schema of access batches."""
+    import pyarrow as pa
+    return pa.schema([(name, pa.from_numpy_dtype(np.dtype(dtype))) for name, dtype in COLUMNS])

@@ -1,0 +1,37 @@
+"""python3 -m pmtrace export-parquet <pool> <volume> <dir> [--window-ns N] [--compression C]
+   python3 -m pmtrace volumes <pool>"""
+import argparse
+import sys
+import time
+
+from . import Region
+from .parquet import export_parquet
+
+
+def main(argv=None):
+    p = argparse.ArgumentParser(prog="python3 -m pmtrace")
+    sub = p.add_subparsers(dest="command", required=True)
+    e = sub.add_parser("export-parquet", help="write a volume's accesses as Parquet, partitioned by lane and time")
+    e.add_argument("pool")
+    e.add_argument("volume")
+    e.add_argument("directory")
+    e.add_argument("--window-ns", type=int, default=1_000_000_000, help="time partition width (default 1 s)")
+    e.add_argument("--compression", default="zstd", help="Parquet codec (zstd, snappy, none)")
+    v = sub.add_parser("volumes", help="list volumes and lanes")
+    v.add_argument("pool")
+    a = p.parse_args(argv)
+    if a.command == "volumes":
+        with Region(a.pool) as r:
+            for name, lanes in r.volumes():
+                print(f"{name}\t{lanes}")
+        return 0
+    t = time.perf_counter()
+    rows = export_parquet(a.pool, a.volume, a.directory, window_ns=a.window_ns, compression=a.compression)
+    dt = time.perf_counter() - t
+    print(f"exported {rows} accesses to {a.directory} in {dt:.2f} s ({rows / dt / 1e6 if dt > 0 else 0:.1f} M accesses/s)",
+          file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
