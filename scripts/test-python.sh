@@ -4,8 +4,8 @@
 # against this checkout's libPMTraceC.so and pmtrace (built by `swift build`).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-[ -e .build/debug/libPMTraceC.so ] || swift build --product PMTraceC
+swift build --product PMTraceC >/dev/null && swift build --product pmtrace >/dev/null
 python3 -m pip --version >/dev/null 2>&1 || { echo "test-python: python3 has no pip (apt-get install python3-pip)" >&2; exit 1; }
 python3 -m pip install -q --disable-pip-version-check ./python pytest duckdb 2>&1 | grep -v "^WARNING: Running pip as the 'root' user" || true
 python3 -c "import numpy, pyarrow, pytest" || { echo "test-python: pip could not install numpy/pyarrow/pytest" >&2; exit 1; }
-PMTRACE_LIB="$PWD/.build/debug/libPMTraceC.so" python3 -m pytest -q python/tests
+PMTRACE_BUILD=debug PMTRACE_LIB="$PWD/.build/debug/libPMTraceC.so" python3 -m pytest -q python/tests

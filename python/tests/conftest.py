@@ -13,7 +13,10 @@ sys.path.insert(0, os.path.join(ROOT, "python"))
 
 
 def binary(name):
-    for config in ("release", "debug"):
+    # PMTRACE_BUILD picks the build (scripts/test-python.sh: the debug build
+    # scripts/test.sh has just made); otherwise debug first, then release.
+    configs = [os.environ["PMTRACE_BUILD"]] if os.environ.get("PMTRACE_BUILD") else ["debug", "release"]
+    for config in configs:
         p = os.path.join(ROOT, ".build", config, name)
         if os.path.exists(p):
             return p
