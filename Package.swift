@@ -136,5 +136,5 @@ package.targets.append(
 // bytes; Embedded-clean and part of the bare-metal archive (include/pmtrace_nvm.h).
 package.targets.append(contentsOf: [
     .target(name: "NVMDiscovery", swiftSettings: strict),
-    .testTarget(name: "NVMDiscoveryTests", dependencies: ["NVMDiscovery"], swiftSettings: strict),
+    .testTarget(name: "NVMDiscoveryTests", dependencies: ["NVMDiscovery"], exclude: ["Fixtures"], swiftSettings: strict),
 ])
