@@ -32,7 +32,7 @@ struct Bytes {
 
     /// `length` bytes at `offset`, as their own bounded view naming `structure`.
     func slice(_ offset: Int, _ length: Int, as structure: NVMStructure) throws(NVMError) -> Bytes {
-        try need(offset, length)
+        try naming(structure).need(offset, length)
         return Bytes(buffer: UnsafeRawBufferPointer(rebasing: buffer[offset..<offset + length]), structure: structure)
     }
 }

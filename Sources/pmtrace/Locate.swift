@@ -67,6 +67,8 @@ struct Locate: ParsableCommand {
         @OrNull var size: UInt64?
         var kind: String
         var dataOffset: UInt64
+        /// Bytes of data (size − dataOffset − endTrunc); null when the size is unknown.
+        @OrNull var dataLength: UInt64?
         var region: String
         @OrNull var dataoff: UInt64?
         @OrNull var startPad: UInt32?
@@ -137,7 +139,7 @@ struct Locate: ParsableCommand {
     static func parsing<T>(_ path: String, _ bytes: [UInt8], _ parse: (UnsafeRawBufferPointer) throws(NVMError) -> T) throws -> T {
         switch bytes.withUnsafeBytes({ b in Result { () throws(NVMError) in try parse(b) } }) {
         case .success(let v): return v
-        case .failure(let e): throw CLIError("\(path): \(e)")
+        case .failure(let e): throw CLIError("\(path): \(e)", status: ExitStatus.refused)
         }
     }
 
@@ -161,16 +163,17 @@ struct Locate: ParsableCommand {
         let result = head.withUnsafeBytes { b in Result { () throws(NVMError) in try NamespaceInfoBlock.parse(namespace: b, namespaceSize: size) } }
         switch result {
         case .failure(.noInfoBlock):
-            return Namespace(path: path, size: size, kind: "raw", dataOffset: 0, region: path)
+            return Namespace(path: path, size: size, kind: "raw", dataOffset: 0, dataLength: size, region: path)
         case .failure(let e):
-            throw CLIError("\(path): \(e)")
+            throw CLIError("\(path): \(e)", status: ExitStatus.refused)
         case .success(let b):
             func hex(_ u: (UInt64, UInt64)) -> String {
                 let h = [u.0, u.1].map { v in String(repeating: "0", count: 16 - String(v, radix: 16).count) + String(v, radix: 16) }.joined()
                 return [h.prefix(8), h.dropFirst(8).prefix(4), h.dropFirst(12).prefix(4), h.dropFirst(16).prefix(4), h.dropFirst(20)].joined(separator: "-")
             }
             return Namespace(
-                path: path, size: size, kind: b.kind.description, dataOffset: b.dataOffset, region: "\(path)@\(b.dataOffset)",
+                path: path, size: size, kind: b.kind.description, dataOffset: b.dataOffset,
+                dataLength: size.map { $0 - b.dataOffset - UInt64(b.endTrunc) }, region: "\(path)@\(b.dataOffset)",
                 dataoff: b.dataoff, startPad: b.startPad, endTrunc: b.endTrunc, align: b.align, npfns: b.npfns, mode: b.mode,
                 pageSize: b.pageSize, pageStructSize: b.pageStructSize, version: "\(b.versionMajor).\(b.versionMinor)",
                 uuid: hex(b.uuid), parentUUID: hex(b.parentUUID))
