@@ -137,4 +137,7 @@ package.targets.append(
 package.targets.append(contentsOf: [
     .target(name: "NVMDiscovery", swiftSettings: strict),
     .testTarget(name: "NVMDiscoveryTests", dependencies: ["NVMDiscovery"], exclude: ["Fixtures"], swiftSettings: strict),
+    // SRAT/NFIT/info-block parsing from arbitrary bytes (scripts/fuzz.sh nvm).
+    .target(name: "FuzzNVM", dependencies: ["NVMDiscovery"], swiftSettings: strict),
 ])
+package.products.append(.library(name: "PMTraceFuzzNVM", type: .dynamic, targets: ["FuzzNVM"]))

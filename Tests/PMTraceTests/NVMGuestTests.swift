@@ -36,6 +36,7 @@ import Testing
         let r = try pmtrace(["locate", "--acpi-tables", out, "--namespace", nv, "--json"])
         try #require(r.status == 0, "\(r.stderr)")
         let o = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
+        JSONConventionTests.checkConvention(o, "locate")
         let ranges = try #require(o["nonVolatileRanges"] as? [[String: Any]])
         // The tables the guest saw: one 256 MiB persistent-memory range, where the kernel put region0.
         #expect(ranges.count == 1)

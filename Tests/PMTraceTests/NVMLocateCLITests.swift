@@ -26,6 +26,7 @@ import Testing
         #expect(text.out.contains("non-volatile: 0x100000000-0x10fffffff (256.0 MiB): NFIT persistent memory, SRAT non-volatile hot-pluggable, proximity domain 1"), "\(text.out)")
         let json = try pmtrace(["locate", "--acpi-tables", dir, "--json"])
         let o = try #require(try JSONSerialization.jsonObject(with: json.stdout) as? [String: Any])
+        JSONConventionTests.checkConvention(o, "locate")
         let ranges = try #require(o["nonVolatileRanges"] as? [[String: Any]])
         #expect(ranges.count == 1 && ranges[0]["base"] as? Int == 0x1_0000_0000 && ranges[0]["length"] as? Int == 256 << 20)
         #expect(o["namespace"] is NSNull)
