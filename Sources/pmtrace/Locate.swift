@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import NVMDiscovery
+import PMTrace
 
 /// `pmtrace locate`: where persistent memory is (the ACPI SRAT and NFIT the
 /// firmware hands the OS) and where a namespace's data starts (its Linux
@@ -81,6 +82,15 @@ struct Locate: ParsableCommand {
         @OrNull var version: String?
         @OrNull var uuid: String?
         @OrNull var parentUUID: String?
+        /// The PMTrace region found at the data offset (null when there is none).
+        @OrNull var pmtraceRegion: Region?
+    }
+
+    /// A PMTrace region found where the namespace's data starts.
+    struct Region: Encodable {
+        var regionSize: UInt64
+        var volumes: Int
+        var uuid: String
     }
 
     func run() throws {
@@ -89,7 +99,12 @@ struct Locate: ParsableCommand {
         let srat = try sratBytes.map { try Self.parsing(sratPath, $0) { b throws(NVMError) in try SRAT.parse(b) } }
         let nfit = try nfitBytes.map { try Self.parsing(nfitPath, $0) { b throws(NVMError) in try NFIT.parse(b) } }
         let ranges = NonVolatileRange.find(srat: srat, nfit: nfit)
-        let ns = try namespace.map { try Self.readNamespace($0) }
+        var ns = try namespace.map { try Self.readNamespace($0) }
+        if let n = ns, let p = try? TracePool.open(path: n.path, offset: n.dataOffset, writable: false) {
+            let sb = p.store.superblock
+            ns?.pmtraceRegion = Region(regionSize: sb.regionSize, volumes: p.store.volumes().count,
+                                       uuid: String(format: "%016llx%016llx", sb.uuidHigh, sb.uuidLow))
+        }
 
         var out = Output(acpiTables: acpiTables, nonVolatileRanges: ranges.map {
             Range(base: $0.base, length: $0.length, inNFIT: $0.inNFIT, inSRAT: $0.inSRAT, hotPluggable: $0.hotPluggable,
@@ -120,10 +135,11 @@ struct Locate: ParsableCommand {
             print("non-volatile: 0x\(String(r.base, radix: 16))-0x\(String(r.base + r.length - 1, radix: 16)) (\(formatBytes(r.length))): \(from.joined(separator: ", "))")
         }
         if let ns {
+            let found = ns.pmtraceRegion.map { "; a PMTrace region is there (\(formatBytes($0.regionSize)), \($0.volumes) volume(s))" } ?? ""
             if ns.kind == "raw" {
-                print("namespace \(TerminalText.escape(ns.path)): no info block (raw): data at offset 0; region \(TerminalText.escape(ns.region))")
+                print("namespace \(TerminalText.escape(ns.path)): no info block (raw): data at offset 0; region \(TerminalText.escape(ns.region))\(found)")
             } else {
-                print("namespace \(TerminalText.escape(ns.path)): \(ns.kind) info block v\(ns.version ?? "?"): data at offset \(ns.dataOffset) (0x\(String(ns.dataOffset, radix: 16))), align \(ns.align ?? 0), \(ns.npfns ?? 0) page frames, memmap in \(ns.mode == 2 ? "the namespace" : "RAM"); region \(TerminalText.escape(ns.region))")
+                print("namespace \(TerminalText.escape(ns.path)): \(ns.kind) info block v\(ns.version ?? "?"): data at offset \(ns.dataOffset) (0x\(String(ns.dataOffset, radix: 16))), align \(ns.align ?? 0), \(ns.npfns ?? 0) page frames, memmap in \(ns.mode == 2 ? "the namespace" : "RAM"); region \(TerminalText.escape(ns.region))\(found)")
             }
         }
     }

@@ -59,6 +59,8 @@ import Testing
         #expect(try pmtrace(["read", region, "guest-nvm"]).stdout == written)
         let again = try pmtrace(["locate", "--acpi-tables", out, "--namespace", nv])
         #expect(again.status == 0 && again.out.contains("data at offset \(offset)"), "\(again.out)\(again.stderr)")
+        #expect(again.out.contains("a PMTrace region is there (250.0 MiB, 1 volume(s))"), "\(again.out)")
+        #expect(ns["pmtraceRegion"] is NSNull)  // before the host formatted it
     }
 }
 #endif
