@@ -26,6 +26,7 @@ let package = Package(
         // The C interface (include/pmtrace.h) for hosted writers in C: libPMTraceC.so.
         .library(name: "PMTraceC", type: .dynamic, targets: ["PMTraceC"]),
         .library(name: "PMTraceFoundation", targets: ["PMTraceFoundation"]),
+        .library(name: "NVMDiscovery", targets: ["NVMDiscovery"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -85,6 +86,7 @@ let package = Package(
             name: "pmtrace",
             dependencies: [
                 "PMTrace", "MetadataCatalog", "TraceAnalysis", "TracePayloads", "PMTraceTesting", "GuestRecording", "CSQLite",
+                "NVMDiscovery",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -131,3 +133,13 @@ let package = Package(
 package.targets.append(
     .target(name: "PMTraceFoundation", dependencies: ["TraceVolume"], swiftSettings: strict)
 )
+
+// NVM discovery (ACPI SRAT/NFIT, the Linux namespace info block) from untrusted
+// bytes; Embedded-clean and part of the bare-metal archive (include/pmtrace_nvm.h).
+package.targets.append(contentsOf: [
+    .target(name: "NVMDiscovery", swiftSettings: strict),
+    .testTarget(name: "NVMDiscoveryTests", dependencies: ["NVMDiscovery"], exclude: ["Fixtures"], swiftSettings: strict),
+    // SRAT/NFIT/info-block parsing from arbitrary bytes (scripts/fuzz.sh nvm).
+    .target(name: "FuzzNVM", dependencies: ["NVMDiscovery"], swiftSettings: strict),
+])
+package.products.append(.library(name: "PMTraceFuzzNVM", type: .dynamic, targets: ["FuzzNVM"]))

@@ -24,6 +24,9 @@
  *          pmt_format(&r, 0, 0, 0);           // once, for a new region
  *          pmt_attach(&r, 1, &o, &store);
  *
+ * The archive also holds NVM discovery (where persistent memory is, from
+ * the ACPI SRAT/NFIT, and where a namespace's data starts): pmtrace_nvm.h.
+ *
  * Link with --gc-sections: the archive keeps every function in its own
  * section, and a writer does not reach the read and check paths.
  *

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Builds the bare-metal writer: TraceFormat + TracePayloads + TraceVolume + PMTraceABI
-# compiled with Embedded Swift for x86_64-unknown-none-elf into one static
+# (+ NVMDiscovery, the entry points of include/pmtrace_nvm.h) compiled with Embedded Swift for x86_64-unknown-none-elf into one static
 # archive holding the C entry points of include/pmtrace.h. Link it with
 # include/pmtrace_vmm.h, which lists what the host must provide.
 #
@@ -25,7 +25,7 @@ target=x86_64-unknown-none-elf
 bin=$(dirname "$(readlink -f "$(command -v swiftc)")")
 tables=$bin/../lib/swift/embedded/$target/libswiftUnicodeDataTables.a
 
-sources=(Sources/TraceFormat/*.swift Sources/TracePayloads/*.swift Sources/TraceVolume/*.swift Sources/PMTraceABI/*.swift include/*.h include/module.modulemap "$0")
+sources=(Sources/TraceFormat/*.swift Sources/TracePayloads/*.swift Sources/TraceVolume/*.swift Sources/PMTraceABI/*.swift Sources/NVMDiscovery/*.swift include/*.h include/module.modulemap "$0")
 if [[ ${1:-} != --force && -f $archive && -f $out/opt && $(cat "$out/opt") == "$opt" ]] \
     && [[ -z $(find "${sources[@]}" -newer "$archive" 2>/dev/null) ]]; then
     echo "$archive"
@@ -48,8 +48,10 @@ swiftc "${E[@]}" -module-name TracePayloads -emit-module -emit-module-path "$tmp
 swiftc "${E[@]}" -module-name TraceVolume -emit-module -emit-module-path "$tmp/TraceVolume.swiftmodule" \
     -c Sources/TraceVolume/*.swift -o "$tmp/TraceVolume.o"
 swiftc "${E[@]}" -module-name PMTraceABI -c Sources/PMTraceABI/*.swift -o "$tmp/PMTraceABI.o"
+# NVM discovery (include/pmtrace_nvm.h): where persistent memory is, before any OS runs.
+swiftc "${E[@]}" -module-name NVMDiscovery -c Sources/NVMDiscovery/*.swift -o "$tmp/NVMDiscovery.o"
 
-"$bin/ld.lld" -r -o "$tmp/pmtrace_vmm.o" "$tmp/TraceFormat.o" "$tmp/TracePayloads.o" "$tmp/TraceVolume.o" "$tmp/PMTraceABI.o" "$tables"
+"$bin/ld.lld" -r -o "$tmp/pmtrace_vmm.o" "$tmp/TraceFormat.o" "$tmp/TracePayloads.o" "$tmp/TraceVolume.o" "$tmp/PMTraceABI.o" "$tmp/NVMDiscovery.o" "$tables"
 "$bin/llvm-objcopy" --wildcard --keep-global-symbol='pmt_*' "$tmp/pmtrace_vmm.o"
 rm -f "$tmp/lib.a"
 "$bin/llvm-ar" rcsD "$tmp/lib.a" "$tmp/pmtrace_vmm.o"

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# TraceFormat, and the whole of TraceVolume (the writer path included), must
+# TraceFormat, and the whole of TraceVolume (the writer path included), and
+# NVMDiscovery (ACPI SRAT/NFIT and namespace info blocks from untrusted bytes) must
 # compile under Embedded Swift for a bare-metal VMM (no Foundation, no
 # existentials, no reflection). The first command is the acceptance check.
 set -euo pipefail
@@ -12,4 +13,5 @@ swiftc "${E[@]}" -module-name TraceFormat -emit-module -emit-module-path "$tmp/T
     -c Sources/TraceFormat/*.swift -o "$tmp/TraceFormat-module.o"
 swiftc "${E[@]}" -module-name TracePayloads -I "$tmp" -warnings-as-errors -c Sources/TracePayloads/*.swift -o "$tmp/TracePayloads.o"
 swiftc "${E[@]}" -module-name TraceVolume -I "$tmp" -I include -warnings-as-errors -c Sources/TraceVolume/*.swift -o "$tmp/TraceVolume.o"
-echo "embedded check: TraceFormat.o $(stat -c %s "$tmp/TraceFormat.o") bytes, TracePayloads.o $(stat -c %s "$tmp/TracePayloads.o") bytes, TraceVolume.o $(stat -c %s "$tmp/TraceVolume.o") bytes (x86_64-unknown-none-elf)"
+swiftc "${E[@]}" -module-name NVMDiscovery -warnings-as-errors -c Sources/NVMDiscovery/*.swift -o "$tmp/NVMDiscovery.o"
+echo "embedded check: TraceFormat.o $(stat -c %s "$tmp/TraceFormat.o") bytes, TracePayloads.o $(stat -c %s "$tmp/TracePayloads.o") bytes, TraceVolume.o $(stat -c %s "$tmp/TraceVolume.o") bytes, NVMDiscovery.o $(stat -c %s "$tmp/NVMDiscovery.o") bytes (x86_64-unknown-none-elf)"

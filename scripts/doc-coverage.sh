@@ -22,7 +22,7 @@ for a in "$@"; do
         *) targets+=("$a") ;;
     esac
 done
-[ ${#targets[@]} -gt 0 ] || targets=(TraceFormat TracePayloads TraceVolume PMemBackend PMTrace PMTraceFoundation TraceAnalysis MetadataCatalog PMTraceTesting GuestRecording)
+[ ${#targets[@]} -gt 0 ] || targets=(TraceFormat TracePayloads TraceVolume PMemBackend PMTrace PMTraceFoundation TraceAnalysis MetadataCatalog PMTraceTesting GuestRecording NVMDiscovery)
 skip=(--experimental-skip-synthesized-symbols)
 [ "${PMTRACE_DOCC_ALL:-0}" = 1 ] && skip=()
 level=brief

@@ -9,6 +9,8 @@
 #              seeds are chunks encoded from FORMAT.md §8.8 by scripts/symbol-chunk-seeds.py.
 #   demangle — the bounded demangler on arbitrary names (Sources/FuzzDemangle); seeds are
 #              real C++ and Swift names and nested back-references.
+#   nvm      — ACPI SRAT/NFIT and namespace info blocks from arbitrary bytes (Sources/FuzzNVM);
+#              seeds are the iasl-compiled test tables (Tests/NVMDiscoveryTests/Fixtures).
 # A crash leaves crash-<sha1> in the current directory; replay it with the
 # printed binary and the file as its argument.
 set -euo pipefail
@@ -20,7 +22,8 @@ case "$TARGET" in
     mount) PRODUCT=PMTraceFuzzTarget; DEFAULT_CORPUS=.fuzz-corpus; FLAGS=(-max_len=2097152) ;;
     symbols) PRODUCT=PMTraceFuzzSymbols; DEFAULT_CORPUS=.fuzz-corpus-symbols; FLAGS=(-max_len=262144) ;;
     demangle) PRODUCT=PMTraceFuzzDemangle; DEFAULT_CORPUS=.fuzz-corpus-demangle; FLAGS=(-max_len=4096 -timeout=10 -rss_limit_mb=1024) ;;
-    *) echo "fuzz: unknown target '$TARGET' (mount, symbols, demangle)" >&2; exit 2 ;;
+    nvm) PRODUCT=PMTraceFuzzNVM; DEFAULT_CORPUS=.fuzz-corpus-nvm; FLAGS=(-max_len=16384) ;;
+    *) echo "fuzz: unknown target '$TARGET' (mount, symbols, demangle, nvm)" >&2; exit 2 ;;
 esac
 CORPUS=${2:-$DEFAULT_CORPUS}
 mkdir -p "$CORPUS"
@@ -52,6 +55,11 @@ if [ -z "$(ls -A "$CORPUS")" ]; then
         printf '%s' '_Z1fPFvPFviEEPFvS_S_EPFvS0_S0_EPFvS1_S1_E' > "$CORPUS/nested-substitutions"
         printf '%s' '_Z1fIPFvT_T_EEvT_PFvT_T_E' > "$CORPUS/nested-template-params"
         printf '%s' '_Z1fIJiiiEEvDpPFvDpT_S_E' > "$CORPUS/pack-expansion"
+        ;;
+    nvm)
+        for f in Tests/NVMDiscoveryTests/Fixtures/*.asl; do
+            iasl -p "$CORPUS/$(basename "$f" .asl)" "$f" >/dev/null
+        done
         ;;
     esac
 fi

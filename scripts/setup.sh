@@ -4,11 +4,12 @@
 # binutils (nm and readelf: ground truth for the symbol tests), time (peak-memory checks
 # of child processes), python3 (the format-text encoder a catalog test cross-checks),
 # QEMU system and user mode, busybox-static and a C compiler (the QEMU plugin, the test
-# guest of scripts/guest.sh, `pmtrace record-vm` and `pmtrace record`).
+# guest of scripts/guest.sh, `pmtrace record-vm` and `pmtrace record`), acpica-tools (iasl: the
+# SRAT/NFIT test tables of NVM discovery).
 set -euo pipefail
 need=()
 for pkg in libpmem2-dev libpmemobj-dev libpmemlog-dev pkg-config valgrind binutils time python3 \
-           qemu-system-x86 qemu-user busybox-static gcc libsqlite3-dev sqlite3; do
+           qemu-system-x86 qemu-user busybox-static gcc libsqlite3-dev sqlite3 acpica-tools; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -21,6 +21,8 @@ public final class TracePool: @unchecked Sendable {
     public let store: TraceStore
     /// The path the pool was opened or formatted at.
     public let path: String
+    /// Where the region starts in the file or device (0 unless opened or formatted at an offset).
+    public var offset: UInt64 { mapping.offset }
     /// The libpmem2 mapping.
     public let mapping: PMemMapping
 
@@ -44,10 +46,17 @@ public final class TracePool: @unchecked Sendable {
     /// failed format leaves no file behind and an existing one as it was
     /// (see `PMemMapping.create`). Devices are formatted in place.
     /// `reserve: false` leaves the file sparse (see `PMemMapping.create`).
+    ///
+    /// With `offset` (a region inside an existing file or device, e.g. after
+    /// a namespace info block), the region is formatted in place at that
+    /// offset: `size` bytes of a regular file (extended if shorter, never
+    /// shrunk) or the rest of a device. The bytes before the offset are
+    /// never written; the existing-region check looks at the offset.
     public static func format(
-        path: String, size: UInt64, parameters: FormatParameters = FormatParameters(), force: Bool = false,
+        path: String, offset: UInt64 = 0, size: UInt64, parameters: FormatParameters = FormatParameters(), force: Bool = false,
         reserve: Bool = true, options: StoreOptions = TracePool.options()
     ) throws(PoolError) -> TracePool {
+        if offset != 0 { return try formatAtOffset(path: path, offset: offset, size: size, parameters: parameters, force: force, options: options) }
         var st = stat()
         let exists = stat(path, &st) == 0
         let isDevice = exists && (st.st_mode & S_IFMT == S_IFCHR || st.st_mode & S_IFMT == S_IFBLK)
@@ -82,13 +91,50 @@ public final class TracePool: @unchecked Sendable {
         return try TracePool(path: path, mapping: mapping, writable: true, options: options)
     }
 
+    /// `format` at a nonzero offset: in place, in an existing file or device.
+    private static func formatAtOffset(
+        path: String, offset: UInt64, size: UInt64, parameters: FormatParameters, force: Bool, options: StoreOptions
+    ) throws(PoolError) -> TracePool {
+        var st = stat()
+        guard stat(path, &st) == 0 else { throw .mapping(.notFound(path: path)) }
+        let isDevice = st.st_mode & S_IFMT == S_IFCHR || st.st_mode & S_IFMT == S_IFBLK
+        do throws(TraceError) { try parameters.validate(regionSize: isDevice ? nil : size) } catch { throw .at(path: path, .store(error)) }
+        if !force {
+            switch Result(catching: { () throws(PoolError) -> TracePool in try open(path: path, offset: offset, writable: false) }) {
+            case .success(let p):
+                throw .wouldOverwrite(path: path, what: "already holds a PMTrace region with \(p.store.volumes().count) volume(s) at offset \(offset)")
+            case .failure(.mapping(.invalidOffset(_, _, let reason))) where reason.hasPrefix("not a multiple"):
+                throw .mapping(.invalidOffset(path: path, offset: offset, reason: reason))
+            case .failure:
+                break  // no region there (or the file ends before the offset): format it
+            }
+        }
+        let mapping: PMemMapping
+        do throws(PMemError) {
+            mapping = try PMemMapping.open(path: path, writable: true, offset: offset, length: isDevice ? nil : size)
+        } catch { throw .mapping(error) }
+        var p = parameters
+        if p.uuidHigh == 0 && p.uuidLow == 0 {
+            p.uuidHigh = UInt64.random(in: 1...UInt64.max)
+            p.uuidLow = UInt64.random(in: 1...UInt64.max)
+        }
+        if p.formatTime == 0 { p.formatTime = options.clock() }
+        do throws(TraceError) {
+            try TraceStore.format(region: try PersistentRegion(mapping.regionDescriptor()), parameters: p)
+        } catch { throw .at(path: path, .store(error)) }
+        if let fault = mapping.mediaFault { throw .mapping(fault) }
+        return try TracePool(path: path, mapping: mapping, writable: true, options: options)
+    }
+
     /// Mounts an existing pool (recovering after a crash if needed).
-    /// `writable` takes the exclusive writer lock.
+    /// `writable` takes the exclusive writer lock (on the whole file).
+    /// `offset`: the region starts that many bytes into the file or device
+    /// and runs to its end (see `PMemMapping.open` for the alignment).
     public static func open(
-        path: String, writable: Bool, options: StoreOptions = TracePool.options()
+        path: String, offset: UInt64 = 0, writable: Bool, options: StoreOptions = TracePool.options()
     ) throws(PoolError) -> TracePool {
         let mapping: PMemMapping
-        do throws(PMemError) { mapping = try PMemMapping.open(path: path, writable: writable) } catch { throw .mapping(error) }
+        do throws(PMemError) { mapping = try PMemMapping.open(path: path, writable: writable, offset: offset) } catch { throw .mapping(error) }
         return try TracePool(path: path, mapping: mapping, writable: writable, options: options)
     }
 

@@ -17,6 +17,10 @@ public enum PMemError: Error, Equatable, Sendable {
     case sizeTooLarge(path: String, size: UInt64)
     /// The file system has less free space than the region needs.
     case noSpace(path: String, needed: UInt64, available: UInt64)
+    /// A region at byte `offset` of the file or device cannot be mapped:
+    /// `reason` says why (not a multiple of the alignment libpmem2 requires,
+    /// at or past the end).
+    case invalidOffset(path: String, offset: UInt64, reason: String)
     /// A load or store in the mapping raised SIGBUS: the page at `offset`
     /// could not be read or written. `fileSize` is the file's size when the
     /// fault was reported (smaller than `offset` means it was truncated).
@@ -39,6 +43,8 @@ extension PMemError: CustomStringConvertible {
             return "\(path): size \(size) bytes is larger than any file can be (at most \(Int64.max))"
         case .noSpace(let path, let needed, let available):
             return "\(path): not enough free space: the region needs \(needed) bytes, the file system has \(available) available"
+        case .invalidOffset(let path, let offset, let reason):
+            return "\(path): cannot map a region at offset \(offset) (0x\(String(offset, radix: 16))): \(reason)"
         case .mediaFault(let path, let offset, let faults, let fileSize):
             let cause: String
             if let fileSize, fileSize <= offset {

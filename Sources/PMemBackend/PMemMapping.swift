@@ -28,6 +28,8 @@ public final class PMemMapping: @unchecked Sendable {
     public let base: UnsafeMutableRawPointer
     /// Bytes mapped.
     public let size: UInt64
+    /// Where the mapping starts in the file or device (0 unless opened at an offset).
+    public let offset: UInt64
     /// How stores become durable, as libpmem2 reports it for this mapping.
     public let granularity: StoreGranularity
     /// Flush + drain (at page granularity: msync).
@@ -132,19 +134,28 @@ public final class PMemMapping: @unchecked Sendable {
     /// them after its pool is gone); collecting clears the list.
     public static func takeReleasedFaults() -> [PMemError] { FaultGuard.take() }
 
-    /// Maps an existing file or device. `writable` takes the exclusive lock.
-    public static func open(path: String, writable: Bool) throws(PMemError) -> PMemMapping {
+    /// Maps an existing file or device. `writable` takes the exclusive lock
+    /// (on the whole file, whatever the offset).
+    ///
+    /// With `offset`, the mapping starts that many bytes into the file or
+    /// device: it must be a multiple of the alignment libpmem2 requires for
+    /// it (`pmem2_source_alignment`: the page size for files, the device's
+    /// alignment for devdax) and below its size, else `.invalidOffset`.
+    /// `length` (nil: to the end) bounds the mapping; a regular file shorter
+    /// than `offset + length` is extended (sparse) when `writable`.
+    public static func open(path: String, writable: Bool, offset: UInt64 = 0, length: UInt64? = nil) throws(PMemError) -> PMemMapping {
         let fd = try system_open(path, writable ? O_RDWR : O_RDONLY)
         do throws(PMemError) {
             if writable { try system_lockExclusive(fd, path) }
-            return try PMemMapping(fd: fd, path: path, writable: writable)
+            if offset != 0 || length != nil { try system_prepareWindow(fd, path, offset: offset, length: length, writable: writable) }
+            return try PMemMapping(fd: fd, path: path, writable: writable, offset: offset, length: length)
         } catch {
             close(fd)
             throw error
         }
     }
 
-    private init(fd: Int32, path: String, writable: Bool) throws(PMemError) {
+    private init(fd: Int32, path: String, writable: Bool, offset: UInt64 = 0, length: UInt64? = nil) throws(PMemError) {
         var src: OpaquePointer?
         var r = pmem2_source_from_fd(&src, fd)
         guard r == 0, let src else { throw pmem2Error("pmem2_source_from_fd", path, r) }
@@ -158,6 +169,17 @@ public final class PMemMapping: @unchecked Sendable {
         defer { var c: OpaquePointer? = cfg; pmem2_config_delete(&c) }
         // Ask for the weakest guarantee so any file maps; we adapt to what we get.
         r = pmem2_config_set_required_store_granularity(cfg, PMEM2_GRANULARITY_PAGE)
+        if r == 0, offset != 0 {
+            var alignment = 0
+            r = pmem2_source_alignment(src, &alignment)
+            if r == 0, alignment > 0, offset % UInt64(alignment) != 0 {
+                var s: OpaquePointer? = src
+                pmem2_source_delete(&s)
+                throw .invalidOffset(path: path, offset: offset, reason: "not a multiple of \(alignment) bytes, the alignment libpmem2 requires here")
+            }
+            if r == 0 { r = pmem2_config_set_offset(cfg, Int(offset)) }
+        }
+        if r == 0, let length { r = pmem2_config_set_length(cfg, Int(length)) }
         if r == 0 {
             r = pmem2_config_set_protection(cfg, writable ? UInt32(PMEM2_PROT_READ | PMEM2_PROT_WRITE) : UInt32(PMEM2_PROT_READ))
         }
@@ -172,6 +194,7 @@ public final class PMemMapping: @unchecked Sendable {
         self.fd = fd
         self.path = path
         self.writable = writable
+        self.offset = offset
         source = src
         map = m
         base = pmem2_map_get_address(m)!

@@ -86,3 +86,25 @@ func system_allocate(_ fd: Int32, _ size: UInt64, _ path: String, reserve: Bool)
         throw systemError("posix_fallocate", path)
     }
 }
+
+/// Checks that a region at `offset` (of `length` bytes, or to the end) fits
+/// the file or device behind `fd`, extending a regular file opened for
+/// writing that is shorter than `offset + length` (sparse; never shrinks).
+func system_prepareWindow(_ fd: Int32, _ path: String, offset: UInt64, length: UInt64?, writable: Bool) throws(PMemError) {
+    _ = try system_offset(offset, path)
+    var st = stat()
+    guard fstat(fd, &st) == 0 else { throw systemError("fstat", path) }
+    let regular = st.st_mode & S_IFMT == S_IFREG
+    let size = regular ? UInt64(max(st.st_size, 0)) : nil
+    if let length {
+        let (end, overflow) = offset.addingReportingOverflow(length)
+        guard !overflow else { throw .sizeTooLarge(path: path, size: length) }
+        _ = try system_offset(end, path)
+        if let size, end > size {
+            guard writable else { throw .invalidOffset(path: path, offset: offset, reason: "the file has \(size) bytes, fewer than offset + \(length)") }
+            guard ftruncate(fd, off_t(end)) == 0 else { throw systemError("ftruncate", path) }
+        }
+    } else if let size, offset >= size {
+        throw .invalidOffset(path: path, offset: offset, reason: "at or past the end of the file (\(size) bytes)")
+    }
+}

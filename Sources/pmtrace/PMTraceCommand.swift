@@ -15,6 +15,11 @@ struct PMTraceCommand: ParsableCommand {
             commit. `write` and `import-lackey` commit periodically and at the end of input; a crash \
             loses at most what was appended since the last commit.
 
+            A region may start inside a file or device: write `<path>@<offset>` wherever a pool is \
+            expected (offset in bytes, binary units K M G or hex 0x…, a multiple of the page size for files \
+            or of the device alignment for devdax), e.g. `pmtrace info /dev/pmem0@2M`; `pmtrace locate \
+            --namespace` prints the offset after a namespace's info block.
+
             Set PMEM2_FORCE_GRANULARITY=CACHE_LINE to exercise the real persistent-memory path \
             (non-temporal stores, flushes, fences) on a file in /dev/shm.
 
@@ -28,6 +33,7 @@ struct PMTraceCommand: ParsableCommand {
         subcommands: [
             Format.self, Info.self, List.self, Create.self, Write.self, Read.self, Rename.self, Seal.self,
             Delete.self, Dump.self, Stats.self, ImportLackey.self, Record.self, RecordVM.self, Checkpoints.self, Restore.self, Diff.self, Symbols.self, Maps.self, Symbolize.self, Hot.self, Export.self, Heatmap.self, WorkingSet.self, Fsck.self, TortureWriter.self,
+            Locate.self,
         ]
     )
 

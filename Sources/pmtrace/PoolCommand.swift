@@ -35,6 +35,10 @@ extension ExitStatus {
     /// `message` about `command`, prefixed with the pool's path when it does not name it.
     static func naming(_ message: String, of command: ParsableCommand?) -> String {
         guard let pool = (command as? PoolCommand)?.pool, !message.contains(pool) else { return message }
+        // A region at an offset (`<path>@<offset>`): the message names the file; name the region instead.
+        if let file = (try? RegionPath(pool))?.path, file != pool, message.hasPrefix(file + ":") {
+            return pool + message.dropFirst(file.count)
+        }
         return "\(pool): \(message)"
     }
 }

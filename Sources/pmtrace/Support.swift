@@ -53,11 +53,13 @@ struct ByteSize: ExpressibleByArgument {
     }
 }
 
-/// Mounts the pool and reports on stderr what mount found and worked around.
+/// Mounts the pool (`<path>` or `<path>@<offset>`, see `RegionPath`) and
+/// reports on stderr what mount found and worked around.
 func openPool(_ path: String, writable: Bool, commitInterval: Int = 8 << 20, repairAtMount: Bool = true) throws -> TracePool {
     var options = TracePool.options(commitInterval: commitInterval)
     options.rewritesDamagedSuperblockAtMount = repairAtMount
-    let pool = try TracePool.open(path: path, writable: writable, options: options)
+    let region = try RegionPath(path)
+    let pool = try TracePool.open(path: region.path, offset: region.offset, writable: writable, options: options)
     reportWarnings(pool, path: path)
     return pool
 }

@@ -12,7 +12,7 @@ enum VolumeCompletion {
     /// first word after the subcommand(s) that opens as a PMTrace region.
     static func names(words: [String], index: Int, prefix: String) -> [String] {
         for word in words.prefix(max(0, index)).dropFirst() where !word.hasPrefix("-") {
-            guard let pool = try? TracePool.open(path: word, writable: false) else { continue }
+            guard let r = try? RegionPath(word), let pool = try? TracePool.open(path: r.path, offset: r.offset, writable: false) else { continue }
             return pool.store.volumes()
                 .filter { !$0.name.hasPrefix(".") }
                 .map { TerminalText.escape(bytes: $0.nameBytes) }

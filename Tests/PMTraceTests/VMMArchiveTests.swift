@@ -70,9 +70,14 @@ import TraceVolume
         return names
     }
 
-    /// Functions pmtrace.h declares.
+    /// Functions pmtrace.h and pmtrace_nvm.h (NVM discovery) declare.
     static func entryPoints() throws -> Set<String> {
-        let header = try String(contentsOf: root.appendingPathComponent("include/pmtrace.h"), encoding: .utf8)
+        try entryPoints(in: "pmtrace.h").union(entryPoints(in: "pmtrace_nvm.h"))
+    }
+
+    /// Functions include/`file` declares.
+    static func entryPoints(in file: String) throws -> Set<String> {
+        let header = try String(contentsOf: root.appendingPathComponent("include/\(file)"), encoding: .utf8)
         let regex = try NSRegularExpression(pattern: #"\b(pmt_[a-z_]+)\("#)
         var names = Set<String>()
         for line in header.split(separator: "\n") where !line.hasPrefix(" *") && !line.hasPrefix("/*") {
