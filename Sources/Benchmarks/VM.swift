@@ -76,7 +76,7 @@ func runVM(_ ctx: Context) throws {
     let (kernel, initrd) = (guest[guest.count - 2], guest[guest.count - 1])
     let vmPool = ctx.poolPath("vm-boot")
     defer { unlink(vmPool) }
-    _ = try runTool(pmtraceBin, ["format", vmPool, "--size", "12G", "--force"])
+    _ = try runTool(pmtraceBin, ["format", vmPool, "--size", "11G", "--force"])
     func boot(_ volume: String, _ extra: [String]) throws -> (seconds: Double, stats: PluginStats) {
         let stats = ctx.poolPath("vm-\(volume)-stats")
         defer { unlink(stats) }
@@ -99,6 +99,8 @@ func runVM(_ ctx: Context) throws {
         ["plugin, recording off (callbacks only)", fmt(off.seconds, 1), fmt(Double(off.stats.loads + off.stats.stores) / off.seconds / 1e6, 1)],
         ["plugin, recording everything", fmt(on.seconds, 1), fmt(Double(on.stats.recorded) / on.seconds / 1e6, 1)],
     ])
+    let vcpuOff = Double(off.stats.vcpuCPUNanoseconds) / 1e9, vcpuOn = Double(on.stats.vcpuCPUNanoseconds) / 1e9
+    print("  CPU time: vCPU thread \(fmt(vcpuOff, 1)) s with recording off, \(fmt(vcpuOn, 1)) s recording (+\(fmt((vcpuOn / vcpuOff - 1) * 100, 1)) %: the overhead when the encoder has a core of its own); encoder thread \(fmt(Double(on.stats.encoderCPUNanoseconds) / 1e9, 1)) s (\(fmt(Double(on.stats.encoderCPUNanoseconds) / Double(max(1, on.stats.recorded)), 1)) ns/access); load average at the end \(loadAverage())")
     print("  the store adds \(fmt(overhead * 100, 1)) % to the boot (goal ≤ 15 %); \(fmt(Double(accessBytes) / Double(max(1, on.stats.recorded)), 2)) payload bytes/access (\(fmt(Double(space) / Double(max(1, on.stats.recorded)), 2)) with images, headers and PML: \(formatGiB(space)) for the boot); \(on.stats.checkpoints) checkpoints, \(on.stats.images) page images, \(on.stats.pmlEntries) PML entries")
     // Restore: the last epoch's image, against cp of an image of the same size.
     let memory = try GuestMemory(store: p.store, volume: "recorded")
@@ -115,10 +117,17 @@ func runVM(_ ctx: Context) throws {
     let gbps = Double(restored.bytes) / restoreMedian / 1e9
     print("  restore of the last epoch: \(formatGiB(restored.bytes)) image (\(restored.dataPages) data pages) in \(fmt(restoreMedian, 3)) s = \(fmt(gbps, 2)) GB/s (goal ≥ 1 GB/s); cp --sparse=always of that image \(fmt(cpMedian, 3)) s = \(fmt(Double(restored.bytes) / cpMedian / 1e9, 2)) GB/s; restore ÷ cp time \(fmt(restoreMedian / cpMedian, 2))")
     rows += [["restore-gbps", fmt(gbps, 3)], ["restore-s", fmt(restoreMedian, 4)], ["cp-s", fmt(cpMedian, 4)]]
+    rows += [["vcpu-cpu-off-s", fmt(vcpuOff, 2)], ["vcpu-cpu-on-s", fmt(vcpuOn, 2)]]
     rows += [["boot-off-s", fmt(off.seconds, 2)], ["boot-recorded-s", fmt(on.seconds, 2)], ["overhead", fmt(overhead, 4)],
              ["payload-bytes-per-access", fmt(Double(accessBytes) / Double(max(1, on.stats.recorded)), 3)],
              ["region-bytes-per-access", fmt(Double(space) / Double(max(1, on.stats.recorded)), 3)]]
     try writeCSV(ctx, "vm", header: ["figure", "value"], rows: rows)
+}
+
+/// The 1-minute load average (other work on the machine skews these timings).
+private func loadAverage() -> String {
+    var l = [Double](repeating: 0, count: 3)
+    return getloadavg(&l, 3) > 0 ? fmt(l[0], 2) : "?"
 }
 
 private func formatGiB(_ bytes: UInt64) -> String { "\(fmt(Double(bytes) / Double(1 << 30), 2)) GiB" }

@@ -180,6 +180,20 @@ struct RecordVM: ParsableCommand {
         p.standardOutput = out
         p.standardInput = FileHandle.nullDevice
         try p.run()
+        // Ctrl-C or a TERM stops the guest the way --timeout does: QEMU exits,
+        // the plugin commits what it recorded, and this command still stores
+        // the console and removes its temporary RAM file.
+        let stops = [SIGINT, SIGTERM].map { sig -> DispatchSourceSignal in
+            signal(sig, SIG_IGN)
+            let source = DispatchSource.makeSignalSource(signal: sig)
+            source.setEventHandler {
+                FileHandle.standardError.write(Data("pmtrace: stopping the guest (signal \(sig)); what was recorded is kept\n".utf8))
+                if p.isRunning { p.terminate() }
+            }
+            source.resume()
+            return source
+        }
+        defer { for s in stops { s.cancel() } }
         let deadline = timeout > 0 ? DispatchTime.now() + timeout : nil
         let timer = deadline.map { d in
             let t = DispatchSource.makeTimerSource()
