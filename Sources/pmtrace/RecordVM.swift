@@ -73,7 +73,8 @@ struct RecordVM: ParsableCommand {
         do {
             let p = try openPool(pool, writable: true)
             let free = p.store.space.free * p.store.superblock.segmentSize
-            let need = memory.bytes / 4 + (maxAccesses == 0 ? 1 << 30 : maxAccesses * 6)
+            // Page images can reach guest RAM's size over a run (a boot images ~75 % of it).
+            let need = memory.bytes + (maxAccesses == 0 ? 1 << 30 : maxAccesses * 6)
             if !recordingOff && free < need {
                 throw CLIError("\(pool): region too small: \(formatBytes(free)) free, a recording like this needs about \(formatBytes(need)) (guest RAM images + ~6 bytes per access); use --max-accesses or a larger region", status: ExitStatus.refused)
             }

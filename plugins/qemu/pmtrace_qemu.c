@@ -442,7 +442,10 @@ static void mem_system(unsigned int vi, qemu_plugin_meminfo_t info, uint64_t vad
             say("untranslated: phys 0x%" PRIx64 " vaddr 0x%" PRIx64 " pc 0x%" PRIx64, qemu_plugin_hwaddr_phys_addr(h), vaddr, (uint64_t)(uintptr_t)udata);
         return;
     }
-    if (!g.record) return;
+    /* After the store refused something, nothing more is handed to it
+     * (`recorded` then counts what was handed over before; the slots in
+     * flight at that moment are dropped with the failure's message). */
+    if (!g.record || __atomic_load_n(&g.failed, __ATOMIC_RELAXED)) return;
     if (__builtin_expect(!__atomic_load_n(&g.base_done, __ATOMIC_ACQUIRE), 0)) pthread_once(&g.base_once, base_image);
     if (store && g.pml) {
         if (!dirty_test_and_set(gpa)) {
