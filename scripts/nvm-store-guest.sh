@@ -84,11 +84,15 @@ wait_for() { i=0; while [ ! -e "$1" ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i+1)
 # Runs a command, prefixing its output (stdout and stderr) with NVM-<label>, then its exit status.
 step() {
     label=$1; shift
+    t0=$(cut -d' ' -f1 /proc/uptime)
     "$@" > /tmp/step.out 2>&1; rc=$?
     sed "s/^/NVM-$label /" /tmp/step.out
     echo "NVM-$label-STATUS $rc"
+    echo "NVM-TIME $label $t0 $(cut -d' ' -f1 /proc/uptime)"
 }
 sha() { sha256sum | cut -d' ' -f1; }
+dmesg | grep -E 'Unpacking|initramfs|initrd|Run /init|Freeing' | sed 's/^/NVM-KLOG /'
+echo "NVM-TIME modules 0 $(cut -d' ' -f1 /proc/uptime)"
 wait_for $bus/namespace0.0
 if [ "$run" = read ]; then
     # The backing file holds the info block an earlier boot wrote: the kernel makes the dax device itself.
@@ -108,7 +112,7 @@ echo "NVM-DATA $(cat $bus/$dev/resource 2>/dev/null) $(cat $bus/$dev/size 2>/dev
 ls -l $R | sed 's/^/NVM-DEV /'
 case "$run" in
 write|kill)
-    step FORMAT $P format $R --size 1M
+    step FORMAT $P format $R --size 1M --force  # a device: --size is ignored, --force needed
     step SYMBOLS $P symbols import $R /bin/nvm-probe --app nvm-probe
     /bin/nvm-probe
     head -c 1048576 /dev/urandom > /tmp/blob
@@ -184,7 +188,7 @@ while IFS= read -r -t 300 line <&3 || [[ -n $line ]]; do
     fi
 done
 kill -KILL "$qemu" 2>/dev/null || true  # (a guest that printed nothing for 300 s)
-wait "$qemu" || true
+{ wait "$qemu"; } 2>/dev/null || true  # (bash would report "Killed")
 exec 3<&-
 end=$(date +%s.%N)
 tr -d '\r' < "$out/console.log" > "$out/console.txt"

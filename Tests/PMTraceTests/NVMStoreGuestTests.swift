@@ -96,7 +96,8 @@ import TraceVolume
 
         let blob = try #require(console.first("BLOB")?.split(separator: " "))
         let read = try pmtrace(["read", region, "blob"])
-        #expect(read.status == 0 && read.stdout.count == Int(blob[1]) && (try sha256(read.stdout)) == String(blob[0]), "\(read.stderr)")
+        let blobSHA = try sha256(read.stdout)
+        #expect(read.status == 0 && read.stdout.count == Int(blob[1]) && blobSHA == String(blob[0]), "\(read.stderr)")
         let marker = try #require(console.first("MARKER"))
         let dump = try pmtrace(["dump", region, "markers"])
         #expect(dump.status == 0 && dump.out.contains("kind=marker") && dump.out.contains(marker), "\(dump.out)\(dump.stderr)")
@@ -177,9 +178,16 @@ import TraceVolume
         #expect(console.first("STREAM-WRITE-STATUS") == "0" && console.first("FSCK-STATUS") == "0", "\(console.all("FSCK"))")
         let stream = try #require(console.first("STREAM")?.split(separator: " "))
         let read = try pmtrace(["read", region, "stream"])
-        #expect(read.status == 0 && read.stdout.count == Int(stream[1]) && (try Self.sha256(read.stdout)) == String(stream[0]))
+        let streamSHA = try Self.sha256(read.stdout)
+        #expect(read.status == 0 && read.stdout.count == Int(stream[1]) && streamSHA == String(stream[0]))
 
-        // The reverse direction.
+        // The reverse direction. The host first discards the guest's data (a hole
+        // punched over the data area; the namespace's info block stays): `format
+        // --force` over an old region leaves that region's segment headers, which
+        // fsck then reports as orphans of the new volumes of the same slot
+        // (knownIssueReformatLeavesOldSegments).
+        let punch = try VMMArchiveTests.run("/usr/bin/fallocate", ["--punch-hole", "--offset", "\(offset)", "--length", "\(length)", nv])
+        #expect(punch.status == 0, "\(punch.err)")
         #expect(try pmtrace(["format", region, "--size", "\(length)", "--force"]).status == 0)
         let input = scratchPath("nvm-host-blob"), text = scratchPath("nvm-host-marker")
         defer { unlink(input); unlink(text) }
@@ -197,14 +205,38 @@ import TraceVolume
         region = "\(nv)@\(offset)"
         #expect(back.first("LIST-STATUS") == "0" && back.all("LIST").contains { $0.hasPrefix("host-blob") }, "\(back.all("LIST"))")
         #expect(back.first("FSCK-STATUS") == "0", "\(back.all("FSCK"))")
-        #expect(back.first("READ") == (try Self.sha256(Data(contentsOf: URL(fileURLWithPath: input)))))
-        #expect(back.first("DUMP-STATUS") == "0" && back.all("DUMP").contains { $0.hasSuffix(marker) }, "\(back.all("DUMP"))")
+        let hostSHA = try Self.sha256(Data(contentsOf: URL(fileURLWithPath: input)))
+        #expect(back.first("READ") == hostSHA)
+        #expect(back.first("DUMP-STATUS") == "0" && back.all("DUMP").contains { $0.hasSuffix("text=\"\(marker)\"") }, "\(back.all("DUMP"))")
         let symbolized = back.all("SYMBOLIZE")
         #expect(back.first("SYMBOLIZE-STATUS") == "0" && symbolized.count == 4, "\(symbolized)")
         for (line, name) in zip(symbolized, ["main+0x0", "pmt_probe_checksum+0x0", "pmt_probe_report+0x0", "pmt_probe_checksum+0x8"]) {
             #expect(line.hasSuffix(" \(name)"), "\(line)")
         }
         #expect(try pmtrace(["fsck", region]).status == 0)
+    }
+
+    /// Found while writing the reverse direction: formatting a region over an
+    /// old one (`format --force`, in place: a device or `<file>@<offset>`)
+    /// leaves the old segment headers; volume uids restart at the same values
+    /// ((slot + 1) << 32 | generation), so fsck reports the old segments as
+    /// data of the new volume that no chain reaches and keeps them out of reuse.
+    @Test func knownIssueReformatLeavesOldSegments() throws {
+        let file = scratchPath("nvm-reformat")
+        defer { unlink(file) }
+        let input = scratchPath("nvm-reformat-input")
+        defer { unlink(input) }
+        try randomFile(input, bytes: 3 << 20)
+        #expect(FileManager.default.createFile(atPath: file, contents: nil))
+        let region = "\(file)@2M"
+        for _ in 0..<2 {
+            #expect(try pmtrace(["format", region, "--size", "64M", "--force"]).status == 0)
+            #expect(try pmtrace(["write", region, "v"], stdinFile: input).status == 0)
+        }
+        let fsck = try pmtrace(["fsck", region])
+        withKnownIssue("format leaves the segment headers of the region it replaces") {
+            #expect(fsck.status == 0, "\(fsck.out)")
+        }
     }
 }
 #endif
