@@ -21,6 +21,6 @@ cc=${CC:-cc}
 command -v "$cc" >/dev/null || { echo "build-plugin.sh: no C compiler ($cc); apt-get install -y gcc" >&2; exit 1; }
 "$cc" -std=gnu11 -O2 -g -fPIC -shared -fvisibility=hidden -Wall -Wextra -Werror -msse4.2 \
     -Iinclude -Iplugins/qemu plugins/qemu/pmtrace_qemu.c "$archive" \
-    -Wl,--gc-sections -lpthread -o "$plugin.tmp"
-mv -f "$plugin.tmp" "$plugin"
+    -Wl,--gc-sections -lpthread -o "$plugin.tmp.$$"  # per process: tests may build it concurrently
+mv -f "$plugin.tmp.$$" "$plugin"
 echo "$plugin"

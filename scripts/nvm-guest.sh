@@ -27,28 +27,9 @@ kernel=$dir/vmlinuz
 initrd=$dir/initrd-nvm.cpio.gz
 stamp=$dir/initrd-nvm.stamp
 
-# Kernel and the modules the NVDIMM needs, from Debian's linux-image .deb
-# (it has no modules.dep: the load order below follows each module's
-# `depends=` in its .modinfo).
+# Kernel and the modules the NVDIMM needs, from Debian's linux-image .deb.
 modules=(libnvdimm nd_btt nd_pmem nfit device_dax dax_pmem)
-if [[ ! -s $kernel || ! -s $dir/modules/dax_pmem.ko ]]; then
-    deb=$(ls "$dir"/deb/linux-image-*.deb 2>/dev/null | head -1 || true)
-    if [[ -z $deb ]]; then
-        pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
-        [[ -n $pkg ]] || { echo "nvm-guest.sh: apt-cache knows no linux-image-amd64 (run apt-get update)" >&2; exit 1; }
-        echo "nvm-guest.sh: downloading $pkg (about 70 MB, once)" >&2
-        mkdir -p "$dir/deb"
-        (cd "$dir/deb" && apt-get download "$pkg" >&2)
-        deb=$(ls "$dir"/deb/linux-image-*.deb | head -1)
-    fi
-    tmp=$(mktemp -d "$dir/tmp.XXXXXX")
-    dpkg-deb --fsys-tarfile "$deb" | tar -x -C "$tmp" --wildcards './boot/vmlinuz-*' \
-        './lib/modules/*/kernel/drivers/nvdimm/*' './lib/modules/*/kernel/drivers/acpi/nfit/*' './lib/modules/*/kernel/drivers/dax/*'
-    mkdir -p "$dir/modules"
-    for m in "${modules[@]}"; do cp "$(find "$tmp" -name "$m.ko" | head -1)" "$dir/modules/"; done
-    mv "$tmp"/boot/vmlinuz-* "$kernel"
-    rm -rf "$tmp"
-fi
+scripts/nvm-kernel.sh "$dir"
 
 script_hash=$(sha256sum "$0" | cut -c1-16)
 if [[ ! -s $initrd || ! -f $stamp || $(cat "$stamp") != "$script_hash" ]]; then

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import PMTrace
+import TraceFormat
 import TraceVolume
 
 struct Write: ParsableCommand {
@@ -9,13 +10,16 @@ struct Write: ParsableCommand {
         discussion: """
             Creates the volume (one lane) if it does not exist. Input is cut into records of \
             --record-size bytes (the last may be shorter). Commits every --commit-every bytes (8 MiB) \
-            and at end of input: if the writer is killed, a later `read` returns a prefix of the input.
+            and at end of input: if the writer is killed, a later `read` returns a prefix of the input. \
+            With --marker the records are markers (text `dump` prints) instead of blobs.
             """)
 
     @Argument(help: "Pool file or device.") var pool: String
     @Argument(help: "Volume name: 1 to 200 bytes of UTF-8, no control characters, not starting with '.'.", completion: VolumeCompletion.kind, transform: VolumeName.new) var volume: VolumeName
     @Option(help: "Bytes per record (e.g. 4K, 64K, 1M).", transform: ByteSize.parse) var recordSize: ByteSize = ByteSize(argument: "64K")!
     @Option(help: "Commit after this many bytes (a crash loses at most this much of the input).", transform: ByteSize.parse) var commitEvery: ByteSize = ByteSize(argument: "8M")!
+
+    @Flag(help: "Append marker records (short text, shown by `dump`) instead of blob records.") var marker = false
 
     func run() throws {
         let name = volume.value
@@ -43,7 +47,7 @@ struct Write: ParsableCommand {
                 filled += n
             }
             if filled == 0 { break }
-            try writer.append(UnsafeRawBufferPointer(rebasing: buffer[0..<filled]))
+            try writer.append(UnsafeRawBufferPointer(rebasing: buffer[0..<filled]), kind: marker ? .marker : .blob)
             total += UInt64(filled)
             progress.update(bytes: total)
             if filled < size { break }
