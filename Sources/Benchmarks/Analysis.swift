@@ -44,6 +44,12 @@ func runAnalysis(_ ctx: Context) throws {
     let pageAll = try scan { pageCounter.add($0) }
     let functionCounter = HotCounter(grouping: .function, symbolizer: symbolizer)
     let function = try scan { functionCounter.add($0) }
+    let dataCounter = HotCounter(grouping: .function, symbolizer: symbolizer, byPC: false)
+    let functionData = try scan { dataCounter.add($0) }
+    let imageCounter = HotCounter(grouping: .image, symbolizer: symbolizer)
+    let image = try scan { imageCounter.add($0) }
+    let mappingCounter = HotCounter(grouping: .mapping, symbolizer: nil)
+    let mapping = try scan { mappingCounter.add($0) }
     let csv = try measure(warmup: 0, repetitions: ctx.repetitions) { w in
         w.start(); _ = try analysisTool(pmtraceBin, ["export", pool, "ls", "--format", "csv", "--out", "/dev/null"]); w.stop()
     }
@@ -51,6 +57,9 @@ func runAnalysis(_ ctx: Context) throws {
         ["decode only (AccessStream)", fmt(decode.median, 3), fmt(n / decode.median / 1e6, 1), fmt(n / decode.median / 50e6, 2)],
         ["hot --by page (in process)", fmt(pageAll.median, 3), fmt(n / pageAll.median / 1e6, 1), fmt(n / pageAll.median / 50e6, 2)],
         ["hot --by function (in process)", fmt(function.median, 3), fmt(n / function.median / 1e6, 1), fmt(n / function.median / 50e6, 2)],
+        ["hot --by function --data (in process)", fmt(functionData.median, 3), fmt(n / functionData.median / 1e6, 1), fmt(n / functionData.median / 50e6, 2)],
+        ["hot --by image (in process)", fmt(image.median, 3), fmt(n / image.median / 1e6, 1), fmt(n / image.median / 50e6, 2)],
+        ["hot --by mapping (in process)", fmt(mapping.median, 3), fmt(n / mapping.median / 1e6, 1), fmt(n / mapping.median / 50e6, 2)],
         ["export --format csv (process, /dev/null)", fmt(csv.median, 3), fmt(n / csv.median / 1e6, 1), fmt(n / csv.median / 50e6, 2)],
     ]
     let lib = bin.appendingPathComponent("libPMTraceC.so").path
