@@ -28,7 +28,9 @@ func runAnalysis(_ ctx: Context) throws {
     if !python { print("  export-parquet skipped: libPMTraceC.so or python3 with numpy/pyarrow missing (pip install ./python)") }
 
     var traces: [(name: String, program: [String], csv: Bool)] = [("ls", ["ls", "-l", "/usr/bin"], true)]
-    if !ctx.quick, let python3 = Tools.which("python3") {
+    // QEMU user mode runs ELF programs only (not a pyenv shim): the distribution's interpreter.
+    let python3 = "/usr/bin/python3"
+    if !ctx.quick, FileManager.default.isExecutableFile(atPath: python3) {
         // ~140 M accesses in ~5 s of recording; CSV (~30 s a run) is measured on the small trace only.
         traces.append(("py", [python3, "-c", "import json; print(len(json.dumps([str(i) for i in range(200000)])))"], false))
     }

@@ -12,7 +12,8 @@ import TracePayloads
 /// Cost: O(1) per access. Consecutive accesses in one address range with one
 /// answer (a function, an image's mapping, a page) cost a subtraction and a
 /// compare; a move to another range first asks a direct-mapped cache of 4096
-/// recently seen ranges (indexed by address >> 4), and only on a miss does a
+/// recently seen ranges (indexed by address >> 4; a second one, indexed by
+/// page, for addresses no symbol covers), and only on a miss does a
 /// symbol lookup (O(log mappings + log symbols)). Groups are interned as
 /// integer slots; pages are counted in an open-addressing table. Names are
 /// built once per group. Not thread-safe.
@@ -81,6 +82,8 @@ public final class HotCounter {
     static let cacheShift: UInt64 = 4
     static let cacheMask: UInt64 = 4095
     let cache: UnsafeMutablePointer<CachedRun>
+    // Page-breakdown runs only, indexed by (address >> 12) & cacheMask.
+    let pageCache: UnsafeMutablePointer<CachedRun>
 
     /// A counter. `symbolizer` is needed for `.function` and `.image` (without
     /// it every address goes to the mapping breakdown).
@@ -98,12 +101,15 @@ public final class HotCounter {
         slotCounts = .allocate(capacity: slotCapacity)
         cache = .allocate(capacity: Int(Self.cacheMask) + 1)
         cache.initialize(repeating: CachedRun(low: 0, length: 0, slot: -1), count: Int(Self.cacheMask) + 1)
+        pageCache = .allocate(capacity: Int(Self.cacheMask) + 1)
+        pageCache.initialize(repeating: CachedRun(low: 0, length: 0, slot: -1), count: Int(Self.cacheMask) + 1)
         imageSlotOfMapping = Array(repeating: -1, count: self.symbolizer?.mappingCount ?? 0)
     }
 
     deinit {
         slotCounts.deallocate()
         cache.deallocate()
+        pageCache.deallocate()
     }
 
     /// Counts the accesses of `block`.
@@ -158,8 +164,19 @@ public final class HotCounter {
             runSlot = entry.pointee.slot
             return
         }
+        // Runs of the page breakdown (data outside any symbol) lie in one page: a second cache
+        // keyed by page finds them whatever 16-byte line of the page the access hits first.
+        let pageEntry = pageCache + Int(runPage & Self.cacheMask)
+        if cached, a &- pageEntry.pointee.low < pageEntry.pointee.length {
+            runLow = pageEntry.pointee.low
+            runLength = pageEntry.pointee.length
+            runSlot = -1
+            entry.pointee = pageEntry.pointee
+            return
+        }
         resolveRun(at: a, symbolizer)
         entry.pointee = CachedRun(low: runLow, length: runLength, slot: runSlot)
+        if runSlot < 0 { pageEntry.pointee = entry.pointee }
     }
 
     /// The slow path of `startRun`: a symbol lookup. Sets the run's range (the
