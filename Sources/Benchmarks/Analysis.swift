@@ -88,7 +88,7 @@ private func analyzeTrace(_ ctx: Context, name: String, program: [String], csv: 
         let t = try measure(warmup: 0, repetitions: ctx.repetitions) { w in
             w.start(); _ = try analysisTool(pmtraceBin, ["export", pool, name, "--format", "csv", "--out", "/dev/null"]); w.stop()
         }
-        rows.append(row("export --format csv (process, /dev/null; text-bound)", t.median, goal: nil))
+        rows.append(row("export --format csv (process; /dev/null; text-bound)", t.median, goal: nil))
     }
     var note = ""
     if let env {
@@ -106,9 +106,9 @@ private func analyzeTrace(_ ctx: Context, name: String, program: [String], csv: 
         let bytes = (FileManager.default.enumerator(atPath: parquetDir)?.compactMap { $0 as? String } ?? []).reduce(0) { sum, f in
             sum + ((try? FileManager.default.attributesOfItem(atPath: "\(parquetDir)/\(f)")[.size] as? Int) ?? 0)
         }
-        rows.append(row("python3 -m pmtrace export-parquet (process, zstd)", parquet.median, goal: 50))
+        rows.append(row("python3 -m pmtrace export-parquet (process; zstd)", parquet.median, goal: 50))
         if !inProcess.isEmpty {
-            rows.append(row("  the same, as it reports (no start-up, imports)", inProcess.sorted()[inProcess.count / 2], goal: 50))
+            rows.append(row("  the same as it reports (no start-up or imports)", inProcess.sorted()[inProcess.count / 2], goal: 50))
         }
         note = "; bytes per access: Parquet \(fmt(Double(bytes) / n, 2)), store payload \(fmt(Double(stats.payloadBytes) / n, 2))"
     }
