@@ -71,11 +71,10 @@ public final class HotCounter {
     // Everything else, by page.
     let pageCounts = PageCountTable()
     // The current run: accesses in [runLow, runLow + runLength) go to runSlot
-    // (-1: to pageCounts[runPage]); runCount of them so far.
+    // (a negative slot s: to page ~s of pageCounts); runCount of them so far.
     var runLow: UInt64 = 0
     var runLength: UInt64 = 0
-    var runSlot = -1
-    var runPage: UInt64 = .max
+    var runSlot = 0
     var runCount: UInt64 = 0
     // Direct-mapped cache of runs, indexed by (address >> cacheShift) & cacheMask.
     struct CachedRun { var low: UInt64; var length: UInt64; var slot: Int }
@@ -150,11 +149,16 @@ public final class HotCounter {
     func startRun(at a: UInt64) {
         flushRun()
         runCount = 1
-        runPage = a >> 12
+        let pageEntry = pageCache + Int((a >> 12) & Self.cacheMask)
         guard let symbolizer else {
             runLow = a & ~0xFFF
             runLength = 0x1000
-            runSlot = -1
+            if cached, a &- pageEntry.pointee.low < pageEntry.pointee.length {
+                runSlot = pageEntry.pointee.slot
+                return
+            }
+            runSlot = ~pageCounts.index(of: a >> 12)
+            pageEntry.pointee = CachedRun(low: runLow, length: runLength, slot: runSlot)
             return
         }
         let entry = cache + Int((a >> Self.cacheShift) & Self.cacheMask)
@@ -166,11 +170,10 @@ public final class HotCounter {
         }
         // Runs of the page breakdown (data outside any symbol) lie in one page: a second cache
         // keyed by page finds them whatever 16-byte line of the page the access hits first.
-        let pageEntry = pageCache + Int(runPage & Self.cacheMask)
         if cached, a &- pageEntry.pointee.low < pageEntry.pointee.length {
             runLow = pageEntry.pointee.low
             runLength = pageEntry.pointee.length
-            runSlot = -1
+            runSlot = pageEntry.pointee.slot
             entry.pointee = pageEntry.pointee
             return
         }
@@ -184,8 +187,9 @@ public final class HotCounter {
     /// page breakdown) and slot.
     func resolveRun(at a: UInt64, _ symbolizer: AddressSpaceSymbolizer) {
         let page = a & ~0xFFF
-        func setRun(_ r: Range<UInt64>, slot: Int) {
+        func setRun(_ r: Range<UInt64>, slot: Int?) {
             var r = r
+            let slot = slot ?? ~pageCounts.index(of: a >> 12)
             if slot < 0 { r = r.clamped(to: page..<(page &+ 0x1000 == 0 ? .max : page &+ 0x1000)) }
             // The clamp to the last page drops 2^64 − 1 (no successor): the run is then just `a`'s answer once.
             runLow = r.lowerBound
@@ -193,7 +197,7 @@ public final class HotCounter {
             runSlot = slot
         }
         guard let r = symbolizer.resolve(a) else {
-            setRun(symbolizer.unmappedRange(around: a), slot: -1)
+            setRun(symbolizer.unmappedRange(around: a), slot: nil)
             return
         }
         if grouping == .image {
@@ -201,7 +205,7 @@ public final class HotCounter {
             return
         }
         guard let m = r.match else {
-            setRun(r.range, slot: -1)
+            setRun(r.range, slot: nil)
             return
         }
         let start = r.range.lowerBound
@@ -238,7 +242,7 @@ public final class HotCounter {
 
     func flushRun() {
         guard runCount > 0 else { return }
-        if runSlot >= 0 { slotCounts[runSlot] &+= runCount } else { pageCounts.add(runPage, runCount) }
+        if runSlot >= 0 { slotCounts[runSlot] &+= runCount } else { pageCounts.counts[~runSlot] &+= runCount }
         runCount = 0
     }
 
@@ -275,66 +279,82 @@ public final class HotCounter {
     }
 }
 
-/// Access counts by page number: open addressing with linear probing, keys
-/// stored as page + 1 (0 marks an empty slot; a page number is below 2^52),
-/// kept at most half full. Not thread-safe.
+/// Access counts by page number, pages interned as dense indices (in order
+/// of first use): open addressing with linear probing maps a page to its
+/// index, keys stored as page + 1 (0 marks an empty slot; a page number is
+/// below 2^52), kept at most half full. Not thread-safe.
 final class PageCountTable {
     var keys: UnsafeMutablePointer<UInt64>
-    var counts: UnsafeMutablePointer<UInt64>
+    var indices: UnsafeMutablePointer<Int>
     var mask: Int
     var shift: UInt64
+    /// Page number and count of each index.
+    var pages: UnsafeMutablePointer<UInt64>
+    var counts: UnsafeMutablePointer<UInt64>
     var used = 0
+    var room = 512
 
     init() {
         mask = 1023
         shift = 64 - 10
         keys = .allocate(capacity: mask + 1)
         keys.initialize(repeating: 0, count: mask + 1)
-        counts = .allocate(capacity: mask + 1)
+        indices = .allocate(capacity: mask + 1)
+        pages = .allocate(capacity: room)
+        counts = .allocate(capacity: room)
     }
 
     deinit {
-        keys.deallocate()
-        counts.deallocate()
+        keys.deallocate(); indices.deallocate(); pages.deallocate(); counts.deallocate()
     }
 
     @inline(__always) func slot(_ key: UInt64) -> Int { Int(truncatingIfNeeded: (key &* 0x9E37_79B9_7F4A_7C15) >> shift) }
 
-    /// Adds `n` accesses to `page`.
-    func add(_ page: UInt64, _ n: UInt64) {
+    /// The index of `page` (a new one, counting 0, on first use).
+    func index(of page: UInt64) -> Int {
         let key = page &+ 1
         var i = slot(key)
         while true {
             let k = keys[i]
-            if k == key { counts[i] &+= n; return }
+            if k == key { return indices[i] }
             if k == 0 { break }
             i = (i + 1) & mask
         }
+        if used == room {
+            let p = UnsafeMutablePointer<UInt64>.allocate(capacity: room * 2), c = UnsafeMutablePointer<UInt64>.allocate(capacity: room * 2)
+            p.update(from: pages, count: used); c.update(from: counts, count: used)
+            pages.deallocate(); counts.deallocate()
+            pages = p; counts = c
+            room *= 2
+        }
         keys[i] = key
-        counts[i] = n
+        indices[i] = used
+        pages[used] = page
+        counts[used] = 0
         used += 1
         if used * 2 > mask { grow() }
+        return used - 1
     }
 
     func grow() {
-        let oldKeys = keys, oldCounts = counts, oldSize = mask + 1
+        let oldKeys = keys, oldIndices = indices, oldSize = mask + 1
         mask = oldSize * 2 - 1
         shift -= 1
         keys = .allocate(capacity: mask + 1)
         keys.initialize(repeating: 0, count: mask + 1)
-        counts = .allocate(capacity: mask + 1)
+        indices = .allocate(capacity: mask + 1)
         for j in 0..<oldSize where oldKeys[j] != 0 {
             var i = slot(oldKeys[j])
             while keys[i] != 0 { i = (i + 1) & mask }
             keys[i] = oldKeys[j]
-            counts[i] = oldCounts[j]
+            indices[i] = oldIndices[j]
         }
         oldKeys.deallocate()
-        oldCounts.deallocate()
+        oldIndices.deallocate()
     }
 
-    /// Calls `body` with each page and its count (in table order).
+    /// Calls `body` with each page that has accesses and its count (in order of first use).
     func forEach(_ body: (UInt64, UInt64) -> Void) {
-        for i in 0...mask where keys[i] != 0 { body(keys[i] &- 1, counts[i]) }
+        for i in 0..<used where counts[i] > 0 { body(pages[i], counts[i]) }
     }
 }
