@@ -138,24 +138,81 @@ public struct AddressSpaceSymbolizer: @unchecked Sendable {
     /// `[address, address + 1)`, or the empty range at 2^64 − 1 (which has no successor).
     static func single(_ address: UInt64) -> Range<UInt64> { address == .max ? address..<address : address..<(address + 1) }
 
-    /// The app and symbol at runtime `address`, or nil when no recorded mapping covers it.
-    /// Thread-safe (read-only after creation); O(log mappings + log symbols), no allocation.
-    public func lookup(_ address: UInt64) -> Result? {
+    /// What one address resolved to, without naming the app: the index of
+    /// the recorded mapping (see `app(ofMapping:)`), for callers that group
+    /// millions of addresses and intern images as integers.
+    public struct Resolution {
+        /// Index of the mapping holding the address (`0 ..< mappingCount`).
+        public var mapping: Int
+        /// The symbol covering the address, or nil when the image has none there.
+        public var match: SymbolTable.Match?
+        /// Runtime addresses this same answer holds for (same mapping, same
+        /// match; without a match, the gap between the symbols around the
+        /// address, or the whole mapping when its image has no symbol table).
+        public var range: Range<UInt64>
+        /// Runtime addresses of the whole mapping.
+        public var mappingRange: Range<UInt64>
+        /// Whether the mapping's image has a symbol table in the catalog
+        /// (false: no address of the mapping has a symbol).
+        public var hasSymbols: Bool
+    }
+
+    /// Recorded mappings (the indices `Resolution.mapping` takes).
+    public var mappingCount: Int { mappings.count }
+
+    /// The app whose image is mapped by mapping `index` (`0 ..< mappingCount`).
+    public func app(ofMapping index: Int) -> String { String(decoding: mappings[index].0.app, as: UTF8.self) }
+
+    /// The mapping and symbol at runtime `address`, or nil when no recorded
+    /// mapping covers it. Thread-safe; O(log mappings + log symbols), no allocation.
+    public func resolve(_ address: UInt64) -> Resolution? {
         var lo = 0, hi = mappings.count
         while lo < hi {
             let mid = (lo + hi) / 2
             if mappings[mid].0.start <= address { lo = mid + 1 } else { hi = mid }
         }
         guard lo > 0, address < mappings[lo - 1].0.end else { return nil }
-        let (entry, table) = mappings[lo - 1]
-        let match = table?.lookup(address &- entry.loadBias)
-        var range = entry.start..<entry.end
+        let index = lo - 1
+        let start = mappings[index].0.start, end = mappings[index].0.end, bias = mappings[index].0.loadBias
+        let match = mappings[index].1?.lookup(address &- bias)
+        var range: Range<UInt64>
         if let m = match {
-            let low = max(entry.start, m.range.lowerBound &+ entry.loadBias), high = min(entry.end, m.range.upperBound &+ entry.loadBias)
+            let low = max(start, m.range.lowerBound &+ bias), high = min(end, m.range.upperBound &+ bias)
             range = low < high ? low..<high : Self.single(address)
+        } else if let table = mappings[index].1 {
+            // The gap between the symbols around the address, in the mapping.
+            let g = table.gap(around: address &- bias)
+            let low = g.lowerBound &+ bias
+            var high = g.upperBound &+ bias
+            if high < low { high = .max }  // the gap runs past 2^64 at run time: the mapping ends first
+            let r = max(start, low)..<max(start, low, min(end, high))
+            range = g.isEmpty || !r.contains(address) ? Self.single(address) : r
         } else {
-            range = Self.single(address)
+            range = start..<end
         }
-        return Result(app: String(decoding: entry.app, as: UTF8.self), match: match, range: range)
+        return Resolution(mapping: index, match: match, range: range, mappingRange: start..<end, hasSymbols: mappings[index].1 != nil)
+    }
+
+    /// The addresses around `address` that no recorded mapping covers (empty
+    /// when a mapping covers `address`): the gap between the mappings on
+    /// either side. O(log mappings).
+    public func unmappedRange(around address: UInt64) -> Range<UInt64> {
+        var lo = 0, hi = mappings.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if mappings[mid].0.start <= address { lo = mid + 1 } else { hi = mid }
+        }
+        let low = lo > 0 ? mappings[lo - 1].0.end : 0
+        let high = lo < mappings.count ? mappings[lo].0.start : .max
+        guard low <= address, address < high else { return address..<address }
+        return low..<high
+    }
+
+    /// The app and symbol at runtime `address`, or nil when no recorded mapping covers it.
+    /// Thread-safe (read-only after creation); O(log mappings + log symbols); allocates the app's name
+    /// (`resolve` does not).
+    public func lookup(_ address: UInt64) -> Result? {
+        guard let r = resolve(address) else { return nil }
+        return Result(app: app(ofMapping: r.mapping), match: r.match, range: r.match == nil ? Self.single(address) : r.range)
     }
 }

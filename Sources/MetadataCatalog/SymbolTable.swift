@@ -75,6 +75,38 @@ public final class SymbolTable: @unchecked Sendable {
                      info: UInt8(truncatingIfNeeded: e.info), range: e.start..<(wrapped ? .max : end))
     }
 
+    /// The link-time addresses around `address` that no symbol covers (the
+    /// gap between the symbols on either side), or the empty range at
+    /// `address` when a symbol covers it. O(log chunks + log ranges).
+    public func gap(around address: UInt64) -> Range<UInt64> {
+        var lo = 0, hi = lows.count
+        while lo < hi {
+            let mid = (lo + hi) / 2
+            if lows[mid] <= address { lo = mid + 1 } else { hi = mid }
+        }
+        let next: UInt64 = lo < chunks.count ? chunks[lo].lowest : .max
+        guard lo > 0 else { return Self.checked(0..<next, address) }
+        let chunk = chunks[lo - 1]
+        if address >= chunk.highest || chunk.count == 0 { return Self.checked(chunk.highest..<next, address) }
+        // Last entry with start ≤ address (there is one: the first starts at `lowest`).
+        var a = 0, b = chunk.count
+        while a < b {
+            let mid = (a + b) / 2
+            if chunk.start(mid) <= address { a = mid + 1 } else { b = mid }
+        }
+        guard a > 0 else { return address..<address }
+        let e = chunk.entry(a - 1)
+        let (end, wrapped) = e.start.addingReportingOverflow(UInt64(e.size))
+        let low = wrapped ? UInt64.max : end
+        let high = a < chunk.count ? chunk.start(a) : chunk.highest
+        return Self.checked(low..<max(low, high), address)
+    }
+
+    /// `r` when it holds `address`, else the empty range at `address`.
+    static func checked(_ r: Range<UInt64>, _ address: UInt64) -> Range<UInt64> {
+        r.contains(address) ? r : address..<address
+    }
+
     /// Looks up every address; `body` gets each index and result in order.
     /// For millions of addresses; nothing is allocated per address.
     public func lookup(_ addresses: UnsafeBufferPointer<UInt64>, _ body: (Int, Match?) -> Void) {

@@ -14,15 +14,13 @@ struct AccessText {
 
     mutating func decimal(_ v: UInt64) {
         if v < 10 { bytes.append(UInt8(48 + v)); return }
-        var digits: (UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64,
-                     UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64, UInt64) =
-            (0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0)
-        var n = 0
-        var x = v
+        // Digits right to left into a stack buffer, then one append (not one per digit).
+        var digits: (UInt64, UInt64, UInt64) = (0, 0, 0)
         withUnsafeMutableBytes(of: &digits) { d in
-            let p = d.bindMemory(to: UInt8.self)
-            while x > 0 { p[n] = UInt8(48 + x % 10); x /= 10; n += 1 }
-            for i in stride(from: n - 1, through: 0, by: -1) { bytes.append(p[i]) }
+            var i = d.count
+            var x = v
+            while x > 0 { i -= 1; d[i] = UInt8(truncatingIfNeeded: 48 + x % 10); x /= 10 }
+            bytes.append(contentsOf: UnsafeRawBufferPointer(rebasing: d[i...]))
         }
     }
 

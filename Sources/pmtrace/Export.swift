@@ -77,13 +77,22 @@ struct Export: ParsableCommand {
         let block = AccessBlock()
         var rows: UInt64 = 0
         let kinds = AccessText.kindNames
+        var prefix: [UInt8] = [], prefixLane: UInt32 = 0, prefixTimestamp: UInt64 = 0
         while try stream.next(into: block) {
             for i in 0..<block.count {
                 let g = attribution?.group(of: block.hasPC ? block.pc[i] : block.address[i])
                 let hasPC = block.hasPC, hasVirtual = block.hasVirtual
                 if csv {
-                    t.decimal(UInt64(block.lane[i])); t.bytes.append(44)
-                    t.decimal(block.timestamp[i]); t.bytes.append(44)
+                    // A batch's accesses share lane and timestamp: format them once per batch.
+                    if block.lane[i] != prefixLane || block.timestamp[i] != prefixTimestamp || prefix.isEmpty {
+                        prefixLane = block.lane[i]
+                        prefixTimestamp = block.timestamp[i]
+                        var p = AccessText()
+                        p.decimal(UInt64(prefixLane)); p.bytes.append(44)
+                        p.decimal(prefixTimestamp); p.bytes.append(44)
+                        prefix = p.bytes
+                    }
+                    t.raw(prefix)
                     t.raw(kinds[Int(block.kind[i])]); t.bytes.append(44)
                     t.decimal(block.address[i]); t.bytes.append(44)
                     t.decimal(UInt64(block.size[i])); t.bytes.append(44)

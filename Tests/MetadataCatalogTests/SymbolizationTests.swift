@@ -120,6 +120,32 @@ import TraceVolume
         withExtendedLifetime(pool) {}
     }
 
+    /// `gap(around:)` is exactly the run of addresses without a symbol: empty
+    /// where a symbol covers the address; otherwise every address of the gap
+    /// has no symbol and the addresses just outside it have one (or lie
+    /// outside every chunk's span).
+    @Test func gapsAreExactlyTheAddressesWithoutSymbols() throws {
+        let (pool, catalog) = try catalogPool()
+        try catalog.importELF(at: libcPath, app: "libc")
+        let table = try catalog.table(app: "libc")
+        var rng = SplitMix64(seed: 11)
+        var gaps = 0
+        for _ in 0..<20_000 {
+            let a = rng.next() % 0x20_0000
+            let g = table.gap(around: a)
+            guard table.lookup(a) == nil else { #expect(g.isEmpty, "0x\(String(a, radix: 16))"); continue }
+            gaps += 1
+            try #require(g.contains(a), "0x\(String(a, radix: 16)): \(g)")
+            for b in [g.lowerBound, g.upperBound - 1, g.lowerBound + (g.upperBound - g.lowerBound) / 2] {
+                #expect(table.lookup(b) == nil, "0x\(String(b, radix: 16)) in gap \(g)")
+            }
+            if g.lowerBound > 0 { #expect(table.lookup(g.lowerBound - 1) != nil || g.lowerBound == 0, "below \(g)") }
+            if g.upperBound < 0x20_0000 { #expect(table.lookup(g.upperBound) != nil, "above \(g)") }
+        }
+        #expect(gaps > 0)
+        withExtendedLifetime(pool) {}
+    }
+
     /// The live process's own maps: `malloc`'s runtime address symbolizes to malloc.
     @Test func symbolizesThroughProcessMaps() throws {
         let (pool, catalog) = try catalogPool(size: 256 << 20)

@@ -1,9 +1,10 @@
 #if arch(x86_64) && os(Linux)
 import Foundation
 import GuestRecording
+import MetadataCatalog
 import PMTrace
 import Testing
-import TraceAnalysis
+@testable import TraceAnalysis
 import TraceFormat
 import TracePayloads
 import TraceVolume
@@ -229,6 +230,25 @@ import TraceVolume
         struct Row: Decodable { var app: String; var function: String; var accesses: UInt64 }
         let rows = try JSONDecoder().decode([Row].self, from: hot.stdout)
         #expect(rows.contains { $0.app == "libc.so.6" && $0.function.contains("mem") }, "libc's memory functions are among the hottest: \(rows.prefix(5))")
+
+        // hot's fast path (runs, range cache, interned slots, page table) gives exactly
+        // the answers of one symbol lookup per access, for every grouping.
+        let symbolizer = try MetadataCatalog(store: p.store).symbolizer(addressSpace: "ls")
+        let cases: [(HotCounter.Grouping, Bool, Set<MemoryAccess.Kind>?)] = [
+            (.function, true, nil), (.function, false, nil), (.function, true, [.store]),
+            (.image, true, nil), (.image, false, nil), (.page, false, nil), (.mapping, true, nil),
+        ]
+        for (grouping, byPC, kinds) in cases {
+            let fast = HotCounter(grouping: grouping, symbolizer: symbolizer, byPC: byPC, kinds: kinds)
+            let slow = HotCounter(grouping: grouping, symbolizer: symbolizer, byPC: byPC, kinds: kinds, cached: false)
+            let stream = try AccessStream(reader: try p.store.openReader(volume: "ls"))
+            let block = AccessBlock()
+            while try stream.next(into: block) { fast.add(block); slow.add(block) }
+            #expect(fast.total == slow.total && fast.symbolized == slow.symbolized, "\(grouping) byPC \(byPC)")
+            let f = fast.rows(top: .max, maps: stream.recordedMaps), s = slow.rows(top: .max, maps: stream.recordedMaps)
+            #expect(f.count == s.count && f == s, "\(grouping) byPC \(byPC): \(f.count) rows vs \(s.count)")
+            #expect(f.count > 3 && f.reduce(0) { $0 + $1.accesses } == fast.total)
+        }
     }
 }
 #endif

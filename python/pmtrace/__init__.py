@@ -56,24 +56,30 @@ class Region:
                 out.append((name, lanes.value))
         return out
 
-    def batches(self, volume, since=None, capacity=1 << 20):
+    def batches(self, volume, since=None, capacity=1 << 20, reuse=False):
         """Yields dicts of NumPy arrays (COLUMNS) of up to `capacity` accesses each, in timestamp
-        order; each dict is new (safe to keep). `since`: ns since the Unix epoch to seek to."""
+        order; each dict is new (safe to keep), unless `reuse`: then the same arrays are refilled
+        for every batch (a dict is valid only until the next one is asked for; nothing is allocated
+        or first-touched per batch, for streaming consumers such as the Parquet export).
+        `since`: ns since the Unix epoch to seek to."""
         reader = ctypes.c_void_p()
         check(self._lib.pmt_reader_open(self._store, volume.encode("utf-8", "surrogateescape"), ctypes.byref(reader)),
               f"open volume {volume!r}")
         try:
             if since is not None:
                 check(self._lib.pmt_reader_seek(reader, since), "pmt_reader_seek")
+            arrays = None
+            n = ctypes.c_size_t()
             while True:
-                arrays = {name: np.empty(capacity, dtype) for name, dtype in COLUMNS}
-                cols = AccessColumns(*(arrays[name].ctypes.data for name, _ in COLUMNS))
-                n = ctypes.c_size_t()
+                if arrays is None or not reuse:
+                    arrays = {name: np.empty(capacity, dtype) for name, dtype in COLUMNS}
+                    cols = AccessColumns(*(arrays[name].ctypes.data for name, _ in COLUMNS))
                 rc = self._lib.pmt_reader_read_accesses(reader, ctypes.byref(cols), capacity, ctypes.byref(n))
                 if rc == PMT_END:
                     return
                 if rc < 0 and n.value > capacity:
                     capacity = n.value  # one batch larger than the buffer: retry with room for it
+                    arrays = None
                     continue
                 check(rc, "pmt_reader_read_accesses")
                 yield {name: a[:n.value] for name, a in arrays.items()}

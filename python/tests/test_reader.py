@@ -85,3 +85,25 @@ def test_duckdb_top_pages_equal_hot(pool, pmtrace_cli, tmp_path):
     hot = json.loads(subprocess.run([pmtrace_cli, "hot", pool, "trace", "--by", "page", "--top", "10", "--json"],
                                     check=True, capture_output=True, text=True).stdout)
     assert [(r["page"] >> 12, r["accesses"]) for r in hot] == [(int(p), int(n)) for p, n in top]
+
+
+def test_split_by_partition_keeps_every_row_in_order():
+    """A batch straddling lanes and windows is split by (lane, window) with each part's rows in
+    batch order; a batch inside one partition is passed through as it is."""
+    import numpy as np
+    import pyarrow as pa
+    from pmtrace.parquet import split_by_partition
+
+    rng = np.random.default_rng(11)
+    n = 20000
+    lane = rng.integers(0, 5, n).astype(np.uint32)
+    window = (np.sort(rng.integers(0, 3, n)) * 10**9 + 1_700_000_000 * 10**9).astype(np.uint64)
+    address = np.arange(n, dtype=np.uint64)
+    part = pa.RecordBatch.from_arrays([pa.array(address)], names=["address"])
+    out = split_by_partition(lane, window, part)
+    assert len(out) == len(set(zip(lane.tolist(), window.tolist())))
+    assert sum(rb.num_rows for _, _, rb in out) == n
+    for l, w, rb in out:
+        assert np.array_equal(rb.column(0).to_numpy(), address[(lane == l) & (window == w)])
+    one = split_by_partition(np.full(n, 3, np.uint32), np.full(n, 7 * 10**9, np.uint64), part)
+    assert len(one) == 1 and one[0][:2] == (3, 7 * 10**9) and one[0][2] is part
