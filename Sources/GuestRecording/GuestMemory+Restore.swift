@@ -35,6 +35,9 @@ extension GuestMemory {
     /// (no fsync): a crash during restore leaves a partial file.
     public func restore(epoch: Int, range: Range<UInt64>? = nil, to path: String, overwrite: Bool = false) throws -> RestoreSummary {
         precondition(epoch >= 0 && epoch < epochs.epochs.count, "epoch out of range")
+        if range == nil, ramBytes == 0 || ramBytes % 4096 != 0 || ramBytes > Self.maxImageBytes {
+            throw GuestEpochsError("damaged recording: the last checkpoint gives a RAM size of \(ramBytes) bytes (not a positive multiple of 4 KiB up to 1 TiB)")
+        }
         let range = range ?? 0..<ramBytes
         guard range.lowerBound % 4096 == 0, range.upperBound % 4096 == 0, !range.isEmpty else {
             throw GuestEpochsError("--range must be whole, non-empty 4 KiB pages (got 0x\(String(range.lowerBound, radix: 16))…0x\(String(range.upperBound, radix: 16)))")
@@ -50,7 +53,7 @@ extension GuestMemory {
         }
         let length = Int(range.upperBound - range.lowerBound)
         guard let buffer = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
-              buffer != MAP_FAILED else { throw GuestEpochsError("cannot map \(length) bytes for the image") }
+              buffer != MAP_FAILED else { throw GuestEpochsError("cannot map \(length) bytes of memory to build the image: \(String(cString: strerror(errno)))") }
         defer { munmap(buffer, length) }
         var filled = [Bool](repeating: false, count: length / 4096)
         let scan = try store.openLaneReader(volume: volume, lane: epochs.machineLane)

@@ -68,12 +68,54 @@ public final class GuestMemory {
             }
             if r.timestamp > target.timestamp { break }
         }
-        throw GuestEpochsError("the image of page 0x\(String(gpa, radix: 16)) (record \(target.sequence)) was not found again")
+        // Timestamps out of order (a damaged or hostile lane) defeat the seek:
+        // look through the whole lane before giving up.
+        try reader.seek(timestamp: 0)
+        while let r = try reader.next() {
+            guard r.kind == .pageImage && r.sequence == target.sequence else { continue }
+            return try r.withContiguousPayload { p in try body(try PageImage.decode(p).page) }
+        }
+        throw GuestEpochsError("damaged recording: the image of page 0x\(String(gpa, radix: 16)) (record \(target.sequence)) indexed earlier was not found again")
     }
 
     /// The page at `gpa` as of `epoch` (4096 bytes; zeros when never imaged).
     public func page(at gpa: UInt64, epoch: Int) throws -> [UInt8] {
         try withPage(at: gpa, epoch: epoch) { p in p.map { [UInt8]($0) } ?? [UInt8](repeating: 0, count: 4096) }
+    }
+
+    /// The pages that differ between epochs `from` and `to` (≥ `from`), with
+    /// how many of their bytes differ, sorted by GPA. One pass over the
+    /// machine lane; memory: one page per candidate that has an image at
+    /// or before `from`.
+    public func changes(from: Int, to: Int) throws -> [(gpa: UInt64, bytesChanged: Int)] {
+        precondition(from >= 0 && from <= to && to < epochs.epochs.count, "epochs out of range")
+        var beforeWinner: [UInt64: UInt64] = [:], afterWinner: [UInt64: UInt64] = [:]  // sequence → gpa
+        for (gpa, v) in versions where v.contains(where: { $0.epoch > from && $0.epoch <= to }) {
+            if let x = v.last(where: { $0.epoch <= from }) { beforeWinner[x.sequence] = gpa }
+            if let y = v.last(where: { $0.epoch <= to }) { afterWinner[y.sequence] = gpa }
+        }
+        var before: [UInt64: [UInt8]] = [:]
+        var result: [(gpa: UInt64, bytesChanged: Int)] = []
+        let scan = try store.openLaneReader(volume: volume, lane: epochs.machineLane)
+        var left = afterWinner.count
+        while left > 0, let r = try scan.next() {
+            guard r.kind == .pageImage else { continue }
+            if let gpa = beforeWinner[r.sequence] {
+                before[gpa] = try r.withContiguousPayload { p throws(FormatError) in [UInt8](try PageImage.decode(p).page) }
+            } else if let gpa = afterWinner[r.sequence] {
+                left -= 1
+                let old = before.removeValue(forKey: gpa)
+                let n = try r.withContiguousPayload { p throws(FormatError) -> Int in
+                    let page = try PageImage.decode(p).page
+                    var n = 0
+                    if let old { for i in 0..<4096 where old[i] != page[i] { n += 1 } } else { for b in page where b != 0 { n += 1 } }
+                    return n
+                }
+                if n > 0 { result.append((gpa, n)) }
+            }
+        }
+        guard left == 0 else { throw GuestEpochsError("damaged recording: \(left) indexed page images were not found again") }
+        return result.sorted { $0.gpa < $1.gpa }
     }
 
     /// Pages imaged in epochs `from + 1 … to` (page-aligned GPAs, sorted):

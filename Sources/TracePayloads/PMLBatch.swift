@@ -54,6 +54,12 @@ public enum PageImage {
         }
         let size = Int(p.loadLE(8, as: UInt32.self))
         guard size == pageSize else { throw .invalidField(s, field: "page size", value: UInt64(size)) }
+        // A page starts at a page boundary and ends before 2^64 (no writer
+        // wrote anything else; a reader placing it must not wrap or shift it).
+        let address = p.loadLE(0, as: UInt64.self)
+        guard address % UInt64(pageSize) == 0, address <= UInt64.max - UInt64(pageSize) + 1 else {
+            throw .invalidField(s, field: "guest-physical address", value: address)
+        }
         guard payload.count == headerSize + size else {
             throw .truncated(s, needed: headerSize + size, available: payload.count)
         }

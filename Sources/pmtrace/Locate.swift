@@ -161,9 +161,16 @@ struct Locate: ParsableCommand {
 
     /// The info block of the namespace at `path` (its first 8 KiB).
     static func readNamespace(_ path: String) throws -> Namespace {
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // O_NONBLOCK: a FIFO or socket must not block the open; it is refused below.
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { throw CLIError("\(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        var st = stat()
+        guard fstat(fd, &st) == 0 else { throw CLIError("\(path): \(String(cString: strerror(errno)))") }
+        let type = st.st_mode & S_IFMT
+        guard type == S_IFREG || type == S_IFBLK || type == S_IFCHR else {
+            throw CLIError("\(path): not a regular file or a device (a namespace is a device like /dev/pmem0 or its backing file)")
+        }
         let end = lseek(fd, 0, SEEK_END)
         let size: UInt64? = end > 0 ? UInt64(end) : nil
         var head = [UInt8](repeating: 0, count: 8192)

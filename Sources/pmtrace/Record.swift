@@ -37,7 +37,12 @@ struct Record: ParsableCommand {
         let qemu = try cliTool { try Tools.require("qemu-x86_64", package: "qemu-user") }
         let pluginPath = try cliTool { try Tools.plugin(explicit: plugin, executable: CommandLine.arguments[0]) }
         let program = command[0].contains("/") ? command[0] : (Tools.which(command[0]) ?? command[0])
-        guard FileManager.default.isExecutableFile(atPath: program) else { throw CLIError("\(command[0]): no such program") }
+        var isDir: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: program, isDirectory: &isDir) else { throw CLIError("\(command[0]): no such program") }
+        guard !isDir.boolValue, FileManager.default.isExecutableFile(atPath: program) else {
+            throw CLIError("\(command[0]): not an executable program")
+        }
+        if let stats { try checkWritable(stats) }
         for (what, value) in [("pool path", pool), ("volume name", volume.value), ("stats file", stats ?? "")] where value.contains(",") {
             throw CLIError("\(value): a \(what) given to the QEMU plugin cannot contain ','")
         }
@@ -58,7 +63,8 @@ struct Record: ParsableCommand {
         let seconds = Double(monotonicNanoseconds() - started) / 1e9
         let s = PluginStats(text: (try? String(contentsOfFile: statsPath, encoding: .utf8)) ?? "")
         guard !s.mode.isEmpty else {
-            throw CLIError("QEMU ended without the plugin's counters (status \(p.terminationStatus); see its messages above)")
+            dropVolumeIfEmpty(pool, volume.value)
+            throw CLIError("QEMU ended (status \(p.terminationStatus)) without the plugin's counters: the program did not run under it (see QEMU's message above, if any)")
         }
 
         // The mappings: the plugin's marker, imported under the volume's name.
@@ -90,4 +96,18 @@ struct Record: ParsableCommand {
 /// A missing tool or plugin is a usage/installation problem (exit 2), said in one line.
 func cliTool<T>(_ body: () throws -> T) throws -> T {
     do { return try body() } catch let e as LayoutError { throw CLIError(e.description) }
+}
+
+/// Refuses a path the plugin could not create its counters file at.
+func checkWritable(_ path: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw CLIError("\(path): cannot write the plugin's counters there: \(String(cString: strerror(errno)))") }
+    close(fd)
+}
+
+/// Deletes a volume a failed recording created, when nothing was written to it.
+func dropVolumeIfEmpty(_ pool: String, _ volume: String) {
+    guard let p = try? openPool(pool, writable: true),
+          let v = p.store.volumes().first(where: { $0.name == volume }), v.segmentCount == 0 else { return }
+    try? p.store.deleteVolume(volume)
 }

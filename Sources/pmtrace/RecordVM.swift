@@ -54,8 +54,13 @@ struct RecordVM: ParsableCommand {
     func run() throws {
         let qemu = try cliTool { try Tools.require("qemu-system-x86_64", package: "qemu-system-x86") }
         for (what, path) in [("kernel", kernel), ("initramfs", initrd)] {
-            guard FileManager.default.isReadableFile(atPath: path) else { throw CLIError("\(path): no such \(what) (or not readable)") }
+            var isDir: ObjCBool = false
+            guard FileManager.default.fileExists(atPath: path, isDirectory: &isDir), FileManager.default.isReadableFile(atPath: path) else {
+                throw CLIError("\(path): no such \(what) (or not readable)")
+            }
+            guard !isDir.boolValue else { throw CLIError("\(path): a directory, not a \(what) file") }
         }
+        if let stats { try checkWritable(stats) }
         let pluginPath = try cliTool { try Tools.plugin(explicit: plugin, executable: CommandLine.arguments[0]) }
         if let ramFile, FileManager.default.fileExists(atPath: ramFile) {
             throw CLIError("\(ramFile): exists; QEMU would reuse its contents as guest RAM (remove it or choose another path)")
@@ -102,10 +107,17 @@ struct RecordVM: ParsableCommand {
                               "-plugin", ([pluginPath] + pluginArgs).joined(separator: ",")]
 
         let started = Date()
-        let console = try runGuest(qemu: qemu, arguments: args, started: started)
+        let console: [ConsoleLine]
+        do { console = try runGuest(qemu: qemu, arguments: args, started: started) } catch {
+            dropVolumeIfEmpty(pool, volume.value)  // QEMU refused the kernel (or died) before the plugin wrote anything
+            throw error
+        }
         let seconds = Date().timeIntervalSince(started)
         let s = PluginStats(text: (try? String(contentsOfFile: statsPath, encoding: .utf8)) ?? "")
-        guard !s.mode.isEmpty else { throw CLIError("QEMU ended without the plugin's counters (see its messages above)") }
+        guard !s.mode.isEmpty else {
+            dropVolumeIfEmpty(pool, volume.value)
+            throw CLIError("QEMU ended without the plugin's counters (see its message above)")
+        }
 
         // The console lane: the configuration, then the guest's lines with their host times.
         let p = try openPool(pool, writable: true)

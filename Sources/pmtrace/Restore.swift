@@ -75,14 +75,24 @@ struct Restore: ParsableCommand {
         var r: Range<UInt64>?
         if let range {
             let parts = range.split(separator: ":")
-            guard parts.count == 2, let start = parseNumber(parts[0]), let length = parseNumber(parts[1]), length > 0,
-                  start <= UInt64.max - length else { throw CLIError("--range \(range): expected <gpa>:<length>") }
+            guard parts.count == 2, let start = parseNumber(parts[0]), let length = parseNumber(parts[1]), length > 0 else {
+                throw CLIError("--range \(range): expected <gpa>:<length> (hex with 0x, or decimal)")
+            }
+            guard start <= UInt64.max - length else { throw CLIError("--range \(range): the range ends past 2^64") }
+            guard start % 4096 == 0, length % 4096 == 0 else { throw CLIError("--range \(range): start and length must be whole 4 KiB pages") }
+            guard length <= GuestMemory.maxImageBytes else { throw CLIError("--range \(range): at most 1 TiB") }
             r = start..<(start + length)
+        }
+        if FileManager.default.fileExists(atPath: out) && !force {
+            var isDir: ObjCBool = false
+            _ = FileManager.default.fileExists(atPath: out, isDirectory: &isDir)
+            throw CLIError("\(out): \(isDir.boolValue ? "is a directory" : "exists (--force replaces it)")")
         }
         let started = monotonicNanoseconds()
         let s: GuestMemory.RestoreSummary
         do { s = try memory.restore(epoch: epoch, range: r, to: out, overwrite: force) } catch let e as GuestEpochsError {
-            throw CLIError(e.description)
+            // Options were checked above: what remains is the recording's or the output file's.
+            throw CLIError("\(pool): '\(volume)': \(e.description)", status: e.description.hasPrefix("damaged") ? ExitStatus.refused : ExitStatus.usageOrIO)
         }
         let seconds = Double(monotonicNanoseconds() - started) / 1e9
         print("restored epoch \(epoch) of '\(volume)' into \(out): \(formatBytes(s.bytes)), \(s.dataPages) pages of data, \(s.holes) holes, in \(String(format: "%.3f", seconds)) s (\(String(format: "%.2f", Double(s.bytes) / max(seconds, 1e-9) / 1e9)) GB/s of image)")
@@ -120,13 +130,11 @@ struct Diff: ParsableCommand {
         guard a <= b else { throw CLIError("--from (epoch \(a)) comes after --to (epoch \(b))") }
         var logged = Set<UInt64>()
         if a < b { for e in memory.epochs.epochs[(a + 1)...b] { logged.formUnion(e.pmlPages) } }
-        var rows: [Row] = []
-        for gpa in memory.pagesImaged(after: a, through: b) {
-            let before = try memory.page(at: gpa, epoch: a), after = try memory.page(at: gpa, epoch: b)
-            var n = 0
-            for i in 0..<4096 where before[i] != after[i] { n += 1 }
-            if n > 0 { rows.append(Row(gpa: gpa, bytesChanged: n, source: logged.contains(gpa) ? "pml" : "unlogged")) }
+        let changed: [(gpa: UInt64, bytesChanged: Int)]
+        do { changed = try memory.changes(from: a, to: b) } catch let e as GuestEpochsError {
+            throw CLIError("\(pool): '\(volume)': \(e.description)", status: ExitStatus.refused)
         }
+        let rows = changed.map { Row(gpa: $0.gpa, bytesChanged: $0.bytesChanged, source: logged.contains($0.gpa) ? "pml" : "unlogged") }
         if json { try printJSON(rows); return }
         print("GPA                 BYTES CHANGED  SOURCE")
         for r in rows { print(String(format: "0x%016llx  %13d  %@", r.gpa, r.bytesChanged, r.source as NSString)) }

@@ -78,6 +78,25 @@ import TraceVolume
         #expect(throws: GuestEpochsError.self) { _ = try m.restore(epoch: 2, to: path) }
     }
 
+    /// A page image off a page boundary is damage, not a page placed at the
+    /// boundary below it; `changes` agrees with comparing `page` twice.
+    @Test func misalignedImageIsRefusedAndChangesMatchPages() throws {
+        let pool = try Self.recording()
+        let m = try GuestMemory(store: pool.store, volume: "g")
+        let c = try m.changes(from: 0, to: 2)
+        var expected: [UInt64: Int] = [:]
+        for gpa in m.pagesImaged(after: 0, through: 2) {
+            let a = try m.page(at: gpa, epoch: 0), b = try m.page(at: gpa, epoch: 2)
+            let n = (0..<4096).filter { a[$0] != b[$0] }.count
+            if n > 0 { expected[gpa] = n }
+        }
+        #expect(Dictionary(uniqueKeysWithValues: c.map { ($0.gpa, $0.bytesChanged) }) == expected && c.count == 2)
+        let w = try pool.store.openWriter(volume: "g", lane: 1)
+        try w.append(bytes: Self.image(0x1123, fill: 9), kind: .pageImage, timestamp: 100)
+        w.close()
+        #expect(throws: FormatError.self) { _ = try GuestMemory(store: pool.store, volume: "g") }
+    }
+
     /// A volume without checkpoint records is not a guest recording; a
     /// damaged checkpoint payload is a typed format error.
     @Test func notARecordingAndDamagedCheckpoint() throws {

@@ -623,8 +623,8 @@ static void at_exit(qemu_plugin_id_t id, void *udata) {
         encoder_cpu = g.encoder_cpu;
         g.enc_running = 0;
     }
-    if (g.system && g.record && g.pml) {
-        pthread_once(&g.base_once, base_image);
+    /* No access seen: the guest never ran (QEMU refused the kernel): write nothing. */
+    if (g.system && g.record && g.pml && __atomic_load_n(&g.base_done, __ATOMIC_ACQUIRE)) {
         pthread_mutex_lock(&g.ckpt_lock);
         take_checkpoint(2u);
         pthread_mutex_unlock(&g.ckpt_lock);
