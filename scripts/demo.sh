@@ -70,14 +70,15 @@ mkdir -p "$DEMO_OUT"
 "$PMTRACE" heatmap "$POOL" ls-usr-bin --out "$DEMO_OUT/ls-usr-bin-heatmap.svg"
 "$PMTRACE" working-set "$POOL" ls-usr-bin --window 20ms --svg "$DEMO_OUT/ls-usr-bin-working-set.svg"
 echo "pictures: $DEMO_OUT/ls-usr-bin-heatmap.svg, $DEMO_OUT/ls-usr-bin-working-set.svg"
-if python3 -c "import pyarrow, numpy" 2>/dev/null; then
+PY=$(./scripts/python-env.sh | tail -1)
+if "$PY" -c "import pyarrow, numpy" 2>/dev/null; then
     rm -rf "$DEMO_OUT/ls-usr-bin-parquet"
     swift build -c release --product PMTraceC 2>&1 | tail -1
     PMTRACE_LIB="$(swift build -c release --show-bin-path)/libPMTraceC.so" PYTHONPATH="$PWD/python${PYTHONPATH:+:$PYTHONPATH}" \
-        python3 -m pmtrace export-parquet "$POOL" ls-usr-bin "$DEMO_OUT/ls-usr-bin-parquet"
-    if python3 -c "import duckdb" 2>/dev/null; then
+        "$PY" -m pmtrace export-parquet "$POOL" ls-usr-bin "$DEMO_OUT/ls-usr-bin-parquet"
+    if "$PY" -c "import duckdb" 2>/dev/null; then
         echo "top pages by DuckDB over the Parquet files (the same as hot --by page above):"
-        python3 -c "import duckdb, sys; print(duckdb.sql(\"select printf('0x%x', (address >> 12) << 12) as page, count(*) as accesses from read_parquet('\" + sys.argv[1] + \"/**/*.parquet', hive_partitioning = true) group by address >> 12 order by accesses desc limit 8\"))" "$DEMO_OUT/ls-usr-bin-parquet"
+        "$PY" -c "import duckdb, sys; print(duckdb.sql(\"select printf('0x%x', (address >> 12) << 12) as page, count(*) as accesses from read_parquet('\" + sys.argv[1] + \"/**/*.parquet', hive_partitioning = true) group by address >> 12 order by accesses desc limit 8\"))" "$DEMO_OUT/ls-usr-bin-parquet"
     else
         echo "(duckdb is not installed: pip install duckdb to query the Parquet files)"
     fi

@@ -2,13 +2,14 @@
 # Installs what PMTrace needs on Debian/Ubuntu when it is missing:
 # libpmem2/libpmemobj/libpmemlog headers (PMDK), pkg-config, valgrind (lackey traces),
 # binutils (nm and readelf: ground truth for the symbol tests), time (peak-memory checks
-# of child processes), python3 (the format-text encoder a catalog test cross-checks),
+# of child processes), python3 with venv and pip (a catalog test's cross-check; the Python
+# bridge's venv, scripts/python-env.sh),
 # QEMU system and user mode, busybox-static and a C compiler (the QEMU plugin, the test
 # guest of scripts/guest.sh, `pmtrace record-vm` and `pmtrace record`), acpica-tools (iasl: the
 # SRAT/NFIT test tables of NVM discovery).
 set -euo pipefail
 need=()
-for pkg in libpmem2-dev libpmemobj-dev libpmemlog-dev pkg-config valgrind binutils time python3 \
+for pkg in libpmem2-dev libpmemobj-dev libpmemlog-dev pkg-config valgrind binutils time python3 python3-venv python3-pip \
            qemu-system-x86 qemu-user busybox-static gcc libsqlite3-dev sqlite3 acpica-tools; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done

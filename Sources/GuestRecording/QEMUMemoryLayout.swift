@@ -75,7 +75,8 @@ public struct QEMUMemoryLayout: Equatable, Sendable {
         // One GPA per physical address: drop a range covered by a larger one.
         ranges = ranges.filter { r in
             !ranges.contains { o in
-                o != r && o.length > r.length && r.physical >= o.physical && r.physical + r.length <= o.physical + o.length
+                // Subtractions only: ranges near 2^64 must not overflow.
+                o != r && o.length > r.length && r.physical >= o.physical && r.physical - o.physical <= o.length - r.length
             }
         }
         guard ranges.contains(where: { $0.type == "ram" }) else {
@@ -91,7 +92,7 @@ public struct QEMUMemoryLayout: Equatable, Sendable {
               let colon = s[close...].firstIndex(of: ":"),
               let start = UInt64(s[..<dash], radix: 16),
               let last = UInt64(s[s.index(after: dash)..<open].trimmingCharacters(in: .whitespaces), radix: 16),
-              last >= start else { return nil }
+              last >= start, last - start < UInt64.max else { return nil }  // a length must fit 64 bits
         let type = s[s.index(after: open)..<close].split(separator: ",").last?.trimmingCharacters(in: .whitespaces) ?? ""
         guard type == "ram" || type == "rom" || type == "nv-ram" else { return nil }
         let rest = s[s.index(after: colon)...].split(separator: " ")

@@ -79,39 +79,14 @@ public enum AccessColumns {
     public static func decode(kind: RecordKind, payload: UnsafeRawBufferPointer, into columns: AccessColumnPointers,
                               at start: Int) throws(FormatError) -> BatchShape? {
         guard let shape = try shape(kind: kind, payload: payload) else { return nil }
-        let s = Structure.payload(kind: kind.rawValue)
-        let hasVirtual = shape.fields.contains(.virtual), hasPC = shape.fields.contains(.pc)
-        var i = shape.headerBytes
-        var address: UInt64 = 0, translation: UInt64 = 0, pc: UInt64 = 0
+        var reader = AccessEntryReader(payload: payload, kind: kind, fields: shape.fields, headerBytes: shape.headerBytes)
         for n in start..<(start + shape.count) {
-            guard i < payload.count else { throw .truncated(s, needed: i + 1, available: payload.count) }
-            let tag = payload[i]
-            i += 1
-            var size = UInt64(tag >> 2)
-            if size == 63 {
-                guard let v = Varint.read(payload, &i), v <= UInt64(UInt32.max) else {
-                    throw .invalidField(s, field: "size varint", value: UInt64(i))
-                }
-                size = v
-            }
-            guard let d = Varint.read(payload, &i) else { throw .invalidField(s, field: "address varint", value: UInt64(i)) }
-            // Wrapping by definition (FORMAT.md §8.2: differences are modulo 2^64).
-            address = address &+ UInt64(bitPattern: Varint.unzigzag(d))
-            var virtual: UInt64 = 0
-            if hasVirtual {
-                guard let t = Varint.read(payload, &i) else { throw .invalidField(s, field: "virtual varint", value: UInt64(i)) }
-                translation = translation &+ UInt64(bitPattern: Varint.unzigzag(t))
-                virtual = address &+ translation
-            }
-            if hasPC {
-                guard let q = Varint.read(payload, &i) else { throw .invalidField(s, field: "pc varint", value: UInt64(i)) }
-                pc = pc &+ UInt64(bitPattern: Varint.unzigzag(q))
-            }
-            columns.kind?[n] = tag & 3
-            columns.size?[n] = UInt32(truncatingIfNeeded: size)  // ≤ UInt32.max, checked above
-            columns.address?[n] = address
-            columns.virtual?[n] = virtual
-            columns.pc?[n] = hasPC ? pc : 0
+            let a = try reader.next()
+            columns.kind?[n] = a.kind.rawValue
+            columns.size?[n] = a.size
+            columns.address?[n] = a.physical
+            columns.virtual?[n] = a.virtual
+            columns.pc?[n] = a.pc
         }
         return shape
     }

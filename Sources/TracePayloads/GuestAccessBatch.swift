@@ -84,37 +84,9 @@ public enum GuestAccessBatch {
     /// Calls `body` for each access in order; validates as it goes (a payload
     /// that ends early or holds a malformed varint throws, naming the field).
     public static func forEach(_ payload: UnsafeRawBufferPointer, _ body: (GuestAccess) -> Void) throws(FormatError) {
-        let s = Structure.payload(kind: RecordKind.guestAccessBatch.rawValue)
         let h = try header(payload)
-        let hasVirtual = h.fields.contains(.virtual), hasPC = h.fields.contains(.pc)
-        var i = headerBytes
-        var physical: UInt64 = 0, translation: UInt64 = 0, pc: UInt64 = 0
-        for _ in 0..<h.count {
-            guard i < payload.count else { throw .truncated(s, needed: i + 1, available: payload.count) }
-            let tag = payload[i]
-            i += 1
-            var size = UInt64(tag >> 2)
-            if size == 63 {
-                guard let v = Varint.read(payload, &i), v <= UInt64(UInt32.max) else {
-                    throw .invalidField(s, field: "size varint", value: UInt64(i))
-                }
-                size = v
-            }
-            guard let d = Varint.read(payload, &i) else { throw .invalidField(s, field: "physical varint", value: UInt64(i)) }
-            physical = physical &+ UInt64(bitPattern: Varint.unzigzag(d))
-            var access = GuestAccess(kind: MemoryAccess.Kind(rawValue: tag & 3)!, size: UInt32(size), physical: physical)
-            if hasVirtual {
-                guard let t = Varint.read(payload, &i) else { throw .invalidField(s, field: "virtual varint", value: UInt64(i)) }
-                translation = translation &+ UInt64(bitPattern: Varint.unzigzag(t))
-                access.virtual = physical &+ translation
-            }
-            if hasPC {
-                guard let q = Varint.read(payload, &i) else { throw .invalidField(s, field: "pc varint", value: UInt64(i)) }
-                pc = pc &+ UInt64(bitPattern: Varint.unzigzag(q))
-                access.pc = pc
-            }
-            body(access)
-        }
+        var reader = AccessEntryReader(payload: payload, kind: .guestAccessBatch, fields: h.fields, headerBytes: headerBytes)
+        for _ in 0..<h.count { body(try reader.next()) }
     }
 
     /// Builds one payload in a caller-owned buffer with no allocation (the

@@ -82,24 +82,10 @@ public enum MemoryAccessBatch {
     ) throws(FormatError) {
         let s = Structure.payload(kind: RecordKind.memoryAccessBatch.rawValue)
         guard let count = count(payload) else { throw .truncated(s, needed: 8, available: payload.count) }
-        var i = 8
-        var previous: UInt64 = 0
+        var reader = AccessEntryReader(payload: payload, kind: .memoryAccessBatch, fields: [], headerBytes: headerBytes)
         for _ in 0..<count {
-            guard i < payload.count else { throw .truncated(s, needed: i + 1, available: payload.count) }
-            let tag = payload[i]
-            i += 1
-            var size = UInt64(tag >> 2)
-            if size == 63 {
-                guard let v = Varint.read(payload, &i), v <= UInt64(UInt32.max) else {
-                    throw .invalidField(s, field: "size varint", value: UInt64(i))
-                }
-                size = v
-            }
-            guard let d = Varint.read(payload, &i) else {
-                throw .invalidField(s, field: "address varint", value: UInt64(i))
-            }
-            previous = previous &+ UInt64(bitPattern: Varint.unzigzag(d))
-            body(MemoryAccess(kind: MemoryAccess.Kind(rawValue: tag & 3)!, address: previous, size: UInt32(size)))
+            let a = try reader.next()
+            body(MemoryAccess(kind: a.kind, address: a.physical, size: a.size))
         }
     }
 

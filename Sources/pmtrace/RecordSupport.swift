@@ -1,0 +1,23 @@
+import Foundation
+import GuestRecording
+import PMTrace
+
+// What `record` and `record-vm` share: refusing early, cleaning up after a failed run.
+/// A missing tool or plugin is a usage/installation problem (exit 2), said in one line.
+func cliTool<T>(_ body: () throws -> T) throws -> T {
+    do { return try body() } catch let e as LayoutError { throw CLIError(e.description) }
+}
+
+/// Refuses a path the plugin could not create its counters file at.
+func checkWritable(_ path: String) throws {
+    let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+    guard fd >= 0 else { throw CLIError("\(path): cannot write the plugin's counters there: \(String(cString: strerror(errno)))") }
+    close(fd)
+}
+
+/// Deletes a volume a failed recording created, when nothing was written to it.
+func dropVolumeIfEmpty(_ pool: String, _ volume: String) {
+    guard let p = try? openPool(pool, writable: true),
+          let v = p.store.volumes().first(where: { $0.name == volume }), v.segmentCount == 0 else { return }
+    try? p.store.deleteVolume(volume)
+}
