@@ -47,13 +47,18 @@ func runEvents(_ ctx: Context) throws {
             try pool.store.deleteVolume("events-\(rep)")
         }) { t, writers in
             let w = writers[t]
-            var out: [UInt8] = []
+            // The allocation-free encoder the bare-metal writer and the C API use.
+            let buffer = UnsafeMutableRawBufferPointer.allocate(
+                byteCount: MemoryAccessBatch.headerBytes + batch * MemoryAccessBatch.maxAccessBytes, alignment: 64)
+            defer { buffer.deallocate() }
+            var encoder = MemoryAccessBatch.Encoder(buffer: buffer)
             var done = 0
             try shared.value.withUnsafeBufferPointer { all in
                 while done < perThread {
                     let start = (done + t * 977) % (all.count - batch)
-                    MemoryAccessBatch.encode(UnsafeBufferPointer(rebasing: all[start..<(start + batch)]), into: &out)
-                    try w.append(bytes: out, kind: .memoryAccessBatch)
+                    encoder.reset()
+                    for a in all[start..<(start + batch)] { encoder.append(a) }
+                    try w.append(encoder.payload(), kind: .memoryAccessBatch)
                     done += batch
                 }
             }

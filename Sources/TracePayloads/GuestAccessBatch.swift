@@ -135,17 +135,17 @@ public enum GuestAccessBatch {
             let small = a.size < 63
             p.storeBytes(of: a.kind.rawValue | UInt8(small ? a.size : 63) << 2, as: UInt8.self)
             var n = 1
-            if !small { n += Varint.store(UInt64(a.size), at: p + n) }
+            if !small { n += Varint.storeWide(UInt64(a.size), at: p + n) }
             // Wrapping differences: any two values have one.
-            n += Varint.store(Varint.zigzag(Int64(bitPattern: a.physical &- physical)), at: p + n)
+            n += Varint.storeWide(Varint.zigzag(Int64(bitPattern: a.physical &- physical)), at: p + n)
             physical = a.physical
             if fields.contains(.virtual) {
                 let t = a.virtual &- a.physical
-                n += Varint.store(Varint.zigzag(Int64(bitPattern: t &- translation)), at: p + n)
+                n += Varint.storeWide(Varint.zigzag(Int64(bitPattern: t &- translation)), at: p + n)
                 translation = t
             }
             if fields.contains(.pc) {
-                n += Varint.store(Varint.zigzag(Int64(bitPattern: a.pc &- pc)), at: p + n)
+                n += Varint.storeWide(Varint.zigzag(Int64(bitPattern: a.pc &- pc)), at: p + n)
                 pc = a.pc
             }
             byteCount += n

@@ -51,21 +51,14 @@ extension MemoryAccess: Hashable {}
 /// difference from the previous address (the first from 0). Typical lackey
 /// traces take 2-4 bytes per access.
 public enum MemoryAccessBatch {
-    /// Encodes `accesses` as a payload. O(n).
+    /// Encodes `accesses` as a payload (the bytes `Encoder` produces for the
+    /// same accesses). O(n).
     public static func encode(_ accesses: UnsafeBufferPointer<MemoryAccess>, into out: inout [UInt8]) {
-        out.removeAll(keepingCapacity: true)
-        out.reserveCapacity(8 + accesses.count * 4)
-        let count = UInt32(accesses.count)
-        for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: count >> UInt32(shift))) }
-        for _ in 0..<4 { out.append(0) }
-        var previous: UInt64 = 0
-        for a in accesses {
-            let small = a.size < 63
-            out.append(a.kind.rawValue | UInt8(small ? a.size : 63) << 2)
-            if !small { Varint.append(UInt64(a.size), to: &out) }
-            // Wrapping difference: any two addresses have one.
-            Varint.append(Varint.zigzag(Int64(bitPattern: a.address &- previous)), to: &out)
-            previous = a.address
+        let capacity = headerBytes + accesses.count * maxAccessBytes
+        out = [UInt8](unsafeUninitializedCapacity: capacity) { bytes, initialized in
+            var encoder = Encoder(unchecked: UnsafeMutableRawBufferPointer(bytes))
+            for a in accesses { encoder.append(a) }
+            initialized = encoder.payload().count
         }
     }
 
@@ -117,6 +110,11 @@ public enum MemoryAccessBatch {
             self.buffer = buffer
         }
 
+        // For `encode(_:into:)`, whose buffer holds every access by construction.
+        @usableFromInline init(unchecked buffer: UnsafeMutableRawBufferPointer) {
+            self.buffer = buffer
+        }
+
         /// Whether `append` can take one more access of any size and address.
         @inlinable
         public var hasRoom: Bool {
@@ -131,8 +129,8 @@ public enum MemoryAccessBatch {
             let small = a.size < 63
             p.storeBytes(of: a.kind.rawValue | UInt8(small ? a.size : 63) << 2, as: UInt8.self)
             var n = 1
-            if !small { n += Varint.store(UInt64(a.size), at: p + n) }
-            n += Varint.store(Varint.zigzag(Int64(bitPattern: a.address &- previous)), at: p + n)
+            if !small { n += Varint.storeWide(UInt64(a.size), at: p + n) }
+            n += Varint.storeWide(Varint.zigzag(Int64(bitPattern: a.address &- previous)), at: p + n)
             previous = a.address
             _byteCount += n
             _count += 1

@@ -29,6 +29,33 @@ public enum Varint {
         return n + 1
     }
 
+    /// Stores `value` as LEB128 at `p` like `store(_:at:)` and returns the
+    /// same byte count, without a loop or a branch per byte: values below
+    /// 2^56 (every address difference a 57-bit address space produces) are
+    /// spread into 7-bit groups with shifts and masks and written as one
+    /// 8-byte store, so up to 8 bytes at `p` are written although only the
+    /// first `n` belong to the varint. Callers reserve 10 bytes per varint,
+    /// as `store` needs; the bytes past `n` are left unspecified.
+    /// Measured: ~2× the byte loop on mixed 1–3-byte values, where the loop's
+    /// exit branch mispredicts (`Benchmarks events`).
+    @inlinable @inline(__always)
+    public static func storeWide(_ value: UInt64, at p: UnsafeMutableRawPointer) -> Int {
+        guard value < 1 << 56 else { return store(value, at: p) }
+        let n = (70 - (value | 1).leadingZeroBitCount) / 7 // ⌈significant bits / 7⌉, 1 ... 8
+        var x = value & 0x7F
+        x |= (value << 1) & 0x7F00
+        x |= (value << 2) & 0x7F_0000
+        x |= (value << 3) & 0x7F00_0000
+        x |= (value << 4) & 0x7F_0000_0000
+        x |= (value << 5) & 0x7F00_0000_0000
+        x |= (value << 6) & 0x7F_0000_0000_0000
+        x |= (value << 7) & 0x7F00_0000_0000_0000
+        // The continuation bit on every byte but the last of the n.
+        let more: UInt64 = 0x8080_8080_8080_8080 & ((1 &<< UInt64(8 * (n - 1))) &- 1)
+        p.storeBytes(of: (x | more).littleEndian, as: UInt64.self)
+        return n
+    }
+
     /// Reads a LEB128 value at `index`, advancing it. Returns nil when the
     /// bytes end first or the value does not fit 64 bits.
     @inlinable

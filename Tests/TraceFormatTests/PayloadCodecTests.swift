@@ -47,6 +47,7 @@ import TracePayloads
             var expected: [UInt8] = []
             accesses.withUnsafeBufferPointer { MemoryAccessBatch.encode(UnsafeBufferPointer(rebasing: $0[start..<end]), into: &expected) }
             #expect(Array(encoder.payload()) == expected)
+            #expect(expected == referenceEncoding(accesses[start..<end]))
             #expect(encoder.count == end - start && encoder.byteCount == expected.count)
             #expect(encoder.byteCount <= capacity)
             batches += 1
@@ -59,6 +60,39 @@ import TracePayloads
         }
         check(accesses.count)
         #expect(batches > 1)
+    }
+
+    /// FORMAT.md §8.2 spelled out byte by byte with the plain LEB128 loop:
+    /// the reference the (wide-store) encoders are checked against.
+    func referenceEncoding(_ accesses: ArraySlice<MemoryAccess>) -> [UInt8] {
+        var out: [UInt8] = []
+        for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: UInt32(accesses.count) >> UInt32(shift))) }
+        out += [0, 0, 0, 0]
+        var previous: UInt64 = 0
+        for a in accesses {
+            out.append(a.kind.rawValue | UInt8(a.size < 63 ? a.size : 63) << 2)
+            if a.size >= 63 { Varint.append(UInt64(a.size), to: &out) }
+            Varint.append(Varint.zigzag(Int64(bitPattern: a.address &- previous)), to: &out)
+            previous = a.address
+        }
+        return out
+    }
+
+    /// The branch-free 8-byte store writes exactly the loop's bytes, for
+    /// every length (each power of two and its neighbours) and random values.
+    @Test func varintStoreWideMatchesAppend() {
+        var rng = SystemRandomNumberGenerator()
+        var values: [UInt64] = [0, 1, 127, 128, .max, .max >> 1, (1 << 56) - 1, 1 << 56]
+        for shift in 0..<64 { values += [1 << UInt64(shift), (1 << UInt64(shift)) &- 1, (1 << UInt64(shift)) &+ 1] }
+        for _ in 0..<2000 { values.append(UInt64.random(in: 0...UInt64.max, using: &rng) >> UInt64.random(in: 0...63, using: &rng)) }
+        for v in values {
+            var expected: [UInt8] = []
+            Varint.append(v, to: &expected)
+            var bytes = [UInt8](repeating: 0xEE, count: 12)
+            let n = bytes.withUnsafeMutableBytes { Varint.storeWide(v, at: $0.baseAddress!) }
+            #expect(n == expected.count && Array(bytes[0..<n]) == expected, "value \(v)")
+            #expect(bytes[max(n, 8)...].allSatisfy { $0 == 0xEE }, "wrote past 8 bytes for \(v)")
+        }
     }
 
     @Test func varintStoreMatchesAppend() {
