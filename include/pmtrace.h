@@ -55,13 +55,15 @@ int pmt_lane_open(pmt_store *store, const char *volume, uint32_t lane, pmt_lane 
 /* Writes the pending access batch, commits and releases the lane. */
 void pmt_lane_close(pmt_lane *lane);
 
-/* Appends one record (no fence, no allocation). kind: 1..10 or
+/* Appends one record (no fence, no allocation). kind: 1..10, 12 or
  * PMT_KIND_FIRST_USER and above. timestamp 0 = the store's clock. Writes
  * the lane's pending access batch first (pmt_append_accesses); if that
  * fails, returns its error and appends nothing. */
 int pmt_append(pmt_lane *lane, uint16_t kind, const void *data, size_t length, uint64_t timestamp);
 /* Appends memory accesses to the lane's pending memory-access-batch record
- * (kind PMT_KIND_MEMORY_ACCESS_BATCH, FORMAT.md §8.2), encoding them into a
+ * (kind PMT_KIND_MEMORY_ACCESS_STREAMS, FORMAT.md §8.12, in regions formatted
+ * 1.3 or later; PMT_KIND_MEMORY_ACCESS_BATCH, §8.2, in older ones, so their
+ * own readers read it), encoding them into a
  * fixed buffer of PMT_ACCESS_BATCH_BYTES the lane got when it was opened: no
  * allocation. The pending batch is written as one record when the buffer is
  * full, before the next pmt_append on the lane (records keep their order),

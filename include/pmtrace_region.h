@@ -40,7 +40,7 @@
 #define PMT_VERSION_MINOR 5
 #define PMT_VERSION_PATCH 0
 #define PMT_FORMAT_VERSION_MAJOR 1
-#define PMT_FORMAT_VERSION_MINOR 2
+#define PMT_FORMAT_VERSION_MINOR 3
 
 /* How stores to the region become durable. */
 enum PMT_CLOSED_ENUM PMT_SWIFT_NAME(StoreGranularity) pmt_granularity {
@@ -187,7 +187,7 @@ typedef struct pmt_access_columns {
 } pmt_access_columns;
 
 /* Record kinds (FORMAT.md §7). 0 is the end-of-segment marker and can never
- * be appended; 11..0x7FFF are reserved for future format versions;
+ * be appended; 11 and 13..0x7FFF are reserved for future format versions;
  * 0x8000..0xFFFF are free for applications. */
 enum {
     PMT_KIND_END_OF_SEGMENT = 0,
@@ -201,7 +201,9 @@ enum {
     PMT_KIND_SYMBOL_CHUNK = 8,
     PMT_KIND_GUEST_ACCESS_BATCH = 9,
     PMT_KIND_CHECKPOINT = 10,
-    PMT_KIND_FIRST_RESERVED = 11,
+    /* since format 1.3: what pmt_append_accesses writes into 1.3 regions */
+    PMT_KIND_MEMORY_ACCESS_STREAMS = 12,
+    PMT_KIND_FIRST_RESERVED = 13,
     PMT_KIND_FIRST_USER = 0x8000,
 };
 

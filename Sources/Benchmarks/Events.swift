@@ -1,4 +1,5 @@
 import Foundation
+import GuestRecording
 import PMTrace
 import PMTraceTesting
 import TraceAnalysis
@@ -51,21 +52,21 @@ func runEvents(_ ctx: Context) throws {
             let buffer = UnsafeMutableRawBufferPointer.allocate(
                 byteCount: MemoryAccessBatch.headerBytes + batch * MemoryAccessBatch.maxAccessBytes, alignment: 64)
             defer { buffer.deallocate() }
-            var encoder = MemoryAccessBatch.Encoder(buffer: buffer)
+            var encoder = MemoryAccessBatch.Encoder(buffer: buffer, kind: .memoryAccessStreams)
             var done = 0
             try shared.value.withUnsafeBufferPointer { all in
                 while done < perThread {
                     let start = (done + t * 977) % (all.count - batch)
                     encoder.reset()
                     for a in all[start..<(start + batch)] { encoder.append(a) }
-                    try w.append(encoder.payload(), kind: .memoryAccessBatch)
+                    try w.append(encoder.payload(), kind: encoder.kind)
                     done += batch
                 }
             }
             w.commit()
         }
         var sample: [UInt8] = []
-        events.withUnsafeBufferPointer { MemoryAccessBatch.encode(UnsafeBufferPointer(rebasing: $0[0..<batch]), into: &sample) }
+        events.withUnsafeBufferPointer { MemoryAccessBatch.encode(UnsafeBufferPointer(rebasing: $0[0..<batch]), kind: .memoryAccessStreams, into: &sample) }
         encodedBytes = sample.count
         let rate = Double(perThread * threads) / seconds
         rows.append([String(threads), String(perThread * threads), fmt(seconds * 1000, 1), fmt(rate / 1e6, 1), fmt(Double(encodedBytes) / Double(batch), 2)])
@@ -74,6 +75,10 @@ func runEvents(_ ctx: Context) throws {
     let header = ["threads", "events", "ms", "M_events_per_s", "bytes_per_event"]
     try writeCSV(ctx, "events", header: header, rows: rows)
     printTable(header, rows)
+    let oneLane = Double(rows[0][3])!
+    print("goal: 1 lane \(fmt(oneLane, 1)) M events/s = \(fmt(1e3 / oneLane, 2)) ns/event (goal ≥ 250 M/s, ≤ 4 ns)")
+    try encoderAlone(events, batch: batch, total: perThread)
+    try realTraceBytes(ctx)
     try Chart(
         title: "Memory-access events through the batch encoding", subtitle: ctx.granularityNote,
         xLabel: "writer threads (one lane each)", yLabel: "million events / s", logX: false, logY: false,
@@ -82,3 +87,76 @@ func runEvents(_ ctx: Context) throws {
     ).write(ctx, "events")
 }
 
+
+/// Bytes per access of both batch encodings on a real trace: valgrind lackey
+/// on `ls -l /usr/bin`, imported, then every batch re-encoded as kind 2
+/// (one address stream, §8.2) and kind 12 (one per access kind, §8.12).
+/// Skipped without valgrind or in quick mode.
+func realTraceBytes(_ ctx: Context) throws {
+    guard !ctx.quick, Tools.which("valgrind") != nil else {
+        print("  real trace: skipped (quick mode or no valgrind)")
+        return
+    }
+    let pmtraceBin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pmtrace").path
+    let pool = ctx.poolPath("events-real")
+    let trace = ctx.poolPath("events-real-trace")
+    defer { unlink(pool); unlink(trace) }
+    _ = try runTool(pmtraceBin, ["format", pool, "--size", "1G", "--force"])
+    _ = try runTool("/bin/sh", ["-c", "valgrind --tool=lackey --trace-mem=yes --log-file=\(trace) ls -l /usr/bin >/dev/null 2>&1; exec \(pmtraceBin) import-lackey \(pool) lackey \(trace)"])
+    let p = try TracePool.open(path: pool, writable: false)
+    let reader = try p.store.openReader(volume: "lackey")
+    var accesses: [MemoryAccess] = []
+    var out: [UInt8] = []
+    var count = 0, single = 0, streams = 0
+    while let r = try reader.next() {
+        guard MemoryAccessBatch.isBatch(r.kind) else { continue }
+        accesses.removeAll(keepingCapacity: true)
+        try r.withContiguousPayload { payload in
+            try MemoryAccessBatch.forEach(payload, kind: r.kind) { accesses.append($0) }
+        }
+        accesses.withUnsafeBufferPointer { MemoryAccessBatch.encode($0, kind: .memoryAccessBatch, into: &out) }
+        single += out.count
+        accesses.withUnsafeBufferPointer { MemoryAccessBatch.encode($0, kind: .memoryAccessStreams, into: &out) }
+        streams += out.count
+        count += accesses.count
+    }
+    let b2 = Double(single) / Double(max(count, 1)), b12 = Double(streams) / Double(max(count, 1))
+    print("  real trace (valgrind lackey, ls -l /usr/bin, \(count) accesses): kind 2 \(fmt(b2, 2)) bytes/access, kind 12 \(fmt(b12, 2)) (goal ≤ 4.0)")
+    try writeCSV(ctx, "events-real", header: ["accesses", "kind2_bytes_per_access", "kind12_bytes_per_access"],
+                 rows: [[String(count), fmt(b2, 3), fmt(b12, 3)]])
+}
+
+/// The encoder alone (no store), in thread CPU time so other processes on
+/// the machine do not count: ns per event for both batch kinds.
+func encoderAlone(_ events: [MemoryAccess], batch: Int, total: Int) throws {
+    let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: MemoryAccessBatch.headerBytes + batch * MemoryAccessBatch.maxAccessBytes, alignment: 64)
+    defer { buffer.deallocate() }
+    var line = "  encoder alone (thread CPU time):"
+    for kind in [RecordKind.memoryAccessBatch, .memoryAccessStreams] {
+        var encoder = MemoryAccessBatch.Encoder(buffer: buffer, kind: kind)
+        var best = Double.infinity
+        var sink = 0
+        for _ in 0..<3 {
+            let start = threadCPUSeconds()
+            var done = 0
+            events.withUnsafeBufferPointer { all in
+                while done < total {
+                    let from = done % (all.count - batch)
+                    encoder.reset()
+                    for a in all[from..<(from + batch)] { encoder.append(a) }
+                    sink &+= encoder.payload().count
+                    done += batch
+                }
+            }
+            best = min(best, threadCPUSeconds() - start)
+        }
+        line += " kind \(kind.rawValue) \(fmt(best / Double(total) * 1e9, 2)) ns/event\(sink == 0 ? "" : "")"
+    }
+    print(line)
+}
+
+func threadCPUSeconds() -> Double {
+    var t = timespec()
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t)
+    return Double(t.tv_sec) + Double(t.tv_nsec) / 1e9
+}

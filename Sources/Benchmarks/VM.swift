@@ -144,7 +144,7 @@ private func timed(_ body: () throws -> Void) rethrows -> Double {
 }
 
 /// Runs a program to completion; throws with its standard error when it fails.
-private func runTool(_ executable: String, _ args: [String]) throws -> (out: String, err: String) {
+func runTool(_ executable: String, _ args: [String]) throws -> (out: String, err: String) {
     let p = Process()
     p.executableURL = URL(fileURLWithPath: executable)
     p.arguments = args

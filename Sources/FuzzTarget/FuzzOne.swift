@@ -21,7 +21,7 @@ public func fuzzOne(_ data: UnsafeRawBufferPointer) {
                 n += 1
                 guard r.moreFragments.isEmpty else { continue }
                 switch r.kind {
-                case .memoryAccessBatch: try? MemoryAccessBatch.forEach(r.payload) { _ in }
+                case .memoryAccessBatch, .memoryAccessStreams: try? MemoryAccessBatch.forEach(r.payload, kind: r.kind) { _ in }
                 case .pmlBatch: try? PMLBatch.forEach(r.payload) { _ in }
                 case .pageImage: _ = try? PageImage.decode(r.payload)
                 case .symbolChunk: if let c = try? SymbolChunk(r.payload), c.count > 0 { _ = c.find(c.lowest); _ = c.name(at: c.entry(0).nameOffset) }

@@ -28,7 +28,7 @@ func laneFrom(_ handle: OpaquePointer) -> LaneHandle {
 }
 
 /// What a `pmt_lane *` points to: the lane's writer and its pending access
-/// batches — memory accesses (§8.2) in a buffer of `PMT_ACCESS_BATCH_BYTES`,
+/// batches — memory accesses (§8.2, or §8.12 in regions formatted 1.3 or later) in a buffer of `PMT_ACCESS_BATCH_BYTES`,
 /// guest accesses (§8.9) in one of `PMT_GUEST_BATCH_BYTES` — both allocated
 /// once, at open (the append calls never allocate). At most one of the two
 /// is pending at a time, so records keep the order of the calls.
@@ -39,9 +39,12 @@ final class LaneHandle {
     /// Guest accesses appended through this handle (the next batch's firstIndex).
     var guestIndex: UInt64 = 0
 
-    init(_ writer: LaneWriter) {
+    /// `regionMinor`: the region's format minor version (it picks the batch kind).
+    init(_ writer: LaneWriter, regionMinor: UInt16) {
         self.writer = writer
-        batch = MemoryAccessBatch.Encoder(buffer: .allocate(byteCount: Int(PMT_ACCESS_BATCH_BYTES), alignment: 8))
+        // Kind 12 in regions formatted 1.3 or later, kind 2 in older ones.
+        batch = MemoryAccessBatch.Encoder(buffer: .allocate(byteCount: Int(PMT_ACCESS_BATCH_BYTES), alignment: 8),
+                                          kind: MemoryAccessBatch.kind(forRegionMinor: regionMinor))
         guest = GuestAccessBatch.Encoder(buffer: .allocate(byteCount: Int(PMT_GUEST_BATCH_BYTES), alignment: 8))
     }
 
@@ -59,7 +62,7 @@ final class LaneHandle {
         let payload: UnsafeRawBufferPointer
         let kind: RecordKind
         if batch.count > 0 {
-            (count, payload, kind) = (batch.count, batch.payload(), .memoryAccessBatch)
+            (count, payload, kind) = (batch.count, batch.payload(), batch.kind)
         } else if guest.count > 0 {
             (count, payload, kind) = (guest.count, guest.payload(), .guestAccessBatch)
         } else {
@@ -155,7 +158,7 @@ public func pmt_lane_open(_ store: OpaquePointer?, _ volume: UnsafePointer<CChar
     do throws(TraceError) {
         let name = String(decoding: cBytes(volume), as: UTF8.self)
         let writer = try s.openWriter(volume: name, lane: Int(lane))
-        out.pointee = OpaquePointer(Unmanaged.passRetained(LaneHandle(writer)).toOpaque())
+        out.pointee = OpaquePointer(Unmanaged.passRetained(LaneHandle(writer, regionMinor: s.superblock.versionMinor)).toOpaque())
         return Int32(PMT_OK)
     } catch {
         return fail(error)

@@ -167,7 +167,7 @@ public func pmt_reader_read_accesses(_ reader: OpaquePointer?, _ cols: UnsafePoi
             do throws(TraceError) { next = try h.reader.next() } catch { return fail(error) }
         }
         guard let r = next else { break }
-        guard r.kind == .memoryAccessBatch || r.kind == .guestAccessBatch else { continue }
+        guard MemoryAccessBatch.isBatch(r.kind) || r.kind == .guestAccessBatch else { continue }
         let (status, count) = decode(kind: r.kind, h.contiguous(r), lane: UInt32(truncatingIfNeeded: r.lane), timestamp: r.timestamp,
                                      into: cols.pointee, at: filled, capacity: capacity)
         if status == Int32(PMT_E_INVALID) {

@@ -17,12 +17,12 @@ public struct TraceAccess: Equatable, Sendable {
     public var pc: UInt64?
 }
 
-/// Reads the accesses of memory-access batches (kind 2) and guest-access
-/// batches (kind 9) alike.
+/// Reads the accesses of memory-access batches (kinds 2 and 12) and
+/// guest-access batches (kind 9) alike.
 public enum AccessScan {
     /// Whether records of `kind` carry accesses.
     public static func carriesAccesses(_ kind: RecordKind) -> Bool {
-        kind == .memoryAccessBatch || kind == .guestAccessBatch
+        MemoryAccessBatch.isBatch(kind) || kind == .guestAccessBatch
     }
 
     /// Calls `body` for each access of `payload` (a record of `kind`), in
@@ -30,8 +30,8 @@ public enum AccessScan {
     /// O(accesses).
     public static func forEach(kind: RecordKind, payload: UnsafeRawBufferPointer, _ body: (TraceAccess) -> Void) throws(FormatError) {
         switch kind {
-        case .memoryAccessBatch:
-            try MemoryAccessBatch.forEach(payload) { a in body(TraceAccess(kind: a.kind, size: a.size, address: a.address)) }
+        case .memoryAccessBatch, .memoryAccessStreams:
+            try MemoryAccessBatch.forEach(payload, kind: kind) { a in body(TraceAccess(kind: a.kind, size: a.size, address: a.address)) }
         case .guestAccessBatch:
             let fields = try GuestAccessBatch.header(payload).fields
             let hasVirtual = fields.contains(.virtual), hasPC = fields.contains(.pc)

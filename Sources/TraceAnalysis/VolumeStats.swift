@@ -61,7 +61,7 @@ public struct VolumeStats: Codable, Equatable, Sendable {
             s.firstTimestamp = min(s.firstTimestamp ?? .max, r.timestamp)
             s.lastTimestamp = max(s.lastTimestamp ?? 0, r.timestamp)
             switch r.kind {
-            case .memoryAccessBatch, .guestAccessBatch:
+            case .memoryAccessBatch, .memoryAccessStreams, .guestAccessBatch:
                 try r.withContiguousPayload { p in
                     try AccessScan.forEach(kind: r.kind, payload: p) { a in
                         kindCounts[Int(a.kind.rawValue)] += 1

@@ -30,17 +30,23 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable {
     /// Closes one checkpoint epoch of a recorded guest (`Checkpoint`). Since 1.2.
     public static let checkpoint = RecordKind(rawValue: 10)
 
-    /// Kinds 11...0x7FFF are reserved for future versions of the format.
-    public static let firstReserved: UInt16 = 11
+    /// Memory accesses in the compact batch encoding with one address
+    /// stream per access kind (`MemoryAccessBatch`, FORMAT.md §8.12): each
+    /// address is a difference from the previous access of the same kind.
+    /// Since 1.3; writers use it in regions formatted 1.3 or later.
+    public static let memoryAccessStreams = RecordKind(rawValue: 12)
+
+    /// Kinds 11 and 13...0x7FFF are reserved for future versions of the format.
+    public static let firstReserved: UInt16 = 13
     /// Kinds 0x8000...0xFFFF are free for applications (FORMAT.md §7).
     public static let firstUserKind: UInt16 = 0x8000
 
     /// Whether a writer may append a record of this kind: the defined kinds
-    /// 1...10 and the application range. Kind 0 (the end-of-segment marker)
+    /// 1...10 and 12 and the application range. Kind 0 (the end-of-segment marker)
     /// would hide every later record of its segment; reserved kinds would
     /// collide with a future format version.
     public var isAppendable: Bool {
-        rawValue != 0 && (rawValue < Self.firstReserved || rawValue >= Self.firstUserKind)
+        rawValue != 0 && rawValue != 11 && (rawValue < Self.firstReserved || rawValue >= Self.firstUserKind)
     }
 
     /// Short lowercase name for tools.
@@ -57,6 +63,7 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable {
         case 8: return "symbol-chunk"
         case 9: return "guest-access"
         case 10: return "checkpoint"
+        case 12: return "memory-access-streams"
         default: return "kind-\(rawValue)"
         }
     }

@@ -30,7 +30,7 @@ public struct AccessColumnPointers {
     }
 }
 
-/// Decodes the accesses of a memory-access batch (kind 2, FORMAT.md §8.2) or
+/// Decodes the accesses of a memory-access batch (kind 2 or 12, FORMAT.md §8.2, §8.12) or
 /// a guest-access batch (kind 9, §8.9) into columns, with no allocation and no
 /// closure per access: the bulk path under `hot`, `export` and the C reader
 /// API (`pmt_decode_accesses`). Embedded-clean.
@@ -51,7 +51,7 @@ public enum AccessColumns {
     /// 2 bytes), so `count` is a safe capacity bound. O(1).
     public static func shape(kind: RecordKind, payload: UnsafeRawBufferPointer) throws(FormatError) -> BatchShape? {
         switch kind {
-        case .memoryAccessBatch:
+        case .memoryAccessBatch, .memoryAccessStreams:
             let s = Structure.payload(kind: kind.rawValue)
             guard let n = MemoryAccessBatch.count(payload) else { throw .truncated(s, needed: 8, available: payload.count) }
             let room = (payload.count - MemoryAccessBatch.headerBytes) / 2

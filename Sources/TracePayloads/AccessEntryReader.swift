@@ -1,11 +1,13 @@
 import TraceFormat
 
-/// Reads, one at a time, the entries kind-2 (FORMAT.md §8.2) and kind-9
-/// (§8.9) payloads share: the tag (kind, size, extended size), the address
-/// delta and, when `fields` says so, the translation and PC deltas. The one
-/// decoder of those entries: `MemoryAccessBatch.forEach`,
-/// `GuestAccessBatch.forEach` and `AccessColumns.decode` all use it.
-/// Every read is bounds-checked; differences wrap modulo 2^64 by definition.
+/// Reads, one at a time, the entries kind-2 (FORMAT.md §8.2), kind-12
+/// (§8.12) and kind-9 (§8.9) payloads share: the tag (kind, size, extended
+/// size), the address delta (from the previous access, or for kind 12 from
+/// the previous access of the same kind) and, when `fields` says so, the
+/// translation and PC deltas. The one decoder of those entries:
+/// `MemoryAccessBatch.forEach`, `GuestAccessBatch.forEach` and
+/// `AccessColumns.decode` all use it. Every read is bounds-checked;
+/// differences wrap modulo 2^64 by definition.
 public struct AccessEntryReader {
     /// The payload being read (header included).
     public let payload: UnsafeRawBufferPointer
@@ -15,7 +17,10 @@ public struct AccessEntryReader {
     /// Offset of the next entry.
     public var offset: Int { _offset }
     @usableFromInline var _offset: Int
-    @usableFromInline var address: UInt64 = 0
+    /// The previous address of each stream (only element 0 unless kind 12).
+    @usableFromInline var previous = AddressStreams()
+    /// Access kind → stream: 3 for kind 12, 0 (one stream) otherwise.
+    @usableFromInline let streamMask: UInt8
     @usableFromInline var translation: UInt64 = 0
     @usableFromInline var pc: UInt64 = 0
 
@@ -27,6 +32,7 @@ public struct AccessEntryReader {
         structure = .payload(kind: kind.rawValue)
         hasVirtual = fields.contains(.virtual)
         hasPC = fields.contains(.pc)
+        streamMask = kind == .memoryAccessStreams ? 3 : 0
         _offset = headerBytes
     }
 
@@ -47,7 +53,8 @@ public struct AccessEntryReader {
             size = v
         }
         guard let d = Varint.read(payload, &_offset) else { throw .invalidField(structure, field: "address varint", value: UInt64(_offset)) }
-        address = address &+ UInt64(bitPattern: Varint.unzigzag(d))
+        let stream = Int(tag & streamMask)
+        let address = previous.advance(stream, by: UInt64(bitPattern: Varint.unzigzag(d)))
         // Safe: `tag & 3` is 0...3, every case of the kind; size ≤ UInt32.max (checked).
         var access = GuestAccess(kind: MemoryAccess.Kind(rawValue: tag & 3)!, size: UInt32(truncatingIfNeeded: size), physical: address)
         if hasVirtual {

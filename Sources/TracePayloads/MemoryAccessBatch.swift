@@ -49,14 +49,34 @@ extension MemoryAccess: Hashable {}
 /// `u32 count, u32 reserved`, then per access one tag byte (bits 0-1 kind,
 /// bits 2-7 size 0...62, or 63 = a LEB128 size follows) and the zigzag LEB128
 /// difference from the previous address (the first from 0). Typical lackey
-/// traces take 2-4 bytes per access.
+/// traces take 4.25 bytes per access.
+///
+/// A `.memoryAccessStreams` record (kind 12, §8.12, since 1.3) has the same
+/// bytes except that each address is a difference from the previous access
+/// *of the same kind*: instruction fetches, loads and stores each follow
+/// their own locality, so the same lackey trace takes 2.47 bytes per access.
 public enum MemoryAccessBatch {
-    /// Encodes `accesses` as a payload (the bytes `Encoder` produces for the
-    /// same accesses). O(n).
-    public static func encode(_ accesses: UnsafeBufferPointer<MemoryAccess>, into out: inout [UInt8]) {
+    /// Whether `kind` is one of the two memory-access batch kinds (2 or 12).
+    @inlinable
+    public static func isBatch(_ kind: RecordKind) -> Bool {
+        kind == .memoryAccessBatch || kind == .memoryAccessStreams
+    }
+
+    /// The batch kind a writer uses in a region formatted as version
+    /// `1.minor`: kind 12 from 1.3 on, kind 2 before (so readers of the
+    /// region's own version read everything written into it).
+    @inlinable
+    public static func kind(forRegionMinor minor: UInt16) -> RecordKind {
+        minor >= 3 ? .memoryAccessStreams : .memoryAccessBatch
+    }
+
+    /// Encodes `accesses` as a payload of `kind` (2 or 12; the bytes
+    /// `Encoder` produces for the same accesses). O(n).
+    public static func encode(_ accesses: UnsafeBufferPointer<MemoryAccess>, kind: RecordKind = .memoryAccessBatch,
+                              into out: inout [UInt8]) {
         let capacity = headerBytes + accesses.count * maxAccessBytes
         out = [UInt8](unsafeUninitializedCapacity: capacity) { bytes, initialized in
-            var encoder = Encoder(unchecked: UnsafeMutableRawBufferPointer(bytes))
+            var encoder = Encoder(unchecked: UnsafeMutableRawBufferPointer(bytes), kind: kind)
             for a in accesses { encoder.append(a) }
             initialized = encoder.payload().count
         }
@@ -68,14 +88,16 @@ public enum MemoryAccessBatch {
         return Int(p.loadLE(0, as: UInt32.self))
     }
 
-    /// Calls `body` for each access in order. Validates as it goes: a payload
-    /// that ends early or holds a malformed varint throws, naming the kind.
+    /// Calls `body` for each access in order of a payload of `kind` (2 or
+    /// 12; precondition). Validates as it goes: a payload that ends early or
+    /// holds a malformed varint throws, naming the kind.
     public static func forEach(
-        _ payload: UnsafeRawBufferPointer, _ body: (MemoryAccess) -> Void
+        _ payload: UnsafeRawBufferPointer, kind: RecordKind = .memoryAccessBatch, _ body: (MemoryAccess) -> Void
     ) throws(FormatError) {
-        let s = Structure.payload(kind: RecordKind.memoryAccessBatch.rawValue)
+        precondition(isBatch(kind), "not a memory-access batch kind")
+        let s = Structure.payload(kind: kind.rawValue)
         guard let count = count(payload) else { throw .truncated(s, needed: 8, available: payload.count) }
-        var reader = AccessEntryReader(payload: payload, kind: .memoryAccessBatch, fields: [], headerBytes: headerBytes)
+        var reader = AccessEntryReader(payload: payload, kind: kind, fields: [], headerBytes: headerBytes)
         for _ in 0..<count {
             let a = try reader.next()
             body(MemoryAccess(kind: a.kind, address: a.physical, size: a.size))
@@ -91,28 +113,38 @@ public enum MemoryAccessBatch {
     /// Builds one payload in a caller-owned buffer, access by access, with no
     /// allocation: the bare-metal writer keeps one per lane and turns it into
     /// a record when it is full. Produces exactly the bytes of
-    /// `encode(_:into:)` for the same accesses.
+    /// `encode(_:kind:into:)` for the same accesses and kind.
     public struct Encoder {
         /// Where the payload is built (at least `headerBytes + maxAccessBytes`).
         public let buffer: UnsafeMutableRawBufferPointer
+        /// The record kind the payload is for: 2 (one address stream) or 12
+        /// (one per access kind).
+        public let kind: RecordKind
         /// Accesses encoded since the last `reset()`.
         @inlinable public var count: Int { _count }
         /// Bytes of the payload so far, the header included.
         @inlinable public var byteCount: Int { _byteCount }
         @usableFromInline var _count = 0
         @usableFromInline var _byteCount = MemoryAccessBatch.headerBytes
-        @usableFromInline var previous: UInt64 = 0
+        /// The previous address of each stream (only element 0 for kind 2).
+        @usableFromInline var previous = AddressStreams()
+        /// Access kind → stream: 3 for kind 12, 0 (one stream) for kind 2.
+        @usableFromInline let streamMask: UInt8
 
-        /// An encoder writing into `buffer` (no allocation; the caller owns the buffer).
-        public init(buffer: UnsafeMutableRawBufferPointer) {
+        /// An encoder writing a payload of `kind` (2 or 12; precondition)
+        /// into `buffer` (no allocation; the caller owns the buffer).
+        public init(buffer: UnsafeMutableRawBufferPointer, kind: RecordKind = .memoryAccessBatch) {
             precondition(buffer.baseAddress != nil && buffer.count >= MemoryAccessBatch.headerBytes + MemoryAccessBatch.maxAccessBytes,
                          "access batch buffer too small")
-            self.buffer = buffer
+            self.init(unchecked: buffer, kind: kind)
         }
 
-        // For `encode(_:into:)`, whose buffer holds every access by construction.
-        @usableFromInline init(unchecked buffer: UnsafeMutableRawBufferPointer) {
+        // For `encode(_:kind:into:)`, whose buffer holds every access by construction.
+        @usableFromInline init(unchecked buffer: UnsafeMutableRawBufferPointer, kind: RecordKind) {
+            precondition(MemoryAccessBatch.isBatch(kind), "not a memory-access batch kind")
             self.buffer = buffer
+            self.kind = kind
+            streamMask = kind == .memoryAccessStreams ? 3 : 0
         }
 
         /// Whether `append` can take one more access of any size and address.
@@ -130,8 +162,8 @@ public enum MemoryAccessBatch {
             p.storeBytes(of: a.kind.rawValue | UInt8(small ? a.size : 63) << 2, as: UInt8.self)
             var n = 1
             if !small { n += Varint.storeWide(UInt64(a.size), at: p + n) }
-            n += Varint.storeWide(Varint.zigzag(Int64(bitPattern: a.address &- previous)), at: p + n)
-            previous = a.address
+            let stream = Int(a.kind.rawValue & streamMask)
+            n += Varint.storeWide(Varint.zigzag(Int64(bitPattern: a.address &- previous.swap(stream, a.address))), at: p + n)
             _byteCount += n
             _count += 1
         }
@@ -145,11 +177,11 @@ public enum MemoryAccessBatch {
             return UnsafeRawBufferPointer(start: p, count: byteCount)
         }
 
-        /// Starts a new payload (the first address is again relative to 0).
+        /// Starts a new payload (the first address of each stream is again relative to 0).
         public mutating func reset() {
             _count = 0
             _byteCount = MemoryAccessBatch.headerBytes
-            previous = 0
+            previous = AddressStreams()
         }
     }
 }

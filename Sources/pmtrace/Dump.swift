@@ -111,7 +111,7 @@ struct Dump: ParsableCommand {
             // Only a bounded prefix is looked at: a 1 GB record costs 8 KiB here, not 1 GB.
             try RecordPrefix.with(r, upTo: RecordPrefix.dumpBytes) { payload in
                 switch r.kind {
-                case .memoryAccessBatch: line.accesses = MemoryAccessBatch.count(payload)
+                case .memoryAccessBatch, .memoryAccessStreams: line.accesses = MemoryAccessBatch.count(payload)
                 case .pmlBatch: line.pmlEntries = payload.count >= 8 ? Int(payload.loadUnaligned(as: UInt32.self)) : nil
                 case .pageImage: line.address = (try? PageImage.decode(payload))?.address
                 case .marker: line.text = String(decoding: payload.prefix(200), as: UTF8.self)

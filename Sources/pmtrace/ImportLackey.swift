@@ -64,8 +64,9 @@ struct ImportLackey: ParsableCommand {
         var appendError: Error?
         func flushBatch() {
             guard !pending.isEmpty, appendError == nil else { return }
-            pending.withUnsafeBufferPointer { MemoryAccessBatch.encode($0, into: &encoded) }
-            do { try openWriter().append(bytes: encoded, kind: .memoryAccessBatch) } catch { appendError = error }
+            let kind = MemoryAccessBatch.kind(forRegionMinor: p.store.superblock.versionMinor)
+            pending.withUnsafeBufferPointer { MemoryAccessBatch.encode($0, kind: kind, into: &encoded) }
+            do { try openWriter().append(bytes: encoded, kind: kind) } catch { appendError = error }
             accesses += UInt64(pending.count)
             pending.removeAll(keepingCapacity: true)
         }

@@ -55,9 +55,9 @@ import TraceVolume
         let reader = try TraceStore(region: PersistentRegion(region.regionDescriptor()), writable: false).openReader(volume: "a")
         var decoded: [MemoryAccess] = []
         while let r = try reader.next() {
-            #expect(r.kind == .memoryAccessBatch)
+            #expect(r.kind == .memoryAccessStreams, "a region formatted 1.3 gets kind 12")
             try r.withContiguousPayload { (b: UnsafeRawBufferPointer) throws(FormatError) in
-                try MemoryAccessBatch.forEach(b) { decoded.append($0) }
+                try MemoryAccessBatch.forEach(b, kind: r.kind) { decoded.append($0) }
             }
         }
         #expect(decoded.count + dropped + notAppended == passed)
@@ -94,10 +94,47 @@ import TraceVolume
         var kinds: [RecordKind] = [], counts: [Int?] = []
         while let r = try reader.next() {
             kinds.append(r.kind)
-            counts.append(r.kind == .memoryAccessBatch ? MemoryAccessBatch.count(r.payload) : nil)
+            counts.append(MemoryAccessBatch.isBatch(r.kind) ? MemoryAccessBatch.count(r.payload) : nil)
         }
-        #expect(kinds == [.memoryAccessBatch, .blob, .memoryAccessBatch])
+        #expect(kinds == [.memoryAccessStreams, .blob, .memoryAccessStreams])
         #expect(counts == [3, nil, 1])
+    }
+
+    /// FORMAT.md §11: a region formatted before 1.3 gets kind-2 batches, which
+    /// its own readers know; a 1.3 region gets kind 12. Both decode to the
+    /// accesses passed in.
+    @Test(arguments: [UInt16(0), 1, 2, 3])
+    func batchKindFollowsTheRegionsVersion(minor: UInt16) throws {
+        let region = InMemoryRegion(size: 1 << 20)
+        var d = region.regionDescriptor()
+        #expect(pmt_format(&d, 65536, 4, 2) == Int32(PMT_OK))
+        if minor != Layout.versionMinor {
+            var sb = try TraceStore(region: PersistentRegion(region.regionDescriptor()), writable: false).superblock
+            sb.versionMinor = minor
+            sb.encode(into: region.base)
+            sb.encode(into: region.base + 4096)
+        }
+        var store: OpaquePointer?
+        #expect(pmt_attach(&d, 1, nil, &store) == Int32(PMT_OK))
+        #expect(pmt_volume_create(store, "a", 1, 0) == Int32(PMT_OK))
+        var lane: OpaquePointer?
+        #expect(pmt_lane_open(store, "a", 0, &lane) == Int32(PMT_OK))
+        let passed = Self.accesses(0..<5000)
+        #expect(passed.withUnsafeBufferPointer { pmt_append_accesses(lane, $0.baseAddress, $0.count) } == Int32(PMT_OK))
+        #expect(pmt_commit(lane) == Int32(PMT_OK))
+        pmt_lane_close(lane)
+        pmt_detach(store)
+        let reopened = try TraceStore(region: PersistentRegion(region.regionDescriptor()), writable: false)
+        #expect(reopened.superblock.versionMinor == minor)
+        let reader = try reopened.openReader(volume: "a")
+        var decoded: [MemoryAccess] = []
+        while let r = try reader.next() {
+            #expect(r.kind == (minor >= 3 ? .memoryAccessStreams : .memoryAccessBatch))
+            try r.withContiguousPayload { (b: UnsafeRawBufferPointer) throws(FormatError) in
+                try MemoryAccessBatch.forEach(b, kind: r.kind) { decoded.append($0) }
+            }
+        }
+        #expect(decoded == passed.map { MemoryAccess(kind: MemoryAccess.Kind(rawValue: $0.kind)!, address: $0.address, size: $0.size) })
     }
 }
 
@@ -146,7 +183,7 @@ import TraceVolume
                 try GuestAccessBatch.forEach(b) { back.append($0) }
             }
         }
-        #expect(kinds.first == .memoryAccessBatch && kinds.dropFirst().allSatisfy { $0 == .guestAccessBatch })
+        #expect(kinds.first == .memoryAccessStreams && kinds.dropFirst().allSatisfy { $0 == .guestAccessBatch })
         #expect(firstIndexes.count > 1, "10,000 accesses take several batches")
         #expect(back == guest.map { GuestAccess(kind: MemoryAccess.Kind(rawValue: $0.kind)!, size: $0.size, physical: $0.physical, virtual: $0.virtual_address, pc: $0.pc) })
     }

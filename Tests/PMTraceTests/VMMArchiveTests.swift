@@ -192,7 +192,7 @@ import TraceVolume
         var total = 0
         for l in lane1 {
             if l["kind"] as? String == "blob" { accessesBeforeBlob = total; continue }
-            #expect(l["kind"] as? String == "memory-access")
+            #expect(l["kind"] as? String == "memory-access-streams")
             let n = try #require(l["accesses"] as? Int)
             #expect(n > 0)
             #expect(try #require(l["length"] as? Int) <= Int(PMT_ACCESS_BATCH_BYTES))
@@ -215,9 +215,9 @@ import TraceVolume
         let reader = try p.store.openReader(volume: "vmm")
         var decoded: [MemoryAccess] = []
         while let r = try reader.next() {
-            guard r.kind == .memoryAccessBatch else { continue }
+            guard MemoryAccessBatch.isBatch(r.kind) else { continue }
             try r.withContiguousPayload { (b: UnsafeRawBufferPointer) throws(FormatError) in
-                try MemoryAccessBatch.forEach(b) { decoded.append($0) }
+                try MemoryAccessBatch.forEach(b, kind: r.kind) { decoded.append($0) }
             }
         }
         #expect(decoded == Self.accesses(count: Self.accessCount))

@@ -3,7 +3,8 @@ import TraceFormat
 import TracePayloads
 
 @Suite struct PayloadCodecTests {
-    @Test(arguments: [0, 1, 2, 100, 5000]) func memoryAccessBatchRoundTrip(count: Int) throws {
+    @Test(arguments: [0, 1, 2, 100, 5000], [RecordKind.memoryAccessBatch, .memoryAccessStreams])
+    func memoryAccessBatchRoundTrip(count: Int, kind: RecordKind) throws {
         var rng = SystemRandomNumberGenerator()
         var accesses: [MemoryAccess] = []
         var address: UInt64 = 0x4000_0000
@@ -20,11 +21,12 @@ import TracePayloads
             accesses.append(MemoryAccess(kind: MemoryAccess.Kind(rawValue: UInt8(i % 4))!, address: address, size: size))
         }
         var out: [UInt8] = [1, 2, 3]
-        accesses.withUnsafeBufferPointer { MemoryAccessBatch.encode($0, into: &out) }
+        accesses.withUnsafeBufferPointer { MemoryAccessBatch.encode($0, kind: kind, into: &out) }
+        #expect(out == referenceEncoding(accesses[...], streams: kind == .memoryAccessStreams))
         var back: [MemoryAccess] = []
         try out.withUnsafeBytes { b in
             #expect(MemoryAccessBatch.count(b) == count)
-            try MemoryAccessBatch.forEach(b) { back.append($0) }
+            try MemoryAccessBatch.forEach(b, kind: kind) { back.append($0) }
         }
         #expect(back == accesses)
     }
@@ -62,20 +64,44 @@ import TracePayloads
         #expect(batches > 1)
     }
 
-    /// FORMAT.md §8.2 spelled out byte by byte with the plain LEB128 loop:
-    /// the reference the (wide-store) encoders are checked against.
-    func referenceEncoding(_ accesses: ArraySlice<MemoryAccess>) -> [UInt8] {
+    /// FORMAT.md §8.2 (and §8.12 with `streams`: one previous address per
+    /// access kind) spelled out byte by byte with the plain LEB128 loop: the
+    /// reference the (wide-store) encoders are checked against.
+    func referenceEncoding(_ accesses: ArraySlice<MemoryAccess>, streams: Bool = false) -> [UInt8] {
         var out: [UInt8] = []
         for shift in stride(from: 0, to: 32, by: 8) { out.append(UInt8(truncatingIfNeeded: UInt32(accesses.count) >> UInt32(shift))) }
         out += [0, 0, 0, 0]
-        var previous: UInt64 = 0
+        var previous: [UInt64] = [0, 0, 0, 0]
         for a in accesses {
+            let stream = streams ? Int(a.kind.rawValue) : 0
             out.append(a.kind.rawValue | UInt8(a.size < 63 ? a.size : 63) << 2)
             if a.size >= 63 { Varint.append(UInt64(a.size), to: &out) }
-            Varint.append(Varint.zigzag(Int64(bitPattern: a.address &- previous)), to: &out)
-            previous = a.address
+            Varint.append(Varint.zigzag(Int64(bitPattern: a.address &- previous[stream])), to: &out)
+            previous[stream] = a.address
         }
         return out
+    }
+
+    /// Kind 12 by hand: a fetch, a load far away, a fetch next to the first
+    /// and a load next to the first load each cost one delta byte from their
+    /// own stream (kind 2 would pay the jump between the streams each time).
+    @Test func streamsTakeEachDeltaFromTheSameKind() throws {
+        let a: [MemoryAccess] = [
+            .init(kind: .instructionFetch, address: 0x10, size: 1), .init(kind: .load, address: 0x7FFF_0000, size: 8),
+            .init(kind: .instructionFetch, address: 0x11, size: 1), .init(kind: .load, address: 0x7FFF_0008, size: 8),
+        ]
+        var out: [UInt8] = []
+        a.withUnsafeBufferPointer { MemoryAccessBatch.encode($0, kind: .memoryAccessStreams, into: &out) }
+        // fetch 0x10 from 0: zigzag 0x20; load from 0: 5 bytes; fetch +1: 2; load +8: 16.
+        let fetch: UInt8 = 3 | 1 << 2, load: UInt8 = 0 | 8 << 2
+        let expected: [UInt8] = [4, 0, 0, 0, 0, 0, 0, 0, fetch, 0x20, load, 0x80, 0x80, 0xF8, 0xFF, 0x0F, fetch, 2, load, 16]
+        #expect(out == expected)
+        var back: [MemoryAccess] = []
+        try out.withUnsafeBytes { b in try MemoryAccessBatch.forEach(b, kind: .memoryAccessStreams) { back.append($0) } }
+        #expect(back == a)
+        var single: [UInt8] = []
+        a.withUnsafeBufferPointer { MemoryAccessBatch.encode($0, kind: .memoryAccessBatch, into: &single) }
+        #expect(single.count > out.count)
     }
 
     /// The branch-free 8-byte store writes exactly the loop's bytes, for
