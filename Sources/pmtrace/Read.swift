@@ -62,7 +62,9 @@ struct Read: ParsableCommand {
             byte written out was checked as it was copied out of the region (a concurrent writer reusing \
             a segment cannot slip unchecked bytes into the output). On damage, every intact record before \
             it is written, then the damage is named and the exit status is 1; --skip-damaged continues \
-            past it and reports each skip on standard error.
+            past it and reports each skip on standard error. A volume that holds records but no blob \
+            (a memory trace, a recorded guest) is refused with exit status 1 and a line naming what it \
+            holds and the commands that read it (dump --accesses, export, stats).
             """)
 
     @Argument(help: "Pool file or device.") var pool: String
@@ -77,9 +79,12 @@ struct Read: ParsableCommand {
         var out = OutputStream(fd: 1)
         var progress = Progress("reading '\(volume)'")
         var total: UInt64 = 0
+        var blobs = 0
+        var others: [String: Int] = [:]
         do {
             while let r = try reader.next() {
-                guard r.kind == .blob else { continue }
+                guard r.kind == .blob else { others[r.kind.name, default: 0] += 1; continue }
+                blobs += 1
                 var failure: Error?
                 try r.copyVerified { bytes in
                     guard failure == nil else { return }
@@ -97,6 +102,11 @@ struct Read: ParsableCommand {
         }
         try out.flush()
         progress.done()
+        if blobs == 0 && !others.isEmpty {
+            let held = others.sorted { $0.value > $1.value }.map { "\($0.value) \($0.key)" }.joined(separator: ", ")
+            throw CLIError("'\(volume)' holds no blob records to read (it holds \(held)); "
+                           + "see `pmtrace dump --accesses`, `pmtrace export` or `pmtrace stats`", status: ExitStatus.refused)
+        }
         if !reader.skipped.isEmpty { throw ExitCode(ExitStatus.refused) }
     }
 }

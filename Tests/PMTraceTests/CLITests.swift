@@ -178,6 +178,11 @@ import TraceFormat
         #expect(stats?["accessCount"] as? Int == 20_000)
         #expect((stats?["accesses"] as? [String: Int]) == expected)
         #expect(stats?["distinctPages"] as? Int == pages.count)
+        // `read` (blobs only) on a memory trace says what the volume holds instead of printing nothing.
+        let read = try pmtrace(["read", pool, "t"])
+        #expect(read.status == 1 && read.stdout.isEmpty, "\(read.stderr)")
+        #expect(read.stderr.contains("holds no blob records") && read.stderr.contains("memory-access-streams")
+                && read.stderr.contains("dump --accesses"), "\(read.stderr)")
         // Garbage input is an error that says what was expected.
         let bad = scratchPath("bad")
         defer { unlink(bad) }
