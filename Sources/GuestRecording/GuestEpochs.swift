@@ -45,19 +45,19 @@ public struct GuestEpochs: Sendable {
                 defer { index += 1 }
                 switch r.kind {
                 case .pageImage:
-                    let gpa = try r.withContiguousPayload { p throws(FormatError) in try PageImage.decode(p).address }
+                    let gpa = try r.decodePayload { p throws(FormatError) in try PageImage.decode(p).address }
                     pending.append((gpa, index))
                 case .checkpoint:
                     if machine != nil && machine != lane {
                         throw GuestEpochsError("checkpoint records in lanes \(machine!) and \(lane) of '\(volume)'")
                     }
                     machine = lane
-                    let c = try r.withContiguousPayload { p throws(FormatError) in try Checkpoint.decode(p) }
+                    let c = try r.decodePayload { p throws(FormatError) in try Checkpoint.decode(p) }
                     epochs.append(Epoch(checkpoint: c, time: r.timestamp, images: pending, pmlPages: []))
                     pending = []
                 case .pmlBatch:
                     var pages: [UInt64] = []
-                    try r.withContiguousPayload { p throws(FormatError) in try PMLBatch.forEach(p) { pages.append($0 & ~0xFFF) } }
+                    try r.decodePayload { p throws(FormatError) in try PMLBatch.forEach(p) { pages.append($0 & ~0xFFF) } }
                     pml.append((r.timestamp, pages))
                 default:
                     break

@@ -60,7 +60,7 @@ extension GuestMemory {
         var seen = 0
         while seen < winners.count, let r = try scan.next() {
             guard r.kind == .pageImage, let gpa = winners[r.sequence] else { continue }
-            try r.withContiguousPayload { p throws(FormatError) in
+            try r.decodePayload { p throws(FormatError) in
                 let page = try PageImage.decode(p).page
                 let at = Int(gpa - range.lowerBound)
                 (buffer + at).copyMemory(from: page.baseAddress!, byteCount: 4096)

@@ -41,7 +41,7 @@ public final class GuestMemory {
             switch r.kind {
             case .checkpoint: epoch += 1
             case .pageImage:
-                let gpa = try r.withContiguousPayload { p throws(FormatError) in try PageImage.decode(p).address }
+                let gpa = try r.decodePayload { p throws(FormatError) in try PageImage.decode(p).address }
                 versions[gpa & ~0xFFF, default: []].append((epoch, r.timestamp, r.sequence))
             default: break
             }
@@ -101,11 +101,11 @@ public final class GuestMemory {
         while left > 0, let r = try scan.next() {
             guard r.kind == .pageImage else { continue }
             if let gpa = beforeWinner[r.sequence] {
-                before[gpa] = try r.withContiguousPayload { p throws(FormatError) in [UInt8](try PageImage.decode(p).page) }
+                before[gpa] = try r.decodePayload { p throws(FormatError) in [UInt8](try PageImage.decode(p).page) }
             } else if let gpa = afterWinner[r.sequence] {
                 left -= 1
                 let old = before.removeValue(forKey: gpa)
-                let n = try r.withContiguousPayload { p throws(FormatError) -> Int in
+                let n = try r.decodePayload { p throws(FormatError) -> Int in
                     let page = try PageImage.decode(p).page
                     var n = 0
                     if let old { for i in 0..<4096 where old[i] != page[i] { n += 1 } } else { for b in page where b != 0 { n += 1 } }

@@ -53,7 +53,7 @@ public final class AccessStream {
             }
             let fits: Bool
             do throws(FormatError) {
-                fits = try r.withContiguousPayload { (p) throws(FormatError) -> Bool in
+                fits = try r.decodePayload { (p) throws(FormatError) -> Bool in
                     try block.append(kind: r.kind, payload: p, lane: r.lane, timestamp: r.timestamp)
                 }
             } catch {

@@ -62,7 +62,7 @@ public struct VolumeStats: Codable, Equatable, Sendable {
             s.lastTimestamp = max(s.lastTimestamp ?? 0, r.timestamp)
             switch r.kind {
             case .memoryAccessBatch, .memoryAccessStreams, .guestAccessBatch:
-                try r.withContiguousPayload { p in
+                try r.decodePayload { (p) throws(FormatError) in
                     try AccessScan.forEach(kind: r.kind, payload: p) { a in
                         kindCounts[Int(a.kind.rawValue)] += 1
                         // Consecutive accesses mostly stay in one page: skip the set then.
@@ -75,7 +75,7 @@ public struct VolumeStats: Codable, Equatable, Sendable {
             case .checkpoint:
                 s.checkpoints += 1
             case .pmlBatch:
-                try r.withContiguousPayload { p in try PMLBatch.forEach(p) { _ in s.pmlEntries += 1 } }
+                try r.decodePayload { (p) throws(FormatError) in try PMLBatch.forEach(p) { _ in s.pmlEntries += 1 } }
             default: break
             }
         }

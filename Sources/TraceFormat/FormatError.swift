@@ -12,6 +12,9 @@ public enum Structure: Equatable, Sendable {
     case record(segment: UInt64, offset: UInt64)
     /// The payload of a record of kind `kind`.
     case payload(kind: UInt16)
+    /// The payload of the record of kind `kind` with sequence `sequence` in
+    /// lane `lane`, which starts at byte `offset` of segment `segment`.
+    case recordPayload(kind: UInt16, lane: Int, sequence: UInt64, segment: UInt64, offset: UInt64)
 }
 
 extension Structure: CustomStringConvertible {
@@ -24,6 +27,8 @@ extension Structure: CustomStringConvertible {
         case .segmentHeader(let segment): return "header of segment \(segment)"
         case .record(let segment, let offset): return "record at segment \(segment) offset \(offset)"
         case .payload(let kind): return "payload of record kind \(kind)"
+        case .recordPayload(let kind, let lane, let sequence, let segment, let offset):
+            return "payload of record kind \(kind) (lane \(lane), sequence \(sequence), at segment \(segment) offset \(offset))"
         }
     }
 }
@@ -50,6 +55,18 @@ extension FormatError {
         switch self {
         case .truncated(let s, _, _), .badMagic(let s, _), .checksumMismatch(let s, _, _), .invalidField(let s, _, _): return s
         case .unsupportedVersion: return nil
+        }
+    }
+
+    /// The same error about `structure` instead (a version mismatch is kept
+    /// as is): lets a layer that knows where a payload lies name the place.
+    public func about(_ structure: Structure) -> FormatError {
+        switch self {
+        case .truncated(_, let needed, let available): return .truncated(structure, needed: needed, available: available)
+        case .badMagic(_, let found): return .badMagic(structure, found: found)
+        case .checksumMismatch(_, let stored, let computed): return .checksumMismatch(structure, stored: stored, computed: computed)
+        case .invalidField(_, let field, let value): return .invalidField(structure, field: field, value: value)
+        case .unsupportedVersion: return self
         }
     }
 }

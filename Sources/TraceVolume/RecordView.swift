@@ -83,6 +83,19 @@ public struct RecordView {
         try fragments.withContiguous(body)
     }
 
+    /// `withContiguousPayload` for decoders: a payload error `body` throws
+    /// about `.payload(kind:)` comes out naming this record — its kind,
+    /// lane, sequence, segment and offset — so a person can find it (with
+    /// `pmtrace dump`). Other errors pass through unchanged.
+    public func decodePayload<R>(_ body: (UnsafeRawBufferPointer) throws(FormatError) -> R) throws(FormatError) -> R {
+        do {
+            return try withContiguousPayload(body)
+        } catch {
+            guard case .payload(let kind)? = error.structure else { throw error }
+            throw error.about(.recordPayload(kind: kind, lane: lane, sequence: sequence, segment: segment, offset: UInt64(offset)))
+        }
+    }
+
     /// The whole payload, copied.
     public var bytes: [UInt8] { fragments.bytes }
 

@@ -92,7 +92,7 @@ struct Dump: ParsableCommand {
                 guard AccessScan.carriesAccesses(r.kind) else { continue }
                 block.removeAll()
                 do throws(FormatError) {
-                    _ = try r.withContiguousPayload { (p) throws(FormatError) -> Bool in
+                    _ = try r.decodePayload { (p) throws(FormatError) -> Bool in
                         try block.append(kind: r.kind, payload: p, lane: r.lane, timestamp: r.timestamp)
                     }
                 } catch { throw TraceError.damaged(error) }

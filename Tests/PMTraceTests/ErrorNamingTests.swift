@@ -1,4 +1,5 @@
 import Foundation
+import PMTrace
 import Testing
 
 /// Every error message names the path or object it concerns (issue 12): the
@@ -40,6 +41,33 @@ import Testing
             let line = r.stderr.trimmingCharacters(in: .newlines)
             #expect(line.hasPrefix("pmtrace: ") && !line.contains("\n"), "\(args): \(r.stderr)")
             for n in names { #expect(line.contains(n), "\(args): '\(line)' does not name \(n)") }
+        }
+    }
+}
+
+/// A payload that passes its checksum but does not decode (a writer's bug,
+/// not media damage) is named by its record: kind, lane, sequence, segment
+/// and offset, in every reading command that decodes it.
+@Suite struct PayloadErrorLocationTests {
+    @Test func malformedPayloadNamesItsRecord() throws {
+        let pool = scratchPath("payload-location")
+        defer { unlink(pool) }
+        #expect(try pmtrace(["format", pool, "--size", "16M"]).status == 0)
+        do {
+            let p = try TracePool.open(path: pool, writable: true)
+            try p.store.createVolume(named: "t", lanes: 2)
+            let w = try p.store.openWriter(volume: "t", lane: 1)
+            try w.append(bytes: Array("fine".utf8), kind: .marker)
+            // Claims 100 accesses, holds 3 bytes of entries.
+            try w.append(bytes: [100, 0, 0, 0, 0, 0, 0, 0, 0x20, 0x80, 0x80], kind: .memoryAccessStreams)
+            w.commit()
+            w.close()
+        }
+        for command in [["stats", pool, "t"], ["hot", pool, "t", "--by", "page"], ["export", pool, "t", "--format", "csv", "--out", "/dev/null"]] {
+            let r = try pmtrace(command)
+            #expect(r.status == 1, "\(command): \(r.stderr)")
+            #expect(r.stderr.contains("record kind 12") && r.stderr.contains("lane 1") && r.stderr.contains("sequence 1")
+                    && r.stderr.contains("segment") && r.stderr.contains("offset"), "\(command): \(r.stderr)")
         }
     }
 }
