@@ -46,7 +46,7 @@ struct Checkpoints: ParsableCommand {
         print("EPOCH  TIME                      IMAGES   BYTES       PML PAGES  UNLOGGED  GUEST STORES")
         for r in rows {
             let tag = r.base ? " base" : r.final ? " final" : ""
-            print(String(format: "%5llu  %@  %7d  %-10@  %9d  %8llu  %12llu%@", r.epoch, r.timeISO as NSString, r.images,
+            print(String(format: "%5llu  %@  %7ld  %-10@  %9ld  %8llu  %12llu%@", r.epoch, r.timeISO as NSString, r.images,
                          formatBytes(r.imageBytes) as NSString, r.pmlPages, r.unloggedPages, r.stores, tag as NSString))
         }
     }

@@ -88,6 +88,13 @@ struct Fsck: ParsableCommand {
             }
             print("\(o.clean ? "clean" : "NOT clean"): \(o.volumes) volume(s), \(o.lanes) lane(s), \(o.segmentsInUse) segment(s) in use, \(o.recordsChecked) committed record(s) (\(formatBytes(o.bytesChecked))) checked, \(o.salvageableRecords) salvageable past commit points; unsafe shutdowns: \(o.unsafeShutdownCount.map { String($0) } ?? "not available"); bad blocks: \(bad)")
         }
-        if !r.clean { throw ExitCode(ExitStatus.refused) }  // the summary above said why
+        if !r.clean {
+            // The report went to standard output; a script that keeps only
+            // standard error still learns why the status is 1.
+            let left = r.findings.filter { !$0.repaired }
+            let errors = left.filter { $0.severity.rawValue == "error" }.count, warnings = left.filter { $0.severity.rawValue == "warning" }.count
+            FileHandle.standardError.write(Data("pmtrace: \(TerminalText.escape(pool)): NOT clean: \(errors) error(s), \(warnings) warning(s) remain (the findings are on standard output)\n".utf8))
+            throw ExitCode(ExitStatus.refused)
+        }
     }
 }

@@ -137,7 +137,7 @@ struct Diff: ParsableCommand {
         let rows = changed.map { Row(gpa: $0.gpa, bytesChanged: $0.bytesChanged, source: logged.contains($0.gpa) ? "pml" : "unlogged") }
         if json { try printJSON(rows); return }
         print("GPA                 BYTES CHANGED  SOURCE")
-        for r in rows { print(String(format: "0x%016llx  %13d  %@", r.gpa, r.bytesChanged, r.source as NSString)) }
+        for r in rows { print(String(format: "0x%016llx  %13ld  %@", r.gpa, r.bytesChanged, r.source as NSString)) }
         let unlogged = rows.filter { $0.source == "unlogged" }.count
         print("\(rows.count) pages changed from epoch \(a) to \(b) (\(rows.count - unlogged) logged by PML, \(unlogged) not)")
     }

@@ -75,6 +75,8 @@ import Testing
         let damaged = try pmtrace(["fsck", pool])
         #expect(damaged.status == 1 && damaged.out.contains("NOT clean"), "\(damaged.out)")
         #expect(!damaged.stderr.contains("ExitCode"), "\(damaged.stderr)")
+        // Standard error alone also says why the status is 1.
+        #expect(damaged.stderr.contains("NOT clean") && damaged.stderr.contains("warning(s) remain"), "\(damaged.stderr)")
         let repaired = try pmtrace(["fsck", pool, "--repair"])
         #expect(repaired.status == 0 && !repaired.stderr.contains("ExitCode"), "\(repaired.out) \(repaired.stderr)")
         #expect(try pmtrace(["fsck", pool]).status == 0)
