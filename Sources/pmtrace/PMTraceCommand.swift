@@ -40,6 +40,13 @@ struct PMTraceCommand: ParsableCommand {
     /// Like ArgumentParser's `main`, but every error is one line on stderr
     /// (`pmtrace: <what is wrong>`), as scripts expect; help still prints in full.
     static func main() {
+        // Start with no signal blocked: a parent that spawned us from a
+        // thread that blocks signals (libdispatch's workers block them all)
+        // would otherwise pass its mask on to QEMU, which then never acts on
+        // the TERM that --timeout, Ctrl-C and a dying pmtrace send it.
+        var none = sigset_t()
+        sigemptyset(&none)
+        pthread_sigmask(SIG_SETMASK, &none, nil)
         // Crash tests: PMTRACE_KILL_AT=<step> makes this process SIGKILL itself at that step.
         if let at = ProcessInfo.processInfo.environment["PMTRACE_KILL_AT"] {
             MetadataCatalog.stepHook = { step in if step == at { kill(getpid(), SIGKILL) } }

@@ -52,6 +52,7 @@ struct RecordVM: ParsableCommand {
     }
 
     func run() throws {
+        removeStaleRAMFiles()
         let qemu = try cliTool { try Tools.require("qemu-system-x86_64", package: "qemu-system-x86") }
         for (what, path) in [("kernel", kernel), ("initramfs", initrd)] {
             var isDir: ObjCBool = false
@@ -65,7 +66,7 @@ struct RecordVM: ParsableCommand {
         if let ramFile, FileManager.default.fileExists(atPath: ramFile) {
             throw CLIError("\(ramFile): exists; QEMU would reuse its contents as guest RAM (remove it or choose another path)")
         }
-        let ram = ramFile ?? "/dev/shm/pmtrace-ram-\(getpid())"
+        let ram = ramFile ?? "\(Self.ramPrefix)\(getpid())"
         for (what, value) in [("pool path", pool), ("volume name", volume.value), ("RAM file", ram), ("stats file", stats ?? "")] where value.contains(",") {
             throw CLIError("\(value): a \(what) given to the QEMU plugin cannot contain ','")
         }
@@ -184,11 +185,32 @@ struct RecordVM: ParsableCommand {
 
     struct ConsoleLine { let time: UInt64; let text: String }
 
+    static let ramPrefix = "/dev/shm/pmtrace-ram-"
+
+    /// Removes the temporary RAM files of earlier runs whose pmtrace process
+    /// is gone (killed with SIGKILL, which leaves no chance to clean up).
+    func removeStaleRAMFiles() {
+        let dir = URL(fileURLWithPath: Self.ramPrefix).deletingLastPathComponent().path
+        let stem = URL(fileURLWithPath: Self.ramPrefix).lastPathComponent
+        for name in (try? FileManager.default.contentsOfDirectory(atPath: dir)) ?? [] where name.hasPrefix(stem) {
+            guard let pid = pid_t(name.dropFirst(stem.count)), pid > 0, pid != getpid() else { continue }
+            if kill(pid, 0) != 0 && errno == ESRCH { unlink("\(dir)/\(name)") }
+        }
+    }
+
     /// Runs the guest, echoing its console with the elapsed time; returns its lines.
+    /// QEMU runs under `setpriv --pdeathsig TERM` when util-linux has it, so
+    /// if this process is killed outright the guest stops too (QEMU's TERM
+    /// handler exits cleanly and the plugin commits what it recorded).
     func runGuest(qemu: String, arguments: [String], started: Date) throws -> [ConsoleLine] {
         let p = Process()
-        p.executableURL = URL(fileURLWithPath: qemu)
-        p.arguments = arguments
+        if let setpriv = Tools.which("setpriv") {
+            p.executableURL = URL(fileURLWithPath: setpriv)
+            p.arguments = ["--pdeathsig", "TERM", "--", qemu] + arguments
+        } else {
+            p.executableURL = URL(fileURLWithPath: qemu)
+            p.arguments = arguments
+        }
         let out = Pipe()
         p.standardOutput = out
         p.standardInput = FileHandle.nullDevice

@@ -70,6 +70,51 @@ import TraceVolume
         #expect(!list.out.contains("\"volume\""), "no volume was left behind: \(list.out)")
     }
 
+    /// A run killed with SIGKILL cannot clean up: its guest stops with it
+    /// (QEMU runs under `setpriv --pdeathsig TERM`, and its TERM handler
+    /// lets the plugin commit), the region stays clean, and the next run
+    /// removes the temporary RAM file it left.
+    @Test(.enabled(if: hasQEMU && FileManager.default.isExecutableFile(atPath: "/usr/bin/setpriv"), "needs QEMU and setpriv"))
+    func killedRunStopsItsGuestAndItsRAMFileIsRemovedLater() throws {
+        let guest = try Self.script("guest.sh")
+        let (kernel, initrd) = (guest[guest.count - 2], guest[guest.count - 1])
+        let plugin = try #require(try Self.script("build-plugin.sh").last)
+        let pool = scratchPath("killed.pool")
+        defer { unlink(pool) }
+        #expect(try pmtrace(["format", pool, "--size", "1G"]).status == 0)
+        let p = Process()
+        p.executableURL = URL(fileURLWithPath: pmtraceBinary)
+        p.arguments = ["record-vm", pool, "k", "--kernel", kernel, "--initrd", initrd, "--memory", "128M",
+                       "--max-accesses", "5000000", "--plugin", plugin]
+        let err = Pipe()
+        p.standardError = err
+        p.standardOutput = FileHandle.nullDevice
+        try p.run()
+        // Wait for the guest's first console line: QEMU and the plugin are running.
+        var seen = Data()
+        while !String(decoding: seen, as: UTF8.self).contains("guest:") {
+            let chunk = err.fileHandleForReading.availableData
+            try #require(!chunk.isEmpty, "record-vm ended before the guest printed: \(String(decoding: seen, as: UTF8.self))")
+            seen.append(chunk)
+        }
+        let ramFile = "/dev/shm/pmtrace-ram-\(p.processIdentifier)"
+        #expect(FileManager.default.fileExists(atPath: ramFile))
+        kill(p.processIdentifier, SIGKILL)
+        p.waitUntilExit()
+        // QEMU holds the region's lock until it exits: a writable open waits for that.
+        var waited = 0
+        while try pmtrace(["create", pool, "probe"]).status != 0 {
+            waited += 1
+            try #require(waited < 600, "QEMU kept running after its pmtrace was killed")
+            usleep(50_000)
+        }
+        let fsck = try pmtrace(["fsck", pool])
+        #expect(fsck.status == 0, "\(fsck.out)")
+        #expect(FileManager.default.fileExists(atPath: ramFile), "the killed run could not remove its RAM file")
+        _ = try pmtrace(["record-vm", pool, "v", "--kernel", "/nonexistent/vmlinuz", "--initrd", "/nonexistent/initrd"])
+        #expect(!FileManager.default.fileExists(atPath: ramFile), "the next run removes it")
+    }
+
     /// The plugin links the bare-metal archive, not the Swift runtime: what
     /// it needs from outside is libc, pthreads and QEMU's plugin API.
     @Test func pluginNeedsNoSwiftRuntime() throws {
