@@ -6,8 +6,8 @@ timestamp, kind, size, address, virtual, pc; readers add lane (and window) from 
 
 Speed: batches are read into reused NumPy buffers and handed to PyArrow without copying. A batch
 that lies in one (lane, window) partition — the usual case: the reader merges lanes in time order
-and a batch spans a few ms — is written as it is; a batch that straddles partitions is split by
-PyArrow's hash-based grouping (no sort). Columns are declared non-nullable (no definition levels
+and a batch spans a few ms — is written as it is; a batch that straddles partitions is split into
+zero-copy slices (after one stable radix sort by lane when it holds several lanes). Columns are declared non-nullable (no definition levels
 to encode). Dictionary encoding is used only for the low-cardinality
 columns (timestamp, kind, size): for addresses and PCs it costs a hash per value and makes files
 no smaller under zstd."""
@@ -25,21 +25,36 @@ BATCH_ACCESSES = 1 << 19
 
 def split_by_partition(lane, window, part):
     """[(lane, window, record batch)] of `part` (a pyarrow.RecordBatch whose rows carry the lanes and
-    windows given as NumPy arrays); rows keep their order. One partition: `part` itself (no copy);
-    several: PyArrow groups the row indices by (lane, window) (hash-based) and takes them."""
+    windows given as NumPy arrays); rows keep their order within each lane. One partition: `part`
+    itself (no copy). Otherwise the rows are grouped by lane with one stable radix sort and one take
+    (skipped for a single lane), and each lane's rows are cut into zero-copy slices where the window
+    changes: the reader hands rows out in time order, so a lane's windows come in runs. (A clock that
+    went backwards only makes more, smaller slices; every slice still goes to its own partition.)"""
     import pyarrow as pa
 
+    n = len(lane)
     l0, l1 = int(lane.min()), int(lane.max())
     w0, w1 = int(window.min()), int(window.max())
     if l0 == l1 and w0 == w1:
         return [(l0, w0, part)]
-    index = pa.table({"lane": lane, "window": window, "row": np.arange(len(lane), dtype=np.int64)})
-    groups = index.group_by(["lane", "window"], use_threads=False).aggregate([("row", "list")])
-    lists = groups["row_list"].combine_chunks()
-    offsets, rows = lists.offsets.to_numpy(), lists.values.to_numpy()
+    if l0 == l1:
+        lane_runs = [(l0, 0, n)]
+    else:
+        # uint16 keys take NumPy's radix sort (O(n), stable); lanes are far below 65,536.
+        keys = lane.astype(np.uint16) if l1 < 1 << 16 else lane
+        order = np.argsort(keys, kind="stable")
+        part = part.take(pa.array(order))
+        lane, window = lane[order], window[order]
+        cuts = np.flatnonzero(np.diff(lane)) + 1
+        starts = np.concatenate(([0], cuts))
+        ends = np.concatenate((cuts, [n]))
+        lane_runs = [(int(lane[s]), int(s), int(e)) for s, e in zip(starts, ends)]
     out = []
-    for i, (lane_of, window_of) in enumerate(zip(groups["lane"].to_pylist(), groups["window"].to_pylist())):
-        out.append((lane_of, window_of, part.take(pa.array(np.sort(rows[offsets[i]:offsets[i + 1]])))))
+    for lane_of, s, e in lane_runs:
+        w = window[s:e]
+        cuts = np.flatnonzero(np.diff(w)) + 1
+        for a, b in zip(np.concatenate(([0], cuts)), np.concatenate((cuts, [e - s]))):
+            out.append((lane_of, int(w[a]), part.slice(s + int(a), int(b - a))))
     return out
 
 
