@@ -117,6 +117,19 @@ func runVM(_ ctx: Context) throws {
     let gbps = Double(restored.bytes) / restoreMedian / 1e9
     print("  restore of the last epoch: \(formatGiB(restored.bytes)) image (\(restored.dataPages) data pages) in \(fmt(restoreMedian, 3)) s = \(fmt(gbps, 2)) GB/s (goal ≥ 1 GB/s); cp --sparse=always of that image \(fmt(cpMedian, 3)) s = \(fmt(Double(restored.bytes) / cpMedian / 1e9, 2)) GB/s; restore ÷ cp time \(fmt(restoreMedian / cpMedian, 2))")
     rows += [["restore-gbps", fmt(gbps, 3)], ["restore-s", fmt(restoreMedian, 4)], ["cp-s", fmt(cpMedian, 4)]]
+    // Analysis of the whole boot: the tools must read ~1.7 G accesses without choking.
+    let picture = ctx.outDir.appendingPathComponent("vm-boot-heatmap.svg").path
+    var analysis: [(String, Double)] = []
+    for (name, args) in [("heatmap", ["heatmap", vmPool, "recorded", "--out", picture]),
+                         ("hot --by page", ["hot", vmPool, "recorded", "--by", "page", "--top", "10"]),
+                         ("working-set", ["working-set", vmPool, "recorded", "--window", "1s", "--csv"])] {
+        analysis.append((name, try timed { _ = try runTool(pmtraceBin, args) }))
+    }
+    let accesses = Double(on.stats.recorded)
+    print("  analysis of the whole boot (\(on.stats.recorded) accesses): " + analysis.map {
+        "\($0.0) \(fmt($0.1, 1)) s (\(fmt(accesses / $0.1 / 1e6, 1)) M accesses/s)"
+    }.joined(separator: ", ") + "; heatmap in \(picture)")
+    rows += analysis.map { ["\($0.0.replacingOccurrences(of: " ", with: "-"))-s", fmt($0.1, 2)] }
     rows += [["vcpu-cpu-off-s", fmt(vcpuOff, 2)], ["vcpu-cpu-on-s", fmt(vcpuOn, 2)]]
     rows += [["boot-off-s", fmt(off.seconds, 2)], ["boot-recorded-s", fmt(on.seconds, 2)], ["overhead", fmt(overhead, 4)],
              ["payload-bytes-per-access", fmt(Double(accessBytes) / Double(max(1, on.stats.recorded)), 3)],
