@@ -41,7 +41,7 @@ struct Heatmap: ParsableCommand {
             while try stream.next(into: block) {
                 if pass == 1 { grid.notePass1(block) } else { grid.countPass2(block) }
             }
-            if pass == 1 { grid.finishPass1(); maps = stream.recordedMaps }
+            if pass == 1 { grid.finishPass1(); maps = try filter.recordedMaps(stream, store: p.store, volumeBytes: volume.bytes) }
         }
         guard grid.total > 0 else { throw CLIError("volume '\(volume.value)' has no accesses in the range read") }
         let (pixels, peak) = Self.pixels(grid)

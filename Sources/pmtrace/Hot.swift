@@ -91,7 +91,8 @@ struct Hot: ParsableCommand {
         let block = AccessBlock()
         while try stream.next(into: block) { counter.add(block) }
         let total = counter.total
-        let rows = counter.rows(top: top, maps: stream.recordedMaps).map { r in
+        let maps = try filter.recordedMaps(stream, store: p.store, volumeBytes: volume.bytes)
+        let rows = counter.rows(top: top, maps: maps).map { r in
             Row(accesses: r.accesses, percent: total > 0 ? 100 * Double(r.accesses) / Double(total) : 0, app: r.image,
                 function: r.name, page: r.page, symbolized: r.symbolized)
         }

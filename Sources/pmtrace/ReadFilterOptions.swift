@@ -27,6 +27,16 @@ struct ReadFilterOptions: ParsableArguments {
         return f
     }
 
+    /// The mappings a `pmtrace record` volume stored: those `stream` met, or,
+    /// when a filter kept it from reading the maps marker at the end of lane
+    /// 0 (`--until` before the program's exit, `--lane` without 0), read from
+    /// lane 0 itself (O(records of lane 0)). Empty for volumes without one.
+    func recordedMaps(_ stream: AccessStream, store: TraceStore, volumeBytes: [UInt8]) throws -> MappingTable {
+        let filtered = !lanes.isEmpty || since != nil || until != nil
+        guard stream.recordedMaps.lines.isEmpty, filtered else { return stream.recordedMaps }
+        return try MappingTable.recorded(in: store, volumeBytes: volumeBytes)
+    }
+
     /// The earliest first-record timestamp over the lanes (peeks, then rewinds).
     static func firstTimestamp(_ reader: VolumeReader) throws -> UInt64 {
         var first = UInt64.max

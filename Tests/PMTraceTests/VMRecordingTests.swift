@@ -275,6 +275,10 @@ import TraceVolume
         struct Row: Decodable { var app: String; var function: String; var accesses: UInt64 }
         let rows = try JSONDecoder().decode([Row].self, from: hot.stdout)
         #expect(rows.contains { $0.app == "libc.so.6" && $0.function.contains("mem") }, "libc's memory functions are among the hottest: \(rows.prefix(5))")
+        // The mappings come from the marker at the end of lane 0: a time window that ends
+        // before the program's exit still names them (it read nothing past the window).
+        let early = try pmtrace(["hot", pool, "ls", "--by", "mapping", "--until", "+20ms"])
+        #expect(early.status == 0 && early.out.contains("ld-linux") && !early.out.contains("[unmapped]"), "\(early.out)")
 
         // hot's fast path (runs, range cache, interned slots, page table) gives exactly
         // the answers of one symbol lookup per access, for every grouping.
