@@ -16,6 +16,7 @@ public struct GuestAccess: Equatable, Sendable {
     public var pc: UInt64
 
     /// An access; `virtual` and `pc` are 0 when not recorded.
+    @inlinable
     public init(kind: MemoryAccess.Kind, size: UInt32, physical: UInt64, virtual: UInt64 = 0, pc: UInt64 = 0) {
         self.kind = kind
         self.size = size
@@ -95,14 +96,19 @@ public enum GuestAccessBatch {
         /// Where the payload is built (at least `headerBytes + maxAccessBytes`).
         public let buffer: UnsafeMutableRawBufferPointer
         /// Accesses encoded since the last `reset`.
-        public private(set) var count = 0
+        @inlinable public var count: Int { _count }
         /// Bytes of the payload so far, the header included.
-        public private(set) var byteCount = GuestAccessBatch.headerBytes
+        @inlinable public var byteCount: Int { _byteCount }
         /// The fields every entry of this payload carries.
-        public private(set) var fields: Fields = []
+        @inlinable public var fields: Fields { _fields }
         /// The header's `firstIndex`.
         public private(set) var firstIndex: UInt64 = 0
-        var physical: UInt64 = 0, translation: UInt64 = 0, pc: UInt64 = 0
+        @usableFromInline var _count = 0
+        @usableFromInline var _byteCount = GuestAccessBatch.headerBytes
+        @usableFromInline var _fields: Fields = []
+        // The fields as flags, tested per access (inlined into the writer's loop).
+        @usableFromInline var hasVirtual = false, hasPC = false
+        @usableFromInline var physical: UInt64 = 0, translation: UInt64 = 0, pc: UInt64 = 0
 
         /// An encoder over `buffer` (caller-owned, at least `headerBytes +
         /// maxAccessBytes`; precondition), empty, with no optional fields
@@ -114,24 +120,29 @@ public enum GuestAccessBatch {
         }
 
         /// Whether `append` can take one more access.
-        public var hasRoom: Bool { buffer.count - byteCount >= GuestAccessBatch.maxAccessBytes && count < Int(UInt32.max) }
+        @inlinable
+        public var hasRoom: Bool { buffer.count - _byteCount >= GuestAccessBatch.maxAccessBytes && _count < Int(UInt32.max) }
 
         /// Starts a new, empty payload whose entries carry `fields` and whose
         /// first access has index `firstIndex` in its lane.
         public mutating func reset(fields: Fields, firstIndex: UInt64) {
             precondition(Fields.known.isSuperset(of: fields) && !fields.isSuperset(of: [.virtual, .userMode]), "unknown guest access fields")
-            count = 0
-            byteCount = GuestAccessBatch.headerBytes
-            self.fields = fields
+            _count = 0
+            _byteCount = GuestAccessBatch.headerBytes
+            _fields = fields
+            hasVirtual = fields.contains(.virtual)
+            hasPC = fields.contains(.pc)
             self.firstIndex = firstIndex
             physical = 0; translation = 0; pc = 0
         }
 
         /// Encodes `a` after the accesses before it (fields the payload does
-        /// not carry are ignored). Precondition: `hasRoom`.
+        /// not carry are ignored). Precondition: `hasRoom`. Inlinable: the
+        /// writer's loop (the QEMU plugin's encoder thread) runs it per access.
+        @inlinable
         public mutating func append(_ a: GuestAccess) {
             precondition(hasRoom, "guest access batch full")
-            let p = buffer.baseAddress! + byteCount
+            let p = buffer.baseAddress! + _byteCount
             let small = a.size < 63
             p.storeBytes(of: a.kind.rawValue | UInt8(small ? a.size : 63) << 2, as: UInt8.self)
             var n = 1
@@ -139,17 +150,24 @@ public enum GuestAccessBatch {
             // Wrapping differences: any two values have one.
             n += Varint.storeWide(Varint.zigzag(Int64(bitPattern: a.physical &- physical)), at: p + n)
             physical = a.physical
-            if fields.contains(.virtual) {
+            if hasVirtual {
                 let t = a.virtual &- a.physical
-                n += Varint.storeWide(Varint.zigzag(Int64(bitPattern: t &- translation)), at: p + n)
+                let z = Varint.zigzag(Int64(bitPattern: t &- translation))
+                // The translation rarely changes: a predictable one-byte path.
+                if z < 0x80 {
+                    p.storeBytes(of: UInt8(truncatingIfNeeded: z), toByteOffset: n, as: UInt8.self)
+                    n += 1
+                } else {
+                    n += Varint.storeWide(z, at: p + n)
+                }
                 translation = t
             }
-            if fields.contains(.pc) {
+            if hasPC {
                 n += Varint.storeWide(Varint.zigzag(Int64(bitPattern: a.pc &- pc)), at: p + n)
                 pc = a.pc
             }
-            byteCount += n
-            count += 1
+            _byteCount += n
+            _count += 1
         }
 
         /// The payload so far with its header filled in; valid until the next
