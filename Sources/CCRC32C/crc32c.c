@@ -102,3 +102,15 @@ size_t pmt_crc32c_copy_nt_with(int path, uint32_t *crc, void *dst, const void *s
 size_t pmt_crc32c_copy_nt(uint32_t *crc, void *dst, const void *src, size_t len) {
     return pmt_crc32c_copy_nt_with(pmt_crc32c_path(), crc, dst, src, len);
 }
+
+size_t pmt_crc32c_copy_with(int path, uint32_t *crc, void *dst, const void *src, size_t len) {
+#if defined(__x86_64__)
+    if (path == PMT_CRC32C_VPCLMUL && pmt_crc32c_path_available(path)) return pmt_crc32c_vpclmul_copy(crc, dst, src, len);
+#endif
+    (void)path; (void)crc; (void)dst; (void)src; (void)len;
+    return 0;
+}
+
+size_t pmt_crc32c_copy(uint32_t *crc, void *dst, const void *src, size_t len) {
+    return pmt_crc32c_copy_with(pmt_crc32c_path(), crc, dst, src, len);
+}

@@ -21,4 +21,5 @@ size_t pmt_crc32c_sse42_copy_nt(uint32_t *crc, unsigned char *dst, const unsigne
 void pmt_crc32c_vpclmul_init(void);
 uint32_t pmt_crc32c_vpclmul(uint32_t crc, const unsigned char *p, size_t len);
 size_t pmt_crc32c_vpclmul_copy_nt(uint32_t *crc, unsigned char *dst, const unsigned char *src, size_t len);
+size_t pmt_crc32c_vpclmul_copy(uint32_t *crc, unsigned char *dst, const unsigned char *src, size_t len);
 #endif

@@ -65,16 +65,22 @@ VP_TARGET static inline __m128i reduce512(__m512i x) {
     return _mm_xor_si128(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
+enum { NO_COPY = 0, COPY_NT = 1, COPY_CACHED = 2 };
+
 /* The folding core over *lenp >= 64 bytes: consumes all whole 16-byte units
  * and returns the CRC state (not inverted) after them. With `copy` set, every
- * unit is also stored to *dp (64-byte aligned) with non-temporal stores. */
+ * unit is also stored to *dp: COPY_NT with non-temporal stores (*dp 64-byte
+ * aligned), COPY_CACHED with ordinary stores (any alignment). */
+#define STORE512(to, v) (copy == COPY_NT ? _mm512_stream_si512((to), (v)) : _mm512_storeu_si512((to), (v)))
+#define STORE128(to, v) (copy == COPY_NT ? _mm_stream_si128((__m128i *)(to), (v)) : _mm_storeu_si128((__m128i *)(to), (v)))
+
 VP_TARGET static inline __attribute__((always_inline)) uint64_t
 fold_run(uint64_t c, const unsigned char **pp, unsigned char **dp, size_t *lenp, int copy) {
     const unsigned char *p = *pp;
     unsigned char *d = copy ? *dp : 0;
     size_t len = *lenp;
     __m512i x0 = _mm512_loadu_si512((const void *)p);
-    if (copy) _mm512_stream_si512((void *)d, x0);
+    if (copy) STORE512((void *)d, x0);
     x0 = _mm512_xor_si512(x0, _mm512_zextsi128_si512(_mm_cvtsi32_si128((int)(uint32_t)c)));
     p += 64; len -= 64;
     if (copy) d += 64;
@@ -84,9 +90,9 @@ fold_run(uint64_t c, const unsigned char **pp, unsigned char **dp, size_t *lenp,
         __m512i x2 = _mm512_loadu_si512((const void *)(p + 64));
         __m512i x3 = _mm512_loadu_si512((const void *)(p + 128));
         if (copy) {
-            _mm512_stream_si512((void *)d, x1);
-            _mm512_stream_si512((void *)(d + 64), x2);
-            _mm512_stream_si512((void *)(d + 128), x3);
+            STORE512((void *)d, x1);
+            STORE512((void *)(d + 64), x2);
+            STORE512((void *)(d + 128), x3);
             d += 192;
         }
         p += 192; len -= 192;
@@ -97,10 +103,10 @@ fold_run(uint64_t c, const unsigned char **pp, unsigned char **dp, size_t *lenp,
             __m512i y2 = _mm512_loadu_si512((const void *)(p + 128));
             __m512i y3 = _mm512_loadu_si512((const void *)(p + 192));
             if (copy) {
-                _mm512_stream_si512((void *)d, y0);
-                _mm512_stream_si512((void *)(d + 64), y1);
-                _mm512_stream_si512((void *)(d + 128), y2);
-                _mm512_stream_si512((void *)(d + 192), y3);
+                STORE512((void *)d, y0);
+                STORE512((void *)(d + 64), y1);
+                STORE512((void *)(d + 128), y2);
+                STORE512((void *)(d + 192), y3);
                 d += 256;
             }
             x0 = fold512(x0, k256, y0);
@@ -115,7 +121,7 @@ fold_run(uint64_t c, const unsigned char **pp, unsigned char **dp, size_t *lenp,
     }
     while (len >= 64) {
         __m512i y = _mm512_loadu_si512((const void *)p);
-        if (copy) { _mm512_stream_si512((void *)d, y); d += 64; }
+        if (copy) { STORE512((void *)d, y); d += 64; }
         x0 = fold512(x0, k64, y);
         p += 64; len -= 64;
     }
@@ -123,7 +129,7 @@ fold_run(uint64_t c, const unsigned char **pp, unsigned char **dp, size_t *lenp,
     __m128i k16 = _mm_set_epi64x((long long)k_16[1], (long long)k_16[0]);
     while (len >= 16) {
         __m128i y = _mm_loadu_si128((const __m128i *)p);
-        if (copy) { _mm_stream_si128((__m128i *)d, y); d += 16; }
+        if (copy) { STORE128(d, y); d += 16; }
         r = fold128(r, k16, y);
         p += 16; len -= 16;
     }
@@ -144,7 +150,7 @@ VP_TARGET uint32_t pmt_crc32c_vpclmul(uint32_t crc, const unsigned char *p, size
             while ((uintptr_t)p & 7) { c = _mm_crc32_u8((uint32_t)c, *p++); len--; }
             while ((uintptr_t)p & 63) { uint64_t w; memcpy(&w, p, 8); c = _mm_crc32_u64(c, w); p += 8; len -= 8; }
         }
-        c = fold_run(c, &p, 0, &len, 0);
+        c = fold_run(c, &p, 0, &len, NO_COPY);
     }
     while (len >= 8) { uint64_t w; memcpy(&w, p, 8); c = _mm_crc32_u64(c, w); p += 8; len -= 8; }
     while (len--) c = _mm_crc32_u8((uint32_t)c, *p++);
@@ -164,7 +170,7 @@ VP_TARGET size_t pmt_crc32c_vpclmul_copy_nt(uint32_t *crcp, unsigned char *dst, 
         _mm_stream_si64((long long *)dst, (long long)w);
         src += 8; dst += 8; len -= 8;
     }
-    if (len >= 64) c = fold_run(c, &src, &dst, &len, 1);
+    if (len >= 64) c = fold_run(c, &src, &dst, &len, COPY_NT);
     while (len >= 8) {
         uint64_t w;
         memcpy(&w, src, 8);
@@ -174,5 +180,22 @@ VP_TARGET size_t pmt_crc32c_vpclmul_copy_nt(uint32_t *crcp, unsigned char *dst, 
     }
     *crcp = ~(uint32_t)c;
     return total - len;
+}
+/* Copies src to dst (any alignment) with ordinary stores and extends *crc
+ * over it, in one pass; all len bytes. */
+VP_TARGET size_t pmt_crc32c_vpclmul_copy(uint32_t *crcp, unsigned char *dst, const unsigned char *src, size_t len) {
+    uint64_t c = (uint32_t)~*crcp;
+    size_t total = len;
+    if (len >= 128) c = fold_run(c, &src, &dst, &len, COPY_CACHED);
+    while (len >= 8) {
+        uint64_t w;
+        memcpy(&w, src, 8);
+        c = _mm_crc32_u64(c, w);
+        memcpy(dst, &w, 8);
+        src += 8; dst += 8; len -= 8;
+    }
+    while (len--) { c = _mm_crc32_u8((uint32_t)c, *src); *dst++ = *src++; }
+    *crcp = ~(uint32_t)c;
+    return total;
 }
 #endif

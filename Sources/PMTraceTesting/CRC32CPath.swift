@@ -41,9 +41,22 @@ public enum CRC32CPath: Int32, CaseIterable, Sendable {
     }
 }
 
+extension CRC32CPath {
+    /// The one-pass copy out + checksum through this path (only VPCLMULQDQ has
+    /// one; the others return 0 and the reader takes two passes).
+    public var copyOutWithChecksum: StoreOptions.CopyChecksumFunction {
+        switch self {
+        case .table: return { crc, d, s, n in pmt_crc32c_copy_with(0, crc, d, s, n) }
+        case .sse42: return { crc, d, s, n in pmt_crc32c_copy_with(1, crc, d, s, n) }
+        case .vpclmul: return { crc, d, s, n in pmt_crc32c_copy_with(2, crc, d, s, n) }
+        }
+    }
+}
+
 extension StoreOptions {
     /// Test options whose checksum and fused copy run through `path`.
     public static func testing(commitInterval: Int = 1 << 20, clock: @convention(c) () -> UInt64 = { 0 }, path: CRC32CPath) -> StoreOptions {
-        StoreOptions(commitInterval: commitInterval, clock: clock, crc32c: path.function, copyWithChecksum: path.copyWithChecksum)
+        StoreOptions(commitInterval: commitInterval, clock: clock, crc32c: path.function, copyWithChecksum: path.copyWithChecksum,
+                     copyOutWithChecksum: path.copyOutWithChecksum)
     }
 }

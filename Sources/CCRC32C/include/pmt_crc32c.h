@@ -41,3 +41,13 @@ size_t pmt_crc32c_copy_nt(uint32_t *crc, void *dst, const void *src, size_t len)
 
 /* pmt_crc32c_copy_nt through one given path (0 when the CPU cannot run it). */
 size_t pmt_crc32c_copy_nt_with(int path, uint32_t *crc, void *dst, const void *src, size_t len);
+
+/* Copies src to dst (any alignment) with ordinary (cached) stores and extends
+ * *crc over the bytes, in one pass: a verified read out of a mapping. Returns
+ * len on the VPCLMULQDQ path and 0 on the others (the caller then copies and
+ * checksums in two passes). Thread-safe. */
+size_t pmt_crc32c_copy(uint32_t *crc, void *dst, const void *src, size_t len);
+
+/* pmt_crc32c_copy through one given path (0 when the path has no one-pass copy
+ * or the CPU cannot run it). */
+size_t pmt_crc32c_copy_with(int path, uint32_t *crc, void *dst, const void *src, size_t len);
