@@ -4,22 +4,30 @@ import TraceVolume
 
 /// One implementation of CRC32C in the C shim (`pmt_crc32c_with`), so tests
 /// can write and read a store through each path, whatever the process would pick.
-public enum CRC32CPath: Int32, CaseIterable, Sendable {
+public enum CRC32CPath: CaseIterable, Sendable {
     /// Slicing-by-8 tables (any CPU).
-    case table = 0
+    case table
     /// SSE4.2 crc32 instruction, three streams joined with pclmul.
-    case sse42 = 1
+    case sse42
     /// AVX-512 VPCLMULQDQ folding.
-    case vpclmul = 2
+    case vpclmul
 
+    /// The shim's number for the path (`PMT_CRC32C_TABLE`, `_SSE42`, `_VPCLMUL`).
+    public var code: Int32 {
+        switch self {
+        case .table: return Int32(PMT_CRC32C_TABLE)
+        case .sse42: return Int32(PMT_CRC32C_SSE42)
+        case .vpclmul: return Int32(PMT_CRC32C_VPCLMUL)
+        }
+    }
     /// Whether this CPU (and OS) can run the path.
-    public var isAvailable: Bool { pmt_crc32c_path_available(rawValue) != 0 }
+    public var isAvailable: Bool { pmt_crc32c_path_available(code) != 0 }
     /// The paths this CPU can run, slowest first.
     public static var available: [CRC32CPath] { allCases.filter(\.isAvailable) }
     /// The path `pmt_crc32c` uses in this process.
-    public static var current: CRC32CPath { CRC32CPath(rawValue: pmt_crc32c_path()) ?? .table }
+    public static var current: CRC32CPath { allCases.first { $0.code == pmt_crc32c_path() } ?? .table }
     /// "table", "sse4.2" or "vpclmul".
-    public var name: String { String(cString: pmt_crc32c_path_name(rawValue)) }
+    public var name: String { String(cString: pmt_crc32c_path_name(code)) }
 
     /// The checksum through this path (a C function pointer cannot capture it,
     /// hence one closure per case).
