@@ -1,6 +1,7 @@
 /* Picks the fastest CRC32C path the CPU and OS support (cpuid + xgetbv), once. */
 #include "pmt_crc32c.h"
 #include "crc32c_internal.h"
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -48,15 +49,18 @@ static void detect(void) {
     __atomic_store_n(&chosen, use, __ATOMIC_RELEASE);
 }
 
+/* Detection runs once (the fold constants are written before any path can be used). */
+static pthread_once_t detected = PTHREAD_ONCE_INIT;
+
 static inline int best_path(void) {
     int s = __atomic_load_n(&supported, __ATOMIC_ACQUIRE);
-    if (s < 0) { detect(); s = __atomic_load_n(&supported, __ATOMIC_ACQUIRE); }
+    if (s < 0) { pthread_once(&detected, detect); s = __atomic_load_n(&supported, __ATOMIC_ACQUIRE); }
     return s;
 }
 
 int pmt_crc32c_path(void) {
     int c = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);
-    if (c < 0) { detect(); c = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE); }
+    if (c < 0) { pthread_once(&detected, detect); c = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE); }
     return c;
 }
 

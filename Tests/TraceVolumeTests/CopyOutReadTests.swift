@@ -1,3 +1,4 @@
+import Foundation
 import PMTraceTesting
 import Testing
 import TraceFormat
@@ -85,5 +86,40 @@ import TraceVolume
         }
         #expect(!expected.contains(8) && got == expected)
         #expect(viaCopy.skipped.map(\.description) == viaNext.skipped.map(\.description))
+    }
+
+    /// A reader copying out while a writer appends and commits (records split
+    /// over segments included) gets every record once, whole and in order:
+    /// one whose last fragment is not committed yet comes on a later call.
+    @Test func followsAConcurrentWriter() throws {
+        let pool = try memoryPool(size: 64 << 20)
+        try pool.store.createVolume(named: "f")
+        let count = 600
+        let w = try pool.store.openWriter(volume: "f")
+        let reader = try pool.store.openLaneReader(volume: "f", lane: 0)
+        let size: @Sendable (Int) -> Int = { i in i % 50 == 7 ? 150_000 : (i * 997) % 9000 }
+        let writer = Thread {
+            for i in 0..<count {
+                try? w.append(bytes: Array(payload(i, size(i))), timestamp: UInt64(i))
+                if i % 3 == 0 { w.commit() }
+            }
+            w.close()
+        }
+        writer.start()
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 200_000, alignment: 8)
+        defer { buffer.deallocate() }
+        var next = 0, polls = 0
+        while next < count && polls < 10_000_000 {
+            guard let r = try reader.read(into: buffer) else {
+                try reader.refresh()
+                polls += 1
+                continue
+            }
+            #expect(r.header.sequence == UInt64(next) && r.length == size(next))
+            #expect(Array(buffer[0..<r.length]) == Array(payload(next, size(next))), "record \(next)")
+            next += 1
+        }
+        #expect(next == count)
+        while !writer.isFinished { usleep(1000) }
     }
 }
