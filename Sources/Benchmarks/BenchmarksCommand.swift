@@ -15,14 +15,14 @@ struct BenchmarksCommand: ParsableCommand {
             """)
 
     enum Experiment: String, ExpressibleByArgument, CaseIterable {
-        case sweep, transfer, peers, events, mount, symbols, vm, analysis, all
+        case sweep, transfer, peers, events, mount, symbols, vm, analysis, crc, all
     }
 
     enum GranularityChoice: String, ExpressibleByArgument {
         case cacheLine = "cache-line", asIs = "as-is"
     }
 
-    @Argument(help: "sweep | transfer | peers | events | mount | symbols | vm | analysis | all") var experiment: Experiment = .all
+    @Argument(help: "sweep | transfer | peers | events | mount | symbols | vm | analysis | crc | all") var experiment: Experiment = .all
     @Flag(help: "Small sizes, one repetition: checks that everything runs (under a minute).") var quick = false
     @Option(help: "Directory for CSV and SVG results.") var out: String = "bench-results"
     @Option(help: "Directory for pool files (default /dev/shm).") var poolDir: String = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
@@ -57,7 +57,7 @@ struct BenchmarksCommand: ParsableCommand {
         let ctx = Context(outDir: outDir, poolDir: poolDir, quick: quick, granularityNote: note)
         print("PMTrace benchmarks\(quick ? " (quick)" : ""): \(note)")
         let start = Date()
-        let all: [Experiment] = experiment == .all ? [.sweep, .transfer, .peers, .events, .mount, .symbols, .vm, .analysis] : [experiment]
+        let all: [Experiment] = experiment == .all ? [.sweep, .transfer, .peers, .events, .mount, .symbols, .vm, .analysis, .crc] : [experiment]
         for e in all {
             switch e {
             case .sweep: try runSweep(ctx)
@@ -68,6 +68,7 @@ struct BenchmarksCommand: ParsableCommand {
             case .symbols: try runSymbols(ctx)
             case .vm: try runVM(ctx)
             case .analysis: try runAnalysis(ctx)
+            case .crc: try runCRC(ctx)
             case .all: break
             }
         }

@@ -17,14 +17,18 @@ func profileAppend(size: Int, total: Int) throws {
     try source.withUnsafeBytes { b in for _ in 0..<(total / size) { try warm.append(b) } }
     warm.close()
     try pool.store.deleteVolume("warm-up")
-    try pool.store.createVolume(named: "p")
-    let w = try pool.store.openWriter(volume: "p")
-    let start = monotonicNanoseconds()
-    try source.withUnsafeBytes { b in
-        for i in 0..<(total / size) { try w.append(b, timestamp: UInt64(i)) }
+    // Three timed passes, each in a fresh volume (the peers experiment's pattern).
+    for pass in 0..<3 {
+        try pool.store.createVolume(named: "p\(pass)")
+        let w = try pool.store.openWriter(volume: "p\(pass)")
+        let start = monotonicNanoseconds()
+        try source.withUnsafeBytes { b in
+            for i in 0..<(total / size) { try w.append(b, timestamp: UInt64(i)) }
+        }
+        w.commit()
+        let seconds = Double(monotonicNanoseconds() - start) / 1e9
+        w.close()
+        try pool.store.deleteVolume("p\(pass)")
+        print("\(total / size) records of \(size) B: \(fmt(seconds * 1000, 1)) ms, \(fmt(Double(total / size) / seconds / 1e6, 1)) M records/s, \(fmt(mibPerSecond(total, seconds), 0)) MiB/s")
     }
-    w.commit()
-    let seconds = Double(monotonicNanoseconds() - start) / 1e9
-    w.close()
-    print("\(total / size) records of \(size) B: \(fmt(seconds * 1000, 1)) ms, \(fmt(Double(total / size) / seconds / 1e6, 1)) M records/s, \(fmt(mibPerSecond(total, seconds), 0)) MiB/s")
 }

@@ -18,6 +18,8 @@ func runSweep(_ ctx: Context) throws {
     for i in 0..<total { source[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) }
     let readBack = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 4096)
     defer { readBack.deallocate() }
+    let evict = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 20, alignment: 4096)
+    defer { evict.deallocate() }
 
     // Direct access region and a store big enough for 1-byte records (40 bytes each).
     let directPath = ctx.poolPath("sweep-direct"), storePath = ctx.poolPath("sweep-store")
@@ -31,7 +33,8 @@ func runSweep(_ ctx: Context) throws {
     var rows: [[String]] = []
     var series: [String: [(x: Double, y: Double)]] = [:]
     let names = ["direct write (pmem2 memcpy+persist per block)", "direct read (memcpy out)",
-                 "append + commit per block", "append, one commit (group)", "read through reader"]
+                 "append + commit per block", "append, one commit (group)", "read through reader (in place, lent)",
+                 "read through reader (verified copy-out)"]
     for b in sizes {
         let count = total / b
         let directWrite = measure(repetitions: ctx.repetitions) { w in
@@ -46,7 +49,7 @@ func runSweep(_ ctx: Context) throws {
             for i in 0..<count { (readBack.baseAddress! + i * b).copyMemory(from: direct.base + i * b, byteCount: b) }
             w.stop()
         }
-        var perBlock = Timing(samples: []), group = Timing(samples: []), read = Timing(samples: [])
+        var perBlock = Timing(samples: []), group = Timing(samples: []), read = Timing(samples: []), copyOut = Timing(samples: [])
         for (mode, commitEach) in [("each", true), ("group", false)] {
             let t = try measure(repetitions: ctx.repetitions) { w in
                 let name = "sweep-\(mode)"
@@ -80,23 +83,47 @@ func runSweep(_ ctx: Context) throws {
                         throw BenchError("sweep: read back \(got) bytes that differ from what was written (block \(b))")
                     }
                     read.samples.append(sw.elapsed)
+                    // The same bytes through the one-pass verified copy-out (`read(into:)`), from
+                    // memory as cold as the first pass had them (64 MiB of other stores evict the L3).
+                    memset(evict.baseAddress!, Int32(truncatingIfNeeded: got), evict.count)
+                    memset(readBack.baseAddress!, 0, total)
+                    let copier = try pool.store.openLaneReader(volume: name, lane: 0)
+                    var cw = Stopwatch()
+                    var copied = 0
+                    cw.start()
+                    while let r = try copier.read(into: UnsafeMutableRawBufferPointer(start: readBack.baseAddress! + copied, count: total - copied)) {
+                        copied += r.length
+                    }
+                    cw.stop()
+                    guard copied == total, memcmp(readBack.baseAddress!, source.baseAddress!, total) == 0 else {
+                        throw BenchError("sweep: copied out \(copied) bytes that differ from what was written (block \(b))")
+                    }
+                    copyOut.samples.append(cw.elapsed)
                 }
                 try pool.store.deleteVolume(name)
             }
             if commitEach { perBlock = t } else { group = t }
         }
         if read.samples.count > ctx.repetitions { read.samples.removeFirst(read.samples.count - ctx.repetitions) }
-        let figures = [directWrite, directRead, perBlock, group, read]
+        if copyOut.samples.count > ctx.repetitions { copyOut.samples.removeFirst(copyOut.samples.count - ctx.repetitions) }
+        let figures = [directWrite, directRead, perBlock, group, read, copyOut]
         for (n, t) in zip(names, figures) { series[n, default: []].append((Double(b), t.median)) }
         rows.append([String(b)] + figures.map { fmt($0.median * 1000, 3) }
-                    + [fmt(directWrite.median / perBlock.median), fmt(directWrite.median / group.median), fmt(directRead.median / read.median)])
-        print("  block \(humanSize(b).padding(toLength: 5, withPad: " ", startingAt: 0)) direct w \(fmt(directWrite.median * 1000, 1)) ms, r \(fmt(directRead.median * 1000, 1)) ms | append+commit \(fmt(perBlock.median * 1000, 1)) ms, group \(fmt(group.median * 1000, 1)) ms, reader \(fmt(read.median * 1000, 1)) ms")
+                    + [fmt(directWrite.median / perBlock.median), fmt(directWrite.median / group.median), fmt(directRead.median / read.median),
+                       fmt(directRead.median / copyOut.median)])
+        print("  block \(humanSize(b).padding(toLength: 5, withPad: " ", startingAt: 0)) direct w \(fmt(directWrite.median * 1000, 1)) ms, r \(fmt(directRead.median * 1000, 1)) ms | append+commit \(fmt(perBlock.median * 1000, 1)) ms, group \(fmt(group.median * 1000, 1)) ms, reader \(fmt(read.median * 1000, 1)) ms, copy-out \(fmt(copyOut.median * 1000, 1)) ms")
     }
     let header = ["block_bytes", "direct_write_ms", "direct_read_ms", "append_commit_each_ms", "append_group_ms", "reader_ms",
-                  "commit_each_vs_direct_write", "group_vs_direct_write", "reader_vs_direct_read"]
+                  "reader_copy_out_ms", "commit_each_vs_direct_write", "group_vs_direct_write", "reader_vs_direct_read",
+                  "copy_out_vs_direct_read"]
     try writeCSV(ctx, "sweep", header: header, rows: rows)
     print("\nsweep (time for \(humanSize(total)); ratios > 1 mean faster than direct access)")
     printTable(header, rows)
+    // Goal (issue 13): a verified read of 4 KiB … 16 MiB blocks at ≥ 0.8 × a direct read of the same bytes.
+    let big = rows.filter { Int($0[0])! >= 4096 }
+    let worst = { (column: Int) in big.map { Double($0[column])! }.min() ?? 0 }
+    print("goal: verified read ÷ direct read, 4K…16M blocks (goal ≥ 0.8): verified copy-out (read(into:)) min \(fmt(worst(10))) "
+          + "[\(big.map { $0[10] }.joined(separator: " "))]; in-place lending scan + copy min \(fmt(worst(9))) [\(big.map { $0[9] }.joined(separator: " "))]")
     try Chart(
         title: "Block-size sweep: time to write/read \(humanSize(total))", subtitle: ctx.granularityNote,
         xLabel: "block size", yLabel: "time for \(humanSize(total)) (s)", logX: true, logY: true,

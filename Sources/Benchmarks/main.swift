@@ -7,6 +7,10 @@ if arguments.count == 5 && arguments[1] == "_transfer-producer" {
     do { try transferProducer(Array(arguments[2...])) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
 } else if arguments.count == 5 && arguments[1] == "_transfer-consumer" {
     do { try transferConsumer(Array(arguments[2...])) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
+} else if arguments.count == 4 && arguments[1] == "_anchor-producer" {
+    do { try anchorProducer(Array(arguments[2...])) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
+} else if arguments.count == 4 && arguments[1] == "_anchor-consumer" {
+    do { try anchorConsumer(Array(arguments[2...])) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
 } else if arguments.count == 4 && arguments[1] == "_profile-append" {
     // For profilers (perf, callgrind): group-commit appends of <size>-byte records, <total> bytes.
     do { try profileAppend(size: Int(arguments[2])!, total: Int(arguments[3])!) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }

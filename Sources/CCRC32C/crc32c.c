@@ -1,172 +1,120 @@
+/* Picks the fastest CRC32C path the CPU and OS support (cpuid + xgetbv), once. */
 #include "pmt_crc32c.h"
+#include "crc32c_internal.h"
+#include <pthread.h>
+#include <stdlib.h>
 #include <string.h>
 
-static uint32_t table[8][256];
-static int table_ready;
-
-static void build_table(void) {
-    for (uint32_t n = 0; n < 256; n++) {
-        uint32_t c = n;
-        for (int k = 0; k < 8; k++) c = (c & 1) ? (c >> 1) ^ 0x82F63B78u : c >> 1;
-        table[0][n] = c;
-    }
-    for (uint32_t n = 0; n < 256; n++)
-        for (int s = 1; s < 8; s++)
-            table[s][n] = (table[s - 1][n] >> 8) ^ table[0][table[s - 1][n] & 0xFF];
-    __atomic_store_n(&table_ready, 1, __ATOMIC_RELEASE);
-}
-
-static uint32_t crc_table(uint32_t crc, const unsigned char *p, size_t len) {
-    if (!__atomic_load_n(&table_ready, __ATOMIC_ACQUIRE)) build_table();
-    uint32_t c = ~crc;
-    while (len >= 8) {
-        uint64_t w;
-        memcpy(&w, p, 8);
-        w ^= c;
-        c = table[7][w & 0xFF] ^ table[6][(w >> 8) & 0xFF] ^ table[5][(w >> 16) & 0xFF] ^
-            table[4][(w >> 24) & 0xFF] ^ table[3][(w >> 32) & 0xFF] ^ table[2][(w >> 40) & 0xFF] ^
-            table[1][(w >> 48) & 0xFF] ^ table[0][w >> 56];
-        p += 8; len -= 8;
-    }
-    while (len--) c = (c >> 8) ^ table[0][(c ^ *p++) & 0xFF];
-    return ~c;
-}
-
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include <cpuid.h>
 
-/* Multiplying a CRC state by x^(8n) mod P moves it past n zero bytes. With
- * pclmul that is one carry-less multiply by K = x^(8n-33) mod P and one crc32
- * instruction: crc32_u64(0, clmul(c, K)) = c * K * x^33 = c * x^(8n) mod P
- * (all in the reflected representation, where 0x80000000 is x^0). This lets
- * three independent streams run in parallel and be joined cheaply, hiding the
- * crc32 instruction's 3-cycle latency. */
-#define STREAM_LONG 4096
-#define STREAM_SHORT 256
-
-static uint64_t k_long, k_short;
-
-/* x^n mod P in the reflected representation, by repeated multiplication by x. */
-static uint32_t x_pow_mod(uint64_t n) {
-    uint32_t v = 0x80000000u;
-    while (n--) v = (v & 1) ? (v >> 1) ^ 0x82F63B78u : v >> 1;
-    return v;
+static uint64_t xgetbv0(void) {
+    uint32_t lo, hi;
+    __asm__ __volatile__("xgetbv" : "=a"(lo), "=d"(hi) : "c"(0));
+    return ((uint64_t)hi << 32) | lo;
 }
 
-static void build_shift_constants(void) {
-    k_long = x_pow_mod(8ull * STREAM_LONG - 33);
-    k_short = x_pow_mod(8ull * STREAM_SHORT - 33);
+static int detect_cpu(void) {
+    unsigned a, b, c, d;
+    if (!__get_cpuid(1, &a, &b, &c, &d)) return PMT_CRC32C_TABLE;
+    int sse42 = (c >> 20) & 1, pclmul = (c >> 1) & 1, osxsave = (c >> 27) & 1;
+    if (!(sse42 && pclmul)) return PMT_CRC32C_TABLE;
+    if (!osxsave || __get_cpuid_max(0, 0) < 7) return PMT_CRC32C_SSE42;
+    __cpuid_count(7, 0, a, b, c, d);
+    int avx512f = (b >> 16) & 1, avx512dq = (b >> 17) & 1, avx512bw = (b >> 30) & 1, avx512vl = (b >> 31) & 1;
+    int vpclmul = (c >> 10) & 1;
+    /* The OS saves SSE, AVX, opmask and both halves of the ZMM state (XCR0 bits 1, 2, 5, 6, 7). */
+    int os_zmm = (xgetbv0() & 0xE6) == 0xE6;
+    return avx512f && avx512dq && avx512bw && avx512vl && vpclmul && os_zmm ? PMT_CRC32C_VPCLMUL : PMT_CRC32C_SSE42;
 }
+#endif
 
-__attribute__((target("sse4.2,pclmul")))
-static inline uint64_t shift_crc(uint64_t c, uint64_t k) {
-    __m128i product = _mm_clmulepi64_si128(_mm_cvtsi64_si128((long long)c), _mm_cvtsi64_si128((long long)k), 0);
-    return _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(product));
-}
+static int supported = -1; /* best path the CPU has */
+static int chosen = -1;    /* what pmt_crc32c uses (PMTRACE_CRC32C may lower it) */
 
-__attribute__((target("sse4.2,pclmul")))
-static uint64_t three_streams(uint64_t c, const unsigned char **pp, size_t *lenp, size_t stream, uint64_t k) {
-    const unsigned char *p = *pp;
-    size_t len = *lenp;
-    while (len >= 3 * stream) {
-        uint64_t c1 = 0, c2 = 0;
-        const unsigned char *q1 = p + stream, *q2 = p + 2 * stream;
-        for (size_t i = 0; i < stream; i += 8) {
-            uint64_t a, b, d;
-            memcpy(&a, p + i, 8);
-            memcpy(&b, q1 + i, 8);
-            memcpy(&d, q2 + i, 8);
-            c = _mm_crc32_u64(c, a);
-            c1 = _mm_crc32_u64(c1, b);
-            c2 = _mm_crc32_u64(c2, d);
-        }
-        c = shift_crc(c, k) ^ c1;
-        c = shift_crc(c, k) ^ c2;
-        p += 3 * stream;
-        len -= 3 * stream;
+static void detect(void) {
+    int best = PMT_CRC32C_TABLE;
+#if defined(__x86_64__)
+    best = detect_cpu();
+    if (best >= PMT_CRC32C_SSE42) pmt_crc32c_sse42_init();
+    if (best >= PMT_CRC32C_VPCLMUL) pmt_crc32c_vpclmul_init();
+#endif
+    int use = best;
+    const char *forced = getenv("PMTRACE_CRC32C");
+    if (forced) {
+        for (int path = PMT_CRC32C_TABLE; path <= PMT_CRC32C_VPCLMUL; path++)
+            if (strcmp(forced, pmt_crc32c_path_name(path)) == 0 && path < best) use = path;
     }
-    *pp = p;
-    *lenp = len;
+    __atomic_store_n(&supported, best, __ATOMIC_RELEASE);
+    __atomic_store_n(&chosen, use, __ATOMIC_RELEASE);
+}
+
+/* Detection runs once (the fold constants are written before any path can be used). */
+static pthread_once_t detected = PTHREAD_ONCE_INIT;
+
+static inline int best_path(void) {
+    int s = __atomic_load_n(&supported, __ATOMIC_ACQUIRE);
+    if (s < 0) { pthread_once(&detected, detect); s = __atomic_load_n(&supported, __ATOMIC_ACQUIRE); }
+    return s;
+}
+
+int pmt_crc32c_path(void) {
+    int c = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE);
+    if (c < 0) { pthread_once(&detected, detect); c = __atomic_load_n(&chosen, __ATOMIC_ACQUIRE); }
     return c;
 }
 
-__attribute__((target("sse4.2,pclmul")))
-static uint32_t crc_hw(uint32_t crc, const unsigned char *p, size_t len) {
-    uint64_t c = (uint32_t)~crc;
-    while (len && ((uintptr_t)p & 7)) { c = _mm_crc32_u8((uint32_t)c, *p++); len--; }
-    c = three_streams(c, &p, &len, STREAM_LONG, k_long);
-    c = three_streams(c, &p, &len, STREAM_SHORT, k_short);
-    while (len >= 8) { uint64_t w; memcpy(&w, p, 8); c = _mm_crc32_u64(c, w); p += 8; len -= 8; }
-    while (len--) c = _mm_crc32_u8((uint32_t)c, *p++);
-    return ~(uint32_t)c;
-}
-#endif
+int pmt_crc32c_path_available(int path) { return path >= PMT_CRC32C_TABLE && path <= best_path(); }
 
-#if defined(__x86_64__)
-/* Fused CRC + non-temporal copy: three streams of FUSED_STREAM bytes each, every
- * 8-byte word loaded once, folded into its stream's CRC and written with movnti.
- * One pass over the source instead of a CRC pass plus a copy pass. */
-#define FUSED_STREAM 1024
-static uint64_t k_fused;
-
-__attribute__((target("sse4.2,pclmul")))
-static size_t fused_hw(uint32_t *crcp, unsigned char *dst, const unsigned char *src, size_t len) {
-    uint64_t c = (uint32_t)~*crcp;
-    size_t done = 0;
-    while (len - done >= 3 * FUSED_STREAM) {
-        const unsigned char *s0 = src + done, *s1 = s0 + FUSED_STREAM, *s2 = s1 + FUSED_STREAM;
-        long long *d0 = (long long *)(dst + done), *d1 = (long long *)(dst + done + FUSED_STREAM),
-                  *d2 = (long long *)(dst + done + 2 * FUSED_STREAM);
-        uint64_t c1 = 0, c2 = 0;
-        for (size_t i = 0; i < FUSED_STREAM / 8; i++) {
-            uint64_t a, b, e;
-            memcpy(&a, s0 + 8 * i, 8);
-            memcpy(&b, s1 + 8 * i, 8);
-            memcpy(&e, s2 + 8 * i, 8);
-            c = _mm_crc32_u64(c, a);
-            c1 = _mm_crc32_u64(c1, b);
-            c2 = _mm_crc32_u64(c2, e);
-            _mm_stream_si64(d0 + i, (long long)a);
-            _mm_stream_si64(d1 + i, (long long)b);
-            _mm_stream_si64(d2 + i, (long long)e);
-        }
-        c = shift_crc(c, k_fused) ^ c1;
-        c = shift_crc(c, k_fused) ^ c2;
-        done += 3 * FUSED_STREAM;
+const char *pmt_crc32c_path_name(int path) {
+    switch (path) {
+    case PMT_CRC32C_TABLE: return "table";
+    case PMT_CRC32C_SSE42: return "sse4.2";
+    case PMT_CRC32C_VPCLMUL: return "vpclmul";
+    default: return "unknown";
     }
-    *crcp = ~(uint32_t)c;
-    return done;
 }
-#endif
 
-static int hw = -1;
+int pmt_crc32c_is_hardware(void) { return pmt_crc32c_path() >= PMT_CRC32C_SSE42; }
 
-int pmt_crc32c_is_hardware(void) {
+uint32_t pmt_crc32c_with(int path, uint32_t crc, const void *buf, size_t len) {
+    if (len == 0) return crc;
+    const unsigned char *p = (const unsigned char *)buf;
 #if defined(__x86_64__)
-    int h = __atomic_load_n(&hw, __ATOMIC_ACQUIRE);
-    if (h < 0) {
-        __builtin_cpu_init();
-        h = __builtin_cpu_supports("sse4.2") && __builtin_cpu_supports("pclmul") ? 1 : 0;
-        if (h) { build_shift_constants(); k_fused = x_pow_mod(8ull * FUSED_STREAM - 33); }
-        __atomic_store_n(&hw, h, __ATOMIC_RELEASE);
-    }
-    return h;
+    if (!pmt_crc32c_path_available(path)) path = PMT_CRC32C_TABLE;
+    if (path == PMT_CRC32C_VPCLMUL) return pmt_crc32c_vpclmul(crc, p, len);
+    if (path == PMT_CRC32C_SSE42) return pmt_crc32c_sse42(crc, p, len);
 #else
-    return 0;
+    (void)path;
 #endif
+    return pmt_crc32c_table(crc, p, len);
 }
 
-uint32_t pmt_crc32c(uint32_t crc, const void *buf, size_t len) {
+uint32_t pmt_crc32c(uint32_t crc, const void *buf, size_t len) { return pmt_crc32c_with(pmt_crc32c_path(), crc, buf, len); }
+
+size_t pmt_crc32c_copy_nt_with(int path, uint32_t *crc, void *dst, const void *src, size_t len) {
 #if defined(__x86_64__)
-    if (pmt_crc32c_is_hardware()) return crc_hw(crc, (const unsigned char *)buf, len);
+    if (pmt_crc32c_path_available(path) && ((uintptr_t)dst & 7) == 0) {
+        if (path == PMT_CRC32C_VPCLMUL) return pmt_crc32c_vpclmul_copy_nt(crc, dst, src, len);
+        if (path == PMT_CRC32C_SSE42) return pmt_crc32c_sse42_copy_nt(crc, dst, src, len);
+    }
 #endif
-    return crc_table(crc, (const unsigned char *)buf, len);
+    (void)path; (void)crc; (void)dst; (void)src; (void)len;
+    return 0;
 }
 
 size_t pmt_crc32c_copy_nt(uint32_t *crc, void *dst, const void *src, size_t len) {
+    return pmt_crc32c_copy_nt_with(pmt_crc32c_path(), crc, dst, src, len);
+}
+
+size_t pmt_crc32c_copy_with(int path, uint32_t *crc, void *dst, const void *src, size_t len) {
 #if defined(__x86_64__)
-    if (pmt_crc32c_is_hardware() && ((uintptr_t)dst & 7) == 0) return fused_hw(crc, dst, src, len);
+    if (path == PMT_CRC32C_VPCLMUL && pmt_crc32c_path_available(path)) return pmt_crc32c_vpclmul_copy(crc, dst, src, len);
 #endif
-    (void)crc; (void)dst; (void)src; (void)len;
+    (void)path; (void)crc; (void)dst; (void)src; (void)len;
     return 0;
+}
+
+size_t pmt_crc32c_copy(uint32_t *crc, void *dst, const void *src, size_t len) {
+    return pmt_crc32c_copy_with(pmt_crc32c_path(), crc, dst, src, len);
 }

@@ -32,6 +32,17 @@ public func fuzzOne(_ data: UnsafeRawBufferPointer) {
                 default: break
                 }
             }
+            // The verified copy-out of every lane into a buffer that is sometimes too small.
+            for lane in 0..<min(v.laneCount, 64) {
+                guard let lr = try? pool.store.openLaneReader(volume: v.name, lane: lane, options: options) else { continue }
+                let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: lane % 2 == 0 ? 1 << 20 : 100, alignment: 1)
+                defer { buffer.deallocate() }
+                var m = 0
+                while m < 100_000, let r = try? lr.read(into: buffer) {
+                    m += 1
+                    precondition(r.length <= buffer.count, "copy-out overran its buffer")
+                }
+            }
         }
     }
     _ = try? pool.store.check(repair: .dryRun)

@@ -26,14 +26,18 @@ public final class TracePool: @unchecked Sendable {
     /// The libpmem2 mapping.
     public let mapping: PMemMapping
 
-    /// Hardware CRC32C where the CPU has it, else a table.
-    public static let crc32c: CRC32C.Function = { crc, p, n in pmt_crc32c(crc, p, n) }
+    /// Hardware CRC32C where the CPU has it (AVX-512 VPCLMULQDQ folding, else
+    /// the SSE4.2 instruction), else a table; chosen once per process.
+    public static let crc32c: CRC32C.Function = pmt_crc32c
     /// One-pass checksum + non-temporal copy (x86-64 with SSE4.2 and pclmul; does nothing elsewhere).
     public static let copyWithChecksum: StoreOptions.CopyChecksumFunction = { crc, d, s, n in pmt_crc32c_copy_nt(crc, d, s, n) }
+    /// One-pass copy out + checksum for verified reads (x86-64 with VPCLMULQDQ; does nothing elsewhere).
+    public static let copyOutWithChecksum: StoreOptions.CopyChecksumFunction = { crc, d, s, n in pmt_crc32c_copy(crc, d, s, n) }
 
     /// Store options for a hosted pool: hardware checksums, the realtime clock.
     public static func options(commitInterval: Int = 8 << 20) -> StoreOptions {
-        StoreOptions(commitInterval: commitInterval, clock: realtimeNanoseconds, crc32c: crc32c, copyWithChecksum: copyWithChecksum)
+        StoreOptions(commitInterval: commitInterval, clock: realtimeNanoseconds, crc32c: crc32c, copyWithChecksum: copyWithChecksum,
+                     copyOutWithChecksum: copyOutWithChecksum)
     }
 
     /// How stores to this pool become durable (libpmem2's granularity for the mapping).

@@ -10,7 +10,8 @@ extension StoreOptions {
     public static func testing(commitInterval: Int = 1 << 20, clock: @convention(c) () -> UInt64 = { 0 }, fused: Bool = true) -> StoreOptions {
         StoreOptions(commitInterval: commitInterval, clock: clock,
                      crc32c: { crc, p, n in pmt_crc32c(crc, p, n) },
-                     copyWithChecksum: fused ? { crc, d, s, n in pmt_crc32c_copy_nt(crc, d, s, n) } : nil)
+                     copyWithChecksum: fused ? { crc, d, s, n in pmt_crc32c_copy_nt(crc, d, s, n) } : nil,
+                     copyOutWithChecksum: { crc, d, s, n in pmt_crc32c_copy(crc, d, s, n) })
     }
 }
 

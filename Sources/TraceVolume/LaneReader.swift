@@ -36,6 +36,8 @@ public final class LaneReader {
     }
     var position = Position()
     var pending: RecordView?
+    /// Where `read(into:)` wants the next fragment's payload (nil: verify in place).
+    var copySink: (pointer: UnsafeMutableRawPointer, capacity: Int, copy: StoreOptions.CopyChecksumFunction?)?
     /// Reading past the tail's commit point (salvage).
     var salvaging = false
     var lastSequence: UInt64?
@@ -141,7 +143,10 @@ public final class LaneReader {
                 salvaging = tailUnknown && position.index == segments.count - 1
             }
             let step: RecordCursor.Step
-            do throws(FormatError) { step = try position.cursor!.next() } catch {
+            do throws(FormatError) {
+                if let s = copySink { step = try position.cursor!.next(copyingTo: s.pointer, capacity: s.capacity, copy: s.copy) }
+                else { step = try position.cursor!.next() }
+            } catch {
                 if salvaging {
                     // The torn tail ends the salvage; nothing past it is trusted.
                     position.cursor!.limit = position.cursor!.offset

@@ -61,9 +61,11 @@ public final class LaneWriter: @unchecked Sendable {
     /// Records whose footprint is at most this many bytes are assembled in a
     /// stack buffer and copied with one call (one flush per line).
     static let smallRecordLimit = 256
-    /// Payloads of at least this many bytes take the one-pass checksum + copy
-    /// (below it the fused loop's setup costs more than the second pass).
-    static let fusedCopyThreshold = 3072
+    /// Payloads of at least this many bytes are offered to the one-pass
+    /// checksum + copy (`StoreOptions.copyWithChecksum`), which takes what it
+    /// can do fast and returns at once otherwise: every record that is not
+    /// assembled on the stack (`smallRecordLimit`).
+    static let fusedCopyThreshold = smallRecordLimit - Layout.recordHeaderSize + 1
 
     /// Records appended through this writer (fragments of one record count once).
     public private(set) var appendedRecords: UInt64 = 0
@@ -224,7 +226,17 @@ public final class LaneWriter: @unchecked Sendable {
                 if done < payload.count {
                     _ = region.copy(payloadDestination + done, payload.baseAddress! + done, payload.count - done, region.appendCopyFlags)
                 }
-                _ = region.copy(destination, p, Layout.recordHeaderSize, region.appendCopyFlags)
+                // The header through the same non-temporal stores when the fused copy takes it: a
+                // cached store into a line the payload's streaming stores share would read the
+                // line back from memory first.
+                var headerDone = 0
+                if let fused = copyWithChecksum {
+                    var unused: UInt32 = 0
+                    headerDone = fused(&unused, destination, p, Layout.recordHeaderSize)
+                }
+                if headerDone < Layout.recordHeaderSize {
+                    _ = region.copy(destination + headerDone, p + headerDone, Layout.recordHeaderSize - headerDone, region.appendCopyFlags)
+                }
             }
         }
         offset += footprint

@@ -18,6 +18,11 @@ public struct StoreOptions: Sendable {
     public typealias CopyChecksumFunction = @convention(c) (UnsafeMutablePointer<UInt32>?, UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> Int
     /// The fused copy-and-checksum, or nil to copy and checksum in two passes.
     public var copyWithChecksum: CopyChecksumFunction?
+    /// One-pass "copy out with ordinary stores and checksum the bytes copied"
+    /// for verified reads (`LaneReader.read(into:)`): same signature as
+    /// `copyWithChecksum`, any alignment; returns how many bytes it handled
+    /// (the reader copies and checksums the rest in two passes). Nil: always two passes.
+    public var copyOutWithChecksum: CopyChecksumFunction?
     /// A writable mount rewrites a damaged superblock copy from the valid one
     /// (the default). fsck turns this off so that the rewrite happens inside
     /// `check(repair:)`, where it is reported, planned and backed up.
@@ -26,11 +31,13 @@ public struct StoreOptions: Sendable {
     /// Options; the defaults commit every 8 MiB, have no clock and use the software CRC.
     public init(
         commitInterval: Int = 8 << 20, clock: @convention(c) () -> UInt64 = { 0 },
-        crc32c: CRC32C.Function = CRC32C.software, copyWithChecksum: CopyChecksumFunction? = nil
+        crc32c: CRC32C.Function = CRC32C.software, copyWithChecksum: CopyChecksumFunction? = nil,
+        copyOutWithChecksum: CopyChecksumFunction? = nil
     ) {
         self.commitInterval = commitInterval
         self.clock = clock
         self.crc32c = crc32c
         self.copyWithChecksum = copyWithChecksum
+        self.copyOutWithChecksum = copyOutWithChecksum
     }
 }

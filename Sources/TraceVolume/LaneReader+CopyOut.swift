@@ -1,0 +1,102 @@
+import TraceFormat
+
+/// A record `LaneReader.read(into:)` copied out: its header and where its
+/// payload ended up. Thread safety: a plain value.
+public struct CopiedRecord: Sendable {
+    /// The first fragment's header (kind, sequence, timestamp).
+    public let header: RecordHeader
+    /// Payload bytes written to the start of the buffer.
+    public let length: Int
+    /// The lane the record was appended to.
+    public let lane: Int
+    /// Found past the lane's commit point by a salvage read (see `RecordView.salvaged`).
+    public let salvaged: Bool
+}
+
+extension LaneReader {
+    /// Copies the next whole committed record's payload to the start of
+    /// `buffer` and returns its header and length, or nil when none is
+    /// committed yet.
+    ///
+    /// The verified read out of the mapping in one pass: each fragment's
+    /// checksum is computed over the bytes as they are copied (with
+    /// `StoreOptions.copyOutWithChecksum`, else copy, then checksum the copy),
+    /// so `buffer` holds exactly what was committed even under a concurrent
+    /// writer, and the record is returned only when every fragment passed.
+    /// The same records, order, damage handling and notices as `next()`;
+    /// cost: one pass over the payload instead of a checksum pass plus the
+    /// caller's copy. On nil or a throw `buffer` may hold bytes of a record
+    /// not returned.
+    ///
+    /// - Throws: `.invalidParameter` when the record is longer than `buffer`
+    ///   (the reader stays before it: retry with a larger buffer); otherwise
+    ///   what `next()` throws.
+    public func read(into buffer: UnsafeMutableRawBufferPointer) throws(TraceError) -> CopiedRecord? {
+        if let p = pending {
+            guard p.length <= buffer.count else { throw tooSmall(p.length) }
+            pending = nil
+            var at = 0
+            try p.copyVerified { b in
+                UnsafeMutableRawBufferPointer(rebasing: buffer[at..<(at + b.count)]).copyMemory(from: b)
+                at += b.count
+            }
+            return CopiedRecord(header: p.header, length: at, lane: lane, salvaged: p.salvaged)
+        }
+        let copy = store.options.copyOutWithChecksum
+        let base = buffer.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 8)!
+        defer { copySink = nil }
+        while true {
+            let start = position
+            let startSalvaging = salvaging
+            copySink = (base, buffer.count, copy)
+            guard let first = try nextFragment() else { return nil }
+            guard position.cursor!.copied else {
+                position = start
+                salvaging = startSalvaging
+                throw tooSmall(first.fragment.length)
+            }
+            let flags = first.header.flags
+            if flags.isEmpty {
+                return CopiedRecord(header: first.header, length: first.fragment.length, lane: lane, salvaged: first.salvaged)
+            }
+            if flags.contains(.continuation) { continue }  // tail of a record whose start was reclaimed or abandoned
+            var filled = first.fragment.length
+            var abandoned = false
+            var salvaged = first.salvaged
+            var last = first
+            while last.header.flags.contains(.hasMore) {
+                let before = position
+                copySink = (base + filled, buffer.count - filled, copy)
+                guard let f = try nextFragment() else {
+                    if salvaged || salvaging {
+                        // A salvaged record's later fragments are missing: hand out what is there.
+                        return CopiedRecord(header: first.header, length: filled, lane: lane, salvaged: true)
+                    }
+                    position = start
+                    salvaging = startSalvaging
+                    return nil
+                }
+                // Fragments join by flags and sequence (FORMAT.md §7), as in `next()`.
+                guard f.header.flags.contains(.continuation), f.header.sequence == first.header.sequence else {
+                    position = before
+                    abandoned = true
+                    break
+                }
+                guard position.cursor!.copied else {
+                    position = start
+                    salvaging = startSalvaging
+                    throw tooSmall(filled + f.fragment.length)
+                }
+                filled += f.fragment.length
+                salvaged = salvaged || f.salvaged
+                last = f
+            }
+            if abandoned || last.header.flags.contains(.hasMore) { continue }
+            return CopiedRecord(header: first.header, length: filled, lane: lane, salvaged: salvaged)
+        }
+    }
+
+    private func tooSmall(_ needed: Int) -> TraceError {
+        .invalidParameter(name: "buffer (smaller than the next record; at least this many bytes)", value: UInt64(needed))
+    }
+}
