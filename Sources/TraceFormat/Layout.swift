@@ -4,7 +4,7 @@ public enum Layout {
     /// of its major version; a different major version is refused.
     public static let versionMajor: UInt16 = 1
     /// Minor format version written by this code (readers accept any minor of their major).
-    public static let versionMinor: UInt16 = 2
+    public static let versionMinor: UInt16 = 3
 
     /// Bytes reserved for each superblock copy; copy A at 0, copy B at 4096.
     public static let superblockCopySize = 4096
@@ -18,6 +18,8 @@ public enum Layout {
     public static let laneWordStride = 64
     /// Segment header at the start of every segment; records follow it.
     public static let segmentHeaderSize = 64
+    /// One segment-summary entry (FORMAT.md §6.1, since 1.3).
+    public static let summaryEntrySize = 32
     /// Record header; records start and end on 8-byte boundaries.
     public static let recordHeaderSize = 32
     /// Records start and end on multiples of this many bytes.
