@@ -46,7 +46,15 @@ public func fuzzOne(_ data: UnsafeRawBufferPointer) {
         }
     }
     _ = try? pool.store.check(repair: .dryRun)
+    // The mount over every header (what a damaged or stale segment summary falls back to).
+    _ = try? MemoryPool.mount(memory: image, writable: false, options: .testing(usesSegmentSummary: false))
     if let writable = try? MemoryPool.mount(memory: pool.snapshot(), writable: true) {
         _ = try? writable.store.check(repair: true)
+        // Appends on a hostile image: segment allocation (kept-out-of-reuse checks), new
+        // headers and summary entries, commits.
+        if let v = writable.store.volumes().first(where: { !$0.sealed }), let w = try? writable.store.openWriter(volume: v.name) {
+            for i in 0..<8 { _ = try? w.append(bytes: [UInt8](repeating: UInt8(i), count: 40_000)) }
+            w.close()
+        }
     }
 }

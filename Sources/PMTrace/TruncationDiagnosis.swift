@@ -17,7 +17,7 @@ extension PoolError {
             }
         }
         switch error {
-        case .notARegion, .bothSuperblocksDamaged, .damaged, .unsupportedVersion, .newerMinorVersion:
+        case .notARegion, .regionMisplaced, .bothSuperblocksDamaged, .damaged, .unsupportedVersion, .newerMinorVersion:
             return .at(path: mapping.path, .store(error))
         default:
             return .store(error)

@@ -18,7 +18,7 @@ public func fail(_ code: Int32, _ message: String) -> Int32 {
 func status(of error: TraceError) -> Int32 {
     switch error {
     case .invalidParameter, .invalidName, .invalidLaneCount, .laneOutOfRange, .duplicateName: return Int32(PMT_E_INVALID)
-    case .notARegion, .regionTooSmall, .regionTruncated: return Int32(PMT_E_NOT_A_REGION)
+    case .notARegion, .regionMisplaced, .regionTooSmall, .regionTruncated: return Int32(PMT_E_NOT_A_REGION)
     case .damaged, .bothSuperblocksDamaged, .laneDamaged, .recordChanged, .overwrittenWhileReading: return Int32(PMT_E_DAMAGED)
     case .unsupportedVersion, .newerMinorVersion: return Int32(PMT_E_VERSION)
     case .volumeNotFound: return Int32(PMT_E_NOT_FOUND)

@@ -8,6 +8,8 @@ public enum Structure: Equatable, Sendable {
     case laneWord(slot: Int, lane: Int)
     /// The header of segment `segment`.
     case segmentHeader(segment: UInt64)
+    /// The segment-summary entry of segment `segment` (FORMAT.md §6.1).
+    case summaryEntry(segment: UInt64)
     /// The record at byte `offset` of segment `segment`.
     case record(segment: UInt64, offset: UInt64)
     /// The payload of a record of kind `kind`.
@@ -25,6 +27,7 @@ extension Structure: CustomStringConvertible {
         case .volumeEntry(let slot, let copy): return "volume table slot \(slot) copy \(copy == 0 ? "A" : "B")"
         case .laneWord(let slot, let lane): return "commit word of slot \(slot) lane \(lane)"
         case .segmentHeader(let segment): return "header of segment \(segment)"
+        case .summaryEntry(let segment): return "segment summary entry of segment \(segment)"
         case .record(let segment, let offset): return "record at segment \(segment) offset \(offset)"
         case .payload(let kind): return "payload of record kind \(kind)"
         case .recordPayload(let kind, let lane, let sequence, let segment, let offset):

@@ -18,6 +18,8 @@ public enum Layout {
     public static let laneWordStride = 64
     /// Segment header at the start of every segment; records follow it.
     public static let segmentHeaderSize = 64
+    /// One segment-summary entry (FORMAT.md §6.1, since 1.3).
+    public static let summaryEntrySize = 32
     /// Record header; records start and end on 8-byte boundaries.
     public static let recordHeaderSize = 32
     /// Records start and end on multiples of this many bytes.

@@ -1,7 +1,9 @@
 extension Superblock {
-    /// Writes the 128-byte encoding (with its CRC) to `destination`.
+    /// Writes the 128-byte encoding (with its CRC) of superblock copy `copy`
+    /// (0 = A, 1 = B) to `destination`. Since 1.3 each copy names itself
+    /// (byte 116), so a region mounted 4096 bytes off is recognized.
     /// Precondition: `destination` has at least `Layout.superblockSize` bytes.
-    public func encode(into destination: UnsafeMutableRawPointer) {
+    public func encode(into destination: UnsafeMutableRawPointer, copy: Int = 0) {
         let p = destination
         (p + 0).initializeMemory(as: UInt8.self, repeating: 0, count: Layout.superblockSize)
         p.storeLE(Magic.superblock, at: 0)
@@ -20,6 +22,9 @@ extension Superblock {
         p.storeLE(uuidHigh, at: 80)
         p.storeLE(uuidLow, at: 88)
         p.storeLE(formatTime, at: 96)
+        p.storeLE(summaryOffset, at: 104)
+        p.storeLE(uidBase, at: 112)
+        if versionMinor >= 3 { p.storeLE(UInt8(copy == 0 ? 0 : 1), at: 116) }
         let crc = CRC32C.checksum(UnsafeRawBufferPointer(start: p, count: 124))
         p.storeLE(crc, at: 124)
     }
@@ -51,9 +56,20 @@ extension Superblock {
             uuidHigh: p.loadLE(80), uuidLow: p.loadLE(88), formatTime: p.loadLE(96))
         sb.versionMajor = major
         sb.versionMinor = minor
+        if minor >= 3 {
+            // Fields of 1.3; before it these bytes were reserved, written as zero and not checked.
+            sb.summaryOffset = p.loadLE(104)
+            sb.uidBase = p.loadLE(112)
+            let named: UInt8 = p.loadLE(116)
+            guard Int(named) == copy else { throw .invalidField(s, field: Self.misplacedCopyField, value: UInt64(named)) }
+        }
         try sb.validate(structure: s, mappedSize: mappedSize)
         return sb
     }
+
+    /// The field name of the error a copy gives when it names the other copy
+    /// (the region was mapped 4096 bytes away from where it starts).
+    public static let misplacedCopyField = "copy (names the other superblock copy)"
 
     /// Checks that every area lies inside the region and they do not overlap.
     func validate(structure s: Structure, mappedSize: UInt64) throws(FormatError) {
@@ -74,7 +90,15 @@ extension Superblock {
         }
         let laneEnd = laneTableOffset.addingReportingOverflow(
             UInt64(volumeSlotCount) * UInt64(maxLanesPerVolume) * UInt64(Layout.laneWordStride))
-        guard !laneEnd.overflow, segmentAreaOffset >= laneEnd.partialValue, segmentAreaOffset % 4096 == 0 else {
+        var metadataEnd = laneEnd.partialValue
+        if summaryOffset != 0 {
+            // Bounded: segmentCount ≤ 2^40 is checked below, but check it here first for the product.
+            guard segmentCount <= Layout.maxSegmentCount, !laneEnd.overflow, summaryOffset >= laneEnd.partialValue, summaryOffset % 4096 == 0,
+                  summaryOffset <= UInt64.max - segmentCount * UInt64(Layout.summaryEntrySize)
+            else { throw .invalidField(s, field: "summaryOffset", value: summaryOffset) }
+            metadataEnd = summaryOffset + segmentCount * UInt64(Layout.summaryEntrySize)
+        }
+        guard !laneEnd.overflow, segmentAreaOffset >= metadataEnd, segmentAreaOffset % 4096 == 0 else {
             throw .invalidField(s, field: "segmentAreaOffset", value: segmentAreaOffset)
         }
         guard segmentCount >= Layout.minSegmentCount, segmentCount <= Layout.maxSegmentCount else {

@@ -30,6 +30,13 @@ public struct Superblock: Equatable, Sendable {
     public var uuidLow: UInt64
     /// Nanoseconds since the Unix epoch at format time; 0 when unknown.
     public var formatTime: UInt64
+    /// Byte offset of the segment summary (FORMAT.md §6.1), 0 when the region
+    /// has none (regions formatted before 1.3).
+    public var summaryOffset: UInt64 = 0
+    /// The uid generation of the first volume of a never-used slot (FORMAT.md
+    /// §4): chosen at format so that no uid of an earlier format of the same
+    /// bytes recurs; 0 in regions formatted before 1.3, meaning 1.
+    public var uidBase: UInt32 = 0
 
     /// A superblock with the given geometry (`TraceStore.format` computes it; FORMAT.md §3).
     public init(
@@ -51,6 +58,13 @@ public struct Superblock: Equatable, Sendable {
         self.uuidLow = uuidLow
         self.formatTime = formatTime
     }
+
+    /// Absolute byte offset of segment `index`'s summary entry.
+    /// Precondition: the region has a summary (`summaryOffset != 0`).
+    public func summaryEntryOffset(_ index: UInt64) -> UInt64 { summaryOffset + index * UInt64(Layout.summaryEntrySize) }
+
+    /// The low half of the uid of the first volume created in a never-used slot.
+    public var firstUIDGeneration: UInt64 { uidBase == 0 ? 1 : UInt64(uidBase) }
 
     /// Absolute byte offset of segment `index`.
     @inlinable
@@ -80,22 +94,28 @@ extension Superblock {
         let volumeTable = UInt64(2 * Layout.superblockCopySize)
         let laneTable = alignUp64(volumeTable + UInt64(volumeSlots) * UInt64(Layout.volumeSlotSize), 4096)
         let laneBytes = UInt64(volumeSlots) * UInt64(maxLanes) * UInt64(Layout.laneWordStride)
-        let segmentArea = alignUp64(laneTable + laneBytes, 4096)
-        guard regionSize > segmentArea else { return nil }
-        let count = min((regionSize - segmentArea) / segmentSize, Layout.maxSegmentCount)
+        // Since 1.3 the segment summary (32 bytes per segment) sits between the
+        // lane table and the segments.
+        let summary = alignUp64(laneTable + laneBytes, 4096)
+        guard regionSize > summary else { return nil }
+        let entry = UInt64(Layout.summaryEntrySize)
+        var count = min((regionSize - summary) / (segmentSize + entry), Layout.maxSegmentCount)
+        while count > 0 && summary + alignUp64(count * entry, 4096) + count * segmentSize > regionSize { count -= 1 }
         guard count >= Layout.minSegmentCount else { return nil }
-        return Superblock(
+        var sb = Superblock(
             generation: 1, regionSize: regionSize, segmentSize: segmentSize, segmentCount: count,
-            segmentAreaOffset: segmentArea, volumeTableOffset: volumeTable, volumeSlotCount: volumeSlots,
+            segmentAreaOffset: summary + alignUp64(count * entry, 4096), volumeTableOffset: volumeTable, volumeSlotCount: volumeSlots,
             maxLanesPerVolume: maxLanes, laneTableOffset: laneTable, uuidHigh: uuidHigh, uuidLow: uuidLow,
             formatTime: formatTime)
+        sb.summaryOffset = summary
+        return sb
     }
 
     /// Smallest region `layout` accepts for these parameters.
     public static func minimumRegionSize(segmentSize: UInt64, volumeSlots: UInt32, maxLanes: UInt32) -> UInt64 {
         let volumeTable = UInt64(2 * Layout.superblockCopySize)
         let laneTable = alignUp64(volumeTable + UInt64(volumeSlots) * UInt64(Layout.volumeSlotSize), 4096)
-        let segmentArea = alignUp64(laneTable + UInt64(volumeSlots) * UInt64(maxLanes) * UInt64(Layout.laneWordStride), 4096)
-        return segmentArea + Layout.minSegmentCount * segmentSize
+        let summary = alignUp64(laneTable + UInt64(volumeSlots) * UInt64(maxLanes) * UInt64(Layout.laneWordStride), 4096)
+        return summary + alignUp64(Layout.minSegmentCount * UInt64(Layout.summaryEntrySize), 4096) + Layout.minSegmentCount * segmentSize
     }
 }

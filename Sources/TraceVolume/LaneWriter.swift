@@ -261,6 +261,13 @@ public final class LaneWriter: @unchecked Sendable {
         withUnsafeTemporaryAllocation(byteCount: Layout.segmentHeaderSize, alignment: 8) { buf in
             seed = header.encode(into: buf.baseAddress!)
             _ = region.copy(base, buf.baseAddress!, Layout.segmentHeaderSize, region.appendCopyFlags)
+            if media.hasSummary {
+                // The summary entry, made durable by the same commit as the header (FORMAT.md §6.1).
+                let entry = media.summaryEntryPointer(next)
+                SummaryEntry(header).encode(into: buf.baseAddress!, index: next)
+                _ = region.copy(entry, buf.baseAddress!, Layout.summaryEntrySize, region.appendCopyFlags)
+                if region.granularity == .page { region.persist(entry, Layout.summaryEntrySize) }
+            }
         }
         segment = next
         segmentBase = base

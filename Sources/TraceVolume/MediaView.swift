@@ -38,6 +38,24 @@ struct MediaView {
         return try SegmentHeader.decode(bytes, expectedIndex: index)
     }
 
+    /// Whether the region has a segment summary (FORMAT.md §6.1, since 1.3).
+    var hasSummary: Bool { superblock.summaryOffset != 0 }
+
+    /// Decodes and checks segment `index`'s summary entry.
+    /// Precondition: `hasSummary`.
+    func summaryEntry(_ index: UInt64) throws(FormatError) -> SummaryEntry {
+        guard index < superblock.segmentCount else {
+            throw .invalidField(.summaryEntry(segment: index), field: "index (beyond the segment count)", value: index)
+        }
+        return try SummaryEntry.decode(region.bytes(superblock.summaryEntryOffset(index), Layout.summaryEntrySize)!, index: index)
+    }
+
+    /// Pointer to segment `index`'s summary entry. Precondition: `hasSummary`, index < segment count.
+    func summaryEntryPointer(_ index: UInt64) -> UnsafeMutableRawPointer {
+        precondition(hasSummary && index < superblock.segmentCount, "no summary entry")
+        return region.pointer(superblock.summaryEntryOffset(index))
+    }
+
     /// First byte of segment `index`. Precondition: index < segment count.
     func segmentBase(_ index: UInt64) -> UnsafeMutableRawPointer {
         precondition(index < superblock.segmentCount, "segment index out of range")
@@ -63,6 +81,9 @@ struct ChainWalk {
     /// The commit word or a link is invalid; older segments are unreachable
     /// by walking (a scan of segment headers may still find them).
     var damage: FormatError?
+    /// In a ring volume, the segment whose owner or sequence ended the walk
+    /// (the predecessor of the head, reclaimed), if that is how it ended.
+    var endedAt: UInt64?
 }
 
 extension MediaView {
@@ -70,7 +91,11 @@ extension MediaView {
     /// links, checking each header's owner and sequence (FORMAT.md §10.5).
     /// Never reads out of bounds and always ends: sequences strictly decrease
     /// along the walk. O(segments in the chain).
-    func walkChain(slot: Int, lane: Int, uid: UInt64, ring: Bool) -> ChainWalk {
+    ///
+    /// With `summary`, the owner and links come from the segment summary
+    /// (FORMAT.md §6.1) instead of the headers, and any entry that fails its
+    /// check is damage (the caller then walks the headers).
+    func walkChain(slot: Int, lane: Int, uid: UInt64, ring: Bool, summary: Bool = false) -> ChainWalk {
         var walk = ChainWalk()
         guard let word = CommitWord(rawValue: loadCommitWord(slot: slot, lane: lane)) else { return walk }
         let wordLocation = Structure.laneWord(slot: slot, lane: lane)
@@ -88,10 +113,14 @@ extension MediaView {
         var index = word.segment
         var expectedSequence: UInt64? = nil
         while true {
-            let header: SegmentHeader
+            let header: SummaryEntry
             do throws(FormatError) {
-                header = try segmentHeader(index).header
+                header = summary ? try summaryEntry(index) : SummaryEntry(try segmentHeader(index).header)
             } catch {
+                if summary {
+                    walk.damage = error
+                    break
+                }
                 // In ring mode a header that does not decode is normally the old head
                 // torn by a reclaim a crash interrupted. It is damage instead when an
                 // older segment of the lane still exists: then the chain was cut, and
@@ -109,8 +138,10 @@ extension MediaView {
                 // In ring mode a head that now belongs to another lane or a later
                 // life of this one was reclaimed: the normal end of a ring chain.
                 if expectedSequence == nil || !ring {
-                    walk.damage = .invalidField(.segmentHeader(segment: index), field: "owner or sequence (not the lane's chain)",
-                                                value: header.sequence)
+                    walk.damage = .invalidField(summary ? .summaryEntry(segment: index) : .segmentHeader(segment: index),
+                                                field: "owner or sequence (not the lane's chain)", value: header.sequence)
+                } else {
+                    walk.endedAt = index
                 }
                 break
             }
@@ -118,14 +149,16 @@ extension MediaView {
             if header.previous == Layout.noSegment || header.sequence == 0 {
                 // A head. Outside ring mode every chain starts at sequence 0.
                 if !ring && header.sequence != 0 {
-                    walk.damage = .invalidField(.segmentHeader(segment: index), field: "sequence (a chain head must be 0)",
+                    walk.damage = .invalidField(summary ? .summaryEntry(segment: index) : .segmentHeader(segment: index),
+                                                field: "sequence (a chain head must be 0)",
                                                 value: header.sequence)
                 }
                 break
             }
             // The count check is a backstop; decreasing sequences already bound the walk.
             guard header.previous < superblock.segmentCount, UInt64(reversed.count) <= superblock.segmentCount else {
-                walk.damage = .invalidField(.segmentHeader(segment: index), field: "previous", value: header.previous)
+                walk.damage = .invalidField(summary ? .summaryEntry(segment: index) : .segmentHeader(segment: index),
+                                            field: "previous", value: header.previous)
                 break
             }
             expectedSequence = header.sequence - 1  // > 0 checked above

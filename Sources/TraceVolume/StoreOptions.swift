@@ -27,6 +27,10 @@ public struct StoreOptions: Sendable {
     /// (the default). fsck turns this off so that the rewrite happens inside
     /// `check(repair:)`, where it is reported, planned and backed up.
     public var rewritesDamagedSuperblockAtMount = true
+    /// Mount takes lane chains from the segment summary where the region has
+    /// one (the default; FORMAT.md §10.5). False walks every segment header,
+    /// as for regions formatted before 1.3 (tests compare the two).
+    public var usesSegmentSummary = true
 
     /// Options; the defaults commit every 8 MiB, have no clock and use the software CRC.
     public init(

@@ -10,6 +10,11 @@ public enum TraceError: Error, Equatable, Sendable {
     case unsupportedVersion(major: UInt16, minor: UInt16)
     /// A newer minor version: readable, but this build will not write to it.
     case newerMinorVersion(major: UInt16, minor: UInt16)
+    /// The region was mapped `by` bytes off where it starts (its superblock
+    /// copy A was found where copy B belongs, or B where A belongs; regions
+    /// formatted since 1.3): positive, the region starts that many bytes
+    /// after the offset given; negative, before it.
+    case regionMisplaced(by: Int64)
     /// The file is shorter than the region its superblocks describe.
     case regionTruncated(recordedSize: UInt64, mappedSize: UInt64)
     /// Records of this kind cannot be appended (0 ends a segment; 9...0x7FFF
@@ -66,6 +71,10 @@ extension TraceError: CustomStringConvertible {
             return "format version \(major).\(minor) is not supported (this build reads version \(Layout.versionMajor).x)"
         case .newerMinorVersion(let major, let minor):
             return "format version \(major).\(minor) is newer than this build's \(Layout.versionMajor).\(Layout.versionMinor): opened read-only only"
+        case .regionMisplaced(let by):
+            return by > 0
+                ? "the region starts \(by) bytes after the offset it was opened at (superblock copy A was found where copy B belongs): open it at that offset"
+                : "the region starts \(-by) bytes before the offset it was opened at (superblock copy B was found where copy A belongs): open it at that offset"
         case .regionTruncated(let recorded, let mapped):
             return "the region is truncated: its superblocks describe \(recorded) bytes but only \(mapped) are there"
         case .reservedKind(let kind):

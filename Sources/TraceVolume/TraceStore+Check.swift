@@ -82,7 +82,8 @@ extension TraceStore {
     /// segment header outside the chains. O(segments + committed bytes).
     ///
     /// Repair rewrites only metadata copies that have a valid twin (a
-    /// damaged superblock copy, a torn volume-entry copy). It never writes a
+    /// damaged superblock copy, a torn volume-entry copy, a chain segment's
+    /// summary entry that differs from its header). It never writes a
     /// segment, a commit word or a record: a committed record readable before
     /// a repair — or after undoing the damage that was found — is readable
     /// after it. Unreachable segments that hold a live volume's records are
@@ -92,7 +93,7 @@ extension TraceStore {
         var report = CheckReport()
         checkSuperblocks(&report, mode)
         checkVolumeTable(&report, mode)
-        let owned = checkLanes(&report)
+        let owned = checkLanes(&report, mode)
         checkUnreachable(&report, owned: owned)
         return report
     }
@@ -126,7 +127,7 @@ extension TraceStore {
             var f = CheckFinding(severity: .warning, location: location, message: problem,
                                  repair: "rewrite it from superblock copy \(superblockCopy == 0 ? "A" : "B") (128 bytes at offset \(offset))")
             withUnsafeTemporaryAllocation(byteCount: Layout.superblockSize, alignment: 8) { buf in
-                superblock.encode(into: buf.baseAddress!)
+                superblock.encode(into: buf.baseAddress!, copy: copy)
                 f.repaired = repairWrite(mode, at: offset, UnsafeRawBufferPointer(buf))
             }
             report.findings.append(f)
@@ -181,7 +182,7 @@ extension TraceStore {
 
     /// Walks every lane and checks every committed record. Returns the
     /// segments the chains own.
-    private func checkLanes(_ report: inout CheckReport) -> SegmentAllocator {
+    private func checkLanes(_ report: inout CheckReport, _ mode: RepairMode) -> SegmentAllocator {
         var owned = SegmentAllocator(count: superblock.segmentCount)
         let live = lock.withLock { slots.indices.filter { slots[$0].isLive }.map { (info($0), slots[$0].entry!) } }
         for (info, entry) in live {
@@ -200,6 +201,10 @@ extension TraceStore {
                     }
                     report.segmentsInUse += 1
                     guard let header = try? media.segmentHeader(segment) else { continue }  // reported by the walk
+                    if media.hasSummary {
+                        // A ring lane's head may be the segment a crash interrupted reclaiming (§6.1).
+                        checkSummaryEntry(segment, header.header, crashedReclaim: i == 0 && entry.flags.contains(.ring), &report, mode)
+                    }
                     let isTail = i == walk.segments.count - 1
                     checkSegment(segment, seed: header.crc, committedLimit: isTail ? Int(walk.tailOffset) : segmentSize,
                                  isTail: isTail, location: location, &report)
@@ -207,6 +212,29 @@ extension TraceStore {
             }
         }
         return owned
+    }
+
+    /// A chain segment's summary entry must hold what its header holds
+    /// (FORMAT.md §6.1); repair rewrites it from the header, its valid twin.
+    private func checkSummaryEntry(_ segment: UInt64, _ header: SegmentHeader, crashedReclaim: Bool, _ report: inout CheckReport,
+                                   _ mode: RepairMode) {
+        let problem: String
+        do throws(FormatError) {
+            guard try media.summaryEntry(segment).matches(header) else { throw .invalidField(.summaryEntry(segment: segment), field: "owner or links (differ from the segment header)", value: segment) }
+            return
+        } catch {
+            problem = "\(error)"
+        }
+        let offset = superblock.summaryEntryOffset(segment)
+        var f = CheckFinding(severity: crashedReclaim ? .info : .warning, location: "segment \(segment)",
+                             message: "\(problem): a mount walks this lane's segment headers instead of the summary"
+                                 + (crashedReclaim ? " (a ring lane's head whose reclaim a crash interrupted)" : ""),
+                             repair: "rewrite the summary entry from the segment header (\(Layout.summaryEntrySize) bytes at offset \(offset))")
+        withUnsafeTemporaryAllocation(byteCount: Layout.summaryEntrySize, alignment: 8) { buf in
+            SummaryEntry(header).encode(into: buf.baseAddress!, index: segment)
+            f.repaired = repairWrite(mode, at: offset, UnsafeRawBufferPointer(buf))
+        }
+        report.findings.append(f)
     }
 
     /// Checks the committed records of one segment, then (for a tail) what

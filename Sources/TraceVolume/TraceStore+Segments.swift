@@ -76,6 +76,14 @@ extension TraceStore {
             // the checksum the header stores (a torn header from a crash has
             // no records of its life behind it).
             if case .badMagic = error { return nil }
+            // A whole header (its CRC matches) found in the wrong place: left by a region
+            // formatted at another offset or with another segment size. It is data of a live
+            // volume only if it names one by its whole uid (FORMAT.md §10.5 step 4).
+            if case .invalidField(_, "index", _) = error {
+                let uid: UInt64 = UnsafeRawPointer(media.segmentBase(index)).loadLE(8)
+                guard let owner = slots.first(where: { $0.isLive && $0.entry!.uid == uid }) else { return nil }
+                return media.holdsRecords(index, seed: media.storedHeaderChecksum(index)) ? owner.name : nil
+            }
             return media.holdsRecords(index, seed: media.storedHeaderChecksum(index)) ? "unknown (segment \(index)'s header is damaged)" : nil
         }
         // Volume uids carry their slot + 1 in the high half (FORMAT.md §4).

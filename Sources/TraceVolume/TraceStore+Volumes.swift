@@ -65,7 +65,8 @@ extension TraceStore {
             guard let slot = slots.firstIndex(where: {
                 switch $0.state { case .empty, .deleted: return true; default: return false }
             }) else { throw .volumeTableFull(slots: slots.count) }
-            let generation = (slots[slot].entry.map { $0.uid & 0xFFFF_FFFF } ?? 0) + 1
+            // A never-used slot starts at the format's uid base (1 before 1.3, FORMAT.md §4).
+            let generation = slots[slot].entry.map { ($0.uid & 0xFFFF_FFFF) + 1 } ?? superblock.firstUIDGeneration
             // 1. Empty lanes: zero the slot's commit words (harmless if we crash here).
             let words = superblock.laneWordOffset(slot: slot, lane: 0)
             let bytes = Int(superblock.maxLanesPerVolume) * Layout.laneWordStride

@@ -27,6 +27,14 @@ public final class TraceStore: @unchecked Sendable {
     /// reuse), in order. Thread-safe.
     public var warnings: [TraceError] { lock.withLock { mountWarnings } }
     var mountWarnings: [TraceError] = []
+    /// Lane chains the mount took from the segment summary (FORMAT.md §6.1)
+    /// rather than from every segment header. Set at mount, then constant.
+    public internal(set) var lanesMountedFromSummary = 0
+    /// Lanes whose chain the mount walked over the headers although the
+    /// region has a segment summary, and why (a crash while a ring lane's head
+    /// was being reclaimed, or a damaged or stale summary entry). Set at
+    /// mount, then constant.
+    public internal(set) var mountNotes: [String] = []
 
     let lock = SpinLock()
     var slots: [VolumeSlot]
@@ -48,8 +56,9 @@ public final class TraceStore: @unchecked Sendable {
     /// long as any of them lives.
     ///
     /// Cost: O(volume slots + segments in use + segment count / 64); reads the
-    /// volume table, every lane's commit word and the header of every segment
-    /// in a chain, never the records. A writable mount also repairs a damaged
+    /// volume table, every lane's commit word and, for every segment in a
+    /// chain, its 32-byte summary entry (regions formatted since 1.3) or its
+    /// header, never the records. A writable mount also repairs a damaged
     /// superblock copy from the good one.
     public init(region: PersistentRegion, writable: Bool, options: StoreOptions = StoreOptions()) throws(TraceError) {
         self.writable = writable
@@ -109,6 +118,10 @@ public final class TraceStore: @unchecked Sendable {
         case (.failure(let e), .success(let b)):
             return (b, 1, [.damaged(e)])
         case (.failure(let ea), .failure(let eb)):
+            // A copy that names the other copy: the mapping starts 4096 bytes off the region.
+            // Copy B where A belongs: the region starts 4096 bytes earlier; copy A where B belongs: later.
+            if case .invalidField(_, Superblock.misplacedCopyField, _) = ea { throw .regionMisplaced(by: -4096) }
+            if case .invalidField(_, Superblock.misplacedCopyField, _) = eb { throw .regionMisplaced(by: 4096) }
             if case .unsupportedVersion(let major, let minor) = ea { throw .unsupportedVersion(major: major, minor: minor) }
             if case .unsupportedVersion(let major, let minor) = eb { throw .unsupportedVersion(major: major, minor: minor) }
             if case .badMagic = ea, case .badMagic = eb {
@@ -158,7 +171,7 @@ public final class TraceStore: @unchecked Sendable {
 
     func writeSuperblockCopy(_ sb: Superblock, copy: Int) {
         withUnsafeTemporaryAllocation(byteCount: Layout.superblockSize, alignment: 8) { buf in
-            sb.encode(into: buf.baseAddress!)
+            sb.encode(into: buf.baseAddress!, copy: copy)
             region.write(buf.baseAddress!, count: Layout.superblockSize, at: UInt64(copy * Layout.superblockCopySize))
         }
     }
@@ -226,7 +239,7 @@ public final class TraceStore: @unchecked Sendable {
     func rebuildChains(_ slot: Int) {
         let entry = slots[slot].entry!
         for lane in 0..<Int(entry.laneCount) {
-            let walk = media.walkChain(slot: slot, lane: lane, uid: entry.uid, ring: entry.flags.contains(.ring))
+            let walk = mountWalk(slot: slot, lane: lane, uid: entry.uid, ring: entry.flags.contains(.ring))
             var chain = walk.segments
             var damage = walk.damage
             // A segment claimed by two chains is damage; the first claimer keeps it.

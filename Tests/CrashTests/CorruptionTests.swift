@@ -26,7 +26,8 @@ import TraceVolume
         }
         try pool.store.renameVolume("b", to: "c")
         try pool.store.sealVolume("c")
-        // Metadata byte ranges: superblocks, volume table, lane words, and every segment and record header.
+        // Metadata byte ranges: superblocks, volume table, lane words, every segment and record
+        // header, and every summary entry of a segment in use.
         let sb = pool.store.superblock
         var ranges: [(Int, Int)] = [(0, 128), (4096, 128), (Int(sb.volumeTableOffset), 2 * 512)]
         for slot in 0..<2 { for lane in 0..<2 { ranges.append((Int(sb.laneWordOffset(slot: slot, lane: lane)), 8)) } }
@@ -39,6 +40,8 @@ import TraceVolume
                     ranges.append((Int(sb.segmentOffset(r.segment)) + r.offset, 32))
                 }
                 for s in segments { ranges.append((Int(sb.segmentOffset(s)), 64)) }
+                // And their segment-summary entries (FORMAT.md §6.1).
+                if sb.summaryOffset != 0 { for s in segments { ranges.append((Int(sb.summaryEntryOffset(s)), Layout.summaryEntrySize)) } }
             }
         }
         return (pool, ranges)

@@ -53,6 +53,9 @@ func payloadEquals(_ r: RecordView, _ expected: [UInt8]) -> Bool {
     return same
 }
 
+/// Lanes mounted from the segment summary in crash states so far (the tests check the summary was exercised).
+let summaryMounts = Mutex(0)
+
 /// Crash states checked by every crash test of this process so far.
 let totalCrashStates = Mutex(0)
 
@@ -127,6 +130,18 @@ func verify(_ image: InMemoryRegion, _ model: Model, _ extra: ((MemoryPool, Mode
         return ["does not mount: \(error)"]
     }
     let store = pool.store
+    // A mount from the segment summary finds exactly what a walk over every header finds (FORMAT.md §10.5).
+    do {
+        let walked = try MemoryPool.mount(memory: image, writable: false, options: .testing(usesSegmentSummary: false)).store
+        let (a, b) = (store.mountedSegments(), walked.mountedSegments())
+        if a.chains != b.chains || a.free != b.free {
+            problems.append("mount from the summary differs from the header walk: \(a.chains) vs \(b.chains) (notes: \(store.mountNotes))")
+        }
+        if store.warnings.map(\.description) != walked.warnings.map(\.description) {
+            problems.append("mount warnings differ: summary \(store.warnings) vs header walk \(walked.warnings)")
+        }
+        if store.superblock.summaryOffset != 0 { summaryMounts.withLock { $0 += store.lanesMountedFromSummary } }
+    } catch { problems.append("the header walk does not mount: \(error)") }
     let warnings = store.warnings.filter { !(model.allowSuperblockCopyDamage && isSuperblockCopyDamage($0)) }
     if !warnings.isEmpty && !model.allowUnformatted { problems.append("mount warnings: \(warnings)") }
     do {

@@ -288,9 +288,11 @@ func writesOutsideMetadataCopies(before: InMemoryRegion, after: InMemoryRegion, 
     return out
 }
 
-/// The only bytes repair may rewrite: each superblock copy's encoding and the volume table.
+/// The only bytes repair may rewrite: each superblock copy's encoding, the volume table
+/// and (since 1.3) the segment summary.
 func metadataCopyAreas(_ sb: Superblock) -> [Range<Int>] {
     [0..<Layout.superblockSize,
      Layout.superblockCopySize..<(Layout.superblockCopySize + Layout.superblockSize),
-     Int(sb.volumeTableOffset)..<(Int(sb.volumeTableOffset) + Int(sb.volumeSlotCount) * Layout.volumeSlotSize)]
+     Int(sb.volumeTableOffset)..<(Int(sb.volumeTableOffset) + Int(sb.volumeSlotCount) * Layout.volumeSlotSize),
+     Int(sb.summaryOffset)..<(Int(sb.summaryOffset) + (sb.summaryOffset == 0 ? 0 : Int(sb.segmentCount) * Layout.summaryEntrySize))]
 }

@@ -310,7 +310,9 @@ import TraceVolume
             let twin = (1 - copy) * Layout.superblockCopySize
             if (try? Superblock.decode(bytes(image, twin, Layout.superblockSize), copy: 1 - copy, mappedSize: image.size)) == nil {
                 problems.append("repair rewrote superblock copy \(copy) while its twin was damaged")
-            } else if memcmp(repaired.base + at, repaired.base + twin, Layout.superblockSize) != 0 {
+            } else if (try? Superblock.decode(bytes(repaired, at, Layout.superblockSize), copy: copy, mappedSize: image.size))
+                        != (try? Superblock.decode(bytes(repaired, twin, Layout.superblockSize), copy: 1 - copy, mappedSize: image.size)) {
+                // Since 1.3 the copies differ in the byte that names the copy (and the CRC): compare what they say.
                 problems.append("repair rewrote superblock copy \(copy) with bytes other than its twin's")
             }
         }
@@ -327,6 +329,18 @@ import TraceVolume
                 }
                 t.updateSequence = n.updateSequence
                 if t != n { problems.append("repair rewrote slot \(slot) copy \(copy) with an entry other than its twin's") }
+            }
+        }
+        // A rewritten summary entry (FORMAT.md §6.1) equals its segment's valid header.
+        if sb.summaryOffset != 0 {
+            var entries = Set<UInt64>()
+            for at in changed where UInt64(at) >= sb.summaryOffset && UInt64(at) < sb.summaryOffset + sb.segmentCount * 32 {
+                entries.insert((UInt64(at) - sb.summaryOffset) / 32)
+            }
+            for i in entries {
+                let e = try? SummaryEntry.decode(bytes(repaired, Int(sb.summaryEntryOffset(i)), 32), index: i)
+                let h = try? SegmentHeader.decode(bytes(image, Int(sb.segmentOffset(i)), 64), expectedIndex: i)
+                if e == nil || h == nil || !e!.matches(h!.header) { problems.append("repair rewrote the summary entry of segment \(i) other than from its header") }
             }
         }
         return problems

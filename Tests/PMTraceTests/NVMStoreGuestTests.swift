@@ -220,28 +220,5 @@ import TraceVolume
         }
         #expect(try pmtrace(["fsck", region]).status == 0)
     }
-
-    /// Found while writing the reverse direction: formatting a region over an
-    /// old one (`format --force`, in place: a device or `<file>@<offset>`)
-    /// leaves the old segment headers; volume uids restart at the same values
-    /// ((slot + 1) << 32 | generation), so fsck reports the old segments as
-    /// data of the new volume that no chain reaches and keeps them out of reuse.
-    @Test func knownIssueReformatLeavesOldSegments() throws {
-        let file = scratchPath("nvm-reformat")
-        defer { unlink(file) }
-        let input = scratchPath("nvm-reformat-input")
-        defer { unlink(input) }
-        try randomFile(input, bytes: 3 << 20)
-        #expect(FileManager.default.createFile(atPath: file, contents: nil))
-        let region = "\(file)@2M"
-        for _ in 0..<2 {
-            #expect(try pmtrace(["format", region, "--size", "64M", "--force"]).status == 0)
-            #expect(try pmtrace(["write", region, "v"], stdinFile: input).status == 0)
-        }
-        let fsck = try pmtrace(["fsck", region])
-        withKnownIssue("format leaves the segment headers of the region it replaces") {
-            #expect(fsck.status == 0, "\(fsck.out)")
-        }
-    }
 }
 #endif

@@ -35,7 +35,7 @@ func withBuffer<R>(_ count: Int, _ body: (UnsafeMutableRawPointer) throws -> R) 
         let w = CommitWord(segment: sb.segmentCount - 1, offset: UInt32(sb.segmentSize))
         #expect(CommitWord(rawValue: w.rawValue) == w)
         try withBuffer(Layout.superblockSize) { p in
-            sb.encode(into: p)
+            sb.encode(into: p, copy: 1)
             let decoded = try Superblock.decode(UnsafeRawBufferPointer(start: p, count: 128), copy: 1, mappedSize: Self.sixTB)
             #expect(decoded == sb)
         }

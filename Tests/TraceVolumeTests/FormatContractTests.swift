@@ -45,10 +45,13 @@ private struct Raw {
     }
 
     /// Changes a segment header and gives it a valid CRC again (records in it then no longer validate).
+    /// Rewrites segment `i`'s header, and its summary entry as a writer
+    /// writing that header would (FORMAT.md §6.1).
     func rewriteHeader(_ i: UInt64, _ change: (inout SegmentHeader) -> Void) throws {
         var h = try header(i).header
         change(&h)
         h.encode(into: segment(i))
+        if sb.summaryOffset != 0 { SummaryEntry(h).encode(into: base + Int(sb.summaryEntryOffset(i)), index: i) }
     }
 
     func entry(slot: Int, copy: Int) -> VolumeEntry.Decoded {
@@ -306,7 +309,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
 
     @Test func salvageReturnsAFirstFragmentWhoseRestWasNeverWrittenAsIs() throws {
         // 4 segments: the split record's first fragment lands in the last one, then the region is full.
-        let size = UInt64(24576 + 4 * segmentSize)
+        let size = UInt64(24576 + 4096 + 4 * segmentSize)  // + the segment summary's page
         let pool = try memoryPool(size: size, commitInterval: 0)
         #expect(pool.store.superblock.segmentCount == 4)
         try pool.store.createVolume(named: "v")
@@ -325,7 +328,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
     }
 
     @Test func orphanContinuationAtARingHeadIsSkipped() throws {
-        let size = UInt64(24576 + 8 * segmentSize)
+        let size = UInt64(24576 + 4096 + 8 * segmentSize)  // + the segment summary's page
         let pool = try memoryPool(size: size)
         #expect(pool.store.superblock.segmentCount == 8)
         try pool.store.createVolume(named: "r", lanes: 1, ring: true)
@@ -372,11 +375,17 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
     @Test func headerWithIndexOfAnotherSegmentIsInvalid() throws {
         let pool = try threeSegmentLane(ring: false)
         try Raw(pool).rewriteHeader(1) { $0.index = 7 }
-        let image = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
+        // The walk over the headers (readers, the check, mounts of regions without a summary).
+        let image = try MemoryPool.mount(memory: pool.snapshot(), writable: false, options: .testing(usesSegmentSummary: false))
         #expect(image.store.warnings.contains {
             if case .laneDamaged(volume: "c", lane: 0, .invalidField(.segmentHeader(segment: 1), field: "index", value: 7)) = $0 { return true }
             return false
         })
+        // A mount from the summary does not read that header (§10.5); the reader and the check do.
+        let fast = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
+        #expect(fast.store.warnings.isEmpty && fast.store.lanesMountedFromSummary == 1)
+        #expect(throws: TraceError.self) { try fast.store.openReader(volume: "c") }
+        #expect(try fast.store.check().findings.contains { $0.severity == .error && $0.message.contains("index") })
     }
 
     @Test func ringHeadWithReclaimedPredecessorIsNotDamage() throws {
@@ -431,7 +440,9 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
         try pool.store.createVolume(named: "b")  // copy B, sequence 4: not written twice
         let raw = Raw(pool)
         #expect(entryValue(raw.entry(slot: 0, copy: 0)).map { ($0.updateSequence, $0.state) } ?? (0, VolumeEntry.State.live) == (3, VolumeEntry.State.deleted))
-        #expect(entryValue(raw.entry(slot: 0, copy: 1)).map { ($0.updateSequence, $0.uid) } ?? (0, 0) == (4, 1 << 32 | 2))
+        let second = 1 << 32 | (raw.sb.firstUIDGeneration + 1)
+        #expect(raw.sb.firstUIDGeneration >= 0x8000_0000)  // FORMAT.md §4 since 1.3
+        #expect(entryValue(raw.entry(slot: 0, copy: 1)).map { ($0.updateSequence, $0.uid) } ?? (0, 0) == (4, second))
     }
 
     // MARK: §3 superblock checks
@@ -475,6 +486,12 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
         #expect(decode(broken, v2) == .unsupportedVersion(major: 2, minor: Layout.versionMinor))
         // Minor versions are not checked.
         #expect(decode(valid, { $0.storeLE(UInt16(0xFFFF), at: 10) }) == nil)
+        // 3a (since 1.3): after the version, before the geometry, a copy must name itself.
+        if case .invalidField(.superblock(copy: 0), Superblock.misplacedCopyField, 1) = decode(broken, { $0.storeLE(UInt8(1), at: 116) }) {} else {
+            Issue.record("copy check third")
+        }
+        // Before 1.3 bytes 104 ... 123 are reserved, not checked (a summary offset there is ignored).
+        #expect(decode(valid, { $0.storeLE(UInt16(2), at: 10); $0.storeLE(UInt8(1), at: 116); $0.storeLE(UInt64(3), at: 104) }) == nil)
         // Geometry: breaking checks k...n at once must report check k.
         let breakers: [(String, (inout Superblock) -> Void)] = [
             ("regionSize (larger than the mapped file)", { $0.regionSize = mapped + 1 }),
@@ -483,6 +500,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
             ("maxLanesPerVolume", { $0.maxLanesPerVolume = 1025 }),
             ("volumeTableOffset", { $0.volumeTableOffset = 4096 }),
             ("laneTableOffset", { $0.laneTableOffset = $0.volumeTableOffset + UInt64($0.volumeSlotCount) * 512 - 64 }),
+            ("summaryOffset", { $0.summaryOffset += 64 }),
             ("segmentAreaOffset", { $0.segmentAreaOffset += 8 }),
             ("segmentCount", { $0.segmentCount = 3 }),
             ("segmentCount (segments end past the region)", { $0.regionSize = $0.segmentAreaOffset + $0.segmentCount * $0.segmentSize - 1 }),
@@ -501,7 +519,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
         lax.generation = 0
         lax.volumeTableOffset = 8192 + 8
         lax.laneTableOffset += 64
-        #expect(decode(lax, { $0.storeLE(UInt64.max, at: 104) }) == nil)
+        #expect(decode(lax, { $0.storeLE(UInt64.max, at: 117) }) == nil)
     }
 
     @Test
