@@ -4,7 +4,7 @@ public enum Layout {
     /// of its major version; a different major version is refused.
     public static let versionMajor: UInt16 = 1
     /// Minor format version written by this code (readers accept any minor of their major).
-    public static let versionMinor: UInt16 = 2
+    public static let versionMinor: UInt16 = 3
 
     /// Bytes reserved for each superblock copy; copy A at 0, copy B at 4096.
     public static let superblockCopySize = 4096
@@ -22,6 +22,13 @@ public enum Layout {
     public static let recordHeaderSize = 32
     /// Records start and end on multiples of this many bytes.
     public static let recordAlignment = 8
+    /// Since 1.3 a commit of one record of at most this many bytes in its tail
+    /// segment may be made durable with one fence (FORMAT.md §10.3); its start
+    /// is written beside the commit word, and a record that fails its checks
+    /// there is the end of a torn commit, not damage.
+    public static let tornCommitWindow = 4096
+    /// Offset of the commit-window word from the commit word, in the same line.
+    public static let commitWindowWordOffset = 8
     /// Longest volume name in UTF-8 bytes.
     public static let maxNameLength = 200
 

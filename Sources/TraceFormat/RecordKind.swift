@@ -30,7 +30,13 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable {
     /// Closes one checkpoint epoch of a recorded guest (`Checkpoint`). Since 1.2.
     public static let checkpoint = RecordKind(rawValue: 10)
 
-    /// Kinds 11...0x7FFF are reserved for future versions of the format.
+    /// Many small records under one header and checksum (`RecordGroup`).
+    /// Written by the store's writer only (not appendable by callers);
+    /// readers hand out its members, never the group. Since 1.3.
+    public static let recordGroup = RecordKind(rawValue: 11)
+
+    /// Kinds 11...0x7FFF are reserved for future versions of the format
+    /// (11, the record group, is the writer's own: callers cannot append it).
     public static let firstReserved: UInt16 = 11
     /// Kinds 0x8000...0xFFFF are free for applications (FORMAT.md §7).
     public static let firstUserKind: UInt16 = 0x8000
@@ -57,6 +63,7 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable {
         case 8: return "symbol-chunk"
         case 9: return "guest-access"
         case 10: return "checkpoint"
+        case 11: return "record-group"
         default: return "kind-\(rawValue)"
         }
     }
