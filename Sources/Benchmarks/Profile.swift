@@ -2,8 +2,9 @@ import Foundation
 import PMTrace
 import TraceVolume
 
-/// The append path alone, for a profiler to look at: `_profile-append <size> <total>`.
-func profileAppend(size: Int, total: Int) throws {
+/// The append path alone, for a profiler to look at: `_profile-append <size> <total>`
+/// (`_profile-append-each`: a commit after every record).
+func profileAppend(size: Int, total: Int, commitEach: Bool = false) throws {
     if getenv("PMEM2_FORCE_GRANULARITY") == nil { setenv("PMEM2_FORCE_GRANULARITY", "CACHE_LINE", 1) }
     let path = "/dev/shm/pmtrace-profile-\(getpid()).pool"
     defer { unlink(path) }
@@ -23,7 +24,10 @@ func profileAppend(size: Int, total: Int) throws {
         let w = try pool.store.openWriter(volume: "p\(pass)")
         let start = monotonicNanoseconds()
         try source.withUnsafeBytes { b in
-            for i in 0..<(total / size) { try w.append(b, timestamp: UInt64(i)) }
+            for i in 0..<(total / size) {
+                try w.append(b, timestamp: UInt64(i))
+                if commitEach { w.commit() }
+            }
         }
         w.commit()
         let seconds = Double(monotonicNanoseconds() - start) / 1e9
@@ -31,4 +35,39 @@ func profileAppend(size: Int, total: Int) throws {
         try pool.store.deleteVolume("p\(pass)")
         print("\(total / size) records of \(size) B: \(fmt(seconds * 1000, 1)) ms, \(fmt(Double(total / size) / seconds / 1e6, 1)) M records/s, \(fmt(mibPerSecond(total, seconds), 0)) MiB/s")
     }
+}
+
+/// The verified read path alone: `_profile-read <size> <total>` appends
+/// <total> bytes of <size>-byte records (one commit), then scans them with
+/// the lending reader (every record checksum-verified) and copies each out.
+func profileRead(size: Int, total: Int) throws {
+    if getenv("PMEM2_FORCE_GRANULARITY") == nil { setenv("PMEM2_FORCE_GRANULARITY", "CACHE_LINE", 1) }
+    let path = "/dev/shm/pmtrace-profile-\(getpid()).pool"
+    defer { unlink(path) }
+    let poolSize = 2 * total + (total / size) * 40 + (64 << 20)
+    try prefilledFile(path, size: poolSize)
+    let pool = try TracePool.format(path: path, size: UInt64(poolSize), force: true)
+    let source = [UInt8](repeating: 0x5A, count: size)
+    try pool.store.createVolume(named: "p")
+    let w = try pool.store.openWriter(volume: "p")
+    try source.withUnsafeBytes { b in for i in 0..<(total / size) { try w.append(b, timestamp: UInt64(i)) } }
+    w.close()
+    let out = UnsafeMutableRawPointer.allocate(byteCount: total, alignment: 64)
+    defer { out.deallocate() }
+    var best = Double.infinity
+    for _ in 0..<5 {
+        let reader = try pool.store.openLaneReader(volume: "p", lane: 0)
+        var got = 0
+        let start = monotonicNanoseconds()
+        _ = try reader.forEachRecord { (r: borrowing BorrowedRecord) -> Bool in
+            r.forEachFragment { f in
+                (out + got).copyMemory(from: f.baseAddress!, byteCount: f.count)
+                got += f.count
+            }
+            return true
+        }
+        best = min(best, Double(monotonicNanoseconds() - start) / 1e9)
+        guard got == total / size * size else { throw BenchError("read \(got) bytes, wrote \(total / size * size)") }
+    }
+    print("read \(total / size) records of \(size) B: \(fmt(best * 1000, 1)) ms, \(fmt(Double(total / size) / best / 1e6, 1)) M records/s, \(fmt(best * 1e9 / Double(total / size), 1)) ns each")
 }

@@ -24,6 +24,13 @@ public enum Layout {
     public static let recordHeaderSize = 32
     /// Records start and end on multiples of this many bytes.
     public static let recordAlignment = 8
+    /// Since 1.3 a commit of one record of at most this many bytes in its tail
+    /// segment may be made durable with one fence (FORMAT.md §10.3); its start
+    /// is written beside the commit word, and a record that fails its checks
+    /// there is the end of a torn commit, not damage.
+    public static let tornCommitWindow = 4096
+    /// Offset of the commit-window word from the commit word, in the same line.
+    public static let commitWindowWordOffset = 8
     /// Longest volume name in UTF-8 bytes.
     public static let maxNameLength = 200
 

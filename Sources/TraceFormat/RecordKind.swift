@@ -36,7 +36,13 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable {
     /// Since 1.3; writers use it in regions formatted 1.3 or later.
     public static let memoryAccessStreams = RecordKind(rawValue: 12)
 
-    /// Kinds 11 and 13...0x7FFF are reserved for future versions of the format.
+    /// Many small records under one header and checksum (`RecordGroup`).
+    /// Written by the store's writer only (not appendable by callers);
+    /// readers hand out its members, never the group. Since 1.3.
+    public static let recordGroup = RecordKind(rawValue: 11)
+
+    /// Kinds 13...0x7FFF are reserved for future versions of the format
+    /// (11, the record group, is the writer's own: callers cannot append it).
     public static let firstReserved: UInt16 = 13
     /// Kinds 0x8000...0xFFFF are free for applications (FORMAT.md §7).
     public static let firstUserKind: UInt16 = 0x8000
@@ -64,6 +70,7 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable {
         case 9: return "guest-access"
         case 10: return "checkpoint"
         case 12: return "memory-access-streams"
+        case 11: return "record-group"
         default: return "kind-\(rawValue)"
         }
     }

@@ -8,7 +8,7 @@ import TraceFormat
 public struct BorrowedRecord: ~Copyable {
     /// The first fragment's header (kind, sequence, timestamp).
     public let header: RecordHeader
-    let fragments: FragmentList
+    @usableFromInline let fragments: FragmentList
     var first: RecordFragment { fragments.first }
     var rest: [RecordFragment] { fragments.rest }
     /// The lane the record was appended to.
@@ -16,11 +16,21 @@ public struct BorrowedRecord: ~Copyable {
     /// Found past the lane's commit point by a salvage read (see `RecordView.salvaged`).
     public let salvaged: Bool
 
+    @usableFromInline
     init(header: RecordHeader, first: RecordFragment, rest: [RecordFragment], lane: Int, salvaged: Bool) {
         self.header = header
         fragments = FragmentList(first: first, rest: rest)
         self.lane = lane
         self.salvaged = salvaged
+    }
+
+    /// A committed record in one piece (no array to release per record).
+    @usableFromInline
+    init(header: RecordHeader, first: RecordFragment, lane: Int) {
+        self.header = header
+        fragments = FragmentList(first: first)
+        self.lane = lane
+        salvaged = false
     }
 
     /// What the payload holds.
@@ -36,8 +46,18 @@ public struct BorrowedRecord: ~Copyable {
 
     /// Calls `body` with each contiguous piece of the payload, in order (in
     /// place). Do not escape the pointer.
+    @inlinable
     public func forEachFragment<E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
-        try fragments.forEach(body)
+        try body(fragments.first.payload)
+        if let more = fragments.more { for f in more { try body(f.payload) } }
+    }
+
+    /// `forEachFragment` for a body that does not throw (inlined into the
+    /// caller: no generic dispatch per record).
+    @inlinable
+    public func forEachFragment(_ body: (UnsafeRawBufferPointer) -> Void) {
+        body(fragments.first.payload)
+        if let more = fragments.more { for f in more { body(f.payload) } }
     }
 
     /// Calls `body` with the whole payload as one buffer (in place when

@@ -4,17 +4,33 @@ import TraceFormat
 /// (no allocation for the common unsplit record) and any further ones. The
 /// one implementation of walking, joining and copying a payload, shared by
 /// `RecordView` and `BorrowedRecord`.
+@usableFromInline
 struct FragmentList {
-    let first: RecordFragment
-    /// Fragments after the first (empty, so unallocated, unless the record was split).
-    let rest: [RecordFragment]
+    @usableFromInline let first: RecordFragment
+    /// Fragments after the first; nil unless the record was split (so a
+    /// record in one piece holds no array: nothing to retain or release).
+    @usableFromInline let more: [RecordFragment]?
+    /// Fragments after the first (empty unless the record was split).
+    var rest: [RecordFragment] { more ?? [] }
+
+    init(first: RecordFragment, rest: [RecordFragment]) {
+        self.first = first
+        more = rest.isEmpty ? nil : rest
+    }
+
+    @usableFromInline
+    init(first: RecordFragment) {
+        self.first = first
+        more = nil
+    }
 
     /// Total payload bytes. O(fragments).
     var length: Int { rest.reduce(first.length) { $0 + $1.length } }
 
+    @inlinable
     func forEach<E: Error>(_ body: (UnsafeRawBufferPointer) throws(E) -> Void) throws(E) {
         try body(first.payload)
-        for f in rest { try body(f.payload) }
+        if let more { for f in more { try body(f.payload) } }
     }
 
     /// `body` with the whole payload in one buffer: in place when there is one

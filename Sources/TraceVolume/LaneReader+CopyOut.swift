@@ -50,6 +50,22 @@ extension LaneReader {
             let startSalvaging = salvaging
             copySink = (base, buffer.count, copy)
             guard let first = try nextFragment() else { return nil }
+            if position.cursor!.delegated {
+                // A record-group member (or a record in the torn-commit window): read it like
+                // `next()` and copy it out with `copyVerified`, which copies the whole group and
+                // checks it again, so the guarantee above holds.
+                position = start
+                salvaging = startSalvaging
+                copySink = nil
+                guard let r = try next() else { return nil }
+                guard r.length <= buffer.count else { pending = r; throw tooSmall(r.length) }
+                var at = 0
+                try r.copyVerified { b in
+                    UnsafeMutableRawBufferPointer(rebasing: buffer[at..<(at + b.count)]).copyMemory(from: b)
+                    at += b.count
+                }
+                return CopiedRecord(header: r.header, length: at, lane: lane, salvaged: r.salvaged)
+            }
             guard position.cursor!.copied else {
                 position = start
                 salvaging = startSalvaging

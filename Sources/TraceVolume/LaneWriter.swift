@@ -40,19 +40,45 @@ public final class LaneWriter: @unchecked Sendable {
     public let maxFragment: Int
     let commitInterval: Int
 
-    var segment: UInt64 = Layout.noSegment
-    var segmentBase: UnsafeMutableRawPointer?
-    var segmentSequence: UInt64 = 0
-    var seed: UInt32 = 0
-    var offset: Int = 0
-    var dirtyStart: Int = 0
+    @exclusivity(unchecked) var segment: UInt64 = Layout.noSegment
+    @exclusivity(unchecked) var segmentBase: UnsafeMutableRawPointer?
+    @exclusivity(unchecked) var segmentSequence: UInt64 = 0
+    @exclusivity(unchecked) var seed: UInt32 = 0
+    @exclusivity(unchecked) var offset: Int = 0
+    @exclusivity(unchecked) var dirtyStart: Int = 0
     /// Sequence number the next appended record gets (records count from 0;
     /// a record abandoned by a crash keeps its number, so a gap can follow it).
-    public internal(set) var nextSequence: UInt64 = 0
-    var committedSegment: UInt64 = Layout.noSegment
-    var committedOffset: Int = 0
-    var sinceCommit: Int = 0
-    var closed = false
+    @exclusivity(unchecked) public internal(set) var nextSequence: UInt64 = 0
+    @exclusivity(unchecked) var committedSegment: UInt64 = Layout.noSegment
+    @exclusivity(unchecked) var committedOffset: Int = 0
+    @exclusivity(unchecked) var sinceCommit: Int = 0
+    @exclusivity(unchecked) var closed = false
+
+    /// Small records waiting to go out as one record group (FORMAT.md §7.1),
+    /// in DRAM: nil when the writer does not group (regions older than 1.3,
+    /// or `StoreOptions.recordGroupBytes` 0).
+    let group: UnsafeMutableRawPointer?
+    /// Bytes `group` holds.
+    let groupCapacity: Int
+    /// Group payload bytes staged, and members staged.
+    @exclusivity(unchecked) var groupUsed = 0
+    @exclusivity(unchecked) var groupCount = 0
+    /// Largest group payload that still fits the tail segment (set when a group starts).
+    @exclusivity(unchecked) var groupRoom = 0
+    /// Sequence and timestamp of the group's first member.
+    @exclusivity(unchecked) var groupSequence: UInt64 = 0
+    @exclusivity(unchecked) var groupTimestamp: UInt64 = 0
+    /// Records with payloads up to this many bytes are grouped.
+    static let groupMemberLimit = 1024
+    /// The region is 1.3 or later: readers know the torn-commit window, so a
+    /// small commit may take one fence (FORMAT.md §10.3).
+    let oneFenceCommits: Bool
+    /// The tail segment was opened by this writer, so nothing of its current
+    /// life lies past `offset` that a concurrent reader could take for a
+    /// record (a resumed tail may hold uncommitted records of a crashed writer).
+    @exclusivity(unchecked) var tailIsOwn = false
+    /// Records (pieces) written to the mapping since the last commit.
+    @exclusivity(unchecked) var piecesSinceCommit = 0
 
     /// Records of at least this many bytes that do not fit the rest of the
     /// tail segment are split there rather than moved whole to the next one,
@@ -68,9 +94,9 @@ public final class LaneWriter: @unchecked Sendable {
     static let fusedCopyThreshold = smallRecordLimit - Layout.recordHeaderSize + 1
 
     /// Records appended through this writer (fragments of one record count once).
-    public private(set) var appendedRecords: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var appendedRecords: UInt64 = 0
     /// Payload bytes appended through this writer.
-    public private(set) var appendedBytes: UInt64 = 0
+    @exclusivity(unchecked) public private(set) var appendedBytes: UInt64 = 0
 
     init(store: TraceStore, volume: String, slot: Int, lane: Int, entry: VolumeEntry, chain: [UInt64]) throws(TraceError) {
         self.store = store
@@ -87,6 +113,15 @@ public final class LaneWriter: @unchecked Sendable {
         maxFragment = Layout.maxFragmentPayload(segmentSize: store.superblock.segmentSize)
         commitInterval = store.options.commitInterval
         word = media.commitWord(slot: slot, lane: lane)
+        oneFenceCommits = store.superblock.versionMinor >= 3 && region.granularity != .page
+        let groupBytes = store.options.recordGroupBytes
+        if store.superblock.versionMinor >= 3 && groupBytes >= 2 * RecordGroup.memberFootprint(payloadLength: Self.groupMemberLimit) {
+            groupCapacity = min(groupBytes, Layout.maxFragmentPayload(segmentSize: store.superblock.segmentSize))
+            group = UnsafeMutableRawPointer.allocate(byteCount: groupCapacity, alignment: 16)
+        } else {
+            groupCapacity = 0
+            group = nil
+        }
         guard let tail = chain.last else { return }
         // Resume after the last committed record of the tail segment.
         guard let committed = CommitWord(rawValue: media.loadCommitWord(slot: slot, lane: lane)), committed.segment == tail else {
@@ -105,6 +140,7 @@ public final class LaneWriter: @unchecked Sendable {
         committedSegment = tail
         committedOffset = offset
         var cursor = media.records(in: tail, seed: seed, limit: offset)
+        cursor.tornFrom = media.tornWindowStart(slot: slot, lane: lane, tail: tail, tailOffset: offset)
         var next = header.header.firstRecordSequence
         scan: while true {
             let step: RecordCursor.Step
@@ -116,12 +152,21 @@ public final class LaneWriter: @unchecked Sendable {
                 throw .laneDamaged(volume: volume, lane: lane, .invalidField(
                     .record(segment: tail, offset: UInt64(at)), field: "kind (end-of-segment marker inside committed data)", value: 0))
             case .limit: break scan
+            case .torn(let at):
+                // The last commit was cut by a crash (FORMAT.md §10.3): continue where its records end.
+                offset = at
+                dirtyStart = at
+                committedOffset = at
+                break scan
             }
         }
         nextSequence = next
     }
 
-    deinit { close() }
+    deinit {
+        close()
+        group?.deallocate()
+    }
 
     /// Commits and releases the lane. Idempotent; also done by `deinit`.
     public func close() {
@@ -136,8 +181,15 @@ public final class LaneWriter: @unchecked Sendable {
     /// segment (and any payload larger than a segment) is split into fragments
     /// that readers join again; a reader never returns part of a record.
     ///
-    /// Cost: one CRC pass and one copy of the payload; no lock, no fence
-    /// except when a segment fills. Thread safety: one thread per writer.
+    /// Records of up to 1 KiB are staged in DRAM and written together as one
+    /// record group (FORMAT.md §7.1) at the next commit, when the group is
+    /// full, or before a larger record; readers see them as ordinary records.
+    /// Until then they are not in the mapping (a salvage read after a crash
+    /// cannot find them; committed records are unaffected).
+    ///
+    /// Cost: one CRC pass and one copy of the payload (a small record: one
+    /// copy to DRAM, its share of the group's CRC and copy); no lock, no
+    /// fence except when a segment fills. Thread safety: one thread per writer.
     ///
     /// - Parameter payload: the record's bytes (copied; any length up to the
     ///   region's free space).
@@ -155,6 +207,11 @@ public final class LaneWriter: @unchecked Sendable {
         precondition(!closed, "append after close")
         guard kind.isAppendable else { throw .reservedKind(kind.rawValue) }
         let ts = timestamp ?? store.options.clock()
+        if let g = group, payload.count <= Self.groupMemberLimit {
+            try appendMember(g, payload, kind: kind, timestamp: ts)
+            return
+        }
+        flushGroup()
         let sequence = nextSequence
         let fits = segmentBase != nil && offset + Layout.recordFootprint(payloadLength: payload.count) <= segmentSize
         if fits || payload.count < Self.splitThreshold || (contiguous && payload.count <= maxFragment) {
@@ -184,6 +241,52 @@ public final class LaneWriter: @unchecked Sendable {
         appendedBytes &+= UInt64(payload.count)
         if commitInterval > 0 && sinceCommit >= commitInterval { commit() }
         _checkInvariants()
+    }
+
+    /// Stages a small record in the group (FORMAT.md §7.1), closing the
+    /// group first when the record cannot join it.
+    @inline(__always)
+    func appendMember(_ g: UnsafeMutableRawPointer, _ payload: UnsafeRawBufferPointer, kind: RecordKind, timestamp ts: UInt64) throws(TraceError) {
+        let footprint = RecordGroup.memberFootprint(payloadLength: payload.count)
+        if groupCount > 0 && (groupUsed + footprint > groupRoom || ts < groupTimestamp || ts - groupTimestamp > UInt64(UInt32.max)) {
+            flushGroup()
+        }
+        if groupCount == 0 {
+            // The group goes at `offset`: a record of this one member must fit there.
+            if segmentBase == nil || segmentSize - offset < Layout.recordHeaderSize + footprint { try switchSegment(timestamp: ts) }
+            groupRoom = min(groupCapacity, segmentSize - offset - Layout.recordHeaderSize)
+            groupSequence = nextSequence
+            groupTimestamp = ts
+        }
+        let p = g + groupUsed
+        p.storeLE(UInt64(0), at: footprint - 8)  // padding is written as zero
+        RecordGroup.encodeMember(into: p, payloadLength: payload.count, kind: kind, timestampDelta: UInt32(truncatingIfNeeded: ts - groupTimestamp))
+        if let b = payload.baseAddress { (p + RecordGroup.memberHeaderSize).copyMemory(from: b, byteCount: payload.count) }
+        groupUsed += footprint
+        groupCount += 1
+        nextSequence &+= 1
+        appendedRecords &+= 1
+        appendedBytes &+= UInt64(payload.count)
+        if commitInterval > 0 && sinceCommit + groupUsed >= commitInterval { commit() }
+        _checkInvariants()
+    }
+
+    /// Writes the staged group at the tail (a lone member as a plain record).
+    /// It fits: `groupRoom` was taken from the tail when the group started.
+    func flushGroup() {
+        guard groupCount > 0, let g = group else { return }
+        if groupCount == 1 {
+            let word: UInt64 = UnsafeRawPointer(g).loadLE(0)
+            let length = Int(word & 0xFFFF)
+            writeRecord(RecordHeader(payloadLength: UInt32(length), kind: RecordKind(rawValue: UInt16(truncatingIfNeeded: word >> 16)),
+                                     flags: [], sequence: groupSequence, timestamp: groupTimestamp),
+                        UnsafeRawBufferPointer(start: g + RecordGroup.memberHeaderSize, count: length))
+        } else {
+            writeRecord(RecordHeader(payloadLength: UInt32(groupUsed), kind: .recordGroup, flags: [], sequence: groupSequence, timestamp: groupTimestamp),
+                        UnsafeRawBufferPointer(start: g, count: groupUsed))
+        }
+        groupUsed = 0
+        groupCount = 0
     }
 
     /// Appends `bytes` as one record (see `append(_:kind:timestamp:)`).
@@ -241,6 +344,7 @@ public final class LaneWriter: @unchecked Sendable {
         }
         offset += footprint
         sinceCommit += footprint
+        piecesSinceCommit += 1
     }
 
     /// Moves the tail to a new segment: allocate, close the old segment with
@@ -275,22 +379,36 @@ public final class LaneWriter: @unchecked Sendable {
         offset = Layout.segmentHeaderSize
         dirtyStart = 0
         commit()
+        tailIsOwn = true
     }
 
     /// Makes every record appended so far durable and visible to readers.
-    /// Durable on return. O(1) at byte/cache-line granularity; at page
-    /// granularity it writes back the pages touched since the last commit.
+    /// Durable on return. O(1) at byte/cache-line granularity (one fence when
+    /// the commit covers at most `Layout.tornCommitWindow` bytes of a tail
+    /// segment this writer opened, two otherwise); at page granularity it
+    /// writes back the pages touched since the last commit.
     public func commit() {
+        flushGroup()
         guard segmentBase != nil, segment != committedSegment || offset != committedOffset else { return }
         if region.granularity == .page {
             region.persist(segmentBase! + dirtyStart, offset - dirtyStart)
             dirtyStart = offset
-        } else {
-            region.drain()
         }
         let value = CommitWord(segment: segment, offset: UInt32(offset)).rawValue
+        // One fence (FORMAT.md §10.3) for a commit of one record in a tail this
+        // writer opened: its start goes beside the commit word (same line, stored
+        // first), and the persist below drains record and words together. A
+        // crash before it ends can tear only that record, which readers stop at.
+        let oneFence = region.granularity != .page && oneFenceCommits && tailIsOwn && segment == committedSegment
+            && piecesSinceCommit == 1 && offset - committedOffset <= Layout.tornCommitWindow
+        if oneFenceCommits {
+            let window = oneFence ? CommitWord(segment: segment, offset: UInt32(committedOffset)).rawValue : value
+            (UnsafeMutableRawPointer(word) + Layout.commitWindowWordOffset).storeLE(window, at: 0)
+        }
+        if region.granularity != .page && !oneFence { region.drain() }
         word.pointee.store(value.littleEndian, ordering: .releasing)
-        region.persist(UnsafeRawPointer(word), 8)
+        region.persist(UnsafeRawPointer(word), 16)
+        piecesSinceCommit = 0
         committedSegment = segment
         committedOffset = offset
         sinceCommit = 0
@@ -310,6 +428,10 @@ public final class LaneWriter: @unchecked Sendable {
             precondition(committedSegment != segment || committedOffset <= offset, "committed past the tail")
         }
         precondition(commitInterval == 0 || sinceCommit < commitInterval + segmentSize, "commit interval overrun")
+        if groupCount > 0 {
+            precondition(segmentBase != nil && groupUsed <= groupRoom && groupRoom <= segmentSize - offset - Layout.recordHeaderSize,
+                         "staged group does not fit the tail")
+        }
         #endif
     }
 }

@@ -28,6 +28,21 @@ struct MediaView {
         UInt64(littleEndian: commitWord(slot: slot, lane: lane).pointee.load(ordering: .acquiring))
     }
 
+    /// Where the torn-commit window of (slot, lane) starts in its tail segment
+    /// (FORMAT.md §10.3): the commit-window word beside the commit word, used
+    /// only in a 1.3 region, when it names the tail segment and an offset
+    /// 64 ≤ start < tailOffset within `Layout.tornCommitWindow` bytes of it.
+    /// `Int.max` (no window) otherwise. O(1).
+    func tornWindowStart(slot: Int, lane: Int, tail: UInt64, tailOffset: Int) -> Int {
+        guard superblock.versionMinor >= 3 else { return Int.max }
+        let p = UnsafeRawPointer(commitWord(slot: slot, lane: lane)) + Layout.commitWindowWordOffset
+        guard let w = CommitWord(rawValue: p.loadLE(0)), w.segment == tail else { return Int.max }
+        let start = Int(w.offset)
+        guard start >= Layout.segmentHeaderSize, start < tailOffset, tailOffset - start <= Layout.tornCommitWindow,
+              start % Layout.recordAlignment == 0 else { return Int.max }
+        return start
+    }
+
     /// Decodes and checks the header of segment `index`; returns it and its CRC
     /// (the seed of the segment's record checksums).
     func segmentHeader(_ index: UInt64) throws(FormatError) -> (header: SegmentHeader, crc: UInt32) {

@@ -5,6 +5,11 @@ import TraceFormat
 /// `limit`, the flags must be known and the checksum (FORMAT.md §7) must
 /// match. Reads nothing outside `[base, base + limit)`.
 ///
+/// A record group (kind 11, FORMAT.md §7.1) is checked whole — checksum and
+/// every member header — before its first member is handed out; its members
+/// then come out one by one as ordinary records (`container` says where the
+/// group lies), the group itself never does.
+///
 /// A value type: copying it saves a reading position (readers use that to
 /// look ahead for the fragments of a split record).
 struct RecordCursor {
@@ -14,11 +19,34 @@ struct RecordCursor {
     /// The segment header's CRC: the seed of every record checksum in it.
     let seed: UInt32
     let crc: CRC32C.Function
-    /// Offset of the next record to read.
+    /// Offset of the next record to read (past the current group, if any).
     var offset = Layout.segmentHeaderSize
     /// Whether the last `next(copyingTo:capacity:copy:)` copied the payload
     /// (false when it did not fit and was checked in place instead).
     var copied = false
+    /// Whether the last `next(copyingTo:capacity:copy:)` handed the step to
+    /// `next()` because it is a record-group member or lies in the torn-commit
+    /// window: `copied` is then false although the payload may fit, and the
+    /// caller copies it out with `RecordView.copyVerified` instead.
+    var delegated = false
+    /// A record that fails its checks at or after this offset is the end of a
+    /// torn last commit (FORMAT.md §10.3), not damage: `.torn`. `Int.max`
+    /// except in the tail segment of a 1.3 lane, up to its commit offset.
+    var tornFrom = Int.max
+
+    /// The on-media record the last `.record` step came from: itself, or the
+    /// group holding it (checksum-verified as a whole).
+    struct Container {
+        /// In-segment offset of the record.
+        var offset: Int
+        /// Its header.
+        var header: RecordHeader
+    }
+    private(set) var container = Container(offset: 0, header: RecordHeader(payloadLength: 0, kind: .endOfSegment, flags: [], sequence: 0, timestamp: 0))
+    /// Members of the current group not handed out yet: next member's offset in the group payload, and its index.
+    private var memberAt = 0
+    private var memberIndex = 0
+    private var inGroup = false
 
     init(base: UnsafeRawPointer, segment: UInt64, limit: Int, seed: UInt32, crc: CRC32C.Function) {
         self.base = base
@@ -29,17 +57,67 @@ struct RecordCursor {
     }
 
     enum Step {
+        /// A record (or a member of a group): its header, payload and
+        /// in-segment offset (of the record header, or of the member header).
         case record(RecordHeader, payload: UnsafeRawBufferPointer, offset: Int)
         /// An end-of-segment record at `offset`: the writer moved on.
         case endMarker(offset: Int)
         /// `limit` reached.
         case limit
+        /// The record at `offset` fails its checks inside the torn-commit
+        /// window: the lane's committed records end before it (`limit` is
+        /// moved there).
+        case torn(offset: Int)
     }
 
     /// Where the record at the current offset lives, for errors.
     var location: Structure { .record(segment: segment, offset: UInt64(offset)) }
 
+    /// Stops here: the rest of the current group is dropped and nothing past
+    /// `offset` is read (salvage readers end at the first record they refuse).
+    mutating func stop() {
+        inGroup = false
+        limit = offset
+    }
+
+    /// Moves to `at` (an in-segment record offset), leaving any group.
+    mutating func move(to at: Int) {
+        inGroup = false
+        offset = at
+    }
+
+    /// The members of the current group not handed out yet: where the next
+    /// one's header is in the group payload, and its index. Nil outside a group.
+    var pendingMembers: (at: Int, index: Int)? { inGroup ? (memberAt, memberIndex) : nil }
+
+    /// Records that the members before `at` (index `index`) were handed out
+    /// by a caller walking the group itself (`LaneReader.forEachRecord`).
+    mutating func consumedMembers(upTo at: Int, index: Int) {
+        memberAt = at
+        memberIndex = index
+        if at >= Int(container.header.payloadLength) { inGroup = false }
+    }
+
     mutating func next() throws(FormatError) -> Step {
+        do throws(FormatError) {
+            return try step()
+        } catch {
+            guard !inGroup, offset >= tornFrom, offset < limit else { throw error }
+            limit = offset
+            return .torn(offset: offset)
+        }
+    }
+
+    private mutating func step() throws(FormatError) -> Step {
+        if inGroup {
+            let g = base + container.offset + Layout.recordHeaderSize
+            let m = RecordGroup.member(g, at: memberAt, index: memberIndex, group: container.header)
+            let at = container.offset + Layout.recordHeaderSize + memberAt
+            memberAt = m.payloadOffset + ((m.payloadLength + 7) & ~7)
+            memberIndex += 1
+            if memberAt >= Int(container.header.payloadLength) { inGroup = false }
+            return .record(m.header, payload: UnsafeRawBufferPointer(start: g + m.payloadOffset, count: m.payloadLength), offset: at)
+        }
         guard limit - offset >= Layout.recordHeaderSize else { return .limit }
         let p = base + offset
         let h = RecordHeader.decodeFields(p)
@@ -55,9 +133,26 @@ struct RecordCursor {
         }
         if h.kind == .endOfSegment { return .endMarker(offset: offset) }
         let at = offset
+        let payload = UnsafeRawBufferPointer(start: p + Layout.recordHeaderSize, count: length)
+        if h.kind == .recordGroup {
+            // A group is whole (never split) and checked whole before any member leaves.
+            guard h.flags.isEmpty else { throw .invalidField(location, field: "flags (record group)", value: UInt64(h.flags.rawValue)) }
+            if case .failure(let d) = RecordGroup.validate(payload, group: h) {
+                throw .invalidField(.record(segment: segment, offset: UInt64(at + Layout.recordHeaderSize + d.memberOffset)),
+                                    field: d.field, value: d.value)
+            }
+            container = Container(offset: at, header: h)
+            memberAt = 0
+            memberIndex = 0
+            inGroup = true
+            // limit - offset is a multiple of 8, so the aligned footprint still fits.
+            offset += Layout.recordFootprint(payloadLength: length)
+            return try step()
+        }
+        container = Container(offset: at, header: h)
         // limit - offset is a multiple of 8, so the aligned footprint still fits.
         offset += Layout.recordFootprint(payloadLength: length)
-        return .record(h, payload: UnsafeRawBufferPointer(start: p + Layout.recordHeaderSize, count: length), offset: at)
+        return .record(h, payload: payload, offset: at)
     }
 
     /// `next()` for a verified copy-out: the header is read once into a local
@@ -70,6 +165,14 @@ struct RecordCursor {
     /// garbage after a throw. The returned payload still points into the segment.
     mutating func next(copyingTo sink: UnsafeMutableRawPointer, capacity: Int,
                        copy: StoreOptions.CopyChecksumFunction?) throws(FormatError) -> Step {
+        delegated = false
+        // Group members and the torn-commit window take the in-place path
+        // (which knows them); the caller then copies through `RecordView`.
+        if inGroup || offset >= tornFrom {
+            copied = false
+            delegated = true
+            return try next()
+        }
         guard limit - offset >= Layout.recordHeaderSize else { return .limit }
         let p = base + offset
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
@@ -77,6 +180,11 @@ struct RecordCursor {
             local.copyMemory(from: UnsafeRawBufferPointer(start: p, count: Layout.recordHeaderSize))
             let l = UnsafeRawPointer(local.baseAddress!)
             return (RecordHeader.decodeFields(l), RecordHeader.storedCRC(l), crc(seed, l, RecordHeader.checksummedHeaderBytes))
+        }
+        if h.kind == .recordGroup {
+            copied = false
+            delegated = true
+            return try next()
         }
         let length = Int(h.payloadLength)
         guard length <= limit - offset - Layout.recordHeaderSize else {

@@ -1,16 +1,38 @@
 import TraceFormat
 
-/// One piece of a record as it lies in a segment: the record header's
-/// address, the checksum seed of its segment and where it is.
+/// One piece of a record as it lies in a segment: where its payload is, and
+/// the on-media record that holds it — the fragment's own record, or the
+/// record group (FORMAT.md §7.1) it is a member of — with that record's
+/// checksum seed, so a copy can be verified again.
+@usableFromInline
 struct RecordFragment {
-    /// The 32-byte record header; the payload follows it.
-    let record: UnsafeRawPointer
-    let length: Int
+    /// The 32-byte header of the on-media record holding the payload.
+    @usableFromInline let record: UnsafeRawPointer
+    /// Payload bytes of that on-media record (the whole group for a member).
+    let recordLength: Int
+    /// That on-media record's sequence number.
+    let recordSequence: UInt64
+    /// Offset of this fragment's payload from the on-media record's payload.
+    @usableFromInline let start: Int
+    @usableFromInline let length: Int
     let seed: UInt32
     let segment: UInt64
     let offset: Int
 
-    var payload: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: record + Layout.recordHeaderSize, count: length) }
+    @usableFromInline
+    init(record: UnsafeRawPointer, recordLength: Int, recordSequence: UInt64, start: Int, length: Int, seed: UInt32, segment: UInt64, offset: Int) {
+        self.record = record
+        self.recordLength = recordLength
+        self.recordSequence = recordSequence
+        self.start = start
+        self.length = length
+        self.seed = seed
+        self.segment = segment
+        self.offset = offset
+    }
+
+    @inlinable
+    var payload: UnsafeRawBufferPointer { UnsafeRawBufferPointer(start: record + 32 + start, count: length) }
 }
 
 /// One committed record, handed out in place: no copy is made.
@@ -100,10 +122,11 @@ public struct RecordView {
     public var bytes: [UInt8] { fragments.bytes }
 
     /// Copies each fragment out of the mapping, checks the copy against the
-    /// record's checksum, and only then calls `body` with it (in order). So
+    /// record's checksum, and only then calls `body` with it (in order; a
+    /// member of a record group is verified by copying its group). So
     /// `body` never sees a byte that was not verified as it was handed over,
     /// even if a concurrent writer reuses the segment meanwhile. Memory: one
-    /// fragment (at most a segment). Cost: one copy and one checksum pass.
+    /// fragment or group (at most a segment). Cost: one copy and one checksum pass.
     ///
     /// - Throws: `.recordChanged` when the copy no longer passes the checks
     ///   (the fragments before it were handed over; nothing after it is).
@@ -126,16 +149,17 @@ public struct RecordView {
 
     private func copyVerified(_ f: RecordFragment, _ body: (UnsafeRawBufferPointer) -> Void) throws(TraceError) {
         let crc = owner.options.crc32c
-        let footprint = Layout.recordHeaderSize + f.length
+        // The whole on-media record is copied and checked (for a group member: the group).
+        let footprint = Layout.recordHeaderSize + f.recordLength
         let ok = withUnsafeTemporaryAllocation(byteCount: footprint, alignment: 8) { buf -> Bool in
             let p = buf.baseAddress!
             p.copyMemory(from: f.record, byteCount: footprint)
             let h = RecordHeader.decodeFields(UnsafeRawPointer(p))
-            guard Int(h.payloadLength) == f.length, h.sequence == header.sequence,
+            guard Int(h.payloadLength) == f.recordLength, h.sequence == f.recordSequence,
                   RecordHeader.storedCRC(UnsafeRawPointer(p))
-                    == RecordHeader.checksum(seed: f.seed, header: p, payload: p + Layout.recordHeaderSize, count: f.length, crc: crc)
+                    == RecordHeader.checksum(seed: f.seed, header: p, payload: p + Layout.recordHeaderSize, count: f.recordLength, crc: crc)
             else { return false }
-            body(UnsafeRawBufferPointer(start: p + Layout.recordHeaderSize, count: f.length))
+            body(UnsafeRawBufferPointer(start: p + Layout.recordHeaderSize + f.start, count: f.length))
             return true
         }
         guard ok else { throw .recordChanged(segment: f.segment, offset: f.offset) }

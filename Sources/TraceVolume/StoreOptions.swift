@@ -31,6 +31,11 @@ public struct StoreOptions: Sendable {
     /// one (the default; FORMAT.md §10.5). False walks every segment header,
     /// as for regions formatted before 1.3 (tests compare the two).
     public var usesSegmentSummary = true
+    /// DRAM bytes per writer for staging small records (≤ 1 KiB) that are
+    /// written as one record group (FORMAT.md §7.1): one header and one
+    /// checksum for many records. 0 (or less than 2 KiB) turns grouping off;
+    /// regions formatted before 1.3 never get groups. Default 64 KiB.
+    public var recordGroupBytes = 64 << 10
 
     /// Options; the defaults commit every 8 MiB, have no clock and use the software CRC.
     public init(

@@ -207,7 +207,7 @@ extension TraceStore {
                     }
                     let isTail = i == walk.segments.count - 1
                     checkSegment(segment, seed: header.crc, committedLimit: isTail ? Int(walk.tailOffset) : segmentSize,
-                                 isTail: isTail, location: location, &report)
+                                 isTail: isTail, location: location, laneOfTail: walk.damage == nil ? (info.slot, lane) : nil, &report)
                 }
             }
         }
@@ -240,8 +240,11 @@ extension TraceStore {
     /// Checks the committed records of one segment, then (for a tail) what
     /// lies past the commit point.
     private func checkSegment(_ segment: UInt64, seed: UInt32, committedLimit: Int, isTail: Bool, location: String,
-                              _ report: inout CheckReport) {
+                              laneOfTail: (Int, Int)? = nil, _ report: inout CheckReport) {
         var cursor = media.records(in: segment, seed: seed, limit: committedLimit)
+        if isTail, let (slot, lane) = laneOfTail {
+            cursor.tornFrom = media.tornWindowStart(slot: slot, lane: lane, tail: segment, tailOffset: committedLimit)
+        }
         var marker: Int?
         scan: while true {
             do throws(FormatError) {
@@ -257,6 +260,11 @@ extension TraceStore {
                     break scan
                 case .limit:
                     break scan
+                case .torn(let at):
+                    // A crash during a one-fence commit (FORMAT.md §10.3): not damage.
+                    report.add(.info, location, "the last commit was cut by a crash at segment \(segment) offset \(at): "
+                               + "the lane ends there (\(committedLimit - at) bytes before the commit offset are not records)")
+                    return
                 }
             } catch {
                 report.add(.error, location, "committed record damaged: \(error)")
@@ -270,7 +278,7 @@ extension TraceStore {
                 report.add(.error, location, "an end-of-segment record at segment \(segment) offset \(at) hides committed bytes \(after)..<\(committedLimit)")
             } else {
                 var probe = media.records(in: segment, seed: seed, limit: segmentSize)
-                probe.offset = after
+                probe.move(to: after)
                 if case .record(_, _, let offset)? = try? probe.next() {
                     report.add(.error, location, "an end-of-segment record at segment \(segment) offset \(at) hides the valid record at offset \(offset)")
                 }

@@ -11,7 +11,7 @@ import TraceVolume
 /// read (run under AddressSanitizer by scripts/asan.sh).
 @Suite struct CorruptionTests {
     /// A small region with a bit of everything: two volumes, several lanes,
-    /// records across segments, fragments, a renamed and a sealed volume.
+    /// records across segments, fragments, record groups, a renamed and a sealed volume.
     static func sampleImage() throws -> (MemoryPool, [(Int, Int)]) {
         let pool = try MemoryPool.inMemory(size: 1 << 20, parameters: FormatParameters(segmentSize: 64 << 10, volumeSlots: 4, maxLanesPerVolume: 2))
         try pool.store.createVolume(named: "a", lanes: 2)
@@ -19,6 +19,8 @@ import TraceVolume
         for (name, lane) in [("a", 0), ("a", 1), ("b", 0)] {
             let w = try pool.store.openWriter(volume: name, lane: lane)
             for i in 0..<12 { try w.append(bytes: [UInt8](repeating: UInt8(i), count: [10, 3000, 70_000][i % 3])) }
+            // Small records in a row: one record group (FORMAT.md §7.1).
+            for i in 0..<25 { try w.append(bytes: [UInt8](repeating: UInt8(i), count: 1 + i)) }
             var batch: [UInt8] = []
             [MemoryAccess(kind: .load, address: 0x1000, size: 8)].withUnsafeBufferPointer { MemoryAccessBatch.encode($0, into: &batch) }
             try w.append(bytes: batch, kind: .memoryAccessBatch)
@@ -37,6 +39,11 @@ import TraceVolume
                 var segments = Set<UInt64>()
                 while let r = try reader.next() {
                     segments.insert(r.segment)
+                    if r.length <= 25 && r.length != 10 {
+                        // A group member: the group's header and its first member header stand for them all.
+                        if r.length == 1 { ranges.append((Int(sb.segmentOffset(r.segment)) + r.offset - 32, 40)) }
+                        continue
+                    }
                     ranges.append((Int(sb.segmentOffset(r.segment)) + r.offset, 32))
                 }
                 for s in segments { ranges.append((Int(sb.segmentOffset(s)), 64)) }

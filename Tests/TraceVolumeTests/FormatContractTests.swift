@@ -81,7 +81,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
 
     /// A lane whose segment 0 holds one record and then `left` free bytes.
     private func lane(leaving left: Int, commitInterval: Int = 1 << 20, size: UInt64 = 16 << 20) throws -> (MemoryPool, LaneWriter) {
-        let pool = try memoryPool(size: size, commitInterval: commitInterval)
+        let pool = try memoryPool(size: size, commitInterval: commitInterval, grouping: false)
         try pool.store.createVolume(named: "v")
         let w = try pool.store.openWriter(volume: "v")
         try w.append(bytes: Array(payload(0, filler(leaving: left))), timestamp: 10)
@@ -170,7 +170,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
     }
 
     @Test func recordLargerThanASegmentFillsWholeSegments() throws {
-        let pool = try memoryPool()
+        let pool = try memoryPool(grouping: false)
         try pool.store.createVolume(named: "v")
         let w = try pool.store.openWriter(volume: "v")
         try w.append(bytes: Array(payload(1, 3 * segmentSize)), timestamp: 7)
@@ -243,7 +243,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
     }
 
     @Test func unknownKindsAreReturnedAsOpaqueRecords() throws {
-        let pool = try memoryPool()
+        let pool = try memoryPool(grouping: false)
         try pool.store.createVolume(named: "v")
         let w = try pool.store.openWriter(volume: "v")
         for (i, k) in [UInt16(1), 1, 0x8000, 0xFFFF].enumerated() {
@@ -262,7 +262,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
 
     @Test
     func writerRefusesKindZeroAndReservedKinds() throws {
-        let pool = try memoryPool()
+        let pool = try memoryPool(grouping: false)
         try pool.store.createVolume(named: "v")
         let w = try pool.store.openWriter(volume: "v")
         for k in [UInt16(0), RecordKind.firstReserved, 0x7FFF] {
@@ -310,7 +310,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
     @Test func salvageReturnsAFirstFragmentWhoseRestWasNeverWrittenAsIs() throws {
         // 4 segments: the split record's first fragment lands in the last one, then the region is full.
         let size = UInt64(24576 + 4096 + 4 * segmentSize)  // + the segment summary's page
-        let pool = try memoryPool(size: size, commitInterval: 0)
+        let pool = try memoryPool(size: size, commitInterval: 0, grouping: false)
         #expect(pool.store.superblock.segmentCount == 4)
         try pool.store.createVolume(named: "v")
         let w = try pool.store.openWriter(volume: "v")
@@ -329,7 +329,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
 
     @Test func orphanContinuationAtARingHeadIsSkipped() throws {
         let size = UInt64(24576 + 4096 + 8 * segmentSize)  // + the segment summary's page
-        let pool = try memoryPool(size: size)
+        let pool = try memoryPool(size: size, grouping: false)
         #expect(pool.store.superblock.segmentCount == 8)
         try pool.store.createVolume(named: "r", lanes: 1, ring: true)
         let w = try pool.store.openWriter(volume: "r")
@@ -355,7 +355,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
     // MARK: §6 chain heads
 
     private func threeSegmentLane(ring: Bool) throws -> MemoryPool {
-        let pool = try memoryPool()
+        let pool = try memoryPool(grouping: false)
         try pool.store.createVolume(named: "c", lanes: 1, ring: ring)
         let w = try pool.store.openWriter(volume: "c")
         for i in 0..<3 { try w.append(bytes: Array(payload(i, segmentSize - 96)), timestamp: UInt64(i)) }
@@ -412,7 +412,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
     // MARK: §4 update sequences
 
     @Test func updateSequencesStartAtOneAndTwoAndCopyAWinsATie() throws {
-        let pool = try memoryPool()
+        let pool = try memoryPool(grouping: false)
         try pool.store.createVolume(named: "a")
         let raw = Raw(pool)
         #expect(entryValue(raw.entry(slot: 0, copy: 0))?.updateSequence == 1)
@@ -434,7 +434,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
     }
 
     @Test func reusedSlotContinuesItsUpdateSequence() throws {
-        let pool = try memoryPool()
+        let pool = try memoryPool(grouping: false)
         try pool.store.createVolume(named: "a")
         try pool.store.deleteVolume("a")  // copy A, sequence 3
         try pool.store.createVolume(named: "b")  // copy B, sequence 4: not written twice
@@ -448,7 +448,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
     // MARK: §3 superblock checks
 
     @Test func superblockHeaderSizeIsNotChecked() throws {
-        let pool = try memoryPool()
+        let pool = try memoryPool(grouping: false)
         try pool.store.createVolume(named: "a")
         let base = pool.memory.base
         for copy in 0..<2 {
@@ -537,7 +537,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
     // MARK: Name rules (§4)
 
     @Test func nameRulesThatWritersEnforce() throws {
-        let pool = try memoryPool()
+        let pool = try memoryPool(grouping: false)
         let s = pool.store
         func refused(_ b: [UInt8]) -> Bool { (try? s.createVolume(nameBytes: b, lanes: 1, ring: false)) == nil }
         #expect(refused([]))
@@ -556,7 +556,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
 
     @Test
     func writersRefuseControlCharacters() throws {
-        let pool = try memoryPool()
+        let pool = try memoryPool(grouping: false)
         for b: [UInt8] in [[0x61, 0x01], [0x1F], [0x7F], [0xC2, 0x80], [0xC2, 0x9F], [0x61, 0x0A, 0x62]] {
             #expect(throws: TraceError.self) { try pool.store.createVolume(nameBytes: b, lanes: 1, ring: false) }
         }
@@ -566,7 +566,7 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
 
     /// A live entry with `name` in slot 0 (as an older writer or another tool may have left it).
     private func regionWithName(_ name: [UInt8], twin: Bool = false) throws -> MemoryPool {
-        let pool = try memoryPool()
+        let pool = try memoryPool(grouping: false)
         try pool.store.createVolume(named: "x")
         if twin { try pool.store.createVolume(named: "y") }
         let raw = Raw(pool)

@@ -19,9 +19,12 @@ func smallParameters(segmentSize: UInt64 = 64 << 10) -> FormatParameters {
     FormatParameters(segmentSize: segmentSize, volumeSlots: 16, maxLanesPerVolume: 8)
 }
 
-func memoryPool(size: UInt64 = 16 << 20, segmentSize: UInt64 = 64 << 10, commitInterval: Int = 1 << 20) throws -> MemoryPool {
-    try MemoryPool.inMemory(size: size, parameters: smallParameters(segmentSize: segmentSize),
-                            options: .testing(commitInterval: commitInterval, clock: testClock))
+/// A formatted in-memory pool. `grouping: false` turns record groups off
+/// (FORMAT.md §7.1) for tests that look at plain records on media.
+func memoryPool(size: UInt64 = 16 << 20, segmentSize: UInt64 = 64 << 10, commitInterval: Int = 1 << 20, grouping: Bool = true) throws -> MemoryPool {
+    var options = StoreOptions.testing(commitInterval: commitInterval, clock: testClock)
+    if !grouping { options.recordGroupBytes = 0 }
+    return try MemoryPool.inMemory(size: size, parameters: smallParameters(segmentSize: segmentSize), options: options)
 }
 
 /// Every whole record of a lane or volume, copied out.

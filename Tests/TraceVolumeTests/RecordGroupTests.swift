@@ -1,0 +1,251 @@
+import Foundation
+import PMTraceTesting
+import Testing
+import TraceFormat
+import TraceVolume
+
+/// Record groups (FORMAT.md §7.1): small records packed under one header read
+/// back exactly as if they had been written one by one; a damaged group is a
+/// typed error at its place, skipped whole by a damage-skipping reader.
+@Suite struct RecordGroupTests {
+    /// Record `i`'s size, kind and timestamp in the mixed workload.
+    static func shape(_ i: Int) -> (size: Int, kind: RecordKind, timestamp: UInt64) {
+        let sizes = [0, 1, 5, 8, 13, 64, 100, 255, 256, 700, 1024, 1025, 3000]
+        let kind: RecordKind = i % 7 == 0 ? .marker : (i % 11 == 0 ? RecordKind(rawValue: 0x8001) : .blob)
+        // Mostly increasing; a jump past 2^32 ns and a step back close groups.
+        var ts = UInt64(1_000 + i * 10)
+        if i >= 300 { ts += 5 << 32 }
+        if i == 450 { ts = 7 }
+        return (sizes[(i * 7) % sizes.count], kind, ts)
+    }
+
+    static func write(_ pool: MemoryPool, count: Int, commitEvery: Int) throws {
+        try pool.store.createVolume(named: "g")
+        let w = try pool.store.openWriter(volume: "g")
+        for i in 0..<count {
+            let s = shape(i)
+            try w.append(bytes: Array(payload(i, s.size)), kind: s.kind, timestamp: s.timestamp)
+            if commitEvery > 0 && i % commitEvery == commitEvery - 1 { w.commit() }
+        }
+        w.close()
+    }
+
+    /// Kinds of the on-media records of a lane's segments (what a 1.2 reader would see).
+    static func mediaKinds(_ pool: MemoryPool, segment: UInt64) -> [UInt16] {
+        let sb = pool.store.superblock
+        let base = UnsafeRawPointer(pool.memory.base) + Int(sb.segmentOffset(segment))
+        var at = Layout.segmentHeaderSize, kinds: [UInt16] = []
+        while at + 32 <= Int(sb.segmentSize) {
+            let h = RecordHeader.decodeFields(base + at)
+            if h.kind == .endOfSegment && h.payloadLength == 0 { break }
+            kinds.append(h.kind.rawValue)
+            at += Layout.recordFootprint(payloadLength: Int(h.payloadLength))
+        }
+        return kinds
+    }
+
+    @Test(arguments: [0, 1, 2, 17])
+    func readBackExactly(commitEvery: Int) throws {
+        let pool = try memoryPool()
+        let count = 600
+        try Self.write(pool, count: count, commitEvery: commitEvery)
+        let records = try pool.store.openLaneReader(volume: "g", lane: 0).allRecords()
+        #expect(records.count == count)
+        var offsets = Set<String>()
+        for (i, r) in records.enumerated() {
+            let s = Self.shape(i)
+            #expect(r.sequence == UInt64(i))
+            #expect(r.timestamp == s.timestamp, "record \(i)")
+            #expect(r.kind == s.kind)
+            #expect(r.bytes == Array(payload(i, s.size)), "record \(i)")
+            #expect(try r.verifiedBytes() == Array(payload(i, s.size)))
+            offsets.insert("\(r.segment):\(r.offset)")
+        }
+        #expect(offsets.count == count, "every record has its own place")
+        // The lending scan sees the same.
+        var n = 0
+        _ = try pool.store.openLaneReader(volume: "g", lane: 0).forEachRecord { (r: borrowing BorrowedRecord) -> Bool in
+            #expect(r.sequence == UInt64(n) && r.bytes == Array(payload(n, Self.shape(n).size)))
+            n += 1
+            return true
+        }
+        #expect(n == count)
+        let report = try pool.store.check()
+        #expect(report.findings.filter { $0.severity != .info }.isEmpty, "\(report.findings)")
+        #expect(report.recordsChecked == UInt64(count))
+        let firstSegment = records[0].segment
+        let kinds = Self.mediaKinds(pool, segment: firstSegment)
+        if commitEvery == 1 {
+            #expect(!kinds.contains(RecordKind.recordGroup.rawValue), "a commit per record writes plain records")
+        } else {
+            #expect(kinds.contains(RecordKind.recordGroup.rawValue), "small records were grouped: \(kinds.prefix(10))")
+        }
+    }
+
+    @Test func writerResumesAfterGroupsAndSeekFindsMembers() throws {
+        let pool = try memoryPool()
+        try pool.store.createVolume(named: "g")
+        var w = try pool.store.openWriter(volume: "g")
+        for i in 0..<50 { try w.append(bytes: Array(payload(i, 10)), timestamp: UInt64(100 + i)) }
+        w.close()
+        w = try pool.store.openWriter(volume: "g")
+        #expect(w.nextSequence == 50)
+        for i in 50..<80 { try w.append(bytes: Array(payload(i, 10)), timestamp: UInt64(100 + i)) }
+        w.close()
+        let reader = try pool.store.openLaneReader(volume: "g", lane: 0)
+        try reader.seek(timestamp: 137)
+        let r = try #require(try reader.next())
+        #expect(r.sequence == 37 && r.timestamp == 137)
+        #expect(try reader.allRecords().map(\.sequence) == Array(38..<80).map(UInt64.init))
+    }
+
+    @Test func manySegmentsWithoutACommit() throws {
+        let pool = try memoryPool()
+        try pool.store.createVolume(named: "g")
+        let w = try pool.store.openWriter(volume: "g")
+        let count = 5000  // ~ 5000 × 120 B: several 64 KiB segments, groups cut by the segment ends
+        for i in 0..<count { try w.append(bytes: Array(payload(i, 100 + i % 17)), timestamp: UInt64(i)) }
+        w.close()
+        let records = try pool.store.openLaneReader(volume: "g", lane: 0).allRecords()
+        #expect(records.map(\.sequence) == Array(0..<count).map(UInt64.init))
+        #expect(Set(records.map(\.segment)).count >= 9)
+        for (i, r) in records.enumerated() where r.bytes != Array(payload(i, 100 + i % 17)) { Issue.record("record \(i) differs") }
+    }
+
+    @Test func olderRegionsGetPlainRecords() throws {
+        let pool = try memoryPool()
+        let image = pool.snapshot()
+        var sb = pool.store.superblock
+        sb.versionMinor = 2
+        sb.encode(into: image.base)
+        sb.encode(into: image.base + 4096)
+        let old = try MemoryPool.mount(memory: image, writable: true)
+        try Self.write(old, count: 100, commitEvery: 0)
+        let records = try old.store.openLaneReader(volume: "g", lane: 0).allRecords()
+        #expect(records.map(\.sequence) == Array(0..<100).map(UInt64.init))
+        #expect(!Self.mediaKinds(old, segment: records[0].segment).contains(RecordKind.recordGroup.rawValue))
+        #expect(old.store.superblock.versionMinor == 2)
+    }
+
+    /// A group written but not committed (a larger record closed it) is
+    /// salvaged whole; records still staged in DRAM are not in the mapping.
+    @Test func writtenGroupPastTheCommitPointIsSalvaged() throws {
+        let pool = try memoryPool(commitInterval: 0)
+        try pool.store.createVolume(named: "s")
+        let w = try pool.store.openWriter(volume: "s")
+        for i in 0..<5 { try w.append(bytes: Array(payload(i, 50)), timestamp: UInt64(i)) }
+        w.commit()
+        for i in 5..<15 { try w.append(bytes: Array(payload(i, 50)), timestamp: UInt64(i)) }
+        try w.append(bytes: Array(payload(15, 2000)), timestamp: 15)  // writes the group of 5...14, then itself
+        for i in 16..<20 { try w.append(bytes: Array(payload(i, 50)), timestamp: UInt64(i)) }  // staged only
+        let crashed = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
+        w.close()
+        #expect(try crashed.store.openLaneReader(volume: "s", lane: 0).allRecords().map(\.sequence) == Array(0..<5).map(UInt64.init))
+        let reader = try crashed.store.openReader(volume: "s", salvage: true)
+        var got: [(UInt64, Bool)] = []
+        while let r = try reader.next() {
+            got.append((r.sequence, r.salvaged))
+            let size = r.sequence == 15 ? 2000 : 50
+            let expected = Array(payload(Int(r.sequence), size))
+            #expect(r.bytes == expected)
+        }
+        #expect(got.map(\.0) == Array(0..<16).map(UInt64.init))
+        #expect(got.allSatisfy { $0.1 == ($0.0 >= 5) })
+        let report = try crashed.store.check()
+        #expect(report.clean && report.salvageableRecords == 11)
+    }
+
+    @Test func callersCannotAppendGroups() throws {
+        let pool = try memoryPool()
+        try pool.store.createVolume(named: "g")
+        let w = try pool.store.openWriter(volume: "g")
+        #expect(throws: TraceError.reservedKind(11)) { try w.append(bytes: [1, 2, 3], kind: .recordGroup) }
+    }
+
+    /// Three committed groups; returns the pool and the (segment, offset) of the middle group's header.
+    static func threeGroups() throws -> (MemoryPool, segment: UInt64, offset: Int) {
+        let pool = try memoryPool()
+        try pool.store.createVolume(named: "g")
+        let w = try pool.store.openWriter(volume: "g")
+        for i in 0..<30 {
+            try w.append(bytes: Array(payload(i, 40)), timestamp: UInt64(i))
+            if i % 10 == 9 { w.commit() }
+        }
+        w.close()
+        let records = try pool.store.openLaneReader(volume: "g", lane: 0).allRecords()
+        // Member 10 is the first of the middle group: its member header follows the group header.
+        return (pool, records[10].segment, records[10].offset - Layout.recordHeaderSize)
+    }
+
+    @Test func damagedGroupIsATypedErrorAndSkippedWhole() throws {
+        let (pool, segment, offset) = try Self.threeGroups()
+        let sb = pool.store.superblock
+        let groupAt = Int(sb.segmentOffset(segment)) + offset
+        #expect(RecordHeader.decodeFields(UnsafeRawPointer(pool.memory.base) + groupAt).kind == .recordGroup)
+        pool.memory.base.storeBytes(of: pool.memory.base.load(fromByteOffset: groupAt + 100, as: UInt8.self) ^ 0x10,
+                                    toByteOffset: groupAt + 100, as: UInt8.self)
+        let image = pool.snapshot()
+        let damaged = try MemoryPool.mount(memory: image, writable: false)
+        let reader = try damaged.store.openLaneReader(volume: "g", lane: 0)
+        var seen: [UInt64] = []
+        do {
+            while let r = try reader.next() { seen.append(r.sequence) }
+            Issue.record("no error")
+        } catch {
+            guard case .laneDamaged(let volume, let lane, let e) = error, case .checksumMismatch(let s, _, _) = e else {
+                Issue.record("unexpected \(error)")
+                return
+            }
+            #expect(volume == "g" && lane == 0)
+            #expect(s == .record(segment: segment, offset: UInt64(offset)))
+        }
+        #expect(seen == Array(0..<10).map(UInt64.init), "every record before the group, none of it")
+        var options = ReadOptions()
+        options.skipDamaged = true
+        let skipping = try damaged.store.openLaneReader(volume: "g", lane: 0, options: options)
+        let got = try skipping.allRecords().map(\.sequence)
+        let expected: [UInt64] = Array(0..<10) + Array(20..<30)
+        #expect(got == expected, "the group skipped whole: \(got)")
+        #expect(skipping.skipped.count == 1)
+        let report = try damaged.store.check()
+        #expect(report.findings.contains { $0.severity == .error && $0.message.contains("offset \(offset)") })
+    }
+
+    /// A group whose checksum is right but whose members do not add up (a
+    /// buggy writer): an error naming the member, never a trap.
+    @Test(arguments: [
+        (8, UInt64(0xFFFF)),                 // member length past the group
+        (10, UInt64(0)),                     // member kind 0
+        (10, UInt64(11)),                    // member kind 11
+        (12, UInt64(UInt32.max)),            // timestamp overflow (the group's timestamp is made huge)
+    ])
+    func malformedGroupWithValidChecksum(field: Int, value: UInt64) throws {
+        let (pool, segment, offset) = try Self.threeGroups()
+        let sb = pool.store.superblock
+        let segmentBase = pool.memory.base + Int(sb.segmentOffset(segment))
+        let group = segmentBase + offset
+        // The second member's header (the first member is 8 + 40 bytes).
+        let member = 32 + 48
+        let width = field == 12 ? 4 : 2
+        if width == 2 { group.storeLE(UInt16(value), at: member + field - 8) } else { group.storeLE(UInt32(value), at: member + field - 8) }
+        if field == 12 { group.storeLE(UInt64.max - 5, at: 16) }  // the group's timestamp
+        // Re-seal the group with a valid checksum.
+        let seed: UInt32 = UnsafeRawPointer(segmentBase).loadLE(60)
+        let length = Int(RecordHeader.decodeFields(UnsafeRawPointer(group)).payloadLength)
+        let crc = RecordHeader.checksum(seed: seed, header: group, payload: group + 32, count: length, crc: CRC32C.software)
+        group.storeLE(crc, at: 28)
+        let damaged = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
+        #expect(throws: TraceError.self) { _ = try damaged.store.openLaneReader(volume: "g", lane: 0).allRecords() }
+        do {
+            _ = try damaged.store.openLaneReader(volume: "g", lane: 0).allRecords()
+        } catch {
+            guard case .laneDamaged(_, _, let e) = error, case .invalidField(let s, _, _) = e else { Issue.record("\(error)"); return }
+            #expect(s == .record(segment: segment, offset: UInt64(offset + member)))
+        }
+        var options = ReadOptions()
+        options.skipDamaged = true
+        let got = try damaged.store.openLaneReader(volume: "g", lane: 0, options: options).allRecords().map(\.sequence)
+        #expect(got.prefix(10) == ArraySlice(0..<10), "\(got)")
+        #expect(!got.contains(15))
+    }
+}
