@@ -75,6 +75,9 @@ let smallFormat = FormatParameters(segmentSize: 64 << 10, volumeSlots: 8, maxLan
 /// every persistence call it makes; returns what was checked and violated.
 /// `samples` and `exhaustive` default to the run's (PMTRACE_CRASH_SAMPLES,
 /// PMTRACE_CRASH_EXHAUSTIVE); a test with few persistence points may ask for more.
+/// Held by `crashTest` while the simulator is active (see there).
+let simulatorTurn = NSLock()
+
 func crashTest(
     regionSize: UInt64 = 1 << 20, formatted: Bool = true, seed: UInt64 = 1,
     samples: Int = crashSamples, exhaustive: Int = exhaustiveLimit,
@@ -82,6 +85,10 @@ func crashTest(
     operation: (PersistentRegion, TraceStore?, Model) throws -> Void,
     extraCheck: ((MemoryPool, Model) throws -> [String])? = nil
 ) throws -> CrashReport {
+    // `PersistenceSimulator.active` is one global: crash tests of different
+    // suites (which Swift Testing runs in parallel) take turns.
+    simulatorTurn.lock()
+    defer { simulatorTurn.unlock() }
     let sim = PersistenceSimulator(size: regionSize)
     PersistenceSimulator.active = sim
     defer { PersistenceSimulator.active = nil }

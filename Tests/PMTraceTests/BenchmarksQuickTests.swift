@@ -25,7 +25,7 @@ import Testing
         p.standardOutput = pipe
         p.standardError = pipe
         try p.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: pipe.fileHandleForReading.readToEndRetrying(), as: UTF8.self)
         p.waitUntilExit()
         #expect(p.terminationStatus == 0, "\(text.suffix(2000))")
         #expect(text.contains("libpmem2 granularity:"))

@@ -78,7 +78,7 @@ import Testing
         let out = Pipe()
         run.standardOutput = out
         try run.run()
-        let text = String(decoding: out.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: out.fileHandleForReading.readToEndRetrying(), as: UTF8.self)
         run.waitUntilExit()
         #expect(run.terminationStatus == 0)
         #expect(text.contains("empty name: invalid volume name: empty"))

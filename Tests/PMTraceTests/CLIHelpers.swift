@@ -42,10 +42,10 @@ func pmtrace(_ args: [String], stdinFile: String? = nil, environment: [String: S
     let errBox = DataBox()
     let done = DispatchSemaphore(value: 0)
     DispatchQueue.global().async {
-        errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+        errBox.data = err.fileHandleForReading.readToEndRetrying()
         done.signal()
     }
-    let outData = out.fileHandleForReading.readDataToEndOfFile()
+    let outData = out.fileHandleForReading.readToEndRetrying()
     p.waitUntilExit()
     done.wait()
     return CLIResult(status: p.terminationStatus, stdout: outData, stderr: String(decoding: errBox.data, as: UTF8.self))
@@ -69,4 +69,20 @@ func randomFile(_ path: String, bytes: Int) throws {
 final class DataBox: @unchecked Sendable {
     // SAFETY: written by one thread before a semaphore signal, read after the wait.
     var data = Data()
+}
+
+extension FileHandle {
+    /// Everything until end of file, retrying reads a signal interrupted
+    /// (Foundation's `readDataToEndOfFile` traps on EINTR, which a busy
+    /// machine running many child processes does produce).
+    func readToEndRetrying() -> Data {
+        var data = Data()
+        var buffer = [UInt8](repeating: 0, count: 1 << 16)
+        while true {
+            let n = buffer.withUnsafeMutableBytes { Glibc.read(fileDescriptor, $0.baseAddress, $0.count) }
+            if n > 0 { data.append(contentsOf: buffer[0..<n]); continue }
+            if n < 0 && errno == EINTR { continue }
+            return data
+        }
+    }
 }

@@ -103,7 +103,7 @@ import TraceFormat
         p.standardError = err
         try p.run()
         p.waitUntilExit()
-        let text = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: err.fileHandleForReading.readToEndRetrying(), as: UTF8.self)
         #expect(p.terminationStatus != 0 && text.contains("not valid UTF-8"), "\(text)")
     }
 

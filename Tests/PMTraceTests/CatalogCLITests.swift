@@ -13,7 +13,7 @@ import Testing
         let pipe = Pipe()
         nm.standardOutput = pipe
         try nm.run()
-        let text = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let text = String(decoding: pipe.fileHandleForReading.readToEndRetrying(), as: UTF8.self)
         nm.waitUntilExit()
         let line = try #require(text.split(separator: "\n").first { $0.contains(" T malloc@@") })
         return try #require(UInt64(line.split(separator: " ")[0], radix: 16))

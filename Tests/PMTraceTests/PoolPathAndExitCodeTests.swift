@@ -118,7 +118,7 @@ import Testing
         p.standardError = err
         p.standardOutput = FileHandle.nullDevice
         try p.run()
-        let report = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        let report = String(decoding: err.fileHandleForReading.readToEndRetrying(), as: UTF8.self)
         p.waitUntilExit()
         #expect(p.terminationStatus == 0, "\(report)")
         let peak = (report.split(separator: "\n").last.flatMap { Int($0) } ?? Int.max / 2048) * 1024

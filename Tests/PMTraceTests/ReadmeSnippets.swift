@@ -33,7 +33,7 @@ func shell(_ script: String, environment: [String: String] = [:], clean: Bool = 
     p.standardError = out
     p.standardInput = FileHandle.nullDevice
     try p.run()
-    let data = out.fileHandleForReading.readDataToEndOfFile()
+    let data = out.fileHandleForReading.readToEndRetrying()
     p.waitUntilExit()
     return (p.terminationStatus, String(decoding: data, as: UTF8.self))
 }

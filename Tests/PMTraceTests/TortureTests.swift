@@ -46,7 +46,7 @@ import TraceVolume
             kill(child.processIdentifier, SIGKILL)
             child.waitUntilExit()
             // Anything printed before the kill is acknowledged too.
-            buffer.append(out.fileHandleForReading.readDataToEndOfFile())
+            buffer.append(out.fileHandleForReading.readToEndRetrying())
             for line in buffer.split(separator: 0x0A) {
                 if let seq = Int(String(decoding: line, as: UTF8.self)) { acknowledged = max(acknowledged, seq) }
             }

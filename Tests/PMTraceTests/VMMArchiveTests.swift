@@ -39,10 +39,10 @@ import TraceVolume
         let errBox = DataBox()
         let done = DispatchSemaphore(value: 0)
         DispatchQueue.global().async {
-            errBox.data = err.fileHandleForReading.readDataToEndOfFile()
+            errBox.data = err.fileHandleForReading.readToEndRetrying()
             done.signal()
         }
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        let outData = out.fileHandleForReading.readToEndRetrying()
         p.waitUntilExit()
         done.wait()
         return Run(status: p.terminationStatus, out: String(decoding: outData, as: UTF8.self),
