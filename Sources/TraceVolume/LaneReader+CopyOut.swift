@@ -51,20 +51,10 @@ extension LaneReader {
             copySink = (base, buffer.count, copy)
             guard let first = try nextFragment() else { return nil }
             if position.cursor!.delegated {
-                // A record-group member (or a record in the torn-commit window): read it like
-                // `next()` and copy it out with `copyVerified`, which copies the whole group and
-                // checks it again, so the guarantee above holds.
                 position = start
                 salvaging = startSalvaging
                 copySink = nil
-                guard let r = try next() else { return nil }
-                guard r.length <= buffer.count else { pending = r; throw tooSmall(r.length) }
-                var at = 0
-                try r.copyVerified { b in
-                    UnsafeMutableRawBufferPointer(rebasing: buffer[at..<(at + b.count)]).copyMemory(from: b)
-                    at += b.count
-                }
-                return CopiedRecord(header: r.header, length: at, lane: lane, salvaged: r.salvaged)
+                return try readViaView(into: buffer)
             }
             guard position.cursor!.copied else {
                 position = start
@@ -98,6 +88,13 @@ extension LaneReader {
                     abandoned = true
                     break
                 }
+                if position.cursor!.delegated {
+                    // The last fragment lies in the torn-commit window: the whole record the other way.
+                    position = start
+                    salvaging = startSalvaging
+                    copySink = nil
+                    return try readViaView(into: buffer)
+                }
                 guard position.cursor!.copied else {
                     position = start
                     salvaging = startSalvaging
@@ -110,6 +107,46 @@ extension LaneReader {
             if abandoned || last.header.flags.contains(.hasMore) { continue }
             return CopiedRecord(header: first.header, length: filled, lane: lane, salvaged: salvaged)
         }
+    }
+
+    /// The next record read like `next()` (a record-group member, or a record
+    /// in the torn-commit window, which the one-pass copy leaves to it) and
+    /// copied out verified: a plain record with `copyVerified`; a member from
+    /// a copy of its whole group that was checked against the group's
+    /// checksum, kept while the reader is in that group (one copy and one
+    /// checksum per group, not per member).
+    private func readViaView(into buffer: UnsafeMutableRawBufferPointer) throws(TraceError) -> CopiedRecord? {
+        guard let r = try next() else { return nil }
+        guard r.length <= buffer.count else { pending = r; throw tooSmall(r.length) }
+        let f = r.first
+        if r.isContiguous && (f.start != 0 || f.recordLength != f.length) {
+            if verifiedGroup?.record != f.record || verifiedGroup?.sequence != f.recordSequence {
+                let footprint = Layout.recordHeaderSize + f.recordLength
+                let crc = store.options.crc32c
+                var copy = [UInt8](repeating: 0, count: footprint)
+                let ok = copy.withUnsafeMutableBytes { b -> Bool in
+                    let p = b.baseAddress!
+                    p.copyMemory(from: f.record, byteCount: footprint)
+                    let h = RecordHeader.decodeFields(UnsafeRawPointer(p))
+                    return Int(h.payloadLength) == f.recordLength && h.sequence == f.recordSequence
+                        && RecordHeader.storedCRC(UnsafeRawPointer(p))
+                            == RecordHeader.checksum(seed: f.seed, header: p, payload: p + Layout.recordHeaderSize, count: f.recordLength, crc: crc)
+                }
+                guard ok else { verifiedGroup = nil; throw .recordChanged(segment: f.segment, offset: f.offset) }
+                verifiedGroup = (f.record, f.recordSequence, copy)
+            }
+            let from = Layout.recordHeaderSize + f.start
+            verifiedGroup!.bytes.withUnsafeBytes { b in
+                buffer.baseAddress!.copyMemory(from: b.baseAddress! + from, byteCount: f.length)
+            }
+            return CopiedRecord(header: r.header, length: f.length, lane: lane, salvaged: r.salvaged)
+        }
+        var at = 0
+        try r.copyVerified { b in
+            UnsafeMutableRawBufferPointer(rebasing: buffer[at..<(at + b.count)]).copyMemory(from: b)
+            at += b.count
+        }
+        return CopiedRecord(header: r.header, length: at, lane: lane, salvaged: r.salvaged)
     }
 
     private func tooSmall(_ needed: Int) -> TraceError {

@@ -36,6 +36,9 @@ public final class LaneReader {
     }
     @exclusivity(unchecked) var position = Position()
     @exclusivity(unchecked) var pending: RecordView?
+    /// `read(into:)`'s copy of the record group it is handing out members of,
+    /// checked against the group's checksum (the on-media record and its sequence).
+    var verifiedGroup: (record: UnsafeRawPointer, sequence: UInt64, bytes: [UInt8])?
     /// Where `read(into:)` wants the next fragment's payload (nil: verify in place).
     @exclusivity(unchecked) var copySink: (pointer: UnsafeMutableRawPointer, capacity: Int, copy: StoreOptions.CopyChecksumFunction?)?
     /// Reading past the tail's commit point (salvage).
