@@ -73,6 +73,7 @@ struct Dump: ParsableCommand {
         encoder.outputFormatting = [.sortedKeys]
         var out = OutputStream(fd: 1)
         var count = 0
+        var timeText: (ns: UInt64, text: String)?
         let block = AccessBlock(capacity: 4096)
         while limit.map({ count < $0 }) ?? true {
             guard let r = try reader.next() else {
@@ -99,7 +100,7 @@ struct Dump: ParsableCommand {
                 for i in 0..<block.count where limit.map({ count < $0 }) ?? true {
                     count += 1
                     var t = AccessText()
-                    AccessLine.append(block, i, attribution: attribution, json: json, volume: reader.info.name, to: &t)
+                    AccessLine.append(block, i, attribution: attribution, json: json, volume: reader.info.name, time: &timeText, to: &t)
                     try t.bytes.withUnsafeBytes { try out.write($0) }
                 }
                 continue

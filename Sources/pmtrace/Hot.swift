@@ -109,7 +109,7 @@ struct Hot: ParsableCommand {
             let label: String
             switch by {
             case .function: label = r.symbolized ? "\(TerminalText.escape(r.app)): \(TerminalText.escape(r.function))" : TerminalText.escape(r.function)
-            case .page: label = "\(r.function.padding(toLength: 12, withPad: " ", startingAt: 0)) \(TerminalText.escape(r.app))"
+            case .page: label = "\(r.function.padding(toLength: max(12, r.function.count), withPad: " ", startingAt: 0)) \(TerminalText.escape(r.app))"
             case .image, .mapping: label = TerminalText.escape(r.function)
             }
             print(String(format: "%10llu %6.2f  ", r.accesses, r.percent) + label)
