@@ -81,6 +81,17 @@ public final class TracePool: @unchecked Sendable {
             mapping = isDevice ? try PMemMapping.open(path: path, writable: true)
                                : try PMemMapping.create(path: path, size: size, replace: true, reserve: reserve)
         } catch { throw .mapping(error) }
+        try formatMapped(mapping, path: path, parameters: parameters, options: options)
+        do throws(PMemError) { try mapping.publish() } catch { throw .mapping(error) }
+        return try TracePool(path: path, mapping: mapping, writable: true, options: options)
+    }
+
+    /// Formats the region `mapping` holds: a random uuid and the clock's
+    /// format time unless `parameters` give them; a media fault during the
+    /// writes is an error. Shared by `format` at offset 0 and in place.
+    private static func formatMapped(
+        _ mapping: PMemMapping, path: String, parameters: FormatParameters, options: StoreOptions
+    ) throws(PoolError) {
         var p = parameters
         if p.uuidHigh == 0 && p.uuidLow == 0 {
             p.uuidHigh = UInt64.random(in: 1...UInt64.max)
@@ -91,8 +102,6 @@ public final class TracePool: @unchecked Sendable {
             try TraceStore.format(region: try PersistentRegion(mapping.regionDescriptor()), parameters: p)
         } catch { throw .at(path: path, .store(error)) }
         if let fault = mapping.mediaFault { throw .mapping(fault) }
-        do throws(PMemError) { try mapping.publish() } catch { throw .mapping(error) }
-        return try TracePool(path: path, mapping: mapping, writable: true, options: options)
     }
 
     /// `format` at a nonzero offset: in place, in an existing file or device.
@@ -117,16 +126,7 @@ public final class TracePool: @unchecked Sendable {
         do throws(PMemError) {
             mapping = try PMemMapping.open(path: path, writable: true, offset: offset, length: isDevice ? nil : size)
         } catch { throw .mapping(error) }
-        var p = parameters
-        if p.uuidHigh == 0 && p.uuidLow == 0 {
-            p.uuidHigh = UInt64.random(in: 1...UInt64.max)
-            p.uuidLow = UInt64.random(in: 1...UInt64.max)
-        }
-        if p.formatTime == 0 { p.formatTime = options.clock() }
-        do throws(TraceError) {
-            try TraceStore.format(region: try PersistentRegion(mapping.regionDescriptor()), parameters: p)
-        } catch { throw .at(path: path, .store(error)) }
-        if let fault = mapping.mediaFault { throw .mapping(fault) }
+        try formatMapped(mapping, path: path, parameters: parameters, options: options)
         return try TracePool(path: path, mapping: mapping, writable: true, options: options)
     }
 

@@ -35,12 +35,7 @@ extension LaneReader {
         if let p = pending {
             guard p.length <= buffer.count else { throw tooSmall(p.length) }
             pending = nil
-            var at = 0
-            try p.copyVerified { b in
-                UnsafeMutableRawBufferPointer(rebasing: buffer[at..<(at + b.count)]).copyMemory(from: b)
-                at += b.count
-            }
-            return CopiedRecord(header: p.header, length: at, lane: lane, salvaged: p.salvaged)
+            return try copyOut(p, into: buffer)
         }
         let copy = store.options.copyOutWithChecksum
         let base = buffer.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 8)!
@@ -141,6 +136,11 @@ extension LaneReader {
             }
             return CopiedRecord(header: r.header, length: f.length, lane: lane, salvaged: r.salvaged)
         }
+        return try copyOut(r, into: buffer)
+    }
+
+    /// `r` copied to the start of `buffer` with `copyVerified` (it fits: checked by the caller).
+    private func copyOut(_ r: RecordView, into buffer: UnsafeMutableRawBufferPointer) throws(TraceError) -> CopiedRecord {
         var at = 0
         try r.copyVerified { b in
             UnsafeMutableRawBufferPointer(rebasing: buffer[at..<(at + b.count)]).copyMemory(from: b)
