@@ -6,7 +6,7 @@ import TracePayloads
 /// `timestamp` ns + `timestampISO`).
 enum AccessLine {
     /// `time`: the last timestamp formatted and its text (a batch's accesses
-    /// share one timestamp; formatting it per access cost ~70 µs each).
+    /// share one timestamp; formatting it per access took 10.8 s for 100,000).
     static func append(_ b: AccessBlock, _ i: Int, attribution: SymbolAttribution?, json: Bool, volume: String,
                        time: inout (ns: UInt64, text: String)?, to t: inout AccessText) {
         let kind = AccessText.kindName(MemoryAccess.Kind(rawValue: b.kind[i] & 3)!)
