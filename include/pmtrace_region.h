@@ -40,7 +40,7 @@
 #define PMT_VERSION_MINOR 5
 #define PMT_VERSION_PATCH 0
 #define PMT_FORMAT_VERSION_MAJOR 1
-#define PMT_FORMAT_VERSION_MINOR 3
+#define PMT_FORMAT_VERSION_MINOR 4
 
 /* How stores to the region become durable. */
 enum PMT_CLOSED_ENUM PMT_SWIFT_NAME(StoreGranularity) pmt_granularity {

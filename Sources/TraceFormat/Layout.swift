@@ -4,7 +4,7 @@ public enum Layout {
     /// of its major version; a different major version is refused.
     public static let versionMajor: UInt16 = 1
     /// Minor format version written by this code (readers accept any minor of their major).
-    public static let versionMinor: UInt16 = 3
+    public static let versionMinor: UInt16 = 4
 
     /// Bytes reserved for each superblock copy; copy A at 0, copy B at 4096.
     public static let superblockCopySize = 4096

@@ -109,7 +109,7 @@ public final class LaneReader {
         if let current, let k = segments.firstIndex(of: current) {
             position.index = k
             position.cursor!.limit = limit(at: k)
-            position.cursor!.tornFrom = tornFrom(at: k)
+            position.cursor!.tornFrom = tornFrom(at: k, seed: position.cursor!.seed)
         } else if current != nil {
             // Our segment was reclaimed by a ring writer: start again at the new head.
             position = Position()
@@ -120,10 +120,10 @@ public final class LaneReader {
 
     /// Where the torn-commit window of segment `index` starts (FORMAT.md
     /// §10.3): the last commit's start when it was a one-fence commit in the
-    /// tail; `Int.max` elsewhere.
-    func tornFrom(at index: Int) -> Int {
+    /// tail (whose header CRC is `seed`); `Int.max` elsewhere.
+    func tornFrom(at index: Int, seed: UInt32) -> Int {
         guard index == segments.count - 1, !tailUnknown else { return Int.max }
-        return media.tornWindowStart(slot: slot, lane: lane, tail: segments[index], tailOffset: tailOffset)
+        return media.tornWindowStart(slot: slot, lane: lane, tail: segments[index], seed: seed, tailOffset: tailOffset)
     }
 
     /// One fragment as the cursor found it.
@@ -152,7 +152,7 @@ public final class LaneReader {
                 }
                 position.segmentSequence = h.header.sequence
                 position.cursor = media.records(in: index, seed: h.crc, limit: limit(at: position.index))
-                position.cursor!.tornFrom = tornFrom(at: position.index)
+                position.cursor!.tornFrom = tornFrom(at: position.index, seed: h.crc)
                 salvaging = tailUnknown && position.index == segments.count - 1
             }
             let step: RecordCursor.Step

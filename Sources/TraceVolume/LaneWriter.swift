@@ -70,9 +70,12 @@ public final class LaneWriter: @unchecked Sendable {
     @exclusivity(unchecked) var groupTimestamp: UInt64 = 0
     /// Records with payloads up to this many bytes are grouped.
     static let groupMemberLimit = 1024
-    /// The region is 1.3 or later: readers know the torn-commit window, so a
-    /// small commit may take one fence (FORMAT.md §10.3).
+    /// The region is 1.4 or later: readers know the checked torn-commit
+    /// window, so a small commit may take one fence (FORMAT.md §10.3).
     let oneFenceCommits: Bool
+    /// The minor version of the region: which commit-window word it keeps
+    /// (none before 1.3, the 1.3 unchecked word, the 1.4 checked word).
+    let windowMinor: UInt16
     /// The tail segment was opened by this writer, so nothing of its current
     /// life lies past `offset` that a concurrent reader could take for a
     /// record (a resumed tail may hold uncommitted records of a crashed writer).
@@ -113,7 +116,11 @@ public final class LaneWriter: @unchecked Sendable {
         maxFragment = Layout.maxFragmentPayload(segmentSize: store.superblock.segmentSize)
         commitInterval = store.options.commitInterval
         word = media.commitWord(slot: slot, lane: lane)
-        oneFenceCommits = store.superblock.versionMinor >= 3 && region.granularity != .page
+        // One-fence commits only with the checked window word of 1.4 (FORMAT.md
+        // §10.3): a writer in a 1.3 region commits with two fences and keeps
+        // that region's window word naming no window.
+        oneFenceCommits = store.superblock.versionMinor >= 4 && region.granularity != .page
+        windowMinor = store.superblock.versionMinor
         let groupBytes = store.options.recordGroupBytes
         if store.superblock.versionMinor >= 3 && groupBytes >= 2 * RecordGroup.memberFootprint(payloadLength: Self.groupMemberLimit) {
             groupCapacity = min(groupBytes, Layout.maxFragmentPayload(segmentSize: store.superblock.segmentSize))
@@ -140,7 +147,7 @@ public final class LaneWriter: @unchecked Sendable {
         committedSegment = tail
         committedOffset = offset
         var cursor = media.records(in: tail, seed: seed, limit: offset)
-        cursor.tornFrom = media.tornWindowStart(slot: slot, lane: lane, tail: tail, tailOffset: offset)
+        cursor.tornFrom = media.tornWindowStart(slot: slot, lane: lane, tail: tail, seed: seed, tailOffset: offset)
         var next = header.header.firstRecordSequence
         scan: while true {
             let step: RecordCursor.Step
@@ -401,9 +408,14 @@ public final class LaneWriter: @unchecked Sendable {
         // crash before it ends can tear only that record, which readers stop at.
         let oneFence = region.granularity != .page && oneFenceCommits && tailIsOwn && segment == committedSegment
             && piecesSinceCommit == 1 && offset - committedOffset <= Layout.tornCommitWindow
-        if oneFenceCommits {
-            let window = oneFence ? CommitWord(segment: segment, offset: UInt32(committedOffset)).rawValue : value
+        if windowMinor >= 4 {
+            // A commit that cannot be torn names its own end (an empty window):
+            // should the crash keep the commit word of the next one-fence commit
+            // but not its window word, this one still names where that commit starts.
+            let window = CommitWindow.encode(start: oneFence ? committedOffset : offset, seed: seed, crc: crc)
             (UnsafeMutableRawPointer(word) + Layout.commitWindowWordOffset).storeLE(window, at: 0)
+        } else if windowMinor == 3 {
+            (UnsafeMutableRawPointer(word) + Layout.commitWindowWordOffset).storeLE(value, at: 0)
         }
         if region.granularity != .page && !oneFence { region.drain() }
         word.pointee.store(value.littleEndian, ordering: .releasing)

@@ -29,15 +29,23 @@ struct MediaView {
     }
 
     /// Where the torn-commit window of (slot, lane) starts in its tail segment
-    /// (FORMAT.md §10.3): the commit-window word beside the commit word, used
-    /// only in a 1.3 region, when it names the tail segment and an offset
-    /// 64 ≤ start < tailOffset within `Layout.tornCommitWindow` bytes of it.
-    /// `Int.max` (no window) otherwise. O(1).
-    func tornWindowStart(slot: Int, lane: Int, tail: UInt64, tailOffset: Int) -> Int {
-        guard superblock.versionMinor >= 3 else { return Int.max }
-        let p = UnsafeRawPointer(commitWord(slot: slot, lane: lane)) + Layout.commitWindowWordOffset
-        guard let w = CommitWord(rawValue: p.loadLE(0)), w.segment == tail else { return Int.max }
-        let start = Int(w.offset)
+    /// (FORMAT.md §10.3): from the commit-window word beside the commit word —
+    /// in a 1.4 region only when its check matches the tail (whose header CRC
+    /// is `seed`), in a 1.3 region when it names the tail — and only for an
+    /// offset 64 ≤ start < tailOffset within `Layout.tornCommitWindow` bytes of
+    /// it. `Int.max` (no window) otherwise, and in regions before 1.3. O(1).
+    func tornWindowStart(slot: Int, lane: Int, tail: UInt64, seed: UInt32, tailOffset: Int) -> Int {
+        let minor = superblock.versionMinor
+        guard minor >= 3 else { return Int.max }
+        let word: UInt64 = (UnsafeRawPointer(commitWord(slot: slot, lane: lane)) + Layout.commitWindowWordOffset).loadLE(0)
+        let start: Int
+        if minor >= 4 {
+            guard let s = CommitWindow.decode(word, seed: seed, crc: crc) else { return Int.max }
+            start = s
+        } else {
+            guard let w = CommitWord(rawValue: word), w.segment == tail else { return Int.max }
+            start = Int(w.offset)
+        }
         guard start >= Layout.segmentHeaderSize, start < tailOffset, tailOffset - start <= Layout.tornCommitWindow,
               start % Layout.recordAlignment == 0 else { return Int.max }
         return start

@@ -10,7 +10,7 @@ extension TraceStore {
     /// O(segments in the chain) summary entries + at most 3 headers, or
     /// O(segments in the chain) headers.
     func mountWalk(slot: Int, lane: Int, uid: UInt64, ring: Bool) -> ChainWalk {
-        guard media.hasSummary, options.usesSegmentSummary else {
+        guard media.hasSummary, options.usesSegmentSummary, !walksHeadersOnly else {
             return media.walkChain(slot: slot, lane: lane, uid: uid, ring: ring)
         }
         let fast = media.walkChain(slot: slot, lane: lane, uid: uid, ring: ring, summary: true)

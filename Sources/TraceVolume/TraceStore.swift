@@ -36,6 +36,12 @@ public final class TraceStore: @unchecked Sendable {
     /// mount, then constant.
     public internal(set) var mountNotes: [String] = []
 
+    /// Mount walks every lane over the segment headers (set when chains taken
+    /// from the summary claimed one segment twice). Set at mount, then constant.
+    var walksHeadersOnly = false
+    /// The first segment two chains taken from the summary both claimed. Mount only.
+    var summaryClaimConflict: UInt64?
+
     let lock = SpinLock()
     var slots: [VolumeSlot]
     var allocator: SegmentAllocator
@@ -78,6 +84,21 @@ public final class TraceStore: @unchecked Sendable {
         }
         for slot in slots.indices where slots[slot].isLive {
             rebuildChains(slot)
+        }
+        if let contested = summaryClaimConflict {
+            // Two chains taken from the summary claim one segment: a summary
+            // entry lies (written by a tool, or forged), and the first claimer
+            // may be the liar. Walk every lane over the headers instead, so the
+            // owner the headers name keeps the segment (FORMAT.md §10.5).
+            mountNotes.append("segment \(contested) is claimed by two lanes in the segment summary; walked every lane's segment headers instead")
+            allocator = SegmentAllocator(count: sb.segmentCount)
+            mountWarnings = sbWarnings
+            lanesMountedFromSummary = 0
+            walksHeadersOnly = true
+            for slot in slots.indices where slots[slot].isLive {
+                slots[slot].laneDamage = slots[slot].laneDamage.map { _ in nil }
+                rebuildChains(slot)
+            }
         }
         if writable && !sbWarnings.isEmpty && options.rewritesDamagedSuperblockAtMount {
             // Rewrite the damaged copy from the good one.
@@ -244,6 +265,7 @@ public final class TraceStore: @unchecked Sendable {
             var damage = walk.damage
             // A segment claimed by two chains is damage; the first claimer keeps it.
             if let i = chain.lastIndex(where: { allocator.isUsed($0) }) {
+                if lanesMountedFromSummary > 0 && !walksHeadersOnly && summaryClaimConflict == nil { summaryClaimConflict = chain[i] }
                 damage = .invalidField(.segmentHeader(segment: chain[i]), field: "owner (segment claimed by two lanes)", value: chain[i])
                 chain = Array(chain[(i + 1)...])
             }

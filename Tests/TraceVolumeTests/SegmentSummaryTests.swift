@@ -44,7 +44,7 @@ import TraceVolume
 
     @Test func mountFromTheSummaryFindsWhatTheHeaderWalkFinds() throws {
         let (pool, all) = try Self.sample()
-        #expect(pool.store.superblock.summaryOffset != 0 && pool.store.superblock.versionMinor == 3)
+        #expect(pool.store.superblock.summaryOffset != 0 && pool.store.superblock.versionMinor >= 3)
         let (fast, walked) = try Self.mountBoth(pool.snapshot())
         #expect(fast.lanesMountedFromSummary == 6 && fast.mountNotes.isEmpty)
         #expect(walked.lanesMountedFromSummary == 0)
@@ -112,6 +112,45 @@ import TraceVolume
                 }
             }
         }
+    }
+
+    /// Adversary finding F2: CRC-valid lying entries in the middle of one
+    /// lane's chain route it through a segment of another volume. The first
+    /// lane mounted claimed that segment, and the innocent owner was reported
+    /// damaged (writes refused). Two chains claiming one segment now make the
+    /// mount walk every lane over the headers: nobody is blamed, nothing is lost.
+    @Test func forgedEntriesThatStealASegmentBlameNobody() throws {
+        let (pool, all) = try Self.sample()
+        let expected = all.sorted { $0.lexicographicallyPrecedes($1) }
+        let chains = pool.store.mountedSegments().chains
+        let a = chains[0][2], b = chains[2][0]  // volume a lane 2, volume b lane 0
+        try #require(a.count >= 4 && b.count >= 3)
+        let uidA = try pool.store.volume(named: "a").uid
+        let image = pool.snapshot()
+        func forge(_ segment: UInt64, _ change: (inout SummaryEntry) -> Void) throws {
+            let p = image.base + Self.entryOffset(pool.store, segment)
+            var e = try SummaryEntry.decode(UnsafeRawBufferPointer(start: p, count: 32), index: segment)
+            change(&e)
+            e.encode(into: p, index: segment)
+        }
+        // a[2] (mid-chain) now links to b[1], which claims to be a's lane 2, sequence 1, before a[0].
+        try forge(a[2]) { $0.previous = b[1] }
+        try forge(b[1]) { $0 = SummaryEntry(volumeUID: uidA, sequence: 1, previous: a[0], lane: 2) }
+        let (fast, walked) = try Self.mountBoth(image)
+        #expect(fast.warnings.isEmpty, "\(fast.warnings)")
+        #expect(fast.mountNotes.contains { $0.contains("segment \(b[1]) is claimed by two lanes") }, "\(fast.mountNotes)")
+        #expect(fast.mountedSegments().chains == walked.mountedSegments().chains)
+        #expect(fast.space.free == walked.space.free)
+        #expect(try Self.contents(fast) == expected)
+        let writable = try MemoryPool.mount(memory: image, writable: true).store
+        let w = try writable.openWriter(volume: "b")
+        try w.append(bytes: [1, 2, 3], timestamp: 99)
+        w.close()
+        let report = try writable.check(repair: true)
+        #expect(report.findings.contains { $0.location == "segment \(b[1])" && $0.repaired })
+        let again = try MemoryPool.mount(memory: image, writable: false).store
+        #expect(again.mountNotes.isEmpty && again.warnings.isEmpty)
+        #expect(try readAll(try again.openReader(volume: "b")).last?.bytes == [1, 2, 3])
     }
 
     /// A region formatted before 1.3 (no summary, uids from 1, copies that do

@@ -69,4 +69,92 @@ import TraceVolume
         let old = try MemoryPool.mount(memory: image, writable: false)
         #expect(throws: TraceError.self) { _ = try old.store.openLaneReader(volume: "t", lane: 0).allRecords() }
     }
+
+    /// The window word of lane 0 of slot 0 in `image`.
+    static func windowWordOffset(_ pool: MemoryPool) -> Int {
+        Int(pool.store.superblock.laneWordOffset(slot: 0, lane: 0)) + Layout.commitWindowWordOffset
+    }
+
+    /// Adversary finding F1: one flipped bit in the window word that moved its
+    /// start back over older committed records, plus damage to one of them,
+    /// read as a torn commit (fsck clean, 13 records silently dropped). Since
+    /// 1.4 the word carries a check: a changed word names no window, and the
+    /// damage is damage again, whichever bit flipped.
+    @Test func aFlippedWindowWordNamesNoWindow() throws {
+        let (pool, places) = try Self.lane()
+        #expect(pool.store.superblock.versionMinor >= 4)
+        // Every single-bit flip, and the start moved back to the damaged record with the check kept.
+        let changes: [(String, (UInt64) -> UInt64)] = (0..<64).map { bit in ("\(bit)", { $0 ^ (1 << UInt64(bit)) }) }
+            + [("start moved back", { $0 & ~0xFF_FFFF | UInt64(places[36].1) })]
+        for (bit, change) in changes {
+            let damaged = try Self.damage(pool, places[36])
+            let image = damaged.snapshot()
+            let at = Self.windowWordOffset(pool)
+            let word = image.base.load(fromByteOffset: at, as: UInt64.self)
+            image.base.storeBytes(of: change(word), toByteOffset: at, as: UInt64.self)
+            let flipped = try MemoryPool.mount(memory: image, writable: true)
+            #expect(throws: TraceError.self, "\(bit)") { _ = try flipped.store.openLaneReader(volume: "t", lane: 0).allRecords() }
+            #expect(try flipped.store.check().findings.contains { $0.severity == .error }, "\(bit)")
+            #expect(throws: TraceError.self, "\(bit)") { _ = try flipped.store.openWriter(volume: "t") }
+        }
+    }
+
+    /// A window word copied from another lane (or left by another segment)
+    /// fails its check against this lane's tail: no window.
+    @Test func aWindowWordOfAnotherLaneNamesNoWindow() throws {
+        let pool = try memoryPool()
+        try pool.store.createVolume(named: "t", lanes: 2)
+        for lane in 0..<2 {
+            let w = try pool.store.openWriter(volume: "t", lane: lane)
+            for i in 0..<10 {
+                try w.append(bytes: Array(payload(i + 100 * lane, 200)), timestamp: UInt64(i))
+                w.commit()
+            }
+            w.close()
+        }
+        let last = try pool.store.openLaneReader(volume: "t", lane: 0).allRecords().last!
+        let image = pool.snapshot()
+        let lane0 = Self.windowWordOffset(pool)
+        let lane1 = Int(pool.store.superblock.laneWordOffset(slot: 0, lane: 1)) + Layout.commitWindowWordOffset
+        image.base.storeBytes(of: image.base.load(fromByteOffset: lane1, as: UInt64.self), toByteOffset: lane0, as: UInt64.self)
+        let at = Int(pool.store.superblock.segmentOffset(last.segment)) + last.offset + 42
+        image.base.storeBytes(of: image.base.load(fromByteOffset: at, as: UInt8.self) ^ 0x5A, toByteOffset: at, as: UInt8.self)
+        let copied = try MemoryPool.mount(memory: image, writable: false)
+        #expect(throws: TraceError.self) { _ = try copied.store.openLaneReader(volume: "t", lane: 0).allRecords() }
+        #expect(try copied.store.check().findings.contains { $0.severity == .error })
+    }
+
+    /// Regions formatted 1.3 keep the 1.3 word (the commit-word encoding of
+    /// the window's start, unchecked): readers still honour a torn window a
+    /// 1.3 writer left, and a 1.4 writer there commits with two fences and
+    /// stores its commit word's value (no window) after every commit.
+    @Test func version13RegionsKeepTheirWindowWord() throws {
+        let blank = try memoryPool()
+        let image = blank.snapshot()
+        var sb = blank.store.superblock
+        sb.versionMinor = 3
+        sb.encode(into: image.base)
+        sb.encode(into: image.base + 4096)
+        let pool = try MemoryPool.mount(memory: image, writable: true)
+        try pool.store.createVolume(named: "t")
+        let w = try pool.store.openWriter(volume: "t")
+        let at = Self.windowWordOffset(pool)
+        let commitAt = Int(pool.store.superblock.laneWordOffset(slot: 0, lane: 0))
+        for i in 0..<40 {
+            try w.append(bytes: Array(payload(i, 200)), timestamp: UInt64(i))
+            w.commit()
+            let region = pool.snapshot()
+            #expect(region.base.load(fromByteOffset: at, as: UInt64.self) == region.base.load(fromByteOffset: commitAt, as: UInt64.self))
+        }
+        w.close()
+        let places = try pool.store.openLaneReader(volume: "t", lane: 0).allRecords().map { ($0.segment, $0.offset) }
+        // What a 1.3 writer's one-fence commit of the last record leaves, then that record torn.
+        let torn = try Self.damage(pool, places[39])
+        let tornImage = torn.snapshot()
+        tornImage.base.storeBytes(of: CommitWord(segment: places[39].0, offset: UInt32(places[39].1)).rawValue,
+                                  toByteOffset: at, as: UInt64.self)
+        let old = try MemoryPool.mount(memory: tornImage, writable: false)
+        #expect(try old.store.openLaneReader(volume: "t", lane: 0).allRecords().count == 39)
+        #expect(try old.store.check().findings.allSatisfy { $0.severity == .info })
+    }
 }
