@@ -24,7 +24,7 @@ func status(of error: TraceError) -> Int32 {
     case .volumeNotFound: return Int32(PMT_E_NOT_FOUND)
     case .volumeSealed: return Int32(PMT_E_SEALED)
     case .volumeBusy, .laneBusy: return Int32(PMT_E_BUSY)
-    case .regionFull, .volumeTableFull: return Int32(PMT_E_FULL)
+    case .regionFull, .volumeTableFull, .recordLargerThanRing: return Int32(PMT_E_FULL)
     case .readOnly: return Int32(PMT_E_READ_ONLY)
     case .reservedKind: return Int32(PMT_E_KIND)
     case .segmentReserved: return Int32(PMT_E_DAMAGED)

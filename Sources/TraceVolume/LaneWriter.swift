@@ -207,7 +207,9 @@ public final class LaneWriter: @unchecked Sendable {
     ///   than a segment, so readers get it as one in-place buffer (used for
     ///   objects that are binary-searched in place, like symbol chunks).
     /// - Throws: `.regionFull` when no segment is free (ring volumes reclaim
-    ///   their oldest segment instead). Nothing of the record is committed then.
+    ///   their oldest segment instead); `.recordLargerThanRing` when a ring
+    ///   lane would have to reclaim the record's own first segment. Nothing of
+    ///   the record is committed then.
     public func append(
         _ payload: UnsafeRawBufferPointer, kind: RecordKind = .blob, timestamp: UInt64? = nil, contiguous: Bool = false
     ) throws(TraceError) {
@@ -230,11 +232,17 @@ public final class LaneWriter: @unchecked Sendable {
             // Fragments: fill the rest of this segment, continue in the next.
             var rest = payload
             var flags: RecordHeader.Flags = []
+            var first: UInt64? = nil  // the segment of the first fragment, which a ring must not reclaim
             while !rest.isEmpty {
                 // Start a fresh segment rather than write a sliver.
                 if segmentBase == nil || segmentSize - offset < Layout.recordHeaderSize + Self.splitThreshold {
-                    try switchSegment(timestamp: ts)
+                    do throws(TraceError) { try switchSegment(timestamp: ts, protecting: first) } catch {
+                        // The fragments written so far are an abandoned record (FORMAT.md §7).
+                        if case .recordLargerThanRing = error { throw .recordLargerThanRing(volume: volume, lane: lane, bytes: payload.count) }
+                        throw error
+                    }
                 }
+                if first == nil { first = segment }
                 let n = min(rest.count, segmentSize - offset - Layout.recordHeaderSize)
                 if n < rest.count { flags.insert(.hasMore) } else { flags.remove(.hasMore) }
                 writeRecord(RecordHeader(payloadLength: UInt32(n), kind: kind, flags: flags, sequence: sequence, timestamp: ts),
@@ -356,8 +364,8 @@ public final class LaneWriter: @unchecked Sendable {
 
     /// Moves the tail to a new segment: allocate, close the old segment with
     /// an end record, write the new header, commit.
-    func switchSegment(timestamp: UInt64) throws(TraceError) {
-        let next = try store.allocateSegment(slot: slot, lane: lane, ring: ring)
+    func switchSegment(timestamp: UInt64, protecting: UInt64? = nil) throws(TraceError) {
+        let next = try store.allocateSegment(slot: slot, lane: lane, ring: ring, protecting: protecting)
         if segmentBase != nil {
             if segmentSize - offset >= Layout.recordHeaderSize {
                 writeRecord(RecordHeader(payloadLength: 0, kind: .endOfSegment, flags: [], sequence: nextSequence, timestamp: timestamp),

@@ -47,6 +47,10 @@ public enum TraceError: Error, Equatable, Sendable {
     case laneBusy(volume: String, lane: Int)
     /// No free segment and the volume is not in ring mode.
     case regionFull(freeSegments: UInt64, totalSegments: UInt64, segmentSize: UInt64)
+    /// A record of `bytes` bytes does not fit what ring volume `volume`'s
+    /// lane `lane` can keep: taking the next segment would reclaim the one
+    /// holding the record's own first fragment. Nothing of it is committed.
+    case recordLargerThanRing(volume: String, lane: Int, bytes: Int)
     /// The store was mounted read-only.
     case readOnly
     /// A lane's chain or records are damaged; names volume and lane.
@@ -105,6 +109,8 @@ extension TraceError: CustomStringConvertible {
         case .laneBusy(let v, let lane): return "lane \(lane) of volume '\(v)' already has a writer"
         case .regionFull(let free, let total, let segmentSize):
             return "region full: \(free) of \(total) segments free (\(free * segmentSize) bytes left); create the volume with ring mode to reuse its oldest segments"
+        case .recordLargerThanRing(let v, let lane, let bytes):
+            return "a record of \(bytes) bytes does not fit ring volume '\(v)' lane \(lane): its next fragment would reclaim the segment holding its first (free segments or make the records smaller)"
         case .readOnly: return "the region is open read-only"
         case .laneDamaged(let v, let lane, let e): return "volume '\(v)' lane \(lane) is damaged: \(e)"
         case .recordChanged(let segment, let offset):

@@ -8,14 +8,16 @@ extension TraceStore {
     /// In ring mode, when no segment is free, the volume's oldest segment is
     /// reclaimed: this lane's head if the lane has two or more segments,
     /// otherwise the head of the volume's longest lane. Otherwise throws
-    /// `.regionFull`.
+    /// `.regionFull`; and `.recordLargerThanRing` (with no bytes) when the
+    /// segment to reclaim is `protecting`, the first segment of the record
+    /// being split.
     ///
     /// A free segment is handed out only if reusing it cannot lose data: one
     /// whose header still names a live volume and either that volume has a
     /// damaged lane or slot, or the segment holds a checksum-valid record, is
     /// reserved instead (it is what a damaged link cut off; it is freed when
     /// the volume is deleted). O(1) per segment looked at.
-    func allocateSegment(slot: Int, lane: Int, ring: Bool) throws(TraceError) -> UInt64 {
+    func allocateSegment(slot: Int, lane: Int, ring: Bool, protecting: UInt64? = nil) throws(TraceError) -> UInt64 {
         try lock.withLock { () throws(TraceError) -> UInt64 in
             while let i = allocator.allocate() {
                 if let owner = mustKeep(i) {
@@ -37,6 +39,9 @@ extension TraceStore {
             }
             guard slots[slot].chains[victimLane].count >= 2 else {
                 throw .regionFull(freeSegments: 0, totalSegments: superblock.segmentCount, segmentSize: superblock.segmentSize)
+            }
+            if victimLane == lane, let p = protecting, slots[slot].chains[lane].first == p {
+                throw .recordLargerThanRing(volume: slots[slot].name, lane: lane, bytes: 0)
             }
             let victim = slots[slot].chains[victimLane].removeFirst()
             slots[slot].chains[lane].append(victim)

@@ -123,4 +123,40 @@ import TraceVolume
         w.close()
         #expect(try readAll(try pool.store.openReader(volume: "keep")).count == 100)
     }
+
+    /// A record larger than what a ring lane can keep used to reclaim the
+    /// segment holding its own first fragment: `append` returned, and the
+    /// record (with everything before it) silently vanished. It is refused
+    /// now, the records the ring still keeps stay readable, and the lane
+    /// takes further appends.
+    @Test func aRecordLargerThanTheRingIsRefusedAndLosesNothingElse() throws {
+        let pool = try memoryPool(size: 2 << 20)
+        try pool.store.createVolume(named: "keep")
+        let k = try pool.store.openWriter(volume: "keep")
+        while pool.store.space.free > 2 { try k.append(bytes: Array(payload(0, 60_000))) }
+        k.close()
+        try pool.store.createVolume(named: "ring", ring: true)
+        let w = try pool.store.openWriter(volume: "ring")
+        for i in 0..<40 { try w.append(bytes: Array(payload(i, 3000)), timestamp: UInt64(i)) }
+        w.commit()
+        let before = try readAll(try pool.store.openReader(volume: "ring"))
+        #expect(before.count == 40)
+        let big = Array(payload(999, 150_000))  // 2.3 segments of 64 KiB: the ring keeps two
+        #expect(throws: TraceError.recordLargerThanRing(volume: "ring", lane: 0, bytes: big.count)) {
+            try w.append(bytes: big, timestamp: 40)
+        }
+        try w.append(bytes: Array(payload(40, 3000)), timestamp: 41)
+        w.close()
+        let after = try readAll(try pool.store.openReader(volume: "ring"))
+        #expect(after.last?.bytes == Array(payload(40, 3000)))
+        #expect(!after.contains { $0.bytes.count == big.count })
+        #expect(after.dropLast().allSatisfy { $0.bytes == Array(payload(Int($0.sequence), 3000)) })
+        #expect(try pool.store.check().findings.allSatisfy { $0.severity == .info })
+        // A record the ring can hold (two segments' worth, split) still goes in.
+        let w2 = try pool.store.openWriter(volume: "ring")
+        let fits = Array(payload(7, 100_000))
+        try w2.append(bytes: fits, timestamp: 50)
+        w2.close()
+        #expect(try readAll(try pool.store.openReader(volume: "ring")).last?.bytes == fits)
+    }
 }
