@@ -222,10 +222,25 @@ extension MediaView {
         return holdsRecords(index, seed: h.crc)
     }
 
-    /// Whether the first record of segment `index` validates with `seed`.
+    /// Whether any record of segment `index` validates with `seed`: the first,
+    /// or, past a first record that fails its checks, one at any later
+    /// 8-aligned offset (damage to the first record must not make a segment
+    /// full of committed data look empty). O(segment) with one checksum per
+    /// candidate whose length fits; only for segments about to be reused.
     func holdsRecords(_ index: UInt64, seed: UInt32) -> Bool {
         var cursor = records(in: index, seed: seed, limit: segmentSize)
         if case .record? = try? cursor.next() { return true }
+        let base = UnsafeRawPointer(segmentBase(index))
+        var at = Layout.segmentHeaderSize + Layout.recordAlignment
+        while segmentSize - at >= Layout.recordHeaderSize {
+            let h = RecordHeader.decodeFields(base + at)
+            if h.kind != .endOfSegment, Int(h.payloadLength) <= segmentSize - at - Layout.recordHeaderSize {
+                var probe = cursor
+                probe.move(to: at)
+                if case .record? = try? probe.next() { return true }
+            }
+            at += Layout.recordAlignment
+        }
         return false
     }
 

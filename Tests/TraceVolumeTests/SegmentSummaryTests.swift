@@ -153,6 +153,49 @@ import TraceVolume
         #expect(try readAll(try again.openReader(volume: "b")).last?.bytes == [1, 2, 3])
     }
 
+    /// Adversary finding (second round): lying entries that route a lane's
+    /// chain around one of its segments, plus damage to that segment's first
+    /// record, made it look free (the keep-out test looked at the first record
+    /// only), and a write to another volume overwrote its committed records.
+    /// The keep-out test now looks for any valid record in the segment.
+    @Test func aSegmentCutOutByLiesIsKeptWhenItsFirstRecordIsDamaged() throws {
+        let (pool, _) = try Self.sample()
+        let chains = pool.store.mountedSegments().chains
+        let a = chains[0][2]  // volume a lane 2
+        try #require(a.count >= 4)
+        let used = Set(chains.flatMap { $0.flatMap { $0 } })
+        let free = (0..<pool.store.superblock.segmentCount).last { !used.contains($0) }!
+        let uidA = try pool.store.volume(named: "a").uid
+        let image = pool.snapshot()
+        func forge(_ segment: UInt64, _ change: (inout SummaryEntry) -> Void) throws {
+            let p = image.base + Self.entryOffset(pool.store, segment)
+            var e = try SummaryEntry.decode(UnsafeRawBufferPointer(start: p, count: 32), index: segment)
+            change(&e)
+            e.encode(into: p, index: segment)
+        }
+        try forge(a[2]) { $0.previous = free }
+        SummaryEntry(volumeUID: uidA, sequence: 1, previous: a[0], lane: 2).encode(into: image.base + Self.entryOffset(pool.store, free), index: free)
+        let hit = Int(pool.store.superblock.segmentOffset(a[1])) + 64 + 40
+        image.base.storeBytes(of: image.base.load(fromByteOffset: hit, as: UInt8.self) ^ 1, toByteOffset: hit, as: UInt8.self)
+        func lane2(_ store: TraceStore) throws -> [UInt64] {
+            let r = try store.openLaneReader(volume: "a", lane: 2, options: ReadOptions(skipDamaged: true))
+            var got: [UInt64] = []
+            while let v = try r.next() { got.append(v.sequence) }
+            return got
+        }
+        let store = try MemoryPool.mount(memory: image, writable: true).store
+        let before = try lane2(store)
+        try store.createVolume(named: "filler")
+        let w = try store.openWriter(volume: "filler")
+        var full = false
+        while !full {
+            do { try w.append(bytes: Array(payload(1, 20_000))) } catch { full = true }
+        }
+        w.close()
+        #expect(try lane2(store) == before)
+        #expect(store.warnings.contains(.segmentReserved(segment: a[1], volume: "a")), "\(store.warnings)")
+    }
+
     /// A region formatted before 1.3 (no summary, uids from 1, copies that do
     /// not name themselves) mounts by the walk, takes appends without writing
     /// a summary, and checks clean.
