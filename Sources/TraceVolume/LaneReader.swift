@@ -96,7 +96,7 @@ public final class LaneReader {
                 reportedChainDamage = true
                 notice(damage, "rebuilt the lane from \(list.count) segment header(s) that name it")
             }
-            if let last = list.last, last == walk.segments.last {
+            if let last = list.last, last == walk.segments.last, !walk.tailDoubtful {
                 tail = Int(walk.tailOffset)
             } else {
                 tail = store.segmentSize
@@ -123,7 +123,7 @@ public final class LaneReader {
     /// tail (whose header CRC is `seed`); `Int.max` elsewhere.
     func tornFrom(at index: Int, seed: UInt32) -> Int {
         guard index == segments.count - 1, !tailUnknown else { return Int.max }
-        return media.tornWindowStart(slot: slot, lane: lane, tail: segments[index], seed: seed, tailOffset: tailOffset)
+        return media.commitWindow(slot: slot, lane: lane, tail: segments[index], seed: seed, tailOffset: tailOffset).tornFrom
     }
 
     /// One fragment as the cursor found it.

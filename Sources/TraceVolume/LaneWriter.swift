@@ -147,7 +147,7 @@ public final class LaneWriter: @unchecked Sendable {
         committedSegment = tail
         committedOffset = offset
         var cursor = media.records(in: tail, seed: seed, limit: offset)
-        cursor.tornFrom = media.tornWindowStart(slot: slot, lane: lane, tail: tail, seed: seed, tailOffset: offset)
+        cursor.tornFrom = media.commitWindow(slot: slot, lane: lane, tail: tail, seed: seed, tailOffset: offset).tornFrom
         var next = header.header.firstRecordSequence
         scan: while true {
             let step: RecordCursor.Step
@@ -417,10 +417,11 @@ public final class LaneWriter: @unchecked Sendable {
         let oneFence = region.granularity != .page && oneFenceCommits && tailIsOwn && segment == committedSegment
             && piecesSinceCommit == 1 && offset - committedOffset <= Layout.tornCommitWindow
         if windowMinor >= 4 {
-            // A commit that cannot be torn names its own end (an empty window):
-            // should the crash keep the commit word of the next one-fence commit
-            // but not its window word, this one still names where that commit starts.
-            let window = CommitWindow.encode(start: oneFence ? committedOffset : offset, seed: seed, crc: crc)
+            // What this commit covers (FORMAT.md §10.3), stored before the commit
+            // word: its start is the previous commit's offset (64 in a segment
+            // this commit opens), its end the new commit offset.
+            let start = segment == committedSegment ? committedOffset : Layout.segmentHeaderSize
+            let window = CommitWindow(start: start, end: offset, torn: oneFence).encode(seed: seed, crc: crc)
             (UnsafeMutableRawPointer(word) + Layout.commitWindowWordOffset).storeLE(window, at: 0)
         } else if windowMinor == 3 {
             (UnsafeMutableRawPointer(word) + Layout.commitWindowWordOffset).storeLE(value, at: 0)

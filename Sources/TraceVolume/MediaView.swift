@@ -28,27 +28,43 @@ struct MediaView {
         UInt64(littleEndian: commitWord(slot: slot, lane: lane).pointee.load(ordering: .acquiring))
     }
 
-    /// Where the torn-commit window of (slot, lane) starts in its tail segment
-    /// (FORMAT.md §10.3): from the commit-window word beside the commit word —
-    /// in a 1.4 region only when its check matches the tail (whose header CRC
-    /// is `seed`), in a 1.3 region when it names the tail — and only for an
-    /// offset 64 ≤ start < tailOffset within `Layout.tornCommitWindow` bytes of
-    /// it. `Int.max` (no window) otherwise, and in regions before 1.3. O(1).
-    func tornWindowStart(slot: Int, lane: Int, tail: UInt64, seed: UInt32, tailOffset: Int) -> Int {
+    /// What the commit-window word beside the commit word of (slot, lane) says
+    /// about its tail segment (FORMAT.md §10.3), given the commit offset
+    /// `tailOffset` the caller loaded and the tail header's CRC `seed`:
+    /// `tornFrom`, where the torn-commit window starts (`Int.max`: none), and
+    /// `damage` when, in a 1.4 region, the commit word is not what the last
+    /// commit stored (its window word fails against the tail, or names an
+    /// end beyond the commit offset that a crash cannot explain). A commit
+    /// word that changes while this looks is never called damaged (a
+    /// concurrent writer). Regions before 1.3 have no window. O(1).
+    func commitWindow(slot: Int, lane: Int, tail: UInt64, seed: UInt32, tailOffset o: Int) -> (tornFrom: Int, damage: FormatError?) {
         let minor = superblock.versionMinor
-        guard minor >= 3 else { return Int.max }
+        guard minor >= 3 else { return (Int.max, nil) }
         let word: UInt64 = (UnsafeRawPointer(commitWord(slot: slot, lane: lane)) + Layout.commitWindowWordOffset).loadLE(0)
-        let start: Int
-        if minor >= 4 {
-            guard let s = CommitWindow.decode(word, seed: seed, crc: crc) else { return Int.max }
-            start = s
-        } else {
-            guard let w = CommitWord(rawValue: word), w.segment == tail else { return Int.max }
-            start = Int(w.offset)
+        func window(_ start: Int) -> Int {
+            start >= Layout.segmentHeaderSize && start < o && o - start <= Layout.tornCommitWindow && start % Layout.recordAlignment == 0
+                ? start : Int.max
         }
-        guard start >= Layout.segmentHeaderSize, start < tailOffset, tailOffset - start <= Layout.tornCommitWindow,
-              start % Layout.recordAlignment == 0 else { return Int.max }
-        return start
+        guard minor >= 4 else {
+            guard let w = CommitWord(rawValue: word), w.segment == tail else { return (Int.max, nil) }
+            return (window(Int(w.offset)), nil)
+        }
+        let stable = CommitWord(rawValue: loadCommitWord(slot: slot, lane: lane)) == CommitWord(segment: tail, offset: UInt32(o))
+        func damaged(_ field: String, _ value: Int) -> (Int, FormatError?) {
+            (Int.max, stable ? .invalidField(.laneWord(slot: slot, lane: lane), field: field, value: UInt64(value)) : nil)
+        }
+        guard let w = CommitWindow.decode(word, seed: seed, crc: crc) else {
+            // A commit that opens a segment writes a word for that segment
+            // (start = end = 64). A crash before both words persisted leaves
+            // such a word beside the old commit word, or the old segment's
+            // word beside a commit word at 64: neither is damage.
+            if o == Layout.segmentHeaderSize || CommitWindow.opensSegment(word) { return (Int.max, nil) }
+            return damaged("commit word (its commit-window word does not match the tail segment \(tail))", o)
+        }
+        if w.end == o { return (w.torn ? window(w.start) : Int.max, nil) }  // the last commit, whole
+        if w.start == o { return (Int.max, nil) }  // a crash between the two stores: that commit did not happen
+        if w.end < o { return (window(w.end), nil) }  // the next commit's word did not persist: its records may be torn
+        return damaged("commit word (the last commit stored offset \(w.end))", o)
     }
 
     /// Decodes and checks the header of segment `index`; returns it and its CRC
@@ -107,6 +123,10 @@ struct ChainWalk {
     /// In a ring volume, the segment whose owner or sequence ended the walk
     /// (the predecessor of the head, reclaimed), if that is how it ended.
     var endedAt: UInt64?
+    /// The commit word is not what the last commit stored (FORMAT.md §10.3,
+    /// 1.4): `tailOffset` (or the tail itself) may be wrong, so a reader that
+    /// rebuilds the lane reads its tail segment to the end.
+    var tailDoubtful = false
 }
 
 extension MediaView {
@@ -189,6 +209,11 @@ extension MediaView {
         }
         walk.segments = reversed.reversed()
         walk.tailOffset = walk.segments.isEmpty ? 0 : word.offset
+        if superblock.versionMinor >= 4, walk.segments.last == word.segment, let tail = try? segmentHeader(word.segment),
+           let damage = commitWindow(slot: slot, lane: lane, tail: word.segment, seed: tail.crc, tailOffset: Int(word.offset)).damage {
+            walk.tailDoubtful = true
+            if walk.damage == nil { walk.damage = damage }
+        }
         return walk
     }
 

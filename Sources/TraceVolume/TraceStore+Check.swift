@@ -243,7 +243,7 @@ extension TraceStore {
                               laneOfTail: (Int, Int)? = nil, _ report: inout CheckReport) {
         var cursor = media.records(in: segment, seed: seed, limit: committedLimit)
         if isTail, let (slot, lane) = laneOfTail {
-            cursor.tornFrom = media.tornWindowStart(slot: slot, lane: lane, tail: segment, seed: seed, tailOffset: committedLimit)
+            cursor.tornFrom = media.commitWindow(slot: slot, lane: lane, tail: segment, seed: seed, tailOffset: committedLimit).tornFrom
         }
         var marker: Int?
         scan: while true {

@@ -157,4 +157,39 @@ import TraceVolume
         #expect(try old.store.openLaneReader(volume: "t", lane: 0).allRecords().count == 39)
         #expect(try old.store.check().findings.allSatisfy { $0.severity == .info })
     }
+
+    /// Adversary findings (second round): one flipped bit of the commit word
+    /// itself dropped committed records with fsck clean (a lowered offset), or
+    /// moved the tail to the lane's own head and hid two segments. Since 1.4
+    /// the window word keeps the offset the last commit stored, checked
+    /// against the tail's header: every single-bit flip of the commit word
+    /// either loses nothing or is reported as damage, and then
+    /// `skipDamaged` still returns every record.
+    @Test(arguments: [(40, 200), (100, 2000)])
+    func aFlippedCommitWordNeverLosesRecordsQuietly(_ shape: (count: Int, size: Int)) throws {
+        let pool = try memoryPool()
+        try pool.store.createVolume(named: "t")
+        let w = try pool.store.openWriter(volume: "t")
+        for i in 0..<shape.count {
+            try w.append(bytes: Array(payload(i, shape.size)), timestamp: UInt64(i))
+            w.commit()
+        }
+        w.close()
+        let at = Int(pool.store.superblock.laneWordOffset(slot: 0, lane: 0))
+        let all = (0..<shape.count).map { Array(payload($0, shape.size)) }
+        for bit in 0..<64 {
+            let image = pool.snapshot()
+            let word = image.base.load(fromByteOffset: at, as: UInt64.self)
+            image.base.storeBytes(of: word ^ (1 << UInt64(bit)), toByteOffset: at, as: UInt64.self)
+            let flipped = try MemoryPool.mount(memory: image, writable: false)
+            let read = try? flipped.store.openLaneReader(volume: "t", lane: 0).allRecords().map(\.bytes)
+            if read == all { continue }  // nothing lost (a raised offset over zeros reads as a torn commit)
+            #expect(read == nil, "bit \(bit): \(read?.count ?? -1) records read without an error")
+            #expect(try flipped.store.check().findings.contains { $0.severity == .error }, "bit \(bit)")
+            let lenient = try flipped.store.openLaneReader(volume: "t", lane: 0, options: ReadOptions(skipDamaged: true))
+            var got: [[UInt8]] = []
+            while let r = try lenient.next() { got.append(r.bytes) }
+            #expect(got == all, "bit \(bit): skipDamaged returned \(got.count) of \(all.count)")
+        }
+    }
 }
