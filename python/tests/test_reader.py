@@ -88,22 +88,31 @@ def test_duckdb_top_pages_equal_hot(pool, pmtrace_cli, tmp_path):
 
 
 def test_split_by_partition_keeps_every_row_in_order():
-    """A batch straddling lanes and windows is split by (lane, window) with each part's rows in
-    batch order; a batch inside one partition is passed through as it is."""
-    import numpy as np
-    import pyarrow as pa
+    """A chunk straddling lanes and windows is split by (lane, window) with each part's rows in
+    chunk order and its runs beside them; a chunk inside one partition is passed through as it is."""
+    from pmtrace import RUN_DTYPE
     from pmtrace.parquet import split_by_partition
 
     rng = np.random.default_rng(11)
-    n = 20000
-    lane = rng.integers(0, 5, n).astype(np.uint32)
-    window = (np.sort(rng.integers(0, 3, n)) * 10**9 + 1_700_000_000 * 10**9).astype(np.uint64)
+    k = 500
+    runs = np.zeros(k, RUN_DTYPE)
+    runs["lane"] = rng.integers(0, 5, k)
+    runs["timestamp"] = np.sort(rng.integers(0, 3 * 10**9, k)) + 1_700_000_000 * 10**9
+    runs["count"] = rng.integers(1, 60, k)
+    n = int(runs["count"].sum())
+    lane = np.repeat(runs["lane"], runs["count"])
+    window = np.repeat(runs["timestamp"] // 10**9 * 10**9, runs["count"])
     address = np.arange(n, dtype=np.uint64)
-    part = pa.RecordBatch.from_arrays([pa.array(address)], names=["address"])
-    out = split_by_partition(lane, window, part)
+    out = split_by_partition(runs, 10**9, {"address": address})
     assert len(out) == len(set(zip(lane.tolist(), window.tolist())))
-    assert sum(rb.num_rows for _, _, rb in out) == n
-    for l, w, rb in out:
-        assert np.array_equal(rb.column(0).to_numpy(), address[(lane == l) & (window == w)])
-    one = split_by_partition(np.full(n, 3, np.uint32), np.full(n, 7 * 10**9, np.uint64), part)
-    assert len(one) == 1 and one[0][:2] == (3, 7 * 10**9) and one[0][2] is part
+    assert sum(len(cols["address"]) for _, _, cols, _ in out) == n
+    for l, w, cols, part_runs in out:
+        assert np.array_equal(cols["address"], address[(lane == l) & (window == w)])
+        assert int(part_runs["count"].sum()) == len(cols["address"])
+        assert np.all(part_runs["lane"] == l) and np.all(part_runs["timestamp"] // 10**9 * 10**9 == w)
+    one_runs = runs.copy()
+    one_runs["lane"] = 3
+    one_runs["timestamp"] = 7 * 10**9
+    cols = {"address": address}
+    one = split_by_partition(one_runs, 10**9, cols)
+    assert len(one) == 1 and one[0][:2] == (3, 7 * 10**9) and one[0][2] is cols
