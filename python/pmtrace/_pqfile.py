@@ -16,7 +16,9 @@ Only encodings every Parquet reader has (format 1.0's PLAIN, RLE_DICTIONARY with
 dictionary page, data pages v1) and one data page per column chunk. Columns are REQUIRED and
 carry both the legacy converted type and the logical type (unsigned integers), so DuckDB, Spark,
 pandas and PyArrow read the same column types PyArrow writes for these NumPy dtypes. Statistics
-(min/max, ColumnOrder TYPE_ORDER) on timestamp and address.
+(min/max, ColumnOrder TYPE_ORDER) on timestamp only: they come free from the runs, while a row
+group's addresses span the whole address space (heap, stack, libraries), so min/max of address
+would prune nothing and cost two passes.
 
 Thrift compact protocol: the subset the footer and page headers need (structs, i32, i64, binary,
 lists, booleans), from parquet.thrift of apache/parquet-format."""
@@ -94,7 +96,7 @@ def _struct(*fields):
 SCHEMA = (("timestamp", np.uint64, INT64, UINT_64, 64), ("kind", np.uint8, INT32, UINT_8, 8),
           ("size", np.uint32, INT32, UINT_32, 32), ("address", np.uint64, INT64, UINT_64, 64),
           ("virtual", np.uint64, INT64, UINT_64, 64), ("pc", np.uint64, INT64, UINT_64, 64))
-_STATS = ("timestamp", "address")
+_STATS = ("timestamp",)
 
 
 def _runs(values):
@@ -188,8 +190,8 @@ class ParquetFile:
             u1, c1 = self._page(DICTIONARY_PAGE, [np.ascontiguousarray(dictionary)], len(dictionary), PLAIN)
             data_offset = self._offset
             u2, c2 = self._page(DATA_PAGE, [_rle(counts)], n, RLE_DICTIONARY)
-        elif name == "kind" or (name == "size" and int(values.max()) < 256):
-            width = 2 if name == "kind" else 4 if int(values.max()) < 16 else 8
+        elif name == "kind" or (name == "size" and (top := int(values.max())) < 256):
+            width = 2 if name == "kind" else 4 if top < 16 else 8
             dict_offset = start
             u1, c1 = self._page(DICTIONARY_PAGE, [np.arange(1 << width, dtype=np.int32)], 1 << width, PLAIN)
             data_offset = self._offset
