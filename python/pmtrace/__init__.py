@@ -7,8 +7,16 @@ Built on the C reader API of include/pmtrace.h (libPMTraceC.so; set
 PMTRACE_LIB to its path if it is not found).
 """
 import ctypes
+import os
+import sys
 
-import numpy as np
+# `python3 -m pmtrace …` runs on one core: NumPy's OpenBLAS would otherwise start a thread per core
+# that spins between calls. Only then (sys.argv[0] is "-m" while -m locates this package), so a
+# program importing pmtrace keeps its BLAS threads; it must come before NumPy is first imported.
+if sys.argv[:1] == ["-m"]:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import numpy as np  # noqa: E402 (after the environment is set)
 
 from ._lib import AccessColumns, AccessRun, PMTraceError, PMT_END, check, lib
 
