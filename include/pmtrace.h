@@ -101,7 +101,7 @@ int pmt_commit(pmt_lane *lane);
  * run in parallel, also while writers append (they see what was committed
  * when opened). Every record handed out passed its checksum. */
 
-/* pmt_record, pmt_access_columns and PMT_END are in pmtrace_region.h. */
+/* pmt_record, pmt_access_columns, pmt_access_run and PMT_END are in pmtrace_region.h. */
 typedef struct pmt_reader pmt_reader;
 
 /* The number of live volumes (catalog volumes, named ".…", included). */
@@ -132,6 +132,18 @@ int pmt_decode_accesses(const pmt_record *record, const pmt_access_columns *colu
  * tail). Other records are skipped. capacity below one batch's count gives
  * PMT_E_INVALID with *n = the count needed. */
 int pmt_reader_read_accesses(pmt_reader *reader, const pmt_access_columns *columns, size_t capacity, size_t *n);
+/* Bulk, run-length form of pmt_reader_read_accesses for consumers that need
+ * lane and timestamp per batch rather than per access (columns->lane and
+ * columns->timestamp may then be NULL; given, they are filled as well):
+ * decodes whole access batches into columns and writes one pmt_access_run
+ * per batch into runs[0 .. *n_runs), in reading order, the counts summing
+ * to *n. Stops before the batch that would not fit in `capacity` accesses
+ * or `run_capacity` runs; other records are skipped. PMT_END with *n = 0 at
+ * the tail. capacity below one batch's count (or run_capacity 0) gives
+ * PMT_E_INVALID with *n = the count needed and nothing consumed. Cost: the
+ * decode alone, no per-access lane or timestamp store. */
+int pmt_reader_read_access_runs(pmt_reader *reader, const pmt_access_columns *columns, size_t capacity,
+                                pmt_access_run *runs, size_t run_capacity, size_t *n, size_t *n_runs);
 /* Releases the reader (the store stays attached). */
 void pmt_reader_close(pmt_reader *reader);
 

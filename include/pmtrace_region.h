@@ -186,6 +186,18 @@ typedef struct pmt_access_columns {
     uint64_t *_Nullable pc;
 } pmt_access_columns;
 
+/* One decoded batch in a pmt_reader_read_access_runs result: its accesses
+ * share the record's lane and timestamp. */
+typedef struct pmt_access_run {
+    uint64_t timestamp;     /* the record's timestamp (the batch's seal time) */
+    uint32_t lane;
+    uint32_t count;         /* accesses of the batch, at the columns' next indices */
+    uint32_t fields;        /* PMT_GUEST_VIRTUAL / PMT_GUEST_PC / PMT_GUEST_USER bits the batch
+                               recorded (0 for kinds 2 and 12): virtual_address and pc are 0
+                               where their bit is clear */
+    uint32_t reserved;      /* 0 */
+} pmt_access_run;
+
 /* Record kinds (FORMAT.md §7). 0 is the end-of-segment marker and can never
  * be appended; 11 and 13..0x7FFF are reserved for future format versions;
  * 0x8000..0xFFFF are free for applications. */

@@ -9,9 +9,10 @@ import TraceAnalysis
 /// ~140 M accesses). Decoding, `hot` in every --by mode in process and
 /// `hot --by function` as a process (goal ≥ 50 M accesses/s on one core),
 /// `export --format csv` (bound by text formatting: no goal) and the Python
-/// bridge's `export-parquet` (goal ≥ 50 M/s) as a whole process and as the
-/// rate it reports itself (without interpreter start-up and imports);
-/// Parquet bytes per access against the store's.
+/// bridge's `export-parquet` (goal ≥ 50 M/s) with its default codec and with
+/// zstd, as a whole process, as the rate it reports itself (without
+/// interpreter start-up and imports) and by the CPU time it reports (every
+/// thread: the one-core figure); Parquet bytes per access against the store's.
 func runAnalysis(_ ctx: Context) throws {
     print("\n== analysis: hot, export csv, export-parquet on recorded programs (goal: hot and Parquet >= 50 M accesses/s on one core)")
     let bin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent()
@@ -92,25 +93,29 @@ private func analyzeTrace(_ ctx: Context, name: String, program: [String], csv: 
     }
     var note = ""
     if let env {
-        var inProcess: [Double] = []
-        let parquet = try measure(warmup: 0, repetitions: ctx.repetitions) { w in
-            try? FileManager.default.removeItem(atPath: parquetDir)
-            w.start()
-            let r = try analysisTool("/usr/bin/env", ["python3", "-m", "pmtrace", "export-parquet", pool, name, parquetDir], env: env)
-            w.stop()
-            // "exported N accesses to DIR in S s (R M accesses/s)": the export without start-up and imports.
-            if let s = r.err.range(of: " in ([0-9.]+) s", options: .regularExpression) {
-                inProcess.append(Double(r.err[s].dropFirst(4).dropLast(2)) ?? .nan)
+        // The default codec first, then zstd (the smallest files) when it is not the default.
+        for codec in parquetCodecs {
+            var reported: [Double] = [], cpu: [Double] = []
+            let parquet = try measure(warmup: 0, repetitions: ctx.repetitions) { w in
+                try? FileManager.default.removeItem(atPath: parquetDir)
+                w.start()
+                let r = try analysisTool("/usr/bin/env", ["python3", "-m", "pmtrace", "export-parquet", pool, name, parquetDir,
+                                                          "--compression", codec], env: env)
+                w.stop()
+                // "exported N accesses to DIR in S s (R M accesses/s), CPU C s (…)": the export without
+                // start-up and imports, and the CPU time of every thread of the process meanwhile.
+                reported.append(reportedSeconds(r.err, after: " in "))
+                cpu.append(reportedSeconds(r.err, after: "CPU "))
             }
+            let bytes = (FileManager.default.enumerator(atPath: parquetDir)?.compactMap { $0 as? String } ?? []).reduce(0) { sum, f in
+                sum + ((try? FileManager.default.attributesOfItem(atPath: "\(parquetDir)/\(f)")[.size] as? Int) ?? 0)
+            }
+            rows.append(row("python3 -m pmtrace export-parquet --compression \(codec) (process)", parquet.median, goal: 50))
+            rows.append(row("  the same as it reports (no start-up or imports)", reported.sorted()[reported.count / 2], goal: 50))
+            rows.append(row("  its CPU time meanwhile (user + sys, all threads)", cpu.sorted()[cpu.count / 2], goal: 50))
+            note += "\(note.isEmpty ? "; bytes per access: " : ", ")Parquet \(codec) \(fmt(Double(bytes) / n, 2))"
         }
-        let bytes = (FileManager.default.enumerator(atPath: parquetDir)?.compactMap { $0 as? String } ?? []).reduce(0) { sum, f in
-            sum + ((try? FileManager.default.attributesOfItem(atPath: "\(parquetDir)/\(f)")[.size] as? Int) ?? 0)
-        }
-        rows.append(row("python3 -m pmtrace export-parquet (process; zstd)", parquet.median, goal: 50))
-        if !inProcess.isEmpty {
-            rows.append(row("  the same as it reports (no start-up or imports)", inProcess.sorted()[inProcess.count / 2], goal: 50))
-        }
-        note = "; bytes per access: Parquet \(fmt(Double(bytes) / n, 2)), store payload \(fmt(Double(stats.payloadBytes) / n, 2))"
+        note += ", store payload \(fmt(Double(stats.payloadBytes) / n, 2))"
     }
     print("\n  trace '\(name)' (`pmtrace record -- \(program.map { $0.contains(" ") ? "'\($0)'" : $0 }.joined(separator: " "))`): \(stats.accessCount) accesses; \(ctx.repetitions) repetition(s), median; one core\(note)")
     printTable(["step", "seconds", "M accesses/s", "goal M/s", "÷ goal"], rows)
@@ -118,6 +123,15 @@ private func analyzeTrace(_ ctx: Context, name: String, program: [String], csv: 
         print("  \(r[0].trimmingCharacters(in: .whitespaces)): \(r[2]) M accesses/s (goal ≥ \(r[3]) M/s) \(Double(r[4])! >= 1 ? "met" : "NOT met")")
     }
     return rows
+}
+
+/// Codecs `export-parquet` is measured with: its default, then zstd (the smallest files).
+private let parquetCodecs = ["lz4", "zstd"]
+
+/// The seconds printed after `label` in `text` ("… in 0.21 s …"), or NaN.
+private func reportedSeconds(_ text: String, after label: String) -> Double {
+    guard let r = text.range(of: "\(label)[0-9.]+ s", options: .regularExpression) else { return .nan }
+    return Double(text[r].dropFirst(label.count).dropLast(2)) ?? .nan
 }
 
 /// Runs a tool to completion; its standard output and error, or an error with its stderr.

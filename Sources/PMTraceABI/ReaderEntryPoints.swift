@@ -45,21 +45,22 @@ func payload(_ r: pmt_record) -> UnsafeRawBufferPointer? {
     return UnsafeRawBufferPointer(start: r.payload, count: Int(r.length))
 }
 
-/// Decodes one batch into `c` at `at` and fills its lane and timestamp columns.
+/// Decodes one batch into `c` at `at` and fills its lane and timestamp columns (those given);
+/// the batch's count and its guest fields bits (0 for kinds 2 and 12).
 func decode(kind: RecordKind, _ p: UnsafeRawBufferPointer, lane: UInt32, timestamp: UInt64, into c: pmt_access_columns,
-            at: Int, capacity: Int) -> (status: Int32, count: Int) {
+            at: Int, capacity: Int) -> (status: Int32, count: Int, fields: UInt32) {
     let shape: AccessColumns.BatchShape?
     do throws(FormatError) { shape = try AccessColumns.shape(kind: kind, payload: p) } catch {
-        return (fail(.damaged(error)), 0)
+        return (fail(.damaged(error)), 0, 0)
     }
-    guard let shape else { return (Int32(PMT_OK), 0) }
-    guard shape.count <= capacity - at else { return (Int32(PMT_E_INVALID), shape.count) }
+    guard let shape else { return (Int32(PMT_OK), 0, 0) }
+    guard shape.count <= capacity - at else { return (Int32(PMT_E_INVALID), shape.count, 0) }
     do throws(FormatError) { _ = try AccessColumns.decode(kind: kind, payload: p, into: columns(c, at: at), at: 0) } catch {
-        return (fail(.damaged(error)), 0)
+        return (fail(.damaged(error)), 0, 0)
     }
     c.lane?.advanced(by: at).update(repeating: lane, count: shape.count)
     c.timestamp?.advanced(by: at).update(repeating: timestamp, count: shape.count)
-    return (Int32(PMT_OK), shape.count)
+    return (Int32(PMT_OK), shape.count, UInt32(shape.fields.rawValue))
 }
 
 @_cdecl("pmt_volume_count")
@@ -147,7 +148,7 @@ public func pmt_decode_accesses(_ record: UnsafePointer<pmt_record>?, _ cols: Un
         return fail(Int32(PMT_E_INVALID), "pmt_decode_accesses: null argument")
     }
     let r = record.pointee
-    let (status, count) = decode(kind: RecordKind(rawValue: r.kind), p, lane: r.lane, timestamp: r.timestamp, into: cols.pointee,
+    let (status, count, _) = decode(kind: RecordKind(rawValue: r.kind), p, lane: r.lane, timestamp: r.timestamp, into: cols.pointee,
                                  at: 0, capacity: capacity)
     n.pointee = count
     if status == Int32(PMT_E_INVALID) { return fail(status, "pmt_decode_accesses: capacity \(capacity) below the batch's \(count) accesses") }
@@ -158,9 +159,31 @@ public func pmt_decode_accesses(_ record: UnsafePointer<pmt_record>?, _ cols: Un
 public func pmt_reader_read_accesses(_ reader: OpaquePointer?, _ cols: UnsafePointer<pmt_access_columns>?, _ capacity: Int,
                                      _ n: UnsafeMutablePointer<Int>?) -> Int32 {
     guard let reader, let cols, let n, capacity >= 0 else { return fail(Int32(PMT_E_INVALID), "pmt_reader_read_accesses: null argument") }
-    let h = readerFrom(reader)
-    var filled = 0
+    return readAccesses(readerFrom(reader), cols.pointee, capacity: capacity, runs: nil, runCapacity: 0, n: n, nRuns: nil,
+                        function: "pmt_reader_read_accesses")
+}
+
+@_cdecl("pmt_reader_read_access_runs")
+public func pmt_reader_read_access_runs(_ reader: OpaquePointer?, _ cols: UnsafePointer<pmt_access_columns>?, _ capacity: Int,
+                                        _ runs: UnsafeMutablePointer<pmt_access_run>?, _ runCapacity: Int,
+                                        _ n: UnsafeMutablePointer<Int>?, _ nRuns: UnsafeMutablePointer<Int>?) -> Int32 {
+    guard let reader, let cols, let runs, let n, let nRuns, capacity >= 0, runCapacity >= 0 else {
+        return fail(Int32(PMT_E_INVALID), "pmt_reader_read_access_runs: null argument")
+    }
+    return readAccesses(readerFrom(reader), cols.pointee, capacity: capacity, runs: runs, runCapacity: runCapacity, n: n,
+                        nRuns: nRuns, function: "pmt_reader_read_access_runs")
+}
+
+/* readAccesses -- (internal) the loop of pmt_reader_read_accesses and
+ * pmt_reader_read_access_runs: decodes whole batches into `c` until the next
+ * one would not fit in `capacity` accesses (or, with `runs`, in `runCapacity`
+ * runs), one run per batch. A batch that does not fit is kept in
+ * `h.pending` for the next call. */
+func readAccesses(_ h: ReaderHandle, _ c: pmt_access_columns, capacity: Int, runs: UnsafeMutablePointer<pmt_access_run>?,
+                  runCapacity: Int, n: UnsafeMutablePointer<Int>, nRuns: UnsafeMutablePointer<Int>?, function: String) -> Int32 {
+    var filled = 0, batches = 0
     n.pointee = 0
+    nRuns?.pointee = 0
     while true {
         let next: RecordView?
         if let p = h.pending { next = p; h.pending = nil } else {
@@ -168,15 +191,27 @@ public func pmt_reader_read_accesses(_ reader: OpaquePointer?, _ cols: UnsafePoi
         }
         guard let r = next else { break }
         guard MemoryAccessBatch.isBatch(r.kind) || r.kind == .guestAccessBatch else { continue }
-        let (status, count) = decode(kind: r.kind, h.contiguous(r), lane: UInt32(truncatingIfNeeded: r.lane), timestamp: r.timestamp,
-                                     into: cols.pointee, at: filled, capacity: capacity)
+        let lane = UInt32(truncatingIfNeeded: r.lane)
+        if runs != nil, batches == runCapacity {
+            h.pending = r
+            if batches > 0 { break }
+            return fail(Int32(PMT_E_INVALID), "\(function): run capacity 0")
+        }
+        let (status, count, fields) = decode(kind: r.kind, h.contiguous(r), lane: lane, timestamp: r.timestamp, into: c, at: filled,
+                                             capacity: capacity)
         if status == Int32(PMT_E_INVALID) {
             h.pending = r
             if filled > 0 { break }
             n.pointee = count
-            return fail(status, "pmt_reader_read_accesses: capacity \(capacity) below a batch of \(count) accesses")
+            return fail(status, "\(function): capacity \(capacity) below a batch of \(count) accesses")
         }
         guard status == Int32(PMT_OK) else { return status }
+        if let runs, count > 0 {
+            // Safe: batches < runCapacity (checked above), the caller's array holds runCapacity runs.
+            runs[batches] = pmt_access_run(timestamp: r.timestamp, lane: lane, count: UInt32(count), fields: fields, reserved: 0)
+            batches += 1
+            nRuns?.pointee = batches
+        }
         filled += count
         n.pointee = filled
     }

@@ -40,7 +40,7 @@ public struct AccessEntryReader {
     /// kind 9, the recorded address for kind 2 and the user-mode form);
     /// `virtual` and `pc` are 0 when the payload does not carry them. Throws
     /// when the payload ends early or a varint is malformed, naming the field.
-    @inlinable
+    @inlinable @inline(__always)
     public mutating func next() throws(FormatError) -> GuestAccess {
         guard _offset < payload.count else { throw .truncated(structure, needed: _offset + 1, available: payload.count) }
         let tag = payload[_offset]

@@ -58,7 +58,7 @@ public enum Varint {
 
     /// Reads a LEB128 value at `index`, advancing it. Returns nil when the
     /// bytes end first or the value does not fit 64 bits.
-    @inlinable
+    @inlinable @inline(__always)
     public static func read(_ bytes: UnsafeRawBufferPointer, _ index: inout Int) -> UInt64? {
         var result: UInt64 = 0
         var shift: UInt64 = 0

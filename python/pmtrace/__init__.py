@@ -7,18 +7,34 @@ Built on the C reader API of include/pmtrace.h (libPMTraceC.so; set
 PMTRACE_LIB to its path if it is not found).
 """
 import ctypes
+import os
+import sys
 
-import numpy as np
+# `python3 -m pmtrace …` runs on one core: NumPy's OpenBLAS would otherwise start a thread per core
+# that spins between calls. Only then (sys.argv[0] is "-m" while -m locates this package), so a
+# program importing pmtrace keeps its BLAS threads; it must come before NumPy is first imported.
+if sys.argv[:1] == ["-m"]:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 
-from ._lib import AccessColumns, PMTraceError, PMT_END, check, lib
+import numpy as np  # noqa: E402 (after the environment is set)
 
-__all__ = ["Region", "PMTraceError", "KIND_NAMES", "COLUMNS"]
+from ._lib import AccessColumns, AccessRun, PMTraceError, PMT_END, check, lib
+
+__all__ = ["Region", "PMTraceError", "KIND_NAMES", "COLUMNS", "RUN_DTYPE", "GUEST_VIRTUAL", "GUEST_PC", "GUEST_USER"]
 
 #: Access kinds by their number in the `kind` column.
 KIND_NAMES = ("load", "store", "modify", "fetch")
 #: Columns of an access batch and their NumPy types.
 COLUMNS = (("lane", np.uint32), ("timestamp", np.uint64), ("kind", np.uint8), ("size", np.uint32),
            ("address", np.uint64), ("virtual", np.uint64), ("pc", np.uint64))
+
+#: One batch of a `Region.runs` chunk (pmt_access_run): its accesses share lane and timestamp;
+#: fields = the GUEST_* bits the batch recorded (virtual and pc are 0 where their bit is clear).
+RUN_DTYPE = np.dtype([("timestamp", np.uint64), ("lane", np.uint32), ("count", np.uint32),
+                      ("fields", np.uint32), ("reserved", np.uint32)])
+assert RUN_DTYPE.itemsize == ctypes.sizeof(AccessRun)
+#: Bits of RUN_DTYPE's fields (PMT_GUEST_* in include/pmtrace_region.h).
+GUEST_VIRTUAL, GUEST_PC, GUEST_USER = 1, 2, 4
 
 
 class Region:
@@ -83,6 +99,42 @@ class Region:
                     continue
                 check(rc, "pmt_reader_read_accesses")
                 yield {name: a[:n.value] for name, a in arrays.items()}
+        finally:
+            self._lib.pmt_reader_close(reader)
+
+    def runs(self, volume, since=None, capacity=1 << 20, run_capacity=1 << 14):
+        """Yields (columns, runs) for streaming consumers: `columns` a dict of NumPy arrays kind,
+        size, address, virtual, pc (no lane or timestamp column) of up to `capacity` accesses,
+        `runs` a RUN_DTYPE array, one entry per batch in reading order, whose counts sum to the
+        columns' length and give each access its lane and timestamp. One C call per chunk
+        (pmt_reader_read_access_runs); the same arrays are refilled for every chunk (valid until
+        the next one is asked for). `since`: ns since the Unix epoch to seek to."""
+        wanted = [(name, dtype) for name, dtype in COLUMNS if name not in ("lane", "timestamp")]
+        reader = ctypes.c_void_p()
+        check(self._lib.pmt_reader_open(self._store, volume.encode("utf-8", "surrogateescape"), ctypes.byref(reader)),
+              f"open volume {volume!r}")
+        try:
+            if since is not None:
+                check(self._lib.pmt_reader_seek(reader, since), "pmt_reader_seek")
+            arrays = None
+            runs = np.empty(run_capacity, RUN_DTYPE)
+            n, k = ctypes.c_size_t(), ctypes.c_size_t()
+            while True:
+                if arrays is None:
+                    arrays = {name: np.empty(capacity, dtype) for name, dtype in wanted}
+                    cols = AccessColumns(lane=None, timestamp=None,
+                                         **{("virtual_address" if name == "virtual" else name): arrays[name].ctypes.data
+                                            for name, _ in wanted})
+                rc = self._lib.pmt_reader_read_access_runs(reader, ctypes.byref(cols), capacity, runs.ctypes.data, run_capacity,
+                                                           ctypes.byref(n), ctypes.byref(k))
+                if rc == PMT_END:
+                    return
+                if rc < 0 and n.value > capacity:
+                    capacity = n.value  # one batch larger than the buffers: retry with room for it
+                    arrays = None
+                    continue
+                check(rc, "pmt_reader_read_access_runs")
+                yield {name: a[:n.value] for name, a in arrays.items()}, runs[:k.value]
         finally:
             self._lib.pmt_reader_close(reader)
 

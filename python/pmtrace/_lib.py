@@ -17,6 +17,11 @@ class AccessColumns(ctypes.Structure):
                 ("lane", "timestamp", "kind", "size", "address", "virtual_address", "pc")]
 
 
+class AccessRun(ctypes.Structure):
+    _fields_ = [("timestamp", ctypes.c_uint64), ("lane", ctypes.c_uint32), ("count", ctypes.c_uint32),
+                ("fields", ctypes.c_uint32), ("reserved", ctypes.c_uint32)]
+
+
 class PMTraceError(Exception):
     """A failure of the C library: `code` is the PMT_E_* value, the text pmt_last_error()."""
 
@@ -60,6 +65,7 @@ def lib():
         "pmt_access_count": (I, [ctypes.POINTER(Record), ctypes.POINTER(U64)]),
         "pmt_decode_accesses": (I, [ctypes.POINTER(Record), ctypes.POINTER(AccessColumns), SZ, ctypes.POINTER(SZ)]),
         "pmt_reader_read_accesses": (I, [P, ctypes.POINTER(AccessColumns), SZ, ctypes.POINTER(SZ)]),
+        "pmt_reader_read_access_runs": (I, [P, ctypes.POINTER(AccessColumns), SZ, P, SZ, ctypes.POINTER(SZ), ctypes.POINTER(SZ)]),
         "pmt_reader_close": (None, [P]),
         "pmt_last_error": (ctypes.c_char_p, []),
         "pmt_strerror": (ctypes.c_char_p, [I]),
