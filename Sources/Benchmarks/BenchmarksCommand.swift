@@ -24,6 +24,7 @@ struct BenchmarksCommand: ParsableCommand {
 
     @Argument(help: "sweep | transfer | peers | events | mount | symbols | vm | analysis | crc | all") var experiment: Experiment = .all
     @Flag(help: "Small sizes, one repetition: checks that everything runs (under a minute).") var quick = false
+    @Flag(help: "vm: only the recording-overhead comparison (two boots), no user mode, restore or analysis.") var vmOverheadOnly = false
     @Option(help: "Directory for CSV and SVG results.") var out: String = "bench-results"
     @Option(help: "Directory for pool files (default /dev/shm).") var poolDir: String = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
     @Option(help: "cache-line (force the pmem path) or as-is.") var granularity: GranularityChoice = .cacheLine
@@ -54,7 +55,8 @@ struct BenchmarksCommand: ParsableCommand {
         unlink(probe)
         let outDir = URL(fileURLWithPath: out)
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
-        let ctx = Context(outDir: outDir, poolDir: poolDir, quick: quick, granularityNote: note)
+        var ctx = Context(outDir: outDir, poolDir: poolDir, quick: quick, granularityNote: note)
+        ctx.vmOverheadOnly = vmOverheadOnly
         print("PMTrace benchmarks\(quick ? " (quick)" : ""): \(note)")
         let start = Date()
         let all: [Experiment] = experiment == .all ? [.sweep, .transfer, .peers, .events, .mount, .symbols, .vm, .analysis, .crc] : [experiment]

@@ -35,6 +35,8 @@ struct Context {
     var outDir: URL
     var poolDir: String
     var quick: Bool
+    /// `vm` runs only the two boots of the recording-overhead comparison.
+    var vmOverheadOnly = false
     var repetitions: Int { quick ? 1 : 3 }
     /// One line for every output: what libpmem2 was asked for and gave.
     var granularityNote: String
