@@ -44,6 +44,59 @@ import TraceVolume
         #expect(try readAll(try pool.store.openReader(volume: "mt")).count == 4 * perLane)
     }
 
+    /// Readers that look while a writer commits after every record (one-fence
+    /// commits, FORMAT.md §10.3) see the commit word and its window word of
+    /// different commits; that is never reported as a damaged commit word,
+    /// and every look returns a prefix of what was appended.
+    @Test func readersNeverCallALiveCommitWordDamaged() throws {
+        let pool = try memoryPool(size: 128 << 20)
+        try pool.store.createVolume(named: "live")
+        let total = 200_000
+        let w = try pool.store.openWriter(volume: "live")
+        let problems = LockedCounter()
+        let done = LockedCounter()
+        let partialLooks = LockedCounter()
+        DispatchQueue.concurrentPerform(iterations: 2) { role in
+            if role == 0 {
+                for i in 0..<total {
+                    do { try w.append(bytes: Array(payload(i, 200 + i % 100)), timestamp: UInt64(i)) } catch { problems.add() }
+                    w.commit()
+                }
+                done.add()
+                return
+            }
+            var last = 0
+            let follower = try? pool.store.openLaneReader(volume: "live", lane: 0)
+            var followed = 0
+            while done.value == 0 || followed < total {
+                do {
+                    let fresh = try pool.store.openLaneReader(volume: "live", lane: 0)
+                    var n = 0
+                    while let r = try fresh.next() {
+                        if r.sequence != UInt64(n) || r.length != 200 + n % 100 { problems.add() }
+                        n += 1
+                    }
+                    if n < last { problems.add() }
+                    if n > 0 && n < total { partialLooks.add() }
+                    last = n
+                    try follower?.refresh()
+                    while let r = try follower?.next() {
+                        if r.sequence != UInt64(followed) { problems.add() }
+                        followed += 1
+                    }
+                } catch {
+                    problems.add()
+                    break
+                }
+                if done.value != 0 && followed >= total { break }
+            }
+        }
+        w.close()
+        #expect(problems.value == 0)
+        #expect(partialLooks.value > 0, "no look overlapped the writer")
+        #expect(try pool.store.openLaneReader(volume: "live", lane: 0).allRecords().count == total)
+    }
+
     @Test func metadataOperationsFromManyThreads() throws {
         let pool = try memoryPool(size: 32 << 20)
         let errors = LockedCounter()
