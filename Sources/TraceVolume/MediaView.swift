@@ -56,15 +56,48 @@ struct MediaView {
         guard let w = CommitWindow.decode(word, seed: seed, crc: crc) else {
             // A commit that opens a segment writes a word for that segment
             // (start = end = 64). A crash before both words persisted leaves
-            // such a word beside the old commit word, or the old segment's
-            // word beside a commit word at 64: neither is damage.
-            if o == Layout.segmentHeaderSize || CommitWindow.opensSegment(word) { return (Int.max, nil) }
+            // the previous segment's word (or the zero word of a new lane)
+            // beside the new commit word at 64, or the new segment's word
+            // beside the old commit word: neither is damage, and each is
+            // checked against the segment it names where that persisted.
+            if o == Layout.segmentHeaderSize && openedTailExplains(word, tail: tail)
+                || CommitWindow.opensSegment(word) && nextSegmentExplains(word, tail: tail) {
+                return (Int.max, nil)
+            }
             return damaged("commit word (its commit-window word does not match the tail segment \(tail))", o)
         }
         if w.end == o { return (w.torn ? window(w.start) : Int.max, nil) }  // the last commit, whole
         if w.start == o { return (Int.max, nil) }  // a crash between the two stores: that commit did not happen
         if w.end < o { return (window(w.end), nil) }  // the next commit's word did not persist: its records may be torn
         return damaged("commit word (the last commit stored offset \(w.end))", o)
+    }
+
+    /// Whether a commit word at offset 64 of `tail` with window word `word`
+    /// (which does not match `tail`) is a state a crash can leave: the word
+    /// of the commit before, which matches the tail's predecessor, or zero
+    /// when the tail is the lane's first segment (FORMAT.md §10.3). O(1).
+    func openedTailExplains(_ word: UInt64, tail: UInt64) -> Bool {
+        guard let t = try? segmentHeader(tail) else { return false }
+        if word == 0 { return t.header.sequence == 0 }
+        guard t.header.previous < superblock.segmentCount, let p = try? segmentHeader(t.header.previous) else { return false }
+        return CommitWindow.decode(word, seed: p.crc, crc: crc) != nil
+    }
+
+    /// Whether a segment-opening window word beside a commit word in `tail`
+    /// can be what a crash leaves: the word of the commit that was opening the
+    /// segment after `tail`, whose header may not have persisted either. It
+    /// cannot when the word matches the header of a segment that is not
+    /// `tail`'s successor in its lane (sequence + 1, `previous` = tail): then
+    /// the commit word names the wrong segment. O(segment count) header reads:
+    /// only on this rare path (a crash between the two stores, or damage).
+    func nextSegmentExplains(_ word: UInt64, tail: UInt64) -> Bool {
+        guard let t = try? segmentHeader(tail) else { return false }
+        for i in 0..<superblock.segmentCount where i != tail {
+            guard let h = try? segmentHeader(i), CommitWindow.decode(word, seed: h.crc, crc: crc) != nil else { continue }
+            return h.header.volumeUID == t.header.volumeUID && h.header.lane == t.header.lane
+                && h.header.sequence == t.header.sequence &+ 1 && h.header.previous == tail
+        }
+        return true
     }
 
     /// Decodes and checks the header of segment `index`; returns it and its CRC

@@ -56,11 +56,18 @@ import TraceVolume
         let problems = LockedCounter()
         let done = LockedCounter()
         let partialLooks = LockedCounter()
+        let looks = LockedCounter()
         DispatchQueue.concurrentPerform(iterations: 2) { role in
             if role == 0 {
                 for i in 0..<total {
                     do { try w.append(bytes: Array(payload(i, 200 + i % 100)), timestamp: UInt64(i)) } catch { problems.add() }
                     w.commit()
+                    // Every 20,000 records, wait for one more whole look, so
+                    // looks overlap the writer however the threads are scheduled.
+                    if i % 20_000 == 10_000 {
+                        let seen = looks.value
+                        while looks.value <= seen + 1 && problems.value == 0 { sched_yield() }
+                    }
                 }
                 done.add()
                 return
@@ -78,6 +85,7 @@ import TraceVolume
                     }
                     if n < last { problems.add() }
                     if n > 0 && n < total { partialLooks.add() }
+                    looks.add()
                     last = n
                     try follower?.refresh()
                     while let r = try follower?.next() {

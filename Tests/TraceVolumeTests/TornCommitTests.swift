@@ -192,4 +192,42 @@ import TraceVolume
             #expect(got == all, "bit \(bit): skipDamaged returned \(got.count) of \(all.count)")
         }
     }
+
+    /// Adversary finding (third round): a writer stopped right after the
+    /// commit that opened a new segment leaves the commit word at offset 64
+    /// beside that commit's segment-opening window word; one flipped segment
+    /// bit then named an older segment of the lane, and reads silently lost
+    /// the records committed after it. The opening word is now checked
+    /// against the segment it names.
+    @Test func aFlippedCommitWordAtASegmentStartIsDamage() throws {
+        let pool = try memoryPool()
+        try pool.store.createVolume(named: "t")
+        let w = try pool.store.openWriter(volume: "t")
+        for i in 0..<12 {
+            try w.append(bytes: Array(payload(i, 30_000)), timestamp: UInt64(i))
+            w.commit()
+        }
+        // Fill the tail so the next record opens a segment (committed at 64), then stop there.
+        let reader = try pool.store.openLaneReader(volume: "t", lane: 0)
+        let all = try reader.allRecords().map(\.bytes)
+        try w.append(bytes: Array(payload(99, 60_000)), timestamp: 99)
+        let image = pool.snapshot()  // the writer's process dies here
+        let at = Int(pool.store.superblock.laneWordOffset(slot: 0, lane: 0))
+        let word = CommitWord(rawValue: image.base.load(fromByteOffset: at, as: UInt64.self))!
+        try #require(word.offset == 64 && word.segment >= 4)
+        for bit in 24..<(24 + 3) {
+            let flipped = InMemoryRegion(copying: UnsafeRawBufferPointer(start: image.base, count: Int(image.size)))
+            flipped.base.storeBytes(of: word.rawValue ^ (1 << UInt64(bit)), toByteOffset: at, as: UInt64.self)
+            let store = try MemoryPool.mount(memory: flipped, writable: true).store
+            let read = try? store.openLaneReader(volume: "t", lane: 0).allRecords().map(\.bytes)
+            if read == all { continue }
+            #expect(read == nil, "bit \(bit): \(read?.count ?? -1) of \(all.count) records read without an error")
+            #expect(throws: TraceError.self, "bit \(bit)") { _ = try store.openWriter(volume: "t") }
+            let lenient = try store.openLaneReader(volume: "t", lane: 0, options: ReadOptions(skipDamaged: true))
+            var got: [[UInt8]] = []
+            while let r = try lenient.next() { got.append(r.bytes) }
+            #expect(Array(got.prefix(all.count)) == all, "bit \(bit): skipDamaged returned \(got.count)")
+        }
+        w.close()
+    }
 }
