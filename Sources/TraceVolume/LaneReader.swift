@@ -281,7 +281,7 @@ public final class LaneReader {
     @inlinable @discardableResult
     public func forEachRecord(_ body: (borrowing BorrowedRecord) -> Bool) throws(TraceError) -> Never? {
         if let p = takePending() {
-            guard body(BorrowedRecord(header: p.header, first: p.first, rest: p.rest, lane: lane, salvaged: p.salvaged)) else { return nil }
+            guard lend(p, body) else { return nil }
         }
         while true {
             // Members of a record group, checked whole already: handed out in a tight loop.
@@ -302,7 +302,19 @@ public final class LaneReader {
                 continue
             }
             guard let r = try nextParts() else { return nil }
-            guard body(BorrowedRecord(header: r.header, first: r.first, rest: r.rest, lane: lane, salvaged: r.salvaged)) else { return nil }
+            guard lend(r, body) else { return nil }
+        }
+    }
+
+    /// Calls `body` with `r` lent as a `BorrowedRecord` (its later fragments
+    /// lent from `r.rest`, which lives for the call); returns what `body` returned.
+    @inlinable
+    func lend(_ r: Parts, _ body: (borrowing BorrowedRecord) -> Bool) -> Bool {
+        if r.rest.isEmpty {
+            return body(BorrowedRecord(header: r.header, first: r.first, more: UnsafeBufferPointer(start: nil, count: 0), lane: lane, salvaged: r.salvaged))
+        }
+        return r.rest.withUnsafeBufferPointer { more in
+            body(BorrowedRecord(header: r.header, first: r.first, more: more, lane: lane, salvaged: r.salvaged))
         }
     }
 
