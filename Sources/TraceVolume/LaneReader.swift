@@ -36,9 +36,9 @@ public final class LaneReader {
     }
     @exclusivity(unchecked) var position = Position()
     @exclusivity(unchecked) var pending: RecordView?
-    /// `read(into:)`'s copy of the record group it is handing out members of,
-    /// checked against the group's checksum (the on-media record and its sequence).
-    var verifiedGroup: (record: UnsafeRawPointer, sequence: UInt64, bytes: [UInt8])?
+    /// The verified copy of the record group whose members `read(into:)` and
+    /// the views' `copyVerified` are copying out (one checksum per group).
+    let groupCache = VerifiedGroupCache()
     /// Where `read(into:)` wants the next fragment's payload (nil: verify in place).
     @exclusivity(unchecked) var copySink: (pointer: UnsafeMutableRawPointer, capacity: Int, copy: StoreOptions.CopyChecksumFunction?)?
     /// Reading past the tail's commit point (salvage).
@@ -421,6 +421,8 @@ public final class LaneReader {
     func view(_ header: RecordHeader, _ first: RecordFragment, _ rest: [RecordFragment], salvaged: Bool) -> RecordView {
         var v = RecordView(header: header, owner: store, first: first, rest: rest, lane: lane)
         v.salvaged = salvaged
+        // A member of a record group copies out from the reader's verified copy of the group.
+        if rest.isEmpty && (first.start != 0 || first.recordLength != first.length) { v.groupCache = groupCache }
         return v
     }
 
