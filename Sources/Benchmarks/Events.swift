@@ -15,20 +15,7 @@ func runEvents(_ ctx: Context) throws {
     let perThread = ctx.quick ? 1 << 20 : 16 << 20
     let batch = 4096
     print("\n== events: \(perThread) memory-access events per thread, batches of \(batch), median of \(ctx.repetitions)")
-    var rng = SplitMix64(seed: 7)
-    var events: [MemoryAccess] = []
-    events.reserveCapacity(1 << 20)
-    var pc: UInt64 = 0x40_1000, sp: UInt64 = 0x7FFF_F000, heap: UInt64 = 0x5555_0000
-    for _ in 0..<(1 << 20) {
-        let r = rng.next() % 100
-        switch r {
-        case 0..<60: pc &+= rng.next() % 8; events.append(.init(kind: .instructionFetch, address: pc, size: UInt32(1 + rng.next() % 7)))
-        case 60..<80: events.append(.init(kind: .load, address: sp &- rng.next() % 256, size: 8))
-        case 80..<92: heap &+= rng.next() % 64; events.append(.init(kind: .store, address: heap, size: 4))
-        case 92..<98: events.append(.init(kind: .modify, address: sp &- rng.next() % 64, size: 8))
-        default: pc = 0x40_0000 + rng.next() % 0x10_0000
-        }
-    }
+    let events = syntheticEvents()
     let path = ctx.poolPath("events")
     defer { unlink(path) }
     let poolSize = 2 * perThread * 6 + (64 << 20)
@@ -179,6 +166,30 @@ func encoderAlone(_ events: [MemoryAccess], batch: Int, total: Int) throws {
     }
     line += "; kind 9 (GPA, virtual, PC) \(fmt(best / Double(total) * 1e9, 2)) ns/access"
     print(line)
+}
+
+/// The events experiment's workload: 2^20 accesses that mimic a program.
+func syntheticEvents() -> [MemoryAccess] {
+    var rng = SplitMix64(seed: 7)
+    var events: [MemoryAccess] = []
+    events.reserveCapacity(1 << 20)
+    var pc: UInt64 = 0x40_1000, sp: UInt64 = 0x7FFF_F000, heap: UInt64 = 0x5555_0000
+    for _ in 0..<(1 << 20) {
+        let r = rng.next() % 100
+        switch r {
+        case 0..<60: pc &+= rng.next() % 8; events.append(.init(kind: .instructionFetch, address: pc, size: UInt32(1 + rng.next() % 7)))
+        case 60..<80: events.append(.init(kind: .load, address: sp &- rng.next() % 256, size: 8))
+        case 80..<92: heap &+= rng.next() % 64; events.append(.init(kind: .store, address: heap, size: 4))
+        case 92..<98: events.append(.init(kind: .modify, address: sp &- rng.next() % 64, size: 8))
+        default: pc = 0x40_0000 + rng.next() % 0x10_0000
+        }
+    }
+    return events
+}
+
+/// The encoder alone, for a profiler: `_profile-encode` (16 M events, both kinds).
+func profileEncode() throws {
+    try encoderAlone(syntheticEvents(), batch: 4096, total: 16 << 20)
 }
 
 func threadCPUSeconds() -> Double {

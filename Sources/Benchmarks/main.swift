@@ -18,6 +18,9 @@ if arguments.count == 5 && arguments[1] == "_transfer-producer" {
 } else if arguments.count == 4 && arguments[1] == "_profile-read" {
     // For profilers: the verified read of <size>-byte records, <total> bytes.
     do { try profileRead(size: Int(arguments[2])!, total: Int(arguments[3])!) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
+} else if arguments.count == 2 && arguments[1] == "_profile-encode" {
+    // For profilers: the memory-access batch encoder alone (what `events` prints as "encoder alone").
+    do { try profileEncode() } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
 } else {
     BenchmarksCommand.main()
 }

@@ -52,6 +52,27 @@ public enum RecordGroup {
             return .failure(GroupDamage(memberOffset: 0, field: "payloadLength (record group)", value: UInt64(n)))
         }
         let p = payload.baseAddress!
+        // Fast pass: no sum can overflow when the group's timestamp and sequence
+        // leave room for the largest delta and for one member per 8 bytes, so
+        // only lengths and kinds are checked, the kinds without a branch. Any
+        // problem (or a group near the 64-bit limits) takes the exact pass
+        // below, which names the first offending member.
+        if group.timestamp <= UInt64.max - UInt64(UInt32.max), group.sequence <= UInt64.max - UInt64(n / 8) {
+            var at = 0
+            var count = 0
+            var badKind = false
+            while at < n {
+                // n - at ≥ 8 here: at and n are multiples of 8 and at < n.
+                let word: UInt64 = p.loadLE(at)
+                let length = Int(word & 0xFFFF)
+                let kind = UInt16(truncatingIfNeeded: word >> 16)
+                guard length <= n &- at &- memberHeaderSize else { break }
+                badKind = badKind || (kind == RecordKind.endOfSegment.rawValue) || (kind == RecordKind.recordGroup.rawValue)
+                at &+= memberFootprint(payloadLength: length)
+                count &+= 1
+            }
+            if at == n && !badKind { return .success(count) }
+        }
         var at = 0
         var count = 0
         while at < n {

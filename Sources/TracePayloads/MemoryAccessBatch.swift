@@ -154,18 +154,21 @@ public enum MemoryAccessBatch {
         }
 
         /// Encodes `a` after the accesses before it. Precondition: `hasRoom`.
-        @inlinable
+        /// Always inlined, so the encoder's state stays in registers in the
+        /// caller's loop (a call per access measured ~6 ns/access).
+        @inlinable @inline(__always)
         public mutating func append(_ a: MemoryAccess) {
             precondition(hasRoom, "access batch full")
             let p = buffer.baseAddress! + byteCount
             let small = a.size < 63
             p.storeBytes(of: a.kind.rawValue | UInt8(small ? a.size : 63) << 2, as: UInt8.self)
             var n = 1
-            if !small { n += Varint.storeWide(UInt64(a.size), at: p + n) }
+            if !small { n &+= Varint.storeWide(UInt64(a.size), at: p + n) }
             let stream = Int(a.kind.rawValue & streamMask)
-            n += Varint.storeWide(Varint.zigzag(Int64(bitPattern: a.address &- previous.swap(stream, a.address))), at: p + n)
-            _byteCount += n
-            _count += 1
+            n &+= Varint.storeWide(Varint.zigzag(Int64(bitPattern: a.address &- previous.swap(stream, a.address))), at: p + n)
+            // Cannot overflow: hasRoom held, so n ≤ maxAccessBytes bytes are left and count < UInt32.max.
+            _byteCount &+= n
+            _count &+= 1
         }
 
         /// The payload so far (the count header filled in). Valid until the

@@ -37,23 +37,22 @@ public enum Varint {
     /// first `n` belong to the varint. Callers reserve 10 bytes per varint,
     /// as `store` needs; the bytes past `n` are left unspecified.
     /// Measured: ~2× the byte loop on mixed 1–3-byte values, where the loop's
-    /// exit branch mispredicts (`Benchmarks events`).
+    /// exit branch mispredicts (`Benchmarks events`). The 7-bit groups are
+    /// spread in three halving steps (28 → 32, 14 → 16, 7 → 8 bits: 12
+    /// operations instead of 23), and the length and continuation bits come
+    /// from the spread value's highest nonzero byte (no division by 7).
     @inlinable @inline(__always)
     public static func storeWide(_ value: UInt64, at p: UnsafeMutableRawPointer) -> Int {
         guard value < 1 << 56 else { return store(value, at: p) }
-        let n = (70 - (value | 1).leadingZeroBitCount) / 7 // ⌈significant bits / 7⌉, 1 ... 8
-        var x = value & 0x7F
-        x |= (value << 1) & 0x7F00
-        x |= (value << 2) & 0x7F_0000
-        x |= (value << 3) & 0x7F00_0000
-        x |= (value << 4) & 0x7F_0000_0000
-        x |= (value << 5) & 0x7F00_0000_0000
-        x |= (value << 6) & 0x7F_0000_0000_0000
-        x |= (value << 7) & 0x7F00_0000_0000_0000
-        // The continuation bit on every byte but the last of the n.
-        let more: UInt64 = 0x8080_8080_8080_8080 & ((1 &<< UInt64(8 * (n - 1))) &- 1)
+        // Bits 28…55 to 32…59, then 14-bit halves to 16, then 7-bit groups to 8.
+        var x = (value & 0x0FFF_FFFF) | ((value << 4) & 0x0FFF_FFFF_0000_0000)
+        x = (x & 0x0000_3FFF_0000_3FFF) | ((x << 2) & 0x3FFF_0000_3FFF_0000)
+        x = (x & 0x007F_007F_007F_007F) | ((x << 1) & 0x7F00_7F00_7F00_7F00)
+        // Highest nonzero byte k (0 for value 0): n = k + 1 bytes, continuation on bytes 0 ..< k.
+        let z = (x | 1).leadingZeroBitCount  // 8 × (7 − k) + (0 … 7)
+        let more: UInt64 = 0x0080_8080_8080_8080 &>> UInt64(z & 0x38)
         p.storeBytes(of: (x | more).littleEndian, as: UInt64.self)
-        return n
+        return 8 &- (z &>> 3)
     }
 
     /// Reads a LEB128 value at `index`, advancing it. Returns nil when the

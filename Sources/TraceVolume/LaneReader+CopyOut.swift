@@ -115,24 +115,8 @@ extension LaneReader {
         guard r.length <= buffer.count else { pending = r; throw tooSmall(r.length) }
         let f = r.first
         if r.isContiguous && (f.start != 0 || f.recordLength != f.length) {
-            if verifiedGroup?.record != f.record || verifiedGroup?.sequence != f.recordSequence {
-                let footprint = Layout.recordHeaderSize + f.recordLength
-                let crc = store.options.crc32c
-                var copy = [UInt8](repeating: 0, count: footprint)
-                let ok = copy.withUnsafeMutableBytes { b -> Bool in
-                    let p = b.baseAddress!
-                    p.copyMemory(from: f.record, byteCount: footprint)
-                    let h = RecordHeader.decodeFields(UnsafeRawPointer(p))
-                    return Int(h.payloadLength) == f.recordLength && h.sequence == f.recordSequence
-                        && RecordHeader.storedCRC(UnsafeRawPointer(p))
-                            == RecordHeader.checksum(seed: f.seed, header: p, payload: p + Layout.recordHeaderSize, count: f.recordLength, crc: crc)
-                }
-                guard ok else { verifiedGroup = nil; throw .recordChanged(segment: f.segment, offset: f.offset) }
-                verifiedGroup = (f.record, f.recordSequence, copy)
-            }
-            let from = Layout.recordHeaderSize + f.start
-            verifiedGroup!.bytes.withUnsafeBytes { b in
-                buffer.baseAddress!.copyMemory(from: b.baseAddress! + from, byteCount: f.length)
+            try groupCache.withVerifiedPayload(f, crc: store.options.crc32c) { b in
+                buffer.baseAddress!.copyMemory(from: b.baseAddress!, byteCount: b.count)
             }
             return CopiedRecord(header: r.header, length: f.length, lane: lane, salvaged: r.salvaged)
         }

@@ -36,9 +36,9 @@ public final class LaneReader {
     }
     @exclusivity(unchecked) var position = Position()
     @exclusivity(unchecked) var pending: RecordView?
-    /// `read(into:)`'s copy of the record group it is handing out members of,
-    /// checked against the group's checksum (the on-media record and its sequence).
-    var verifiedGroup: (record: UnsafeRawPointer, sequence: UInt64, bytes: [UInt8])?
+    /// The verified copy of the record group whose members `read(into:)` and
+    /// the views' `copyVerified` are copying out (one checksum per group).
+    let groupCache = VerifiedGroupCache()
     /// Where `read(into:)` wants the next fragment's payload (nil: verify in place).
     @exclusivity(unchecked) var copySink: (pointer: UnsafeMutableRawPointer, capacity: Int, copy: StoreOptions.CopyChecksumFunction?)?
     /// Reading past the tail's commit point (salvage).
@@ -281,7 +281,7 @@ public final class LaneReader {
     @inlinable @discardableResult
     public func forEachRecord(_ body: (borrowing BorrowedRecord) -> Bool) throws(TraceError) -> Never? {
         if let p = takePending() {
-            guard body(BorrowedRecord(header: p.header, first: p.first, rest: p.rest, lane: lane, salvaged: p.salvaged)) else { return nil }
+            guard lend(p, body) else { return nil }
         }
         while true {
             // Members of a record group, checked whole already: handed out in a tight loop.
@@ -302,7 +302,19 @@ public final class LaneReader {
                 continue
             }
             guard let r = try nextParts() else { return nil }
-            guard body(BorrowedRecord(header: r.header, first: r.first, rest: r.rest, lane: lane, salvaged: r.salvaged)) else { return nil }
+            guard lend(r, body) else { return nil }
+        }
+    }
+
+    /// Calls `body` with `r` lent as a `BorrowedRecord` (its later fragments
+    /// lent from `r.rest`, which lives for the call); returns what `body` returned.
+    @inlinable
+    func lend(_ r: Parts, _ body: (borrowing BorrowedRecord) -> Bool) -> Bool {
+        if r.rest.isEmpty {
+            return body(BorrowedRecord(header: r.header, first: r.first, more: UnsafeBufferPointer(start: nil, count: 0), lane: lane, salvaged: r.salvaged))
+        }
+        return r.rest.withUnsafeBufferPointer { more in
+            body(BorrowedRecord(header: r.header, first: r.first, more: more, lane: lane, salvaged: r.salvaged))
         }
     }
 
@@ -409,6 +421,8 @@ public final class LaneReader {
     func view(_ header: RecordHeader, _ first: RecordFragment, _ rest: [RecordFragment], salvaged: Bool) -> RecordView {
         var v = RecordView(header: header, owner: store, first: first, rest: rest, lane: lane)
         v.salvaged = salvaged
+        // A member of a record group copies out from the reader's verified copy of the group.
+        if rest.isEmpty && (first.start != 0 || first.recordLength != first.length) { v.groupCache = groupCache }
         return v
     }
 

@@ -62,6 +62,9 @@ public struct RecordView {
     /// True for a record found past the lane's commit point by a salvage
     /// read (or a damaged-lane read): checksum-valid and in sequence, but never committed.
     public internal(set) var salvaged: Bool = false
+    /// For a member of a record group: the reading reader's verified copy of
+    /// groups, so `copyVerified` checks each group once, not once per member.
+    var groupCache: VerifiedGroupCache?
 
     init(header: RecordHeader, owner: TraceStore, first: RecordFragment, rest: [RecordFragment], lane: Int) {
         self.header = header
@@ -123,10 +126,12 @@ public struct RecordView {
 
     /// Copies each fragment out of the mapping, checks the copy against the
     /// record's checksum, and only then calls `body` with it (in order; a
-    /// member of a record group is verified by copying its group). So
+    /// member of a record group is served from its reader's copy of the
+    /// group, checked against the group's checksum when it was copied). So
     /// `body` never sees a byte that was not verified as it was handed over,
     /// even if a concurrent writer reuses the segment meanwhile. Memory: one
-    /// fragment or group (at most a segment). Cost: one copy and one checksum pass.
+    /// fragment or group (at most a segment). Cost: one copy and one checksum
+    /// pass (for group members: per group, shared by the members read in a row).
     ///
     /// - Throws: `.recordChanged` when the copy no longer passes the checks
     ///   (the fragments before it were handed over; nothing after it is).
@@ -149,6 +154,7 @@ public struct RecordView {
 
     private func copyVerified(_ f: RecordFragment, _ body: (UnsafeRawBufferPointer) -> Void) throws(TraceError) {
         let crc = owner.options.crc32c
+        if let groupCache { return try groupCache.withVerifiedPayload(f, crc: crc, body) }
         // The whole on-media record is copied and checked (for a group member: the group).
         let footprint = Layout.recordHeaderSize + f.recordLength
         let ok = withUnsafeTemporaryAllocation(byteCount: footprint, alignment: 8) { buf -> Bool in

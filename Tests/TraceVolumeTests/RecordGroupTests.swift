@@ -177,6 +177,42 @@ import TraceVolume
         return (pool, records[10].segment, records[10].offset - Layout.recordHeaderSize)
     }
 
+    /// `copyVerified` of group members checks each group once (the reader's
+    /// verified copy) and still never serves a byte that did not pass: a group
+    /// changed after its members were handed out, and not copied yet, is
+    /// `.recordChanged`; members of groups copied before the change come from
+    /// the copy that passed.
+    @Test func membersCopyOutFromOneVerifiedCopyPerGroup() throws {
+        let (pool, segment, offset) = try Self.threeGroups()
+        let views = try pool.store.openLaneReader(volume: "g", lane: 0).allRecords()
+        #expect(views.count == 30)
+        // Members 0 … 14: groups 1 and 2 copied and checked (group 2 stays cached).
+        for i in 0..<15 { #expect(try views[i].verifiedBytes() == Array(payload(i, 40)), "member \(i)") }
+        // Change a byte of the middle group's last member, then of the last group.
+        let groupAt = pool.memory.base + Int(pool.store.superblock.segmentOffset(segment)) + offset
+        let lastGroupAt = groupAt + Layout.recordFootprint(payloadLength: 10 * 48)
+        for p in [groupAt + 32 + 9 * 48 + 8, lastGroupAt + 32 + 8] { p.storeBytes(of: p.load(as: UInt8.self) ^ 0x01, as: UInt8.self) }
+        // The middle group's copy passed before the change: its members come from it, unchanged.
+        for i in 15..<20 { #expect(try views[i].verifiedBytes() == Array(payload(i, 40)), "member \(i)") }
+        // The last group was not copied before: its copy fails the checksum, for every member.
+        for i in 20..<30 {
+            #expect(throws: TraceError.recordChanged(segment: views[i].segment, offset: views[i].offset)) { _ = try views[i].verifiedBytes() }
+        }
+        // read(into:) shares the cache logic: a fresh reader refuses the changed group.
+        let reader = try pool.store.openLaneReader(volume: "g", lane: 0)
+        var buffer = [UInt8](repeating: 0, count: 64)
+        var read = 0
+        do {
+            while let r = try buffer.withUnsafeMutableBytes({ b throws(TraceError) in try reader.read(into: b) }) {
+                #expect(Array(buffer[0..<r.length]) == Array(payload(read, 40)))
+                read += 1
+            }
+            Issue.record("no error")
+        } catch {
+            #expect(read == 10, "every member before the changed group, none of it")
+        }
+    }
+
     @Test func damagedGroupIsATypedErrorAndSkippedWhole() throws {
         let (pool, segment, offset) = try Self.threeGroups()
         let sb = pool.store.superblock
