@@ -22,6 +22,9 @@ public final class LaneReader {
 
     /// The segments to read, in chain order, and where committed data ends in the last.
     var segments: [UInt64] = []
+    /// The chain sequence each of `segments` had when the chain was walked: a
+    /// ring writer that reclaims one gives it a new sequence (same lane).
+    var sequences: [UInt64] = []
     var tailOffset = 0
     /// The commit point of the tail is unknown (damaged commit word): the
     /// tail is read like a salvage read and its records are marked salvaged.
@@ -76,6 +79,7 @@ public final class LaneReader {
     public func refresh() throws(TraceError) {
         let walk = media.walkChain(slot: slot, lane: lane, uid: uid, ring: ring)
         var list = walk.segments
+        var listSequences = walk.sequences
         var tail = Int(walk.tailOffset)
         tailUnknown = false
         if let damage = walk.damage {
@@ -83,6 +87,7 @@ public final class LaneReader {
             // Rebuild the chain from every header that names this lane.
             let found = media.scanLane(uid: uid, lane: lane)
             list = []
+            listSequences = []
             var previous: UInt64?
             for (sequence, segment) in found where previous != sequence {
                 if let p = previous, sequence != p + 1 {
@@ -90,6 +95,7 @@ public final class LaneReader {
                            "segments with chain sequence \(p + 1)...\(sequence - 1) are missing; continuing at segment \(segment)")
                 }
                 list.append(segment)
+                listSequences.append(sequence)
                 previous = sequence
             }
             if !reportedChainDamage {
@@ -105,6 +111,7 @@ public final class LaneReader {
         }
         let current = position.cursor?.segment
         segments = list
+        sequences = listSequences
         tailOffset = tail
         if let current, let k = segments.firstIndex(of: current) {
             position.index = k
@@ -147,7 +154,10 @@ public final class LaneReader {
                     position.index += 1
                     continue
                 }
-                guard h.header.volumeUID == uid, h.header.lane == UInt32(lane) else {
+                // A ring writer that reclaimed the segment since the walk gave it
+                // a new life in this same lane: a new sequence, records not ours.
+                guard h.header.volumeUID == uid, h.header.lane == UInt32(lane),
+                      !ring || position.index >= sequences.count || h.header.sequence == sequences[position.index] else {
                     throw .overwrittenWhileReading(volume: volume, lane: lane)
                 }
                 position.segmentSequence = h.header.sequence

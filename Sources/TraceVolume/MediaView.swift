@@ -148,6 +148,8 @@ struct ChainWalk {
     /// Verified segments, head → tail. When `damage` is set these are the
     /// newest part of the chain, after the damaged link.
     var segments: [UInt64] = []
+    /// The chain sequence each of `segments` had when walked.
+    var sequences: [UInt64] = []
     /// Where committed data ends in the tail segment.
     var tailOffset: UInt32 = 0
     /// The commit word or a link is invalid; older segments are unreachable
@@ -186,6 +188,7 @@ extension MediaView {
             return walk
         }
         var reversed: [UInt64] = []
+        var reversedSequences: [UInt64] = []
         var index = word.segment
         var expectedSequence: UInt64? = nil
         while true {
@@ -222,6 +225,7 @@ extension MediaView {
                 break
             }
             reversed.append(index)
+            reversedSequences.append(header.sequence)
             if header.previous == Layout.noSegment || header.sequence == 0 {
                 // A head. Outside ring mode every chain starts at sequence 0.
                 if !ring && header.sequence != 0 {
@@ -241,6 +245,7 @@ extension MediaView {
             index = header.previous
         }
         walk.segments = reversed.reversed()
+        walk.sequences = reversedSequences.reversed()
         walk.tailOffset = walk.segments.isEmpty ? 0 : word.offset
         if superblock.versionMinor >= 4, walk.segments.last == word.segment, let tail = try? segmentHeader(word.segment),
            let damage = commitWindow(slot: slot, lane: lane, tail: word.segment, seed: tail.crc, tailOffset: Int(word.offset)).damage {

@@ -159,4 +159,41 @@ import TraceVolume
         w2.close()
         #expect(try readAll(try pool.store.openReader(volume: "ring")).last?.bytes == fits)
     }
+
+    /// Adversary finding (third round): a reader that walked a ring lane's
+    /// chain, then reached a segment the writer had meanwhile reclaimed for
+    /// the same lane, took the segment's new life for its own and reported the
+    /// lane damaged. It is told the segment was overwritten instead.
+    @Test func aReaderOverrunByARingWriterIsToldSoNotDamage() throws {
+        let pool = try memoryPool(size: 2 << 20)
+        try pool.store.createVolume(named: "ring", ring: true)
+        let w = try pool.store.openWriter(volume: "ring")
+        var i = 0
+        func chain() -> [UInt64] { pool.store.mountedSegments().chains[0][0] }
+        // Wrap the ring once.
+        let firstHead = chain().first
+        while chain().first == firstHead || i < 50 {
+            try w.append(bytes: Array(payload(i, 3000)), timestamp: UInt64(i))
+            w.commit()
+            i += 1
+        }
+        let reader = try pool.store.openLaneReader(volume: "ring", lane: 0)
+        let head = chain().first!
+        // The writer reclaims the reader's first segment and writes a few records into it.
+        while chain().last != head {
+            try w.append(bytes: Array(payload(i, 3000)), timestamp: UInt64(i))
+            w.commit()
+            i += 1
+        }
+        for _ in 0..<3 {
+            try w.append(bytes: Array(payload(i, 3000)), timestamp: UInt64(i))
+            w.commit()
+            i += 1
+        }
+        var caught: TraceError?
+        do { while try reader.next() != nil {} } catch { caught = error }
+        #expect(caught == .overwrittenWhileReading(volume: "ring", lane: 0))
+        w.close()
+        #expect(try pool.store.check().findings.allSatisfy { $0.severity == .info })
+    }
 }
