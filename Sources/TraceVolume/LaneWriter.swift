@@ -414,7 +414,7 @@ public final class LaneWriter: @unchecked Sendable {
         // writer opened: its start goes beside the commit word (same line, stored
         // first), and the persist below drains record and words together. A
         // crash before it ends can tear only that record, which readers stop at.
-        let oneFence = region.granularity != .page && oneFenceCommits && tailIsOwn && segment == committedSegment
+        let oneFence = oneFenceCommits && tailIsOwn && segment == committedSegment
             && piecesSinceCommit == 1 && offset - committedOffset <= Layout.tornCommitWindow
         if windowMinor >= 4 {
             // What this commit covers (FORMAT.md §10.3), stored before the commit

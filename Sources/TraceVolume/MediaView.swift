@@ -49,9 +49,11 @@ struct MediaView {
             guard let w = CommitWord(rawValue: word), w.segment == tail else { return (Int.max, nil) }
             return (window(Int(w.offset)), nil)
         }
-        let stable = CommitWord(rawValue: loadCommitWord(slot: slot, lane: lane)) == CommitWord(segment: tail, offset: UInt32(o))
+        // Loaded again after the window word: a writer that committed meanwhile
+        // explains any disagreement (FORMAT.md §10.3, a look from another process).
+        func moved() -> Bool { CommitWord(rawValue: loadCommitWord(slot: slot, lane: lane)) != CommitWord(segment: tail, offset: UInt32(o)) }
         func damaged(_ field: String, _ value: Int) -> (Int, FormatError?) {
-            (Int.max, stable ? .invalidField(.laneWord(slot: slot, lane: lane), field: field, value: UInt64(value)) : nil)
+            (Int.max, moved() ? nil : .invalidField(.laneWord(slot: slot, lane: lane), field: field, value: UInt64(value)))
         }
         guard let w = CommitWindow.decode(word, seed: seed, crc: crc) else {
             // A commit that opens a segment writes a word for that segment
@@ -61,7 +63,7 @@ struct MediaView {
             // beside the old commit word: neither is damage, and each is
             // checked against the segment it names where that persisted.
             if o == Layout.segmentHeaderSize && openedTailExplains(word, tail: tail)
-                || CommitWindow.opensSegment(word) && nextSegmentExplains(word, tail: tail) {
+                || CommitWindow.opensSegment(word) && (moved() || nextSegmentExplains(word, tail: tail)) {
                 return (Int.max, nil)
             }
             return damaged("commit word (its commit-window word does not match the tail segment \(tail))", o)
@@ -88,11 +90,20 @@ struct MediaView {
     /// segment after `tail`, whose header may not have persisted either. It
     /// cannot when the word matches the header of a segment that is not
     /// `tail`'s successor in its lane (sequence + 1, `previous` = tail): then
-    /// the commit word names the wrong segment. O(segment count) header reads:
-    /// only on this rare path (a crash between the two stores, or damage).
+    /// the commit word names the wrong segment. O(segment count): the
+    /// summary entries (or, without a summary, the headers) of every segment,
+    /// and the header of each entry that names the tail's lane; only on this
+    /// rare path (a crash between the two stores, or damage), and not when the
+    /// commit word moved meanwhile (a live writer).
     func nextSegmentExplains(_ word: UInt64, tail: UInt64) -> Bool {
         guard let t = try? segmentHeader(tail) else { return false }
         for i in 0..<superblock.segmentCount where i != tail {
+            // The segment the interrupted commit opened has the tail's lane in
+            // its summary entry (written with its header, §6.1); reading only
+            // those headers keeps this off every other segment's page.
+            if hasSummary {
+                guard let e = try? summaryEntry(i), e.volumeUID == t.header.volumeUID, e.lane == t.header.lane else { continue }
+            }
             guard let h = try? segmentHeader(i), CommitWindow.decode(word, seed: h.crc, crc: crc) != nil else { continue }
             return h.header.volumeUID == t.header.volumeUID && h.header.lane == t.header.lane
                 && h.header.sequence == t.header.sequence &+ 1 && h.header.previous == tail

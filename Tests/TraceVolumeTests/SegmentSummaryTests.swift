@@ -42,6 +42,14 @@ import TraceVolume
 
     static func entryOffset(_ store: TraceStore, _ segment: UInt64) -> Int { Int(store.superblock.summaryEntryOffset(segment)) }
 
+    /// Rewrites segment `segment`'s summary entry in `image` as `change` says, with a valid checksum (a forgery).
+    static func forge(_ image: InMemoryRegion, _ store: TraceStore, _ segment: UInt64, _ change: (inout SummaryEntry) -> Void) throws {
+        let p = image.base + entryOffset(store, segment)
+        var e = try SummaryEntry.decode(UnsafeRawBufferPointer(start: p, count: Layout.summaryEntrySize), index: segment)
+        change(&e)
+        e.encode(into: p, index: segment)
+    }
+
     @Test func mountFromTheSummaryFindsWhatTheHeaderWalkFinds() throws {
         let (pool, all) = try Self.sample()
         #expect(pool.store.superblock.summaryOffset != 0 && pool.store.superblock.versionMinor >= 3)
@@ -99,10 +107,7 @@ import TraceVolume
                 for segment in [chain.first!, chain[chain.count / 2], chain.last!] {
                     for (what, change) in changes {
                         let image = pool.snapshot()
-                        let p = image.base + Self.entryOffset(pool.store, segment)
-                        var e = try SummaryEntry.decode(UnsafeRawBufferPointer(start: p, count: 32), index: segment)
-                        change(&e)
-                        e.encode(into: p, index: segment)
+                        try Self.forge(image, pool.store, segment, change)
                         let (fast, walked) = try Self.mountBoth(image)
                         #expect(fast.mountedSegments().chains == walked.mountedSegments().chains, "slot \(slot) segment \(segment) \(what)")
                         #expect(fast.warnings.map(\.description) == walked.warnings.map(\.description))
@@ -127,15 +132,9 @@ import TraceVolume
         try #require(a.count >= 4 && b.count >= 3)
         let uidA = try pool.store.volume(named: "a").uid
         let image = pool.snapshot()
-        func forge(_ segment: UInt64, _ change: (inout SummaryEntry) -> Void) throws {
-            let p = image.base + Self.entryOffset(pool.store, segment)
-            var e = try SummaryEntry.decode(UnsafeRawBufferPointer(start: p, count: 32), index: segment)
-            change(&e)
-            e.encode(into: p, index: segment)
-        }
         // a[2] (mid-chain) now links to b[1], which claims to be a's lane 2, sequence 1, before a[0].
-        try forge(a[2]) { $0.previous = b[1] }
-        try forge(b[1]) { $0 = SummaryEntry(volumeUID: uidA, sequence: 1, previous: a[0], lane: 2) }
+        try Self.forge(image, pool.store, a[2]) { $0.previous = b[1] }
+        try Self.forge(image, pool.store, b[1]) { $0 = SummaryEntry(volumeUID: uidA, sequence: 1, previous: a[0], lane: 2) }
         let (fast, walked) = try Self.mountBoth(image)
         #expect(fast.warnings.isEmpty, "\(fast.warnings)")
         #expect(fast.mountNotes.contains { $0.contains("segment \(b[1]) is claimed by two lanes") }, "\(fast.mountNotes)")
@@ -167,13 +166,7 @@ import TraceVolume
         let free = (0..<pool.store.superblock.segmentCount).last { !used.contains($0) }!
         let uidA = try pool.store.volume(named: "a").uid
         let image = pool.snapshot()
-        func forge(_ segment: UInt64, _ change: (inout SummaryEntry) -> Void) throws {
-            let p = image.base + Self.entryOffset(pool.store, segment)
-            var e = try SummaryEntry.decode(UnsafeRawBufferPointer(start: p, count: 32), index: segment)
-            change(&e)
-            e.encode(into: p, index: segment)
-        }
-        try forge(a[2]) { $0.previous = free }
+        try Self.forge(image, pool.store, a[2]) { $0.previous = free }
         SummaryEntry(volumeUID: uidA, sequence: 1, previous: a[0], lane: 2).encode(into: image.base + Self.entryOffset(pool.store, free), index: free)
         let hit = Int(pool.store.superblock.segmentOffset(a[1])) + 64 + 40
         image.base.storeBytes(of: image.base.load(fromByteOffset: hit, as: UInt8.self) ^ 1, toByteOffset: hit, as: UInt8.self)

@@ -6,6 +6,7 @@ export them to Parquet (`python3 -m pmtrace export-parquet <pool> <volume> <dir>
 Built on the C reader API of include/pmtrace.h (libPMTraceC.so; set
 PMTRACE_LIB to its path if it is not found).
 """
+import contextlib
 import ctypes
 import os
 import sys
@@ -72,18 +73,26 @@ class Region:
                 out.append((name, lanes.value))
         return out
 
-    def batches(self, volume, since=None, capacity=1 << 20, reuse=False):
-        """Yields dicts of NumPy arrays (COLUMNS) of up to `capacity` accesses each, in timestamp
-        order; each dict is new (safe to keep), unless `reuse`: then the same arrays are refilled
-        for every batch (a dict is valid only until the next one is asked for; nothing is allocated
-        or first-touched per batch, for streaming consumers such as the Parquet export).
-        `since`: ns since the Unix epoch to seek to."""
+    @contextlib.contextmanager
+    def _reader(self, volume, since):
+        """A C reader of `volume`, sought to `since` (ns since the Unix epoch) when given; closed on exit."""
         reader = ctypes.c_void_p()
         check(self._lib.pmt_reader_open(self._store, volume.encode("utf-8", "surrogateescape"), ctypes.byref(reader)),
               f"open volume {volume!r}")
         try:
             if since is not None:
                 check(self._lib.pmt_reader_seek(reader, since), "pmt_reader_seek")
+            yield reader
+        finally:
+            self._lib.pmt_reader_close(reader)
+
+    def batches(self, volume, since=None, capacity=1 << 20, reuse=False):
+        """Yields dicts of NumPy arrays (COLUMNS) of up to `capacity` accesses each, in timestamp
+        order; each dict is new (safe to keep), unless `reuse`: then the same arrays are refilled
+        for every batch (a dict is valid only until the next one is asked for; nothing is allocated
+        or first-touched per batch, for streaming consumers such as the Parquet export).
+        `since`: ns since the Unix epoch to seek to."""
+        with self._reader(volume, since) as reader:
             arrays = None
             n = ctypes.c_size_t()
             while True:
@@ -99,8 +108,6 @@ class Region:
                     continue
                 check(rc, "pmt_reader_read_accesses")
                 yield {name: a[:n.value] for name, a in arrays.items()}
-        finally:
-            self._lib.pmt_reader_close(reader)
 
     def runs(self, volume, since=None, capacity=1 << 20, run_capacity=1 << 14):
         """Yields (columns, runs) for streaming consumers: `columns` a dict of NumPy arrays kind,
@@ -110,12 +117,7 @@ class Region:
         (pmt_reader_read_access_runs); the same arrays are refilled for every chunk (valid until
         the next one is asked for). `since`: ns since the Unix epoch to seek to."""
         wanted = [(name, dtype) for name, dtype in COLUMNS if name not in ("lane", "timestamp")]
-        reader = ctypes.c_void_p()
-        check(self._lib.pmt_reader_open(self._store, volume.encode("utf-8", "surrogateescape"), ctypes.byref(reader)),
-              f"open volume {volume!r}")
-        try:
-            if since is not None:
-                check(self._lib.pmt_reader_seek(reader, since), "pmt_reader_seek")
+        with self._reader(volume, since) as reader:
             arrays = None
             runs = np.empty(run_capacity, RUN_DTYPE)
             n, k = ctypes.c_size_t(), ctypes.c_size_t()
@@ -135,8 +137,6 @@ class Region:
                     continue
                 check(rc, "pmt_reader_read_access_runs")
                 yield {name: a[:n.value] for name, a in arrays.items()}, runs[:k.value]
-        finally:
-            self._lib.pmt_reader_close(reader)
 
     def accesses(self, volume, since=None):
         """All of a volume's accesses as one dict of NumPy arrays (for traces that fit in memory)."""
