@@ -30,9 +30,11 @@ extension GuestMemory {
     /// of `epoch` into `path`, a new file of the range's length: non-zero
     /// pages written, zero pages left as holes (a sparse file). The file
     /// must not exist (`overwrite` replaces it). One pass over the machine
-    /// lane up to the epoch's checkpoint; memory: the range's size in
-    /// anonymous pages, touched only where data lands. Not durable
-    /// (no fsync): a crash during restore leaves a partial file.
+    /// lane up to the epoch's checkpoint, each winning page written from the
+    /// verified record straight into the file; memory: O(pages recorded) for
+    /// the winners' index, no image-sized buffer. Not durable
+    /// (no fsync): a crash during restore leaves a partial file; an error
+    /// removes it.
     public func restore(epoch: Int, range: Range<UInt64>? = nil, to path: String, overwrite: Bool = false) throws -> RestoreSummary {
         precondition(epoch >= 0 && epoch < epochs.epochs.count, "epoch out of range")
         if range == nil, ramBytes == 0 || ramBytes % 4096 != 0 || ramBytes > Self.maxImageBytes {
@@ -52,45 +54,59 @@ extension GuestMemory {
             if let last = v.last(where: { $0.epoch <= epoch }) { winners[last.sequence] = gpa }
         }
         let length = Int(range.upperBound - range.lowerBound)
-        guard let buffer = mmap(nil, length, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
-              buffer != MAP_FAILED else { throw GuestEpochsError("cannot map \(length) bytes of memory to build the image: \(String(cString: strerror(errno)))") }
-        defer { munmap(buffer, length) }
-        var filled = [Bool](repeating: false, count: length / 4096)
-        let scan = try store.openLaneReader(volume: volume, lane: epochs.machineLane)
-        var seen = 0
-        while seen < winners.count, let r = try scan.next() {
-            guard r.kind == .pageImage, let gpa = winners[r.sequence] else { continue }
-            try r.decodePayload { p throws(FormatError) in
-                let page = try PageImage.decode(p).page
-                let at = Int(gpa - range.lowerBound)
-                (buffer + at).copyMemory(from: page.baseAddress!, byteCount: 4096)
-                // An all-zero image stays a hole.
-                filled[at / 4096] = page.contains { $0 != 0 }
-            }
-            seen += 1
-        }
         let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL)
         let fd = open(path, flags, 0o644)
         guard fd >= 0 else { throw GuestEpochsError("\(path): \(String(cString: strerror(errno)))") }
         defer { close(fd) }
+        // A failed restore leaves no partial image behind.
+        var finished = false
+        defer { if !finished { unlink(path) } }
         guard ftruncate(fd, off_t(length)) == 0 else { throw GuestEpochsError("\(path): \(String(cString: strerror(errno)))") }
-        var summary = RestoreSummary(bytes: UInt64(length), dataPages: 0, holes: 0)
-        var i = 0
-        while i < filled.count {
-            guard filled[i] else { summary.holes += 1; i += 1; continue }
-            var j = i
-            while j < filled.count && filled[j] { j += 1 }
-            var offset = i * 4096
-            let end = j * 4096
-            while offset < end {
-                let n = pwrite(fd, buffer + offset, end - offset, off_t(offset))
-                if n < 0 && errno == EINTR { continue }
-                guard n > 0 else { throw GuestEpochsError("\(path): \(String(cString: strerror(errno)))") }
-                offset += n
+        // Each winning page goes from the verified record straight into the
+        // file at its offset: one copy, no image-sized buffer. The file
+        // starts as one hole, so an all-zero page needs no write.
+        var summary = RestoreSummary(bytes: UInt64(length), dataPages: 0, holes: length / 4096)
+        var writeError: Int32 = 0
+        let scan = try store.openLaneReader(volume: volume, lane: epochs.machineLane)
+        var seen = 0
+        while seen < winners.count, writeError == 0, let r = try scan.next() {
+            guard r.kind == .pageImage, let gpa = winners[r.sequence] else { continue }
+            try r.decodePayload { p throws(FormatError) in
+                let page = try PageImage.decode(p).page
+                guard !Self.isZero(page) else { return }
+                writeError = Self.writeAll(fd, page, at: off_t(gpa - range.lowerBound))
+                summary.dataPages += 1
+                summary.holes -= 1
             }
-            summary.dataPages += j - i
-            i = j
+            seen += 1
         }
+        guard writeError == 0 else { throw GuestEpochsError("\(path): \(String(cString: strerror(writeError)))") }
+        finished = true
         return summary
+    }
+
+    /// Whether `page` (4 KiB) is all zero bytes, eight at a time.
+    static func isZero(_ page: UnsafeRawBufferPointer) -> Bool {
+        var acc: UInt64 = 0
+        var i = 0
+        while i + 8 <= page.count {
+            acc |= page.loadUnaligned(fromByteOffset: i, as: UInt64.self)
+            i += 8
+        }
+        while i < page.count { acc |= UInt64(page[i]); i += 1 }
+        return acc == 0
+    }
+
+    /// `pwrite`s all of `bytes` at `offset`, retrying short writes and
+    /// EINTR; 0, or the errno that stopped it.
+    static func writeAll(_ fd: Int32, _ bytes: UnsafeRawBufferPointer, at offset: off_t) -> Int32 {
+        var done = 0
+        while done < bytes.count {
+            let n = pwrite(fd, bytes.baseAddress! + done, bytes.count - done, offset + off_t(done))
+            if n < 0 && errno == EINTR { continue }
+            guard n > 0 else { return n == 0 ? EIO : errno }
+            done += n
+        }
+        return 0
     }
 }

@@ -68,6 +68,24 @@ import TraceVolume
         #expect(throws: GuestEpochsError.self) { _ = try m.restore(epoch: 2, range: 0x3001..<0x5000, to: path, overwrite: true) }
     }
 
+    /// A page image damaged after the recording was opened fails the
+    /// restore with a typed error and leaves no partial image behind.
+    @Test func aDamagedImageFailsTheRestoreAndLeavesNoFile() throws {
+        let pool = try Self.recording()
+        let m = try GuestMemory(store: pool.store, volume: "g")
+        let bytes = UnsafeMutableRawBufferPointer(start: pool.memory.base, count: Int(pool.memory.size))
+        func isImageOfThrees(_ i: Int) -> Bool {
+            bytes[i] == 3 && bytes[i + 4095] == 3 && bytes[i..<i + 4096].allSatisfy { $0 == 3 }
+        }
+        let found: Int? = (0...(bytes.count - 4096)).first(where: isImageOfThrees)
+        let at = try #require(found)
+        bytes[at + 100] ^= 0x40
+        let path = NSTemporaryDirectory() + "pmtrace-guest-damaged-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).img"
+        defer { unlink(path) }
+        #expect(throws: TraceError.self) { _ = try m.restore(epoch: 1, to: path) }
+        #expect(access(path, F_OK) != 0)
+    }
+
     /// A checkpoint claiming 2^62 bytes of RAM, or 12 bytes, is refused with
     /// a message, not a trap or an attempt to map it.
     @Test(arguments: [UInt64(1) << 62, 12, 0]) func hostileRAMSizeIsRefused(ram: UInt64) throws {
