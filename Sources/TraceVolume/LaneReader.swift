@@ -48,6 +48,14 @@ public final class LaneReader {
     @exclusivity(unchecked) var salvaging = false
     @exclusivity(unchecked) var lastSequence: UInt64?
     @exclusivity(unchecked) var lastTimestamp: UInt64 = 0
+    /// A ring lane read with `skipReclaimed`: records are checked for
+    /// sequence continuity, gaps reported and repeats skipped.
+    let followsGaps: Bool
+    /// The lane held no record when this reader was opened (so its first
+    /// record is sequence 0).
+    var openedEmpty = false
+    /// The sequence of the last record handed out whole (nil: none yet).
+    @usableFromInline var handedThrough: UInt64?
 
     /// Everything this reader skipped or found cut short, in order.
     public private(set) var skipped: [ReadNotice] = []
@@ -65,7 +73,9 @@ public final class LaneReader {
         slot = info.slot
         uid = info.uid
         ring = info.ring
+        followsGaps = info.ring && options.skipReclaimed
         try refresh()
+        openedEmpty = segments.isEmpty
     }
 
     func notice(_ problem: FormatError, _ action: String) {
@@ -148,7 +158,7 @@ public final class LaneReader {
                 let index = segments[position.index]
                 let h: (header: SegmentHeader, crc: UInt32)
                 do throws(FormatError) { h = try media.segmentHeader(index) } catch {
-                    if ring { throw .overwrittenWhileReading(volume: volume, lane: lane) }
+                    if ring { try overtaken(at: index); continue }
                     guard options.skipDamaged else { throw .laneDamaged(volume: volume, lane: lane, error) }
                     notice(error, "skipped segment \(index)")
                     position.index += 1
@@ -158,7 +168,8 @@ public final class LaneReader {
                 // a new life in this same lane: a new sequence, records not ours.
                 guard h.header.volumeUID == uid, h.header.lane == UInt32(lane),
                       !ring || position.index >= sequences.count || h.header.sequence == sequences[position.index] else {
-                    throw .overwrittenWhileReading(volume: volume, lane: lane)
+                    try overtaken(at: index)
+                    continue
                 }
                 position.segmentSequence = h.header.sequence
                 position.cursor = media.records(in: index, seed: h.crc, limit: limit(at: position.index))
@@ -176,7 +187,8 @@ public final class LaneReader {
                     return nil
                 }
                 if ring, let h = try? media.segmentHeader(position.cursor!.segment), h.header.sequence != position.segmentSequence {
-                    throw .overwrittenWhileReading(volume: volume, lane: lane)
+                    try overtaken(at: position.cursor!.segment)
+                    continue
                 }
                 guard options.skipDamaged else { throw .laneDamaged(volume: volume, lane: lane, error) }
                 resynchronize(after: error)
@@ -219,6 +231,40 @@ public final class LaneReader {
                 position.cursor = nil
             }
         }
+    }
+
+    /// The ring writer reclaimed `segment` while this reader was in it or
+    /// about to read it. With `skipReclaimed`, walk the chain again and go on
+    /// at the lane's oldest record (the next one handed out is reported with
+    /// the gap); without it, throw `overwrittenWhileReading`.
+    func overtaken(at segment: UInt64) throws(TraceError) {
+        guard options.skipReclaimed else { throw .overwrittenWhileReading(volume: volume, lane: lane) }
+        position = Position()
+        pending = nil
+        // A chain that is really damaged (not a live reclaim) still throws here.
+        try refresh()
+    }
+
+    /// Whether the record starting with `first` is handed out: always,
+    /// except on a ring followed with `skipReclaimed`, where a record handed
+    /// out already is not (after a reclaim skip) and a gap before it is
+    /// reported. Marks it handed out. O(1).
+    func admits(_ first: Found) -> Bool {
+        let sequence = first.header.sequence
+        if followsGaps, let expected = handedThrough.map({ $0 &+ 1 }) ?? (openedEmpty ? 0 : nil) {
+            if sequence < expected { return false }
+            if sequence > expected { reportGap(from: expected, resumingAt: sequence, segment: first.fragment.segment) }
+        }
+        handedThrough = sequence
+        return true
+    }
+
+    /// Reports the records a ring writer reclaimed before this reader
+    /// reached them: sequence `first` up to `next`, the first one after the
+    /// gap (found in `segment`).
+    func reportGap(from first: UInt64, resumingAt next: UInt64, segment: UInt64) {
+        notice(.invalidField(.segmentHeader(segment: segment), field: "sequence (reclaimed by the ring writer before it was read)", value: next),
+               "\(next - first) record(s), sequence \(first)...\(next - 1), were reclaimed before this reader reached them; continuing at sequence \(next)")
     }
 
     /// After a record failed its checks: find the next record of this lane in
@@ -366,6 +412,7 @@ public final class LaneReader {
         position.cursor!.consumedMembers(upTo: run.at, index: run.index)
         // The last member's sequence and timestamp, for salvage and resynchronization (§10.4).
         lastSequence = run.sequence &+ UInt64(run.index - 1)
+        handedThrough = lastSequence
         lastTimestamp = run.lastTimestamp
     }
 
@@ -393,7 +440,10 @@ public final class LaneReader {
             let startSalvaging = salvaging
             guard let first = try nextFragment() else { return nil }
             let flags = first.header.flags
-            if flags.isEmpty { return Parts(header: first.header, first: first.fragment, rest: [], salvaged: first.salvaged) }
+            if flags.isEmpty {
+                guard admits(first) else { continue }
+                return Parts(header: first.header, first: first.fragment, rest: [], salvaged: first.salvaged)
+            }
             if flags.contains(.continuation) { continue }  // tail of a record whose start was reclaimed or abandoned
             var parts: [RecordFragment] = []
             var abandoned = false
@@ -404,6 +454,7 @@ public final class LaneReader {
                 guard let f = try nextFragment() else {
                     if salvaged || salvaging {
                         // A salvaged record's later fragments are missing: hand out what is there.
+                        guard admits(first) else { return nil }
                         return Parts(header: first.header, first: first.fragment, rest: parts, salvaged: true)
                     }
                     // Not all committed yet: come back to this record later.
@@ -412,6 +463,9 @@ public final class LaneReader {
                     return nil
                 }
                 // Fragments join by flags and sequence; kind and timestamp are the first's (FORMAT.md §7).
+                // (After a reclaim skip, `f` is the first record after the gap and `before`
+                // lies in the reclaimed segment: reading on from there meets the reclaim
+                // again, and the reader goes back to the head, where it finds `f` anew.)
                 guard f.header.flags.contains(.continuation), f.header.sequence == first.header.sequence else {
                     // The record was abandoned (crash mid-record): drop it, resume at `f`.
                     position = before
@@ -423,6 +477,7 @@ public final class LaneReader {
                 last = f
             }
             if abandoned || last.header.flags.contains(.hasMore) { continue }
+            guard admits(first) else { continue }
             return Parts(header: first.header, first: first.fragment, rest: parts, salvaged: salvaged)
         }
     }

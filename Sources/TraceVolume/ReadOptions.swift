@@ -13,16 +13,25 @@ public struct ReadOptions: Sendable {
     /// to the reader's `onDamage` handler and kept in `skipped`. Nothing is
     /// skipped silently.
     public var skipDamaged: Bool
+    /// On a ring volume, a reader the writer overtakes (it reclaimed the
+    /// segment being read) continues at the lane's oldest record still held,
+    /// like `tail -f` after a log rotation, instead of throwing
+    /// `overwrittenWhileReading`. The records it lost are reported, by
+    /// sequence range, to `onDamage` and kept in `skipped`; none is returned
+    /// twice. Without a ring, no effect.
+    public var skipReclaimed: Bool
 
-    /// Options; by default neither salvage nor damage skipping.
-    public init(salvage: Bool = false, skipDamaged: Bool = false) {
+    /// Options; by default no salvage, damage skipping or reclaim skipping.
+    public init(salvage: Bool = false, skipDamaged: Bool = false, skipReclaimed: Bool = false) {
         self.salvage = salvage
         self.skipDamaged = skipDamaged
+        self.skipReclaimed = skipReclaimed
     }
 }
 
-/// Something a reader passed over: damage it skipped, or the early end of a
-/// ring chain. Says where and why.
+/// Something a reader passed over: damage it skipped, the early end of a
+/// ring chain, or records a ring writer reclaimed before they were read.
+/// Says where and why.
 public struct ReadNotice: Sendable, CustomStringConvertible {
     /// The volume read.
     public let volume: String

@@ -61,7 +61,9 @@ public enum TraceError: Error, Equatable, Sendable {
     /// A segment that looked free was kept because its header names a live
     /// volume it may hold data of (a warning, not a failure).
     case segmentReserved(segment: UInt64, volume: String)
-    /// A ring-mode writer reclaimed the segment a reader was in.
+    /// A ring-mode writer reclaimed the segment a reader was in (a reader
+    /// opened with `ReadOptions.skipReclaimed` goes on at the oldest record
+    /// instead, and reports the gap).
     case overwrittenWhileReading(volume: String, lane: Int)
 }
 

@@ -15,7 +15,9 @@ struct Dump: ParsableCommand {
             `perf script`: time (the batch's seal time), lane, kind, address, size, and pc / virtual address \
             when recorded; --symbolize --as adds the function (symbol+offset) and image of the PC (or, without \
             a PC, of the address), or the mapping holding it. --follow keeps reading what a live writer \
-            commits, like `tail -f` (stop it with Ctrl-C).
+            commits, like `tail -f` (stop it with Ctrl-C); on a ring volume, records the writer reclaims \
+            before they are printed are reported on stderr by sequence range, and printing goes on at the \
+            oldest record still held.
             """)
 
     @Argument(help: "Pool file or device.") var pool: String
@@ -66,7 +68,10 @@ struct Dump: ParsableCommand {
         } else {
             p = try openPool(pool, writable: false)
         }
-        let reader = try p.store.openReader(volumeBytes: volume.bytes, options: ReadOptions(salvage: salvage))
+        // Following a ring volume, a reader the writer laps goes on at the oldest
+        // record still held (each gap reported on stderr), like `tail -f`.
+        let reader = try p.store.openReader(volumeBytes: volume.bytes, options: ReadOptions(salvage: salvage, skipReclaimed: follow))
+        reader.onDamage = { warnDamage($0) }
         let recordFilter = try filter.filter(for: reader)
         try recordFilter.prepare(reader)
         let encoder = JSONEncoder()

@@ -105,6 +105,78 @@ import TraceVolume
         #expect(try pool.store.openLaneReader(volume: "live", lane: 0).allRecords().count == total)
     }
 
+    /// A `skipReclaimed` reader following a ring writer that laps it again
+    /// and again (records split across segments among them): it never throws,
+    /// never hands out a record twice or out of order, every record it can
+    /// still copy is intact, and each gap in what it handed out is reported
+    /// by exactly one notice naming that gap.
+    @Test func aFollowerLappedByARingWriterReportsEveryGapExactly() throws {
+        let pool = try memoryPool(size: 2 << 20)
+        try pool.store.createVolume(named: "ring", ring: true)
+        let w = try pool.store.openWriter(volume: "ring")
+        let total = 6_000
+        @Sendable func size(_ i: Int) -> Int { i % 7 == 0 ? 90_000 : 2_000 + i % 500 }
+        let written = LockedCounter(), done = LockedCounter(), problems = LockedCounter()
+        /// Written by the reader thread only, read after both threads end.
+        final class Log: @unchecked Sendable {
+            var reader: LaneReader?
+            var handed: [UInt64] = []
+            var reported: [(first: UInt64, last: UInt64)] = []
+        }
+        let log = Log()
+        // Opened on the empty lane: every record it does not hand out is a loss it must report.
+        log.reader = try pool.store.openLaneReader(volume: "ring", lane: 0, options: ReadOptions(skipReclaimed: true))
+        DispatchQueue.concurrentPerform(iterations: 2) { role in
+            if role == 0 {
+                for i in 0..<total {
+                    do { try w.append(bytes: Array(payload(i, size(i))), timestamp: UInt64(i)) } catch { problems.add() }
+                    w.commit()
+                    written.add()
+                }
+                done.add()
+                return
+            }
+            do {
+                let reader = log.reader!
+                reader.onDamage = { n in
+                    // "<n> record(s), sequence A...B, were reclaimed …"
+                    let range = n.action.split(separator: " ")[3].dropLast().split(separator: ".", omittingEmptySubsequences: true)
+                    if range.count == 2, let a = UInt64(range[0]), let b = UInt64(range[1]) { log.reported.append((a, b)) } else { problems.add() }
+                }
+                while true {
+                    let finished = done.value != 0
+                    try reader.refresh()
+                    while let r = try reader.next() {
+                        if let last = log.handed.last, r.sequence <= last { problems.add() }
+                        log.handed.append(r.sequence)
+                        var bytes: [UInt8] = []
+                        do {
+                            try r.copyVerified { bytes.append(contentsOf: $0) }
+                            if bytes != Array(payload(Int(r.sequence), size(Int(r.sequence)))) { problems.add() }
+                        } catch {}  // reclaimed after it was handed out: refused, not wrong
+                        // Now and then, let the writer lap this reader.
+                        if log.handed.count % 400 == 0 {
+                            let target = min(total, written.value + 300)
+                            while written.value < target && done.value == 0 { sched_yield() }
+                        }
+                    }
+                    if finished { break }
+                }
+            } catch { problems.add() }
+        }
+        w.close()
+        #expect(problems.value == 0)
+        let handed = log.handed
+        #expect(handed.last == UInt64(total - 1))
+        // Gaps: before the first record handed out, and between records.
+        var gaps = zip(handed, handed.dropFirst()).filter { $1 != $0 + 1 }.map { (first: $0 + 1, last: $1 - 1) }
+        if let first = handed.first, first > 0 { gaps.insert((first: 0, last: first - 1), at: 0) }
+        #expect(gaps.count > 0, "the writer never lapped the reader")
+        let expected = gaps.map { [$0.first, $0.last] }, got = log.reported.map { [$0.first, $0.last] }
+        let firstDifference = zip(expected, got).enumerated().first { $0.element.0 != $0.element.1 }
+        #expect(expected == got, "\(expected.count) gaps, \(got.count) reports; first difference: \(String(describing: firstDifference))")
+    }
+
     @Test func metadataOperationsFromManyThreads() throws {
         let pool = try memoryPool(size: 32 << 20)
         let errors = LockedCounter()
