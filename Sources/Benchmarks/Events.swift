@@ -85,6 +85,10 @@ func realTraceBytes(_ ctx: Context) throws {
         return
     }
     let pmtraceBin = URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("pmtrace").path
+    guard FileManager.default.isExecutableFile(atPath: pmtraceBin) else {
+        print("  real trace: skipped (\(pmtraceBin) is missing: build it with `swift build -c release --product pmtrace`)")
+        return
+    }
     let pool = ctx.poolPath("events-real")
     let trace = ctx.poolPath("events-real-trace")
     defer { unlink(pool); unlink(trace) }
