@@ -93,8 +93,8 @@ extension TraceStore {
         var report = CheckReport()
         checkSuperblocks(&report, mode)
         checkVolumeTable(&report, mode)
-        let owned = checkLanes(&report, mode)
-        checkUnreachable(&report, owned: owned)
+        let (owned, states) = checkLanes(&report, mode)
+        checkUnreachable(&report, owned: owned, laneStates: states)
         return report
     }
 
@@ -182,36 +182,86 @@ extension TraceStore {
 
     /// Walks every lane and checks every committed record. Returns the
     /// segments the chains own.
-    private func checkLanes(_ report: inout CheckReport, _ mode: RepairMode) -> SegmentAllocator {
+    private func checkLanes(_ report: inout CheckReport, _ mode: RepairMode) -> (SegmentAllocator, [LaneKey: [UInt64]]) {
         var owned = SegmentAllocator(count: superblock.segmentCount)
+        var states: [LaneKey: [UInt64]] = [:]
         let live = lock.withLock { slots.indices.filter { slots[$0].isLive }.map { (info($0), slots[$0].entry!) } }
         for (info, entry) in live {
             report.volumes += 1
             for lane in 0..<info.laneCount {
                 report.lanes += 1
                 let location = "volume '\(Self.printable(entry.name))' lane \(lane)"
-                let walk = media.walkChain(slot: info.slot, lane: lane, uid: info.uid, ring: entry.flags.contains(.ring))
-                if let d = walk.damage {
-                    report.add(.error, location, "chain: \(d); \(walk.segments.count) newer segment(s) still reachable; "
-                               + "`read --skip-damaged` rebuilds the lane from its segment headers")
-                }
-                for (i, segment) in walk.segments.enumerated() {
-                    if !owned.claim(segment) {
-                        report.add(.error, "segment \(segment)", "owned twice (again by \(location))")
+                // A writer in another process may append (and a ring writer reclaim)
+                // while the lane is checked: what it finds then can be a mix of two
+                // states. A lane with findings whose commit word moved meanwhile is
+                // checked again, from a fresh walk (a few times at most).
+                var attempt = 0
+                while true {
+                    let before = (report, owned)
+                    let state = laneState(slot: info.slot, uid: info.uid, ring: entry.flags.contains(.ring), lane: lane)
+                    checkLane(info: info, entry: entry, lane: lane, location: location, &report, &owned, mode)
+                    let found = report.findings[before.0.findings.count...].contains { $0.severity != .info }
+                    let after = laneState(slot: info.slot, uid: info.uid, ring: entry.flags.contains(.ring), lane: lane)
+                    states[LaneKey(slot: info.slot, lane: lane)] = after
+                    guard found, after != state else { break }
+                    attempt += 1
+                    guard attempt < Self.liveLaneAttempts else {
+                        report.add(.info, location, "a writer committed to this lane during each of \(attempt) checks: "
+                                   + "the findings above may mix two states; check again when no writer is active")
+                        break
                     }
-                    report.segmentsInUse += 1
-                    guard let header = try? media.segmentHeader(segment) else { continue }  // reported by the walk
-                    if media.hasSummary {
-                        // A ring lane's head may be the segment a crash interrupted reclaiming (§6.1).
-                        checkSummaryEntry(segment, header.header, crashedReclaim: i == 0 && entry.flags.contains(.ring), &report, mode)
-                    }
-                    let isTail = i == walk.segments.count - 1
-                    checkSegment(segment, seed: header.crc, committedLimit: isTail ? Int(walk.tailOffset) : segmentSize,
-                                 isTail: isTail, location: location, laneOfTail: walk.damage == nil ? (info.slot, lane) : nil, &report)
+                    (report, owned) = before
                 }
             }
         }
-        return owned
+        return (owned, states)
+    }
+
+    /// A lane of a volume slot.
+    struct LaneKey: Hashable {
+        let slot: Int
+        let lane: Int
+    }
+
+    /// What a live writer changes in a lane: its commit word, and its chain
+    /// with each segment's header sequence (a ring writer's reclaim changes a
+    /// header before the commit word moves). O(segments in the lane).
+    private func laneState(slot: Int, uid: UInt64, ring: Bool, lane: Int) -> [UInt64] {
+        let walk = media.walkChain(slot: slot, lane: lane, uid: uid, ring: ring)
+        return [media.loadCommitWord(slot: slot, lane: lane), UInt64(walk.tailOffset)] + walk.segments + walk.sequences
+    }
+
+    /// Checks of a lane that a live writer changes before `check` reports
+    /// what it found (see `checkLanes`).
+    static let liveLaneAttempts = 5
+
+    /// Checks one lane: its chain, each segment's summary entry and records,
+    /// and what lies past its commit point; claims its segments in `owned`.
+    private func checkLane(info: VolumeInfo, entry: VolumeEntry, lane: Int, location: String, _ report: inout CheckReport,
+                           _ owned: inout SegmentAllocator, _ mode: RepairMode) {
+        let walk = media.walkChain(slot: info.slot, lane: lane, uid: info.uid, ring: entry.flags.contains(.ring))
+        if let d = walk.damage {
+            report.add(.error, location, "chain: \(d); \(walk.segments.count) newer segment(s) still reachable; "
+                       + "`read --skip-damaged` rebuilds the lane from its segment headers")
+        }
+        for (i, segment) in walk.segments.enumerated() {
+            if !owned.claim(segment) {
+                report.add(.error, "segment \(segment)", "owned twice (again by \(location))")
+            }
+            report.segmentsInUse += 1
+            guard let header = try? media.segmentHeader(segment) else { continue }  // reported by the walk
+            // A ring writer reclaimed it since the walk: no longer this lane's past.
+            let ring = entry.flags.contains(.ring)
+            if ring && i < walk.sequences.count && header.header.sequence != walk.sequences[i] { continue }
+            if media.hasSummary {
+                // A ring lane's head may be the segment a crash interrupted reclaiming (§6.1).
+                checkSummaryEntry(segment, header.header, crashedReclaim: i == 0 && entry.flags.contains(.ring), &report, mode)
+            }
+            let isTail = i == walk.segments.count - 1
+            checkSegment(segment, seed: header.crc, committedLimit: isTail ? Int(walk.tailOffset) : segmentSize,
+                         isTail: isTail, location: location, laneOfTail: walk.damage == nil ? (info.slot, lane) : nil,
+                         reclaimable: ring ? header.header.sequence : nil, &report)
+        }
     }
 
     /// A chain segment's summary entry must hold what its header holds
@@ -240,7 +290,7 @@ extension TraceStore {
     /// Checks the committed records of one segment, then (for a tail) what
     /// lies past the commit point.
     private func checkSegment(_ segment: UInt64, seed: UInt32, committedLimit: Int, isTail: Bool, location: String,
-                              laneOfTail: (Int, Int)? = nil, _ report: inout CheckReport) {
+                              laneOfTail: (Int, Int)? = nil, reclaimable sequence: UInt64? = nil, _ report: inout CheckReport) {
         var cursor = media.records(in: segment, seed: seed, limit: committedLimit)
         if isTail, let (slot, lane) = laneOfTail {
             cursor.tornFrom = media.commitWindow(slot: slot, lane: lane, tail: segment, seed: seed, tailOffset: committedLimit).tornFrom
@@ -267,6 +317,9 @@ extension TraceStore {
                     return
                 }
             } catch {
+                // A ring segment whose header changed since it was read was reclaimed
+                // by a live writer: its records are no longer the lane's (not damage).
+                if let sequence, (try? media.segmentHeader(segment))?.header.sequence != sequence { return }
                 report.add(.error, location, "committed record damaged: \(error)")
                 return
             }
@@ -313,17 +366,46 @@ extension TraceStore {
     /// and committing (reusable: nothing can be lost). Those with records are
     /// data a damaged link cut off: kept out of reuse until the volume is
     /// deleted, and readable with `read --skip-damaged`.
-    private func checkUnreachable(_ report: inout CheckReport, owned: SegmentAllocator) {
-        let live = lock.withLock { slots.filter { $0.isLive }.map { ($0.entry!.uid, Self.printable($0.entry!.name)) } }
+    private func checkUnreachable(_ report: inout CheckReport, owned: SegmentAllocator, laneStates: [LaneKey: [UInt64]]) {
+        let live = lock.withLock {
+            slots.indices.filter { slots[$0].isLive }.map { (uid: slots[$0].entry!.uid, name: Self.printable(slots[$0].entry!.name), slot: $0,
+                                                            ring: slots[$0].entry!.flags.contains(.ring), lanes: Int(slots[$0].entry!.laneCount)) }
+        }
         for segment in 0..<superblock.segmentCount where !owned.isUsed(segment) {
-            guard let h = try? media.segmentHeader(segment), let volume = live.first(where: { $0.0 == h.header.volumeUID }) else { continue }
+            guard let h = try? media.segmentHeader(segment), let volume = live.first(where: { $0.uid == h.header.volumeUID }) else { continue }
+            // A live writer may have linked it after its lane was walked: walk again
+            // (the lane comes from media: bounded by the volume's lane count first).
+            let lane = Int(h.header.lane)
+            if lane < volume.lanes {
+                let walk = media.walkChain(slot: volume.slot, lane: lane, uid: volume.uid, ring: volume.ring)
+                if walk.segments.contains(segment) { continue }
+                // The lane's next segment (it continues the tail, or starts an empty
+                // lane): records there are past the commit point, not cut off.
+                let continuesTail = walk.damage == nil
+                    && (walk.segments.last.map { h.header.previous == $0 && h.header.sequence == walk.sequences.last! &+ 1 }
+                        ?? (h.header.sequence == 0 && h.header.previous == Layout.noSegment))
+                if continuesTail && media.holdsRecords(segment) {
+                    report.add(.info, "segment \(segment)", "the next segment of volume '\(volume.name)' lane \(lane) (chain sequence "
+                               + "\(h.header.sequence)) holds records past the lane's commit point: a writer is filling it, or a crash "
+                               + "came before its first commit")
+                    continue
+                }
+            }
+            // Still outside its lane, and that lane changed since it was checked: a live
+            // writer is filling it (records not committed yet) or reclaiming it (ring).
+            if lane < volume.lanes, let state = laneStates[LaneKey(slot: volume.slot, lane: lane)],
+               laneState(slot: volume.slot, uid: volume.uid, ring: volume.ring, lane: lane) != state {
+                report.add(.info, "segment \(segment)", "volume '\(volume.name)' lane \(lane) (chain sequence \(h.header.sequence)): "
+                           + "a writer was using this segment during the check (the lane changed meanwhile)")
+                continue
+            }
             if media.holdsRecords(segment) {
                 report.add(.warning, "segment \(segment)",
-                           "holds records of volume '\(volume.1)' lane \(h.header.lane) (chain sequence \(h.header.sequence)) but no chain "
+                           "holds records of volume '\(volume.name)' lane \(h.header.lane) (chain sequence \(h.header.sequence)) but no chain "
                            + "reaches it: kept out of reuse; `read --skip-damaged` returns them")
             } else {
                 report.add(.info, "segment \(segment)",
-                           "allocated to volume '\(volume.1)' lane \(h.header.lane) but never committed into (a crash between allocating and committing): reusable")
+                           "allocated to volume '\(volume.name)' lane \(h.header.lane) but never committed into (a crash between allocating and committing): reusable")
             }
         }
     }

@@ -12,6 +12,11 @@ struct Fsck: ParsableCommand {
             damaged committed records, orphaned segments and torn tails past commit points, each with its \
             location.
 
+            A region another process is writing can be checked: a lane that changes under the check \
+            and shows a finding is checked again from a fresh walk (up to 5 times), a ring segment the \
+            writer reclaims meanwhile is no longer the lane's, and a lane's next segment that a writer \
+            is filling is reported as info.
+
             Exit status (like fsck(8), simplified): 0 the region is clean, or --repair fixed every \
             problem found; 1 damage found that remains (also a region that is truncated or not a PMTrace \
             region at all); 2 usage error, or the pool could not be opened or read (no such file, not a \
