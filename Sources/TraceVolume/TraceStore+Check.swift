@@ -193,8 +193,9 @@ extension TraceStore {
                 let location = "volume '\(Self.printable(entry.name))' lane \(lane)"
                 // A writer in another process may append (and a ring writer reclaim)
                 // while the lane is checked: what it finds then can be a mix of two
-                // states. A lane with findings whose commit word moved meanwhile is
-                // checked again, from a fresh walk (a few times at most).
+                // states. A lane with findings whose state (`laneState`) moved meanwhile
+                // is checked again, from a fresh walk (a few times at most). A repair
+                // holds the region alone, so its lanes never move and never run twice.
                 var attempt = 0
                 while true {
                     let before = (report, owned)
