@@ -39,6 +39,8 @@ public final class LaneWriter: @unchecked Sendable {
     /// Largest payload one record can carry without splitting (segment size − 96).
     public let maxFragment: Int
     let commitInterval: Int
+    /// The store's clock (`StoreOptions.clock`), for appends without a timestamp.
+    @usableFromInline let clock: @convention(c) () -> UInt64
 
     @exclusivity(unchecked) var segment: UInt64 = Layout.noSegment
     @exclusivity(unchecked) var segmentBase: UnsafeMutableRawPointer?
@@ -48,7 +50,8 @@ public final class LaneWriter: @unchecked Sendable {
     @exclusivity(unchecked) var dirtyStart: Int = 0
     /// Sequence number the next appended record gets (records count from 0;
     /// a record abandoned by a crash keeps its number, so a gap can follow it).
-    @exclusivity(unchecked) public internal(set) var nextSequence: UInt64 = 0
+    public var nextSequence: UInt64 { _nextSequence }
+    @usableFromInline @exclusivity(unchecked) var _nextSequence: UInt64 = 0
     @exclusivity(unchecked) var committedSegment: UInt64 = Layout.noSegment
     @exclusivity(unchecked) var committedOffset: Int = 0
     @exclusivity(unchecked) var sinceCommit: Int = 0
@@ -57,19 +60,24 @@ public final class LaneWriter: @unchecked Sendable {
     /// Small records waiting to go out as one record group (FORMAT.md §7.1),
     /// in DRAM: nil when the writer does not group (regions older than 1.3,
     /// or `StoreOptions.recordGroupBytes` 0).
-    let group: UnsafeMutableRawPointer?
+    @usableFromInline let group: UnsafeMutableRawPointer?
     /// Bytes `group` holds.
     let groupCapacity: Int
     /// Group payload bytes staged, and members staged.
-    @exclusivity(unchecked) var groupUsed = 0
-    @exclusivity(unchecked) var groupCount = 0
+    @usableFromInline @exclusivity(unchecked) var groupUsed = 0
+    @usableFromInline @exclusivity(unchecked) var groupCount = 0
     /// Largest group payload that still fits the tail segment (set when a group starts).
     @exclusivity(unchecked) var groupRoom = 0
     /// Sequence and timestamp of the group's first member.
     @exclusivity(unchecked) var groupSequence: UInt64 = 0
-    @exclusivity(unchecked) var groupTimestamp: UInt64 = 0
+    @usableFromInline @exclusivity(unchecked) var groupTimestamp: UInt64 = 0
+    /// Largest `groupUsed` a member may bring the open group to on the
+    /// inlined fast path (`joinGroup`): `groupRoom`, less what would reach the
+    /// commit interval. 0 while no group is open (so also without grouping and
+    /// after `close`), which sends every append to the checked path.
+    @usableFromInline @exclusivity(unchecked) var groupFastRoom = 0
     /// Records with payloads up to this many bytes are grouped.
-    static let groupMemberLimit = 1024
+    @inlinable static var groupMemberLimit: Int { 1024 }
     /// The region is 1.4 or later: readers know the checked torn-commit
     /// window, so a small commit may take one fence (FORMAT.md §10.3).
     let oneFenceCommits: Bool
@@ -97,9 +105,11 @@ public final class LaneWriter: @unchecked Sendable {
     static let fusedCopyThreshold = smallRecordLimit - Layout.recordHeaderSize + 1
 
     /// Records appended through this writer (fragments of one record count once).
-    @exclusivity(unchecked) public private(set) var appendedRecords: UInt64 = 0
+    public var appendedRecords: UInt64 { _appendedRecords }
+    @usableFromInline @exclusivity(unchecked) var _appendedRecords: UInt64 = 0
     /// Payload bytes appended through this writer.
-    @exclusivity(unchecked) public private(set) var appendedBytes: UInt64 = 0
+    public var appendedBytes: UInt64 { _appendedBytes }
+    @usableFromInline @exclusivity(unchecked) var _appendedBytes: UInt64 = 0
 
     init(store: TraceStore, volume: String, slot: Int, lane: Int, entry: VolumeEntry, chain: [UInt64]) throws(TraceError) {
         self.store = store
@@ -115,6 +125,7 @@ public final class LaneWriter: @unchecked Sendable {
         segmentSize = store.segmentSize
         maxFragment = Layout.maxFragmentPayload(segmentSize: store.superblock.segmentSize)
         commitInterval = store.options.commitInterval
+        clock = store.options.clock
         word = media.commitWord(slot: slot, lane: lane)
         // One-fence commits only with the checked window word of 1.4 (FORMAT.md
         // §10.3): a writer in a 1.3 region commits with two fences and keeps
@@ -167,7 +178,7 @@ public final class LaneWriter: @unchecked Sendable {
                 break scan
             }
         }
-        nextSequence = next
+        _nextSequence = next
     }
 
     deinit {
@@ -210,12 +221,53 @@ public final class LaneWriter: @unchecked Sendable {
     ///   their oldest segment instead); `.recordLargerThanRing` when a ring
     ///   lane would have to reclaim the record's own first segment. Nothing of
     ///   the record is committed then.
+    @inlinable
     public func append(
         _ payload: UnsafeRawBufferPointer, kind: RecordKind = .blob, timestamp: UInt64? = nil, contiguous: Bool = false
     ) throws(TraceError) {
+        let ts = timestamp ?? clock()
+        if joinGroup(payload, kind: kind, timestamp: ts) { return }
+        try appendChecked(payload, kind: kind, timestamp: ts, contiguous: contiguous)
+    }
+
+    /// The fast path of `append`, inlined into the caller: a small record
+    /// joins the open group when the group's checks already cover it, and
+    /// nothing else happens. Every check of the full path that can fail is
+    /// here, folded into three comparisons: the member fits the room the
+    /// group took from the tail segment and stays below the commit interval
+    /// (`groupFastRoom`, 0 while no group is open, so also after `close`),
+    /// its timestamp delta fits the member's u32 (a time before the group's
+    /// first member wraps and fails too), and the kind may be appended.
+    /// Returns false, having changed nothing, when any of them does not hold.
+    /// O(payload), no call except the copy.
+    @inlinable @inline(__always)
+    func joinGroup(_ payload: UnsafeRawBufferPointer, kind: RecordKind, timestamp ts: UInt64) -> Bool {
+        let n = payload.count
+        guard n <= Self.groupMemberLimit else { return false }
+        let footprint = (RecordGroup.memberHeaderSize &+ n &+ 7) & ~7  // RecordGroup.memberFootprint
+        let used = groupUsed
+        guard used &+ footprint <= groupFastRoom, ts &- groupTimestamp <= UInt64(UInt32.max), kind.isAppendable,
+              let g = group else { return false }
+        let p = g + used
+        p.storeLE(UInt64(0), at: footprint &- 8)  // padding is written as zero
+        RecordGroup.encodeMember(into: p, payloadLength: n, kind: kind, timestampDelta: UInt32(truncatingIfNeeded: ts &- groupTimestamp))
+        if let b = payload.baseAddress { (p + RecordGroup.memberHeaderSize).copyMemory(from: b, byteCount: n) }
+        groupUsed = used &+ footprint
+        groupCount &+= 1
+        _nextSequence &+= 1
+        _appendedRecords &+= 1
+        _appendedBytes &+= UInt64(truncatingIfNeeded: n)
+        return true
+    }
+
+    /// `append` for everything the fast path does not take: checks the writer
+    /// and the kind, starts or closes groups, writes larger records.
+    @usableFromInline
+    func appendChecked(
+        _ payload: UnsafeRawBufferPointer, kind: RecordKind, timestamp ts: UInt64, contiguous: Bool
+    ) throws(TraceError) {
         precondition(!closed, "append after close")
         guard kind.isAppendable else { throw .reservedKind(kind.rawValue) }
-        let ts = timestamp ?? store.options.clock()
         if let g = group, payload.count <= Self.groupMemberLimit {
             try appendMember(g, payload, kind: kind, timestamp: ts)
             return
@@ -251,9 +303,9 @@ public final class LaneWriter: @unchecked Sendable {
                 flags.insert(.continuation)
             }
         }
-        nextSequence = sequence &+ 1
-        appendedRecords &+= 1
-        appendedBytes &+= UInt64(payload.count)
+        _nextSequence = sequence &+ 1
+        _appendedRecords &+= 1
+        _appendedBytes &+= UInt64(payload.count)
         if commitInterval > 0 && sinceCommit >= commitInterval { commit() }
         _checkInvariants()
     }
@@ -279,10 +331,17 @@ public final class LaneWriter: @unchecked Sendable {
         if let b = payload.baseAddress { (p + RecordGroup.memberHeaderSize).copyMemory(from: b, byteCount: payload.count) }
         groupUsed += footprint
         groupCount += 1
-        nextSequence &+= 1
-        appendedRecords &+= 1
-        appendedBytes &+= UInt64(payload.count)
-        if commitInterval > 0 && sinceCommit + groupUsed >= commitInterval { commit() }
+        _nextSequence &+= 1
+        _appendedRecords &+= 1
+        _appendedBytes &+= UInt64(payload.count)
+        if commitInterval > 0 && sinceCommit + groupUsed >= commitInterval {
+            commit()
+        } else {
+            // What the next members may take on the fast path: the group's room,
+            // and less than what would reach the commit interval (sinceCommit does
+            // not change while a group is open: nothing is written until it closes).
+            groupFastRoom = commitInterval > 0 ? min(groupRoom, commitInterval - 1 - sinceCommit) : groupRoom
+        }
         _checkInvariants()
     }
 
@@ -302,6 +361,7 @@ public final class LaneWriter: @unchecked Sendable {
         }
         groupUsed = 0
         groupCount = 0
+        groupFastRoom = 0
     }
 
     /// Appends `bytes` as one record (see `append(_:kind:timestamp:)`).
@@ -452,6 +512,10 @@ public final class LaneWriter: @unchecked Sendable {
         if groupCount > 0 {
             precondition(segmentBase != nil && groupUsed <= groupRoom && groupRoom <= segmentSize - offset - Layout.recordHeaderSize,
                          "staged group does not fit the tail")
+            precondition(groupFastRoom <= groupRoom && (commitInterval == 0 || sinceCommit + groupFastRoom < commitInterval),
+                         "fast-path room past the group's room or the commit interval")
+        } else {
+            precondition(groupFastRoom == 0, "fast-path room without an open group")
         }
         #endif
     }
