@@ -51,8 +51,11 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable {
     /// 1...10 and 12 and the application range. Kind 0 (the end-of-segment marker)
     /// would hide every later record of its segment; reserved kinds would
     /// collide with a future format version.
+    @inlinable
     public var isAppendable: Bool {
-        rawValue != 0 && rawValue != 11 && (rawValue < Self.firstReserved || rawValue >= Self.firstUserKind)
+        // The literals are `firstReserved` and `firstUserKind` (inlined into
+        // the writer's fast path, where a load of a global would cost a call).
+        rawValue != 0 && rawValue != 11 && (rawValue < 13 || rawValue >= 0x8000)
     }
 
     /// Short lowercase name for tools.

@@ -132,6 +132,34 @@ import TraceFormat
         }
     }
 
+    /// `combine` joins the CRC of a prefix (from any start value) with the CRC
+    /// of the rest taken from 0: what a writer streaming a record group before
+    /// its header is known relies on. Every split of a short buffer, random
+    /// splits of a long one, and lengths with many bits set.
+    @Test func combineEqualsOnePass() {
+        let small = (0..<300).map { UInt8(truncatingIfNeeded: $0 &* 131 &+ 7) }
+        small.withUnsafeBytes { b in
+            for seed: UInt32 in [0, 0xDEAD_BEEF] {
+                let whole = CRC32C.update(seed, b)
+                for split in 0...b.count {
+                    let first = CRC32C.update(seed, UnsafeRawBufferPointer(rebasing: b[0..<split]))
+                    let rest = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[split...]))
+                    #expect(CRC32C.combine(first, rest, length2: b.count - split) == whole)
+                }
+            }
+        }
+        let data = Self.bytes(200_000, seed: 9)
+        var rng = SplitMix(seed: 10)
+        data.withUnsafeBytes { b in
+            let whole = CRC32C.checksum(b)
+            for split in (0..<40).map({ _ in Int(rng.next() % 200_001) }) + [0, 200_000 - 65_535, 200_000 - 131_071] {
+                let first = CRC32C.checksum(UnsafeRawBufferPointer(rebasing: b[0..<split]))
+                let rest = pmt_crc32c(0, b.baseAddress! + split, b.count - split)
+                #expect(CRC32C.combine(first, rest, length2: b.count - split) == whole)
+            }
+        }
+    }
+
     /// The one-pass checksum + non-temporal copy of each path equals a
     /// checksum and a memcpy of the prefix it reports, writes nothing past it,
     /// and does as much as its contract says (VPCLMULQDQ: every whole word;

@@ -155,6 +155,56 @@ import TraceVolume
         #expect(report.clean && report.salvageableRecords == 11)
     }
 
+    /// Groups larger than the writer's streaming batch (4 KiB) go into the
+    /// segment in pieces before their header (`LaneWriter.streamChunk`): they
+    /// read back exactly with the fused copy and without it, with members of
+    /// every size and commits cutting groups anywhere. A snapshot taken while a
+    /// group is half streamed shows only what was committed, to readers,
+    /// salvage and check alike; a writer resuming there overwrites the pieces.
+    @Test(arguments: [true, false])
+    func streamedGroupsReadBackAndStayInvisibleUntilClosed(fused: Bool) throws {
+        var options = StoreOptions.testing(commitInterval: 0, clock: testClock, fused: fused)
+        options.recordGroupBytes = 64 << 10
+        let pool = try MemoryPool.inMemory(size: 16 << 20, parameters: smallParameters(segmentSize: 256 << 10), options: options)
+        try pool.store.createVolume(named: "s")
+        let w = try pool.store.openWriter(volume: "s")
+        let sizes = [64, 0, 5, 256, 1024, 13, 700, 64, 64, 255]
+        func size(_ i: Int) -> Int { sizes[(i * 3) % sizes.count] }
+        for i in 0..<3000 {
+            try w.append(bytes: Array(payload(i, size(i))), timestamp: UInt64(i))
+            if i % 401 == 400 { w.commit() }
+        }
+        w.commit()
+        // An open group streamed well past one batch (groups the segment's end
+        // closed before it were committed by the segment switch).
+        for i in 3000..<3150 { try w.append(bytes: Array(payload(i, size(i))), timestamp: UInt64(i)) }
+        let crashed = try MemoryPool.mount(memory: pool.snapshot(), writable: true, options: options)
+        w.close()
+        let records = try pool.store.openLaneReader(volume: "s", lane: 0).allRecords()
+        #expect(records.count == 3150)
+        for (i, r) in records.enumerated() {
+            #expect(r.sequence == UInt64(i) && r.timestamp == UInt64(i))
+            #expect(r.bytes == Array(payload(i, size(i))), "record \(i)")
+        }
+        let committed = try crashed.store.openLaneReader(volume: "s", lane: 0).allRecords().count
+        // ≥ 40 members (~10 KiB at these sizes) were in the open group.
+        #expect(committed >= 3000 && committed <= 3150 - 40, "\(committed) committed")
+        let salvage = try crashed.store.openReader(volume: "s", salvage: true)
+        var seen = 0
+        while try salvage.next() != nil { seen += 1 }
+        #expect(seen == committed)
+        let report = try crashed.store.check()
+        #expect(report.clean && report.salvageableRecords == 0)
+        // The writer of the crashed image continues at the commit point.
+        let again = try crashed.store.openWriter(volume: "s")
+        for i in 0..<200 { try again.append(bytes: Array(payload(10_000 + i, 64)), timestamp: UInt64(5000 + i)) }
+        again.close()
+        let after = try crashed.store.openLaneReader(volume: "s", lane: 0).allRecords()
+        #expect(after.count == committed + 200)
+        #expect(after.last.map { $0.bytes == Array(payload(10_199, 64)) } == true)
+        #expect(try crashed.store.check().clean)
+    }
+
     @Test func callersCannotAppendGroups() throws {
         let pool = try memoryPool()
         try pool.store.createVolume(named: "g")
