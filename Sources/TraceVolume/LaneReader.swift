@@ -508,6 +508,10 @@ public final class LaneReader {
         // Records spanning into `start` may begin in the segment before it.
         position = Position(index: max(0, start - 1))
         salvaging = false
+        // A seek is a new starting point, not a gap: what it passes over is
+        // not reported, and what it goes back to is handed out again.
+        handedThrough = nil
+        openedEmpty = false
         while let r = try next() {
             if r.timestamp >= timestamp { pending = r; return }
         }
