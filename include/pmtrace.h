@@ -88,6 +88,19 @@ int pmt_append_accesses(pmt_lane *lane, const pmt_access *accesses, size_t n);
  * and at pmt_lane_close; PMT_E_INVALID with nothing appended for a NULL array
  * with n > 0, a kind above 3 or unknown fields bits. */
 int pmt_append_guest_accesses(pmt_lane *lane, const pmt_guest_access *accesses, size_t n, uint32_t fields);
+/* pmt_append_guest_accesses for accesses packed in 16 bytes (pmt_guest_entry),
+ * the form a vCPU can hand to an encoder thread with two plain stores each;
+ * pmtrace_region.h; the records are byte for byte those pmt_append_guest_accesses writes for
+ * the same accesses. An access: word = physical address (bits 0-55) |
+ * size shift << 56 (size = 1 << shift: 1 ... 128 bytes) | kind << 59 (bits
+ * 61-62 ignored, write 0), pc = its PC. A translation entry (word =
+ * PMT_GUEST_ENTRY_TRANSLATION) sets virtual - physical (pc, mod 2^64) for the
+ * accesses after it on this lane handle, across calls, until the next one
+ * (0 before the first). Every entry is valid by construction: nothing is
+ * checked per entry, room in the batch buffer once per run of accesses.
+ * PMT_E_INVALID with nothing appended for a NULL array with n > 0 or unknown
+ * fields bits; otherwise as pmt_append_guest_accesses. */
+int pmt_append_guest_entries(pmt_lane *lane, const pmt_guest_entry *entries, size_t n, uint32_t fields);
 
 /* Makes every record appended to this lane durable: writes the pending
  * access batch, then one fence, one 8-byte store, one flush. Returns PMT_OK,

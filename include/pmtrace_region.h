@@ -117,6 +117,19 @@ typedef struct pmt_guest_access {
     uint8_t reserved[3];   /* ignored; set to 0 */
 } pmt_guest_access;
 
+/* A guest access packed in 16 bytes for pmt_append_guest_entries (pmtrace.h):
+ * word = physical address (bits 0-55) | size shift << 56 | kind << 59, or
+ * PMT_GUEST_ENTRY_TRANSLATION (then pc holds virtual - physical of the
+ * accesses after it). */
+#define PMT_GUEST_ENTRY_TRANSLATION 0x8000000000000000ull /* 1 << 63 */
+#define PMT_GUEST_ENTRY_ADDRESS_MASK 0x00FFFFFFFFFFFFFFull /* (1 << 56) - 1 */
+#define PMT_GUEST_ENTRY_SIZE_SHIFT 56
+#define PMT_GUEST_ENTRY_KIND_SHIFT 59
+typedef struct pmt_guest_entry {
+    uint64_t word; /* address | size shift << 56 | kind << 59, or PMT_GUEST_ENTRY_TRANSLATION */
+    uint64_t pc;   /* the PC, or (translation entry) virtual - physical */
+} pmt_guest_entry;
+
 /* Which optional fields pmt_append_guest_accesses stores (FORMAT.md §8.9). */
 enum {
     PMT_GUEST_VIRTUAL = 1,

@@ -67,6 +67,9 @@ func runVM(_ ctx: Context) throws {
     let vcpuOff = Double(off.stats.vcpuCPUNanoseconds) / 1e9, vcpuOn = Double(on.stats.vcpuCPUNanoseconds) / 1e9
     print("  CPU time: vCPU thread \(fmt(vcpuOff, 1)) s with recording off, \(fmt(vcpuOn, 1)) s recording (+\(fmt((vcpuOn / vcpuOff - 1) * 100, 1)) %: the overhead when the encoder has a core of its own); encoder thread \(fmt(Double(on.stats.encoderCPUNanoseconds) / 1e9, 1)) s (\(fmt(Double(on.stats.encoderCPUNanoseconds) / Double(max(1, on.stats.recorded)), 1)) ns/access); load average at the end \(loadAverage())")
     print("  the store adds \(fmt(overhead * 100, 1)) % to the boot (goal ≤ 15 %); \(fmt(Double(accessBytes) / Double(max(1, on.stats.recorded)), 2)) payload bytes/access (\(fmt(Double(space) / Double(max(1, on.stats.recorded)), 2)) with images, headers and PML: \(formatGiB(space)) for the boot); \(on.stats.checkpoints) checkpoints, \(on.stats.images) page images, \(on.stats.pmlEntries) PML entries")
+    print("  plugin stats (recording): vCPU waits for the encoder \(on.stats.vcpuWaits) times, \(fmt(Double(on.stats.vcpuWaitNanoseconds) / 1e9, 2)) s; vCPU in checkpoints \(fmt(Double(on.stats.vcpuCheckpointNanoseconds) / 1e9, 2)) s")
+    rows += [["vcpu-waits", String(on.stats.vcpuWaits)], ["vcpu-wait-s", fmt(Double(on.stats.vcpuWaitNanoseconds) / 1e9, 3)],
+             ["vcpu-checkpoint-s", fmt(Double(on.stats.vcpuCheckpointNanoseconds) / 1e9, 3)]]
     rows += [["vcpu-cpu-off-s", fmt(vcpuOff, 2)], ["vcpu-cpu-on-s", fmt(vcpuOn, 2)],
              ["encoder-cpu-ns-per-access", fmt(Double(on.stats.encoderCPUNanoseconds) / Double(max(1, on.stats.recorded)), 2)]]
     rows += [["boot-off-s", fmt(off.seconds, 2)], ["boot-recorded-s", fmt(on.seconds, 2)], ["overhead", fmt(overhead, 4)],

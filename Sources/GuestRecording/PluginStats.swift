@@ -32,6 +32,12 @@ public struct PluginStats: Equatable, Sendable {
     public var vcpuCPUNanoseconds: UInt64 = 0
     /// CPU time of the encoder thread, ns.
     public var encoderCPUNanoseconds: UInt64 = 0
+    /// Times a vCPU blocked on the encoder thread (its slots all full, or a drain).
+    public var vcpuWaits: UInt64 = 0
+    /// Wall time the vCPUs spent blocked on the encoder thread, ns.
+    public var vcpuWaitNanoseconds: UInt64 = 0
+    /// Wall time the vCPUs spent taking checkpoints (the base image included), ns.
+    public var vcpuCheckpointNanoseconds: UInt64 = 0
 
     /// Parses the file's text; unknown keys are ignored, bad numbers are 0.
     public init(text: String) {
@@ -55,6 +61,9 @@ public struct PluginStats: Equatable, Sendable {
             case "failed": failed = v != 0
             case "vcpu_cpu_ns": vcpuCPUNanoseconds = v
             case "encoder_cpu_ns": encoderCPUNanoseconds = v
+            case "vcpu_waits": vcpuWaits = v
+            case "vcpu_wait_ns": vcpuWaitNanoseconds = v
+            case "vcpu_checkpoint_ns": vcpuCheckpointNanoseconds = v
             default: break
             }
         }

@@ -38,6 +38,9 @@ final class LaneHandle {
     var guest: GuestAccessBatch.Encoder
     /// Guest accesses appended through this handle (the next batch's firstIndex).
     var guestIndex: UInt64 = 0
+    /// `virtual − physical` set by the last translation entry given to
+    /// `pmt_append_guest_entries` (0 before the first).
+    var entryTranslation: UInt64 = 0
 
     /// `regionMinor`: the region's format minor version (it picks the batch kind).
     init(_ writer: LaneWriter, regionMinor: UInt16) {
@@ -268,5 +271,49 @@ public func pmt_append_guest_accesses(_ lane: OpaquePointer?, _ accesses: Unsafe
     }
     handle.guest = encoder
     handle.guestIndex = index
+    return Int32(PMT_OK)
+}
+
+@_cdecl("pmt_append_guest_entries")
+public func pmt_append_guest_entries(_ lane: OpaquePointer?, _ entries: UnsafePointer<pmt_guest_entry>?, _ n: Int,
+                                     _ fields: UInt32) -> Int32 {
+    guard let lane else { return fail(Int32(PMT_E_INVALID), "pmt_append_guest_entries: null lane") }
+    guard n >= 0 else { return fail(Int32(PMT_E_INVALID), "pmt_append_guest_entries: count out of range") }
+    guard fields <= UInt32(GuestAccessBatch.Fields.known.rawValue), fields & 5 != 5 else {
+        return fail(Int32(PMT_E_INVALID), "pmt_append_guest_entries: unknown fields bits \(fields)")
+    }
+    guard n > 0 else { return Int32(PMT_OK) }
+    guard let entries else { return fail(Int32(PMT_E_INVALID), "pmt_append_guest_entries: null entries with a nonzero count") }
+    let handle = laneFrom(lane)
+    let f = GuestAccessBatch.Fields(rawValue: UInt16(fields))
+    if handle.batch.count > 0 || (handle.guest.count > 0 && handle.guest.fields != f) {
+        let flushed = handle.flush(notAppended: n)
+        guard flushed == Int32(PMT_OK) else { return flushed }
+    }
+    if handle.guest.count == 0 { handle.guest.reset(fields: f, firstIndex: handle.guestIndex) }
+    // Every entry's fields are valid by construction (2-bit kind, 3-bit
+    // size shift): nothing to check per entry. Room is checked per run of
+    // entries, not per access (GuestAccessBatch.Encoder.append(packed:…)).
+    var encoder = handle.guest
+    var index = handle.guestIndex
+    var translation = handle.entryTranslation
+    let raw = UnsafeRawPointer(entries)
+    var i = 0
+    while i < n {
+        let (taken, accesses) = encoder.append(packed: raw + i &* 16, count: n &- i, translation: &translation)
+        i &+= taken
+        index &+= UInt64(accesses)
+        if taken == 0 || (i < n && !encoder.hasRoom) {
+            handle.guest = encoder
+            handle.guestIndex = index
+            handle.entryTranslation = translation
+            let flushed = handle.flush(notAppended: n &- i)
+            guard flushed == Int32(PMT_OK) else { return flushed }
+            encoder = handle.guest
+        }
+    }
+    handle.guest = encoder
+    handle.guestIndex = index
+    handle.entryTranslation = translation
     return Int32(PMT_OK)
 }

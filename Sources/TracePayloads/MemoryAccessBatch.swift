@@ -171,6 +171,52 @@ public enum MemoryAccessBatch {
             _count &+= 1
         }
 
+        /// Encodes accesses from `accesses` in order until all are taken or
+        /// the buffer may not hold another one, and returns how many it took
+        /// (0 only when `accesses` is empty or `hasRoom` is false: write the
+        /// payload, `reset()`, call again with the rest). The bytes are
+        /// exactly those of `append(_:)` for each access in turn; room is
+        /// checked once per call (each access takes at most
+        /// `maxAccessBytes`), not per access, and the state lives in locals.
+        @inlinable
+        public mutating func append(contentsOf accesses: UnsafeBufferPointer<MemoryAccess>) -> Int {
+            let room = (buffer.count &- _byteCount) / MemoryAccessBatch.maxAccessBytes
+            let limit = Swift.min(Swift.min(room, Int(UInt32.max) &- _count), accesses.count)
+            guard limit > 0, let source = accesses.baseAddress else { return 0 }
+            let mask = streamMask
+            // Kind 2 (one stream): the per-access path, which measured as fast
+            // or faster there (its differences jump between code, stack and
+            // heap; 3.6-6.4 vs 4.0 ns/event for a loop like the one below).
+            guard mask != 0 else {
+                for i in 0..<limit { append(source[i]) }
+                return limit
+            }
+            let base = buffer.baseAddress!
+            var offset = _byteCount
+            var streams = previous
+            for i in 0..<limit {
+                let a = source[i]
+                let p = base + offset
+                var n = 1
+                if a.size < 63 {
+                    p.storeBytes(of: a.kind.rawValue | UInt8(truncatingIfNeeded: a.size) &<< 2, as: UInt8.self)
+                } else {
+                    p.storeBytes(of: a.kind.rawValue | 63 &<< 2, as: UInt8.self)
+                    n &+= Varint.storeWide(UInt64(a.size), at: p + 1)
+                }
+                let stream = Int(a.kind.rawValue & mask)
+                let z = Varint.zigzag(Int64(bitPattern: a.address &- streams.swap(stream, a.address)))
+                // Kind 12's per-kind differences are nearly all 1-2 bytes: the
+                // short path predicts (2.85-3.1 vs 4.2-4.6 ns/event).
+                n &+= Varint.storeShortFirst(z, at: p + n)
+                offset &+= n
+            }
+            previous = streams
+            _byteCount = offset
+            _count &+= limit
+            return limit
+        }
+
         /// The payload so far (the count header filled in). Valid until the
         /// next `append` or `reset`.
         public func payload() -> UnsafeRawBufferPointer {

@@ -55,6 +55,21 @@ public enum Varint {
         return 8 &- (z &>> 3)
     }
 
+    /// `storeWide(_:at:)` with a short path for values below 2^14 (one or
+    /// two bytes: the address differences of a program's access streams,
+    /// FORMAT.md §8.12), which skips the three spreading steps and the
+    /// leading-zero count. Same bytes, same count, up to 8 bytes at `p`
+    /// written. Use it where nearly every value is short, so that the extra
+    /// branch predicts: measured in `Benchmarks events`.
+    @inlinable @inline(__always)
+    public static func storeShortFirst(_ value: UInt64, at p: UnsafeMutableRawPointer) -> Int {
+        guard value < 1 << 14 else { return storeWide(value, at: p) }
+        let high = value &>> 7
+        let two: UInt64 = high == 0 ? 0 : 1
+        p.storeBytes(of: UInt16(truncatingIfNeeded: (value & 0x7F) | two &<< 7 | high &<< 8).littleEndian, as: UInt16.self)
+        return 1 &+ Int(two)
+    }
+
     /// Reads a LEB128 value at `index`, advancing it. Returns nil when the
     /// bytes end first or the value does not fit 64 bits.
     @inlinable @inline(__always)

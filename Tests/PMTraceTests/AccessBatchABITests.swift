@@ -188,3 +188,87 @@ import TraceVolume
         #expect(back == guest.map { GuestAccess(kind: MemoryAccess.Kind(rawValue: $0.kind)!, size: $0.size, physical: $0.physical, virtual: $0.virtual_address, pc: $0.pc) })
     }
 }
+
+/// pmt_append_guest_entries writes byte for byte the records
+/// pmt_append_guest_accesses writes for the same accesses (the QEMU plugin
+/// hands its slot entries over as they are), with the translation carried
+/// across calls; bad arguments append nothing.
+@Suite struct GuestEntryABITests {
+    @Test func entriesWriteTheRecordsOfAccesses() throws {
+        let region = InMemoryRegion(size: 8 << 20)
+        var d = region.regionDescriptor()
+        #expect(pmt_format(&d, 65536, 4, 2) == Int32(PMT_OK))
+        var store: OpaquePointer?
+        #expect(pmt_attach(&d, 1, nil, &store) == Int32(PMT_OK))
+        #expect(pmt_volume_create(store, "a", 1, 0) == Int32(PMT_OK))
+        #expect(pmt_volume_create(store, "e", 1, 0) == Int32(PMT_OK))
+        var la: OpaquePointer?, le: OpaquePointer?
+        #expect(pmt_lane_open(store, "a", 0, &la) == Int32(PMT_OK))
+        #expect(pmt_lane_open(store, "e", 0, &le) == Int32(PMT_OK))
+        let accesses = PackedAccesses.make(20_000)
+        var entries: [pmt_guest_entry] = []
+        var t: UInt64 = 0
+        for x in accesses {
+            if x.virtual_address &- x.physical != t {
+                t = x.virtual_address &- x.physical
+                entries.append(pmt_guest_entry(word: PMT_GUEST_ENTRY_TRANSLATION, pc: t))
+            }
+            let shift = UInt64(x.size.trailingZeroBitCount)
+            entries.append(pmt_guest_entry(word: x.physical | shift << PMT_GUEST_ENTRY_SIZE_SHIFT | UInt64(x.kind) << PMT_GUEST_ENTRY_KIND_SHIFT, pc: x.pc))
+        }
+        #expect(pmt_append_guest_entries(le, entries, 1, 8) == Int32(PMT_E_INVALID), "unknown bit")
+        #expect(pmt_append_guest_entries(le, nil, 1, 3) == Int32(PMT_E_INVALID))
+        #expect(pmt_append_guest_entries(le, nil, 0, 3) == Int32(PMT_OK))
+        // Calls of uneven length on both sides (the plugin's slots).
+        var i = 0, j = 0
+        while i < entries.count {
+            let k = min(entries.count - i, 1 + (i * 7) % 2047)
+            #expect(entries.withUnsafeBufferPointer { pmt_append_guest_entries(le, $0.baseAddress! + i, k, 3) } == Int32(PMT_OK))
+            i += k
+        }
+        while j < accesses.count {
+            let k = min(accesses.count - j, 256)
+            #expect(accesses.withUnsafeBufferPointer { pmt_append_guest_accesses(la, $0.baseAddress! + j, k, 3) } == Int32(PMT_OK))
+            j += k
+        }
+        #expect(pmt_commit(la) == Int32(PMT_OK) && pmt_commit(le) == Int32(PMT_OK))
+        pmt_lane_close(la)
+        pmt_lane_close(le)
+        pmt_detach(store)
+
+        let s = try TraceStore(region: PersistentRegion(region.regionDescriptor()), writable: false)
+        func payloads(_ volume: String) throws -> [[UInt8]] {
+            let reader = try s.openReader(volume: volume)
+            var out: [[UInt8]] = []
+            while let r = try reader.next() {
+                #expect(r.kind == .guestAccessBatch)
+                try r.withContiguousPayload { (b: UnsafeRawBufferPointer) throws(FormatError) in out.append([UInt8](b)) }
+            }
+            return out
+        }
+        let viaAccesses = try payloads("a"), viaEntries = try payloads("e")
+        #expect(viaAccesses.count > 5)
+        #expect(viaEntries == viaAccesses)
+    }
+}
+
+/// Guest accesses a packed entry can carry: sizes 1 … 128, addresses below
+/// 2^56, translations that change now and then, far and near jumps.
+enum PackedAccesses {
+    static func make(_ n: Int) -> [pmt_guest_access] {
+        var x: UInt64 = 5
+        func next() -> UInt64 { x = x &* 6364136223846793005 &+ 1442695040888963407; return x >> 8 }
+        var phys: UInt64 = 0x10_0000, pc: UInt64 = 0xFFFF_FFFF_8100_0000, t: UInt64 = 0xFFFF_8880_0000_0000
+        return (0..<n).map { i in
+            switch i % 4 {
+            case 0: phys = next() & PMT_GUEST_ENTRY_ADDRESS_MASK
+            case 1: phys = (phys &+ next() % 64) & PMT_GUEST_ENTRY_ADDRESS_MASK
+            default: phys = (phys &+ 8) & PMT_GUEST_ENTRY_ADDRESS_MASK
+            }
+            pc = i % 9 == 0 ? next() : pc &+ next() % 16
+            if i % 101 == 0 { t = next() << 8 }
+            return pmt_guest_access(physical: phys, virtual_address: phys &+ t, pc: pc, size: UInt32(1) << UInt32(i % 8),
+                                    kind: UInt8(i % 4), reserved: (0, 0, 0))
+        }
+    }
+}
