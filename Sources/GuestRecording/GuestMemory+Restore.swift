@@ -29,12 +29,14 @@ extension GuestMemory {
     /// Writes guest-physical memory `range` (default: all of guest RAM) as
     /// of `epoch` into `path`, a new file of the range's length: non-zero
     /// pages written, zero pages left as holes (a sparse file). The file
-    /// must not exist (`overwrite` replaces it). One pass over the machine
+    /// must not exist (`overwrite` replaces a regular file; anything else at
+    /// `path` is refused). The image is built beside `path` and moved there
+    /// when whole. One pass over the machine
     /// lane up to the epoch's checkpoint, each winning page written from the
     /// verified record straight into the file; memory: O(pages recorded) for
     /// the winners' index, no image-sized buffer. Not durable
-    /// (no fsync): a crash during restore leaves a partial file; an error
-    /// removes it.
+    /// (no fsync): a crash during restore leaves `<path>.restoring-<pid>`;
+    /// an error removes it and leaves `path` as it was.
     public func restore(epoch: Int, range: Range<UInt64>? = nil, to path: String, overwrite: Bool = false) throws -> RestoreSummary {
         precondition(epoch >= 0 && epoch < epochs.epochs.count, "epoch out of range")
         if range == nil, ramBytes == 0 || ramBytes % 4096 != 0 || ramBytes > Self.maxImageBytes {
@@ -54,13 +56,22 @@ extension GuestMemory {
             if let last = v.last(where: { $0.epoch <= epoch }) { winners[last.sequence] = gpa }
         }
         let length = Int(range.upperBound - range.lowerBound)
-        let flags = O_WRONLY | O_CREAT | O_CLOEXEC | (overwrite ? O_TRUNC : O_EXCL)
-        let fd = open(path, flags, 0o644)
-        guard fd >= 0 else { throw GuestEpochsError("\(path): \(String(cString: strerror(errno)))") }
-        defer { close(fd) }
-        // A failed restore leaves no partial image behind.
+        // The image is built in a new file beside `path` and moved there only
+        // when whole: a failed restore removes only that file, never `path`
+        // (which may be another file, or a device, that --force names).
+        var st = stat()
+        if lstat(path, &st) == 0 {
+            guard overwrite else { throw GuestEpochsError("\(path): \(String(cString: strerror(EEXIST)))") }
+            guard st.st_mode & S_IFMT == S_IFREG else { throw GuestEpochsError("\(path): not a regular file (restore writes an image file)") }
+        }
+        let temporary = "\(path).restoring-\(getpid())"
+        let fd = open(temporary, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw GuestEpochsError("\(temporary): \(String(cString: strerror(errno)))") }
         var finished = false
-        defer { if !finished { unlink(path) } }
+        defer {
+            close(fd)
+            if !finished { unlink(temporary) }
+        }
         guard ftruncate(fd, off_t(length)) == 0 else { throw GuestEpochsError("\(path): \(String(cString: strerror(errno)))") }
         // Each winning page goes from the verified record straight into the
         // file at its offset: one copy, no image-sized buffer. The file
@@ -81,6 +92,10 @@ extension GuestMemory {
             seen += 1
         }
         guard writeError == 0 else { throw GuestEpochsError("\(path): \(String(cString: strerror(writeError)))") }
+        // Without `overwrite`, link fails if `path` appeared meanwhile (nothing is replaced).
+        let placed = overwrite ? rename(temporary, path) : link(temporary, path)
+        guard placed == 0 else { throw GuestEpochsError("\(path): \(String(cString: strerror(errno)))") }
+        if !overwrite { unlink(temporary) }
         finished = true
         return summary
     }

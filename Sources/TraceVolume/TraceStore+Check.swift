@@ -182,9 +182,9 @@ extension TraceStore {
 
     /// Walks every lane and checks every committed record. Returns the
     /// segments the chains own.
-    private func checkLanes(_ report: inout CheckReport, _ mode: RepairMode) -> (SegmentAllocator, [LaneKey: [UInt64]]) {
+    private func checkLanes(_ report: inout CheckReport, _ mode: RepairMode) -> (SegmentAllocator, [LaneState]) {
         var owned = SegmentAllocator(count: superblock.segmentCount)
-        var states: [LaneKey: [UInt64]] = [:]
+        var states: [LaneState] = []
         let live = lock.withLock { slots.indices.filter { slots[$0].isLive }.map { (info($0), slots[$0].entry!) } }
         for (info, entry) in live {
             report.volumes += 1
@@ -197,13 +197,14 @@ extension TraceStore {
                 // is checked again, from a fresh walk (a few times at most). A repair
                 // holds the region alone, so its lanes never move and never run twice.
                 var attempt = 0
+                var settled: [UInt64] = []
                 while true {
                     let before = (report, owned)
                     let state = laneState(slot: info.slot, uid: info.uid, ring: entry.flags.contains(.ring), lane: lane)
                     checkLane(info: info, entry: entry, lane: lane, location: location, &report, &owned, mode)
                     let found = report.findings[before.0.findings.count...].contains { $0.severity != .info }
                     let after = laneState(slot: info.slot, uid: info.uid, ring: entry.flags.contains(.ring), lane: lane)
-                    states[LaneKey(slot: info.slot, lane: lane)] = after
+                    settled = after
                     guard found, after != state else { break }
                     attempt += 1
                     guard attempt < Self.liveLaneAttempts else {
@@ -213,15 +214,20 @@ extension TraceStore {
                     }
                     (report, owned) = before
                 }
+                states.append(LaneState(slot: info.slot, lane: lane, state: settled))
             }
         }
         return (owned, states)
     }
 
     /// A lane of a volume slot.
-    struct LaneKey: Hashable {
+    /// A lane of a volume slot, and its `laneState` when its check ended.
+    /// (An array, not a dictionary: TraceVolume also builds into the
+    /// bare-metal archive, where hashing would need a random seed.)
+    struct LaneState {
         let slot: Int
         let lane: Int
+        let state: [UInt64]
     }
 
     /// What a live writer changes in a lane: its commit word, and its chain
@@ -367,7 +373,7 @@ extension TraceStore {
     /// and committing (reusable: nothing can be lost). Those with records are
     /// data a damaged link cut off: kept out of reuse until the volume is
     /// deleted, and readable with `read --skip-damaged`.
-    private func checkUnreachable(_ report: inout CheckReport, owned: SegmentAllocator, laneStates: [LaneKey: [UInt64]]) {
+    private func checkUnreachable(_ report: inout CheckReport, owned: SegmentAllocator, laneStates: [LaneState]) {
         let live = lock.withLock {
             slots.indices.filter { slots[$0].isLive }.map { (uid: slots[$0].entry!.uid, name: Self.printable(slots[$0].entry!.name), slot: $0,
                                                             ring: slots[$0].entry!.flags.contains(.ring), lanes: Int(slots[$0].entry!.laneCount)) }
@@ -394,7 +400,7 @@ extension TraceStore {
             }
             // Still outside its lane, and that lane changed since it was checked: a live
             // writer is filling it (records not committed yet) or reclaiming it (ring).
-            if lane < volume.lanes, let state = laneStates[LaneKey(slot: volume.slot, lane: lane)],
+            if lane < volume.lanes, let state = laneStates.first(where: { $0.slot == volume.slot && $0.lane == lane })?.state,
                laneState(slot: volume.slot, uid: volume.uid, ring: volume.ring, lane: lane) != state {
                 report.add(.info, "segment \(segment)", "volume '\(volume.name)' lane \(lane) (chain sequence \(h.header.sequence)): "
                            + "a writer was using this segment during the check (the lane changed meanwhile)")

@@ -84,6 +84,25 @@ import TraceVolume
         defer { unlink(path) }
         #expect(throws: TraceError.self) { _ = try m.restore(epoch: 1, to: path) }
         #expect(access(path, F_OK) != 0)
+        // With overwrite, the file that was there stays as it was.
+        try Data("old".utf8).write(to: URL(fileURLWithPath: path))
+        #expect(throws: TraceError.self) { _ = try m.restore(epoch: 1, to: path, overwrite: true) }
+        #expect(try Data(contentsOf: URL(fileURLWithPath: path)) == Data("old".utf8))
+        #expect(access("\(path).restoring-\(getpid())", F_OK) != 0)
+    }
+
+    /// Restore writes image files only: something else at the path (a FIFO
+    /// here; a device such as /dev/null in the adversary's run, which a
+    /// failed restore then removed) is refused even with overwrite, and left.
+    @Test func somethingOtherThanAFileIsRefusedAndLeft() throws {
+        let pool = try Self.recording()
+        let m = try GuestMemory(store: pool.store, volume: "g")
+        let path = NSTemporaryDirectory() + "pmtrace-guest-fifo-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        #expect(mkfifo(path, 0o644) == 0)
+        defer { unlink(path) }
+        #expect(throws: GuestEpochsError.self) { _ = try m.restore(epoch: 1, to: path, overwrite: true) }
+        var st = stat()
+        #expect(lstat(path, &st) == 0 && st.st_mode & S_IFMT == S_IFIFO)
     }
 
     /// A checkpoint claiming 2^62 bytes of RAM, or 12 bytes, is refused with
