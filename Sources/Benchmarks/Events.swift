@@ -125,42 +125,33 @@ func encoderAlone(_ events: [MemoryAccess], batch: Int, total: Int) throws {
     let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: MemoryAccessBatch.headerBytes + batch * MemoryAccessBatch.maxAccessBytes, alignment: 64)
     defer { buffer.deallocate() }
     var line = "  encoder alone (thread CPU time):"
+    var sink = 0
+    /// Best of 3 of `encode` over `total` events, batch by batch: ns per event.
+    func nsPerEvent(_ encoder: inout MemoryAccessBatch.Encoder,
+                    _ encode: (inout MemoryAccessBatch.Encoder, UnsafeBufferPointer<MemoryAccess>) -> Void) -> Double {
+        var best = Double.infinity
+        for _ in 0..<3 {
+            let start = threadCPUSeconds()
+            var done = 0
+            events.withUnsafeBufferPointer { all in
+                while done < total {
+                    let from = done % (all.count - batch)
+                    encoder.reset()
+                    encode(&encoder, UnsafeBufferPointer(rebasing: all[from..<(from + batch)]))
+                    sink &+= encoder.payload().count
+                    done += batch
+                }
+            }
+            best = min(best, threadCPUSeconds() - start)
+        }
+        return best / Double(total) * 1e9
+    }
     for kind in [RecordKind.memoryAccessBatch, .memoryAccessStreams] {
         var encoder = MemoryAccessBatch.Encoder(buffer: buffer, kind: kind)
-        var best = Double.infinity
-        var sink = 0
-        for _ in 0..<3 {
-            let start = threadCPUSeconds()
-            var done = 0
-            events.withUnsafeBufferPointer { all in
-                while done < total {
-                    let from = done % (all.count - batch)
-                    encoder.reset()
-                    for a in all[from..<(from + batch)] { encoder.append(a) }
-                    sink &+= encoder.payload().count
-                    done += batch
-                }
-            }
-            best = min(best, threadCPUSeconds() - start)
-        }
-        line += " kind \(kind.rawValue) \(fmt(best / Double(total) * 1e9, 2)) ns/event\(sink == 0 ? "" : "")"
-        // The same through append(contentsOf:), as the events experiment and pmt_append_accesses use it.
-        best = .infinity
-        for _ in 0..<3 {
-            let start = threadCPUSeconds()
-            var done = 0
-            events.withUnsafeBufferPointer { all in
-                while done < total {
-                    let from = done % (all.count - batch)
-                    encoder.reset()
-                    _ = encoder.append(contentsOf: UnsafeBufferPointer(rebasing: all[from..<(from + batch)]))
-                    sink &+= encoder.payload().count
-                    done += batch
-                }
-            }
-            best = min(best, threadCPUSeconds() - start)
-        }
-        line += " (\(fmt(best / Double(total) * 1e9, 2)) in bulk)"
+        let each = nsPerEvent(&encoder) { e, run in for a in run { e.append(a) } }
+        // The same through append(contentsOf:), as the events experiment uses it.
+        let bulk = nsPerEvent(&encoder) { e, run in _ = e.append(contentsOf: run) }
+        line += " kind \(kind.rawValue) \(fmt(each, 2)) ns/event (\(fmt(bulk, 2)) in bulk)\(sink == 0 ? "" : "")"
     }
     // Kind 9 as the QEMU plugin's encoder thread builds it: guest-physical
     // address, virtual address (a translation delta) and PC for each access.

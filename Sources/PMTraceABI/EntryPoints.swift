@@ -231,26 +231,44 @@ public func pmt_append_accesses(_ lane: OpaquePointer?, _ accesses: UnsafePointe
     return Int32(PMT_OK)
 }
 
-@_cdecl("pmt_append_guest_accesses")
-public func pmt_append_guest_accesses(_ lane: OpaquePointer?, _ accesses: UnsafePointer<pmt_guest_access>?, _ n: Int,
-                                      _ fields: UInt32) -> Int32 {
-    guard let lane else { return fail(Int32(PMT_E_INVALID), "pmt_append_guest_accesses: null lane") }
-    guard n >= 0 else { return fail(Int32(PMT_E_INVALID), "pmt_append_guest_accesses: count out of range") }
+/// What both guest-access entry points check and do first: the lane, the
+/// count and the fields bits must be valid, and a nonzero count needs
+/// `input`; then the lane's open batch is flushed if it is of another kind
+/// or other fields, and a guest batch with `fields` is opened. Returns the
+/// lane, or nil with `status` set (PMT_OK when there is nothing to append).
+/// O(1) plus a flush.
+private func openGuestBatch(_ name: StaticString, _ lane: OpaquePointer?, _ n: Int, _ fields: UInt32, input: UnsafeRawPointer?,
+                            status: inout Int32) -> LaneHandle? {
+    guard let lane else { status = fail(Int32(PMT_E_INVALID), "\(name): null lane"); return nil }
+    guard n >= 0 else { status = fail(Int32(PMT_E_INVALID), "\(name): count out of range"); return nil }
     guard fields <= UInt32(GuestAccessBatch.Fields.known.rawValue), fields & 5 != 5 else {
-        return fail(Int32(PMT_E_INVALID), "pmt_append_guest_accesses: unknown fields bits \(fields)")
+        status = fail(Int32(PMT_E_INVALID), "\(name): unknown fields bits \(fields)")
+        return nil
     }
-    guard n > 0 else { return Int32(PMT_OK) }
-    guard let accesses else { return fail(Int32(PMT_E_INVALID), "pmt_append_guest_accesses: null accesses with a nonzero count") }
-    for i in 0..<n where accesses[i].kind > 3 {
-        return fail(Int32(PMT_E_INVALID), "pmt_append_guest_accesses: access \(i) has kind \(accesses[i].kind) (0...3)")
-    }
+    guard n > 0 else { status = Int32(PMT_OK); return nil }
+    guard input != nil else { status = fail(Int32(PMT_E_INVALID), "\(name): null input with a nonzero count"); return nil }
     let handle = laneFrom(lane)
     let f = GuestAccessBatch.Fields(rawValue: UInt16(fields))
     if handle.batch.count > 0 || (handle.guest.count > 0 && handle.guest.fields != f) {
-        let flushed = handle.flush(notAppended: n)
-        guard flushed == Int32(PMT_OK) else { return flushed }
+        status = handle.flush(notAppended: n)
+        guard status == Int32(PMT_OK) else { return nil }
     }
     if handle.guest.count == 0 { handle.guest.reset(fields: f, firstIndex: handle.guestIndex) }
+    return handle
+}
+
+@_cdecl("pmt_append_guest_accesses")
+public func pmt_append_guest_accesses(_ lane: OpaquePointer?, _ accesses: UnsafePointer<pmt_guest_access>?, _ n: Int,
+                                      _ fields: UInt32) -> Int32 {
+    // Every access is checked before anything changes (nothing appended on an error).
+    if let accesses, lane != nil {
+        for i in 0..<max(n, 0) where accesses[i].kind > 3 {
+            return fail(Int32(PMT_E_INVALID), "pmt_append_guest_accesses: access \(i) has kind \(accesses[i].kind) (0...3)")
+        }
+    }
+    var status = Int32(PMT_OK)
+    guard let handle = openGuestBatch("pmt_append_guest_accesses", lane, n, fields, input: UnsafeRawPointer(accesses), status: &status),
+          let accesses else { return status }
     // The encoder and the index live in locals for the loop (one class
     // access per call, not per access); written back before a flush.
     var encoder = handle.guest
@@ -277,20 +295,9 @@ public func pmt_append_guest_accesses(_ lane: OpaquePointer?, _ accesses: Unsafe
 @_cdecl("pmt_append_guest_entries")
 public func pmt_append_guest_entries(_ lane: OpaquePointer?, _ entries: UnsafePointer<pmt_guest_entry>?, _ n: Int,
                                      _ fields: UInt32) -> Int32 {
-    guard let lane else { return fail(Int32(PMT_E_INVALID), "pmt_append_guest_entries: null lane") }
-    guard n >= 0 else { return fail(Int32(PMT_E_INVALID), "pmt_append_guest_entries: count out of range") }
-    guard fields <= UInt32(GuestAccessBatch.Fields.known.rawValue), fields & 5 != 5 else {
-        return fail(Int32(PMT_E_INVALID), "pmt_append_guest_entries: unknown fields bits \(fields)")
-    }
-    guard n > 0 else { return Int32(PMT_OK) }
-    guard let entries else { return fail(Int32(PMT_E_INVALID), "pmt_append_guest_entries: null entries with a nonzero count") }
-    let handle = laneFrom(lane)
-    let f = GuestAccessBatch.Fields(rawValue: UInt16(fields))
-    if handle.batch.count > 0 || (handle.guest.count > 0 && handle.guest.fields != f) {
-        let flushed = handle.flush(notAppended: n)
-        guard flushed == Int32(PMT_OK) else { return flushed }
-    }
-    if handle.guest.count == 0 { handle.guest.reset(fields: f, firstIndex: handle.guestIndex) }
+    var status = Int32(PMT_OK)
+    guard let handle = openGuestBatch("pmt_append_guest_entries", lane, n, fields, input: UnsafeRawPointer(entries), status: &status),
+          let entries else { return status }
     // Every entry's fields are valid by construction (2-bit kind, 3-bit
     // size shift): nothing to check per entry. Room is checked per run of
     // entries, not per access (GuestAccessBatch.Encoder.append(packed:…)).

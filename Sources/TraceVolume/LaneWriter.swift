@@ -422,14 +422,7 @@ public final class LaneWriter: @unchecked Sendable {
                 let sum = CRC32C.combine(crc(seed, p, RecordHeader.checksummedHeaderBytes), groupStreamCRC, shift: shiftOperator)
                 p.storeLE(sum, at: RecordHeader.checksummedHeaderBytes)
                 // Through the same non-temporal stores as the payload (see writeRecord).
-                var headerDone = 0
-                if let fused = copyWithChecksum {
-                    var unused: UInt32 = 0
-                    headerDone = fused(&unused, destination, p, Layout.recordHeaderSize)
-                }
-                if headerDone < Layout.recordHeaderSize {
-                    _ = region.copy(destination + headerDone, p + headerDone, Layout.recordHeaderSize - headerDone, region.appendCopyFlags)
-                }
+                writeHeader(p, to: destination)
             }
             let footprint = Layout.recordFootprint(payloadLength: length)
             offset += footprint
@@ -503,22 +496,28 @@ public final class LaneWriter: @unchecked Sendable {
                 if done < payload.count {
                     _ = region.copy(payloadDestination + done, payload.baseAddress! + done, payload.count - done, region.appendCopyFlags)
                 }
-                // The header through the same non-temporal stores when the fused copy takes it: a
-                // cached store into a line the payload's streaming stores share would read the
-                // line back from memory first.
-                var headerDone = 0
-                if let fused = copyWithChecksum {
-                    var unused: UInt32 = 0
-                    headerDone = fused(&unused, destination, p, Layout.recordHeaderSize)
-                }
-                if headerDone < Layout.recordHeaderSize {
-                    _ = region.copy(destination + headerDone, p + headerDone, Layout.recordHeaderSize - headerDone, region.appendCopyFlags)
-                }
+                writeHeader(p, to: destination)
             }
         }
         offset += footprint
         sinceCommit += footprint
         piecesSinceCommit += 1
+    }
+
+    /// Copies a record header built at `p` to `destination` in the segment
+    /// through the fused non-temporal copy when there is one (a cached store
+    /// into a line the payload's streaming stores share would read the line
+    /// back from memory first), the region's copy for what it leaves. No fence.
+    @inline(__always)
+    func writeHeader(_ p: UnsafeRawPointer, to destination: UnsafeMutableRawPointer) {
+        var done = 0
+        if let fused = copyWithChecksum {
+            var unused: UInt32 = 0
+            done = fused(&unused, destination, p, Layout.recordHeaderSize)
+        }
+        if done < Layout.recordHeaderSize {
+            _ = region.copy(destination + done, p + done, Layout.recordHeaderSize - done, region.appendCopyFlags)
+        }
     }
 
     /// Moves the tail to a new segment: allocate, close the old segment with

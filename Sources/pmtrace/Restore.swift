@@ -65,7 +65,7 @@ struct Restore: ParsableCommand {
     @Argument(help: "Pool file or device.") var pool: String
     @Argument(help: "Volume recorded by `pmtrace record-vm`.", transform: VolumeName.existing) var volume: VolumeName
     @Option(help: "Epoch number, last, an ISO 8601 time, or @<ns>.") var at: EpochChoice
-    @Option(help: "Output image (must not exist unless --force).") var out: String
+    @Option(help: "Output image file (must not exist unless --force, which replaces a regular file only; the image is built beside it and moved there when whole).") var out: String
     @Option(help: "Only <gpa>:<length> (hex with 0x or decimal; whole 4 KiB pages).") var range: String?
     @Flag(help: "Replace an existing output file.") var force = false
 
