@@ -80,13 +80,16 @@ public enum AccessColumns {
                               at start: Int) throws(FormatError) -> BatchShape? {
         guard let shape = try shape(kind: kind, payload: payload) else { return nil }
         var reader = AccessEntryReader(payload: payload, kind: kind, fields: shape.fields, headerBytes: shape.headerBytes)
+        // The pointers as locals: read through `columns` the compiler reloads them after every
+        // store (a column could alias the struct holding them).
+        let kinds = columns.kind, sizes = columns.size, addresses = columns.address, virtuals = columns.virtual, pcs = columns.pc
         for n in start..<(start + shape.count) {
             let a = try reader.next()
-            columns.kind?[n] = a.kind.rawValue
-            columns.size?[n] = a.size
-            columns.address?[n] = a.physical
-            columns.virtual?[n] = a.virtual
-            columns.pc?[n] = a.pc
+            kinds?[n] = a.kind.rawValue
+            sizes?[n] = a.size
+            addresses?[n] = a.physical
+            virtuals?[n] = a.virtual
+            pcs?[n] = a.pc
         }
         return shape
     }

@@ -19,6 +19,11 @@ public struct AccessEntryReader {
     @usableFromInline var _offset: Int
     /// The previous address of each stream (only element 0 unless kind 12).
     @usableFromInline var previous = AddressStreams()
+    /// The previous address when there is one stream (kinds 2 and 9): a
+    /// plain field, so the optimizer keeps it in a register across a
+    /// decode loop (`previous` is indexed by stream, which keeps it in
+    /// memory: a store-to-load forward on every access's critical path).
+    @usableFromInline var last: UInt64 = 0
     /// Access kind → stream: 3 for kind 12, 0 (one stream) otherwise.
     @usableFromInline let streamMask: UInt8
     @usableFromInline var translation: UInt64 = 0
@@ -53,8 +58,14 @@ public struct AccessEntryReader {
             size = v
         }
         guard let d = Varint.read(payload, &_offset) else { throw .invalidField(structure, field: "address varint", value: UInt64(_offset)) }
-        let stream = Int(tag & streamMask)
-        let address = previous.advance(stream, by: UInt64(bitPattern: Varint.unzigzag(d)))
+        let delta = UInt64(bitPattern: Varint.unzigzag(d))
+        let address: UInt64
+        if streamMask == 0 {
+            address = last &+ delta
+            last = address
+        } else {
+            address = previous.advance(Int(tag & streamMask), by: delta)
+        }
         // Safe: `tag & 3` is 0...3, every case of the kind; size ≤ UInt32.max (checked).
         var access = GuestAccess(kind: MemoryAccess.Kind(rawValue: tag & 3)!, size: UInt32(truncatingIfNeeded: size), physical: address)
         if hasVirtual {
