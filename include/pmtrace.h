@@ -105,7 +105,10 @@ int pmt_append_guest_entries(pmt_lane *lane, const pmt_guest_entry *entries, siz
 /* Makes every record appended to this lane durable: writes the pending
  * access batch, then one fence, one 8-byte store, one flush. Returns PMT_OK,
  * or the failure of writing the pending batch (those accesses are dropped;
- * everything appended before them is committed all the same). */
+ * everything appended before them is committed all the same), or PMT_E_IO
+ * once the region's lost-store count (pmt_region.lost_stores) is nonzero:
+ * then nothing is published, now or by any later commit of this lane, and
+ * readers see the lane as of its last commit before the loss. */
 int pmt_commit(pmt_lane *lane);
 
 /* ---- Reading: open read-only (pmt_open(path, 0, 0, &s) or pmt_attach with

@@ -75,6 +75,13 @@ typedef struct PMT_SWIFT_NAME(RegionDescriptor) pmt_region {
     pmt_copy_fn _Nonnull copy;
     pmt_release_fn _Nullable release; /* may be NULL: the caller keeps the region mapped forever */
     void *_Nullable context;      /* passed to release */
+    /* May be NULL. A count the mapper raises when a store to the region may
+     * have been lost: e.g. a SIGBUS handler that maps a zero page over a page
+     * the file can no longer back (truncated, or a sparse file on a full file
+     * system). Once it is nonzero the store publishes no further commit: a
+     * commit word never covers bytes that did not reach the region
+     * (pmt_commit then fails with PMT_E_IO; the last good commit stays). */
+    const volatile uint64_t *_Nullable lost_stores;
 } pmt_region;
 
 /* Store settings that are not on media. Zero-initialize and set what you need. */
@@ -168,7 +175,7 @@ enum {
     PMT_E_FULL = -8,          /* no free segment (or the volume table is full) */
     PMT_E_READ_ONLY = -9,     /* the store was attached read-only */
     PMT_E_KIND = -10,         /* a reserved record kind */
-    PMT_E_IO = -11,           /* mapping or file error (hosted pmt_open only) */
+    PMT_E_IO = -11,           /* mapping or file error; a lost store (pmt_region.lost_stores) */
 };
 
 /* The reading API's types (pmtrace.h, "Reading"). */

@@ -223,6 +223,7 @@ static inline void pmt_vmm_x86_region(pmt_region *r, void *base, uint64_t size, 
     }
     r->release = release;
     r->context = context;
+    r->lost_stores = 0; /* a VMM with a machine-check handler may point it at its own count */
 }
 
 /* Zeroed options with the hardware CRC32C when the CPU has it (else the

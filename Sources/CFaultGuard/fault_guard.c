@@ -92,3 +92,9 @@ uint64_t pmt_fault_guard_faults(int slot, uintptr_t *first_address) {
     *first_address = atomic_load(&table[slot].first);
     return atomic_load(&table[slot].faults);
 }
+
+const volatile uint64_t *pmt_fault_guard_counter(int slot) {
+    if (slot < 0 || slot >= SLOTS) return 0;
+    // The count is an _Atomic uint64_t; an aligned 8-byte load of it is atomic on every target we run.
+    return (const volatile uint64_t *)&table[slot].faults;
+}

@@ -202,6 +202,9 @@ public func pmt_commit(_ lane: OpaquePointer?) -> Int32 {
     let handle = laneFrom(lane)
     let flushed = handle.flush()
     handle.writer.commit()
+    if handle.writer.storesLost {
+        return fail(Int32(PMT_E_IO), "pmt_commit: a store to the region was lost (bus error); the lane stays as of its last commit before it")
+    }
     return flushed
 }
 

@@ -51,6 +51,6 @@ public final class InMemoryRegion: @unchecked Sendable {
             base: base, size: size, granularity: .cacheLine, copy_flags: 0,
             persist: Self.persist, drain: Self.drain, copy: Self.copy,
             release: { context, _, _ in Unmanaged<InMemoryRegion>.fromOpaque(context!).release() },
-            context: Unmanaged.passRetained(self).toOpaque())
+            context: Unmanaged.passRetained(self).toOpaque(), lost_stores: nil)
     }
 }

@@ -47,7 +47,7 @@ public final class PersistenceSimulator: @unchecked Sendable {
             base: cpu.base, size: cpu.size, granularity: .cacheLine, copy_flags: Self.nonTemporal,
             persist: Self.persist, drain: Self.drain, copy: Self.copy,
             release: { context, _, _ in Unmanaged<InMemoryRegion>.fromOpaque(context!).release() },
-            context: Unmanaged.passRetained(cpu).toOpaque()))
+            context: Unmanaged.passRetained(cpu).toOpaque(), lost_stores: nil))
     }
 
     static let nonTemporal: UInt32 = 2

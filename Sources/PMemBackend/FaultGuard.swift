@@ -38,6 +38,12 @@ enum FaultGuard {
         return .mediaFault(path: path, offset: offset, faults: n, fileSize: system_currentSize(path))
     }
 
+    /// The registration's fault count, for a store to poll with one load
+    /// (`pmt_region.lost_stores`); valid while the registration is.
+    static func counter(_ r: Registration) -> UnsafePointer<UInt64>? {
+        pmt_fault_guard_counter(r.slot).map { UnsafePointer($0) }
+    }
+
     /// Forgets a registration, keeping its fault (if any) for `takeFaults`.
     static func unregister(_ r: Registration, path: String) {
         let f = fault(r, path: path)

@@ -235,7 +235,8 @@ public final class PMemMapping: @unchecked Sendable {
             base: base, size: size, granularity: granularity, copy_flags: appendCopyFlags,
             persist: persist, drain: drain, copy: copy,
             release: { context, _, _ in Unmanaged<PMemMapping>.fromOpaque(context!).release() },
-            context: Unmanaged.passRetained(self).toOpaque())
+            context: Unmanaged.passRetained(self).toOpaque(),
+            lost_stores: guardRegistration.flatMap { FaultGuard.counter($0) })
     }
 
     deinit {

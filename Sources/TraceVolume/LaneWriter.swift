@@ -129,6 +129,12 @@ public final class LaneWriter: @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked) var _appendedRecords: UInt64 = 0
     /// Payload bytes appended through this writer.
     public var appendedBytes: UInt64 { _appendedBytes }
+
+    /// True once a commit found the region's stores lost (see `commit()`):
+    /// nothing appended since the lane's last good commit is published, now or
+    /// later. Read it after `commit()` to know whether the commit happened.
+    public var storesLost: Bool { _storesLost }
+    @usableFromInline var _storesLost = false
     @usableFromInline @exclusivity(unchecked) var _appendedBytes: UInt64 = 0
 
     init(store: TraceStore, volume: String, slot: Int, lane: Int, entry: VolumeEntry, chain: [UInt64]) throws(TraceError) {
@@ -560,9 +566,24 @@ public final class LaneWriter: @unchecked Sendable {
     /// the commit covers at most `Layout.tornCommitWindow` bytes of a tail
     /// segment this writer opened, two otherwise); at page granularity it
     /// writes back the pages touched since the last commit.
+    ///
+    /// Once the region reports a lost store (`PersistentRegion.storesLost`:
+    /// a bus error replaced a page the file could not back), nothing more
+    /// is published: the commit word keeps the last commit before the loss,
+    /// so it never covers bytes that did not reach media, and `storesLost`
+    /// turns true. Appends still return normally; nothing after the last good
+    /// commit will be durable.
     public func commit() {
         flushGroup()
         guard segmentBase != nil, segment != committedSegment || offset != committedOffset else { return }
+        // Every store of what this commit covers has run (a fault is taken at the store), so a
+        // loss among them has been counted by now.
+        if _storesLost || region.storesLost {
+            _storesLost = true
+            piecesSinceCommit = 0  // the interval restarts as after a commit, so appends go on (unpublished)
+            sinceCommit = 0
+            return
+        }
         if region.granularity == .page {
             region.persist(segmentBase! + dirtyStart, offset - dirtyStart)
             dirtyStart = offset

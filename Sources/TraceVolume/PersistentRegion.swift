@@ -44,6 +44,8 @@ public final class PersistentRegion: @unchecked Sendable {
     let copy: pmt_copy_fn
     /// Flags passed to `copy` on the append path.
     let appendCopyFlags: UInt32
+    /// The mapper's count of lost stores (`pmt_region.lost_stores`), if any.
+    let lostStores: UnsafePointer<UInt64>?
 
     /// Takes ownership of the region `descriptor` describes.
     ///
@@ -62,7 +64,15 @@ public final class PersistentRegion: @unchecked Sendable {
         drain = descriptor.drain
         copy = descriptor.copy
         appendCopyFlags = descriptor.copy_flags
+        lostStores = descriptor.lost_stores
     }
+
+    /// Whether the mapper has reported a store to the region as lost (its
+    /// `lost_stores` count is nonzero; always false without one). A commit
+    /// made now could cover bytes that never reached the region, so lane
+    /// commits check this first and stop publishing (`LaneWriter.storesLost`).
+    /// One load; thread-safe.
+    public var storesLost: Bool { lostStores.map { $0.pointee != 0 } ?? false }
 
     deinit {
         descriptor.release?(descriptor.context, descriptor.base, descriptor.size)

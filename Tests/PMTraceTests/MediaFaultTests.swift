@@ -32,6 +32,56 @@ import Testing
         #expect(path == pool && offset >= 1 << 20 && faults >= 1 && size == 1 << 20)
     }
 
+    /// A writer whose records land on a page the file can no longer back:
+    /// the store instruction faults, the guard maps a zero page and counts
+    /// it, and the commit after it must publish nothing. Before the lost-
+    /// store check the commit word covered the lost record, and the reopened
+    /// region held a committed record of zeros (fsck: damaged).
+    @Test func aLostStoreIsNeverCommitted() throws {
+        let pool = scratchPath("lost")
+        defer { unlink(pool) }
+        #expect(try pmtrace(["format", pool, "--size", "32M"]).status == 0)
+        var size = stat()
+        #expect(stat(pool, &size) == 0)
+        let first = [UInt8](repeating: 0xA7, count: 3000), second = [UInt8](repeating: 0x5C, count: 64 << 10)
+        do {
+            let p = try TracePool.open(path: pool, writable: true)
+            try p.store.createVolume(named: "v", lanes: 1)
+            let w = try p.store.openWriter(volume: "v")
+            try w.append(bytes: first)
+            w.commit()
+            #expect(!w.storesLost)
+            // Where the committed record's bytes are in the file; cut the file just past them.
+            let bytes = [UInt8](try #require(FileManager.default.contents(atPath: pool)))
+            let found = Self.offset(of: first, in: bytes)
+            let at = try #require(found)
+            #expect(truncate(pool, off_t((at + first.count + 4095) / 4096 * 4096)) == 0)
+            try w.append(bytes: second)  // runs past the new end of file: bus errors, zero pages
+            w.commit()
+            #expect(w.storesLost, "the commit must see the lost stores")
+            #expect(p.mapping.mediaFault != nil)
+            w.close()
+        }
+        _ = PMemMapping.takeReleasedFaults()
+        #expect(truncate(pool, size.st_size) == 0)  // the file back at its size: the lost page reads as zeros
+        let p = try TracePool.open(path: pool, writable: false)
+        let reader = try p.store.openReader(volume: "v")
+        var payloads: [[UInt8]] = []
+        while let r = try reader.next() { payloads.append(r.bytes) }
+        #expect(payloads == [first], "exactly the record committed before the loss")
+        let report = try p.store.check()
+        #expect(report.findings.filter { $0.severity != .info }.isEmpty, "\(report.findings.map(\.message))")
+    }
+
+    /// Where `needle` first occurs in `haystack`.
+    private static func offset(of needle: [UInt8], in haystack: [UInt8]) -> Int? {
+        guard haystack.count >= needle.count else { return nil }
+        for i in 0...(haystack.count - needle.count) where haystack[i] == needle[0] && haystack[i + needle.count - 1] == needle[needle.count - 1] {
+            if haystack[i..<(i + needle.count)].elementsEqual(needle) { return i }
+        }
+        return nil
+    }
+
     /// `read` with a slow consumer; the file is truncated after the first
     /// megabyte has arrived. The child must exit 2 naming file and offset.
     @Test func truncatedDuringReadInAChild() throws {

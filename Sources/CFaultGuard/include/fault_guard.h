@@ -26,4 +26,9 @@ void pmt_fault_guard_unregister(int slot);
 /// first faulting address (0 when there was none).
 uint64_t pmt_fault_guard_faults(int slot, uintptr_t *first_address);
 
+/// The address of a slot's fault count (what pmt_fault_guard_faults
+/// returns), for a store to poll with one load (pmt_region.lost_stores).
+/// Valid until the slot is unregistered; NULL for a slot out of range.
+const volatile uint64_t *pmt_fault_guard_counter(int slot);
+
 #endif
