@@ -11,6 +11,7 @@
 #include <stdatomic.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define SLOTS 64
@@ -20,6 +21,9 @@ struct range {
     _Atomic uintptr_t end;
     _Atomic uint64_t faults;
     _Atomic uintptr_t first;
+    _Atomic int fd;               // > 0: a regular file whose size is checked after each persist
+    _Atomic uint64_t file_end;    // the file offset just past the mapping
+    void (*_Atomic inner)(const void *, size_t);
 };
 
 static struct range table[SLOTS];
@@ -73,6 +77,7 @@ int pmt_fault_guard_register(const void *base, size_t length) {
         if (atomic_compare_exchange_strong(&table[i].start, &expected, (uintptr_t)-1)) {
             atomic_store(&table[i].faults, 0);
             atomic_store(&table[i].first, 0);
+            atomic_store(&table[i].fd, -1);
             atomic_store(&table[i].end, s + length);
             atomic_store(&table[i].start, s);
             return i;
@@ -83,6 +88,7 @@ int pmt_fault_guard_register(const void *base, size_t length) {
 
 void pmt_fault_guard_unregister(int slot) {
     if (slot < 0 || slot >= SLOTS) return;
+    atomic_store(&table[slot].fd, -1);
     atomic_store(&table[slot].end, 0);
     atomic_store(&table[slot].start, 0);
 }
@@ -97,4 +103,34 @@ const volatile uint64_t *pmt_fault_guard_counter(int slot) {
     if (slot < 0 || slot >= SLOTS) return 0;
     // The count is an _Atomic uint64_t; an aligned 8-byte load of it is atomic on every target we run.
     return (const volatile uint64_t *)&table[slot].faults;
+}
+
+void pmt_fault_guard_watch_size(int slot, int fd, uint64_t file_end, void (*persist)(const void *, size_t)) {
+    if (slot < 0 || slot >= SLOTS || fd < 0 || persist == 0) return;
+    atomic_store(&table[slot].inner, persist);
+    atomic_store(&table[slot].file_end, file_end);
+    atomic_store(&table[slot].fd, fd);
+}
+
+void pmt_fault_guard_persist_checked(const void *addr, size_t len) {
+    uintptr_t a = (uintptr_t)addr;
+    for (int i = 0; i < SLOTS; i++) {
+        uintptr_t s = atomic_load(&table[i].start);
+        if (s == 0 || a < s || a >= atomic_load(&table[i].end)) continue;
+        void (*inner)(const void *, size_t) = atomic_load(&table[i].inner);
+        if (inner) inner(addr, len);
+        int fd = atomic_load(&table[i].fd);
+        struct stat st;
+        uint64_t end = atomic_load(&table[i].file_end);
+        if (fd >= 0 && fstat(fd, &st) == 0 && (uint64_t)st.st_size < end) {
+            // Shorter than the mapping: the pages past the new end are gone, whether or not a
+            // store of ours touched them since (msync reports nothing for them).
+            uintptr_t none = 0;
+            uint64_t file_start = end - (uint64_t)(atomic_load(&table[i].end) - s);
+            uintptr_t cut = (uint64_t)st.st_size > file_start ? s + (uintptr_t)((uint64_t)st.st_size - file_start) : s;
+            atomic_compare_exchange_strong(&table[i].first, &none, cut);
+            atomic_fetch_add(&table[i].faults, 1);
+        }
+        return;
+    }
 }

@@ -44,6 +44,19 @@ enum FaultGuard {
         pmt_fault_guard_counter(r.slot).map { UnsafePointer($0) }
     }
 
+    /// The persist function of watched registrations (see `watchSize`).
+    static let checkedPersist: pmt_persist_fn = pmt_fault_guard_persist_checked
+
+    /// After each persist through `pmt_fault_guard_persist_checked` in this
+    /// registration's range, checks that regular file `fd` still reaches
+    /// `fileEnd`, counting a fault when it does not. `fd` stays open while
+    /// the registration lives. False when there is no persist function.
+    static func watchSize(_ r: Registration, fd: Int32, fileEnd: UInt64, persist: pmt_persist_fn?) -> Bool {
+        guard let persist else { return false }
+        pmt_fault_guard_watch_size(r.slot, fd, fileEnd, persist)
+        return true
+    }
+
     /// Forgets a registration, keeping its fault (if any) for `takeFaults`.
     static func unregister(_ r: Registration, path: String) {
         let f = fault(r, path: path)

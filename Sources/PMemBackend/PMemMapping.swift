@@ -205,7 +205,15 @@ public final class PMemMapping: @unchecked Sendable {
         case PMEM2_GRANULARITY_CACHE_LINE: granularity = .cacheLine
         default: granularity = .page
         }
-        persist = pmem2_get_persist_fn(m)
+        var st = stat()
+        if granularity == .page, let guardRegistration, fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG,
+           FaultGuard.watchSize(guardRegistration, fd: fd, fileEnd: offset + size, persist: pmem2_get_persist_fn(m)) {
+            // msync, then the file's size: a file truncated under the mapping loses pages no
+            // later store of ours may touch (nothing faults), so a commit must learn it here.
+            persist = FaultGuard.checkedPersist
+        } else {
+            persist = pmem2_get_persist_fn(m)
+        }
         drain = pmem2_get_drain_fn(m)
         copy = pmem2_get_memcpy_fn(m)
         appendCopyFlags = granularity == .page

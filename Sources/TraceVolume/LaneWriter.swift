@@ -132,7 +132,8 @@ public final class LaneWriter: @unchecked Sendable {
 
     /// True once a commit found the region's stores lost (see `commit()`):
     /// nothing appended since the lane's last good commit is published, now or
-    /// later. Read it after `commit()` to know whether the commit happened.
+    /// later, and an append that needs a new segment throws `.storesLost`.
+    /// Read it after `commit()` to know whether the commit happened.
     public var storesLost: Bool { _storesLost }
     @usableFromInline var _storesLost = false
     @usableFromInline @exclusivity(unchecked) var _appendedBytes: UInt64 = 0
@@ -319,8 +320,12 @@ public final class LaneWriter: @unchecked Sendable {
             while !rest.isEmpty {
                 // Start a fresh segment rather than write a sliver.
                 if segmentBase == nil || segmentSize - offset < Layout.recordHeaderSize + Self.splitThreshold {
-                    do throws(TraceError) { try switchSegment(timestamp: ts, protecting: first) } catch {
-                        // The fragments written so far are an abandoned record (FORMAT.md §7).
+                    // The fragments written so far are an abandoned record (FORMAT.md §7). The error
+                    // comes back as a value: rethrowing the binding of a typed `catch` after an
+                    // `if case` on it handed out a freed payload in a debug build (a .storesLost's
+                    // volume name read as garbage), and the same pattern crashed the compiler's
+                    // ownership verifier in a test.
+                    if let error = switchSegmentError(timestamp: ts, protecting: first) {
                         if case .recordLargerThanRing = error { throw .recordLargerThanRing(volume: volume, lane: lane, bytes: payload.count) }
                         throw error
                     }
@@ -526,9 +531,24 @@ public final class LaneWriter: @unchecked Sendable {
         }
     }
 
+    /// `switchSegment`'s error as a value (nil when it succeeded).
+    func switchSegmentError(timestamp: UInt64, protecting: UInt64?) -> TraceError? {
+        do throws(TraceError) {
+            try switchSegment(timestamp: timestamp, protecting: protecting)
+            return nil
+        } catch {
+            return error
+        }
+    }
+
     /// Moves the tail to a new segment: allocate, close the old segment with
     /// an end record, write the new header, commit.
     func switchSegment(timestamp: UInt64, protecting: UInt64? = nil) throws(TraceError) {
+        // No segment for a lane that can no longer commit: it would stay allocated and unreachable.
+        if _storesLost || region.storesLost {
+            _storesLost = true
+            throw .storesLost(volume: volume, lane: lane)
+        }
         let next = try store.allocateSegment(slot: slot, lane: lane, ring: ring, protecting: protecting)
         if segmentBase != nil {
             if segmentSize - offset >= Layout.recordHeaderSize {
@@ -568,7 +588,8 @@ public final class LaneWriter: @unchecked Sendable {
     /// writes back the pages touched since the last commit.
     ///
     /// Once the region reports a lost store (`PersistentRegion.storesLost`:
-    /// a bus error replaced a page the file could not back), nothing more
+    /// a bus error replaced a page the file could not back, or a hosted
+    /// page-granularity mapping found its file cut short), nothing more
     /// is published: the commit word keeps the last commit before the loss,
     /// so it never covers bytes that did not reach media, and `storesLost`
     /// turns true. Appends still return normally; nothing after the last good
@@ -576,17 +597,18 @@ public final class LaneWriter: @unchecked Sendable {
     public func commit() {
         flushGroup()
         guard segmentBase != nil, segment != committedSegment || offset != committedOffset else { return }
-        // Every store of what this commit covers has run (a fault is taken at the store), so a
-        // loss among them has been counted by now.
+        if region.granularity == .page {
+            region.persist(segmentBase! + dirtyStart, offset - dirtyStart)
+            dirtyStart = offset
+        }
+        // Every store of what this commit covers has run (a fault is taken at the store) and, at
+        // page granularity, been written back (a hosted mapping checks its file's size there), so
+        // a loss among them has been counted by now.
         if _storesLost || region.storesLost {
             _storesLost = true
             piecesSinceCommit = 0  // the interval restarts as after a commit, so appends go on (unpublished)
             sinceCommit = 0
             return
-        }
-        if region.granularity == .page {
-            region.persist(segmentBase! + dirtyStart, offset - dirtyStart)
-            dirtyStart = offset
         }
         let value = CommitWord(segment: segment, offset: UInt32(offset)).rawValue
         // One fence (FORMAT.md §10.3) for a commit of one record in a tail this

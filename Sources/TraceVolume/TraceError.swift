@@ -65,6 +65,11 @@ public enum TraceError: Error, Equatable, Sendable {
     /// opened with `ReadOptions.skipReclaimed` goes on at the oldest record
     /// instead, and reports the gap).
     case overwrittenWhileReading(volume: String, lane: Int)
+    /// The region reported a lost store (`PersistentRegion.storesLost`: a
+    /// bus error, or its file cut short under the mapping): the lane
+    /// publishes nothing more and takes no new segment; it stays as of its
+    /// last commit before the loss.
+    case storesLost(volume: String, lane: Int)
 }
 
 extension TraceError: CustomStringConvertible {
@@ -121,6 +126,8 @@ extension TraceError: CustomStringConvertible {
             return "segment \(segment) is kept out of reuse: it may hold data of volume '\(volume)' that no chain reaches (freed when that volume is deleted)"
         case .overwrittenWhileReading(let v, let lane):
             return "volume '\(v)' lane \(lane): the ring writer reclaimed the segment being read"
+        case .storesLost(let v, let lane):
+            return "volume '\(v)' lane \(lane): a store to the region was lost (bus error, or the file was cut short); nothing after the lane's last commit before it is published"
         }
     }
 }

@@ -1,6 +1,7 @@
 import Foundation
 import PMTrace
 import PMemBackend
+import TraceVolume
 import Testing
 
 /// A region file truncated while in use, or a sparse region on a full file
@@ -71,6 +72,54 @@ import Testing
         #expect(payloads == [first], "exactly the record committed before the loss")
         let report = try p.store.check()
         #expect(report.findings.filter { $0.severity != .info }.isEmpty, "\(report.findings.map(\.message))")
+    }
+
+    /// The adversary's case: records stored, then the file cut below them
+    /// by another process while the writer waits, and no store of the
+    /// writer's touches those pages again (nothing faults; msync succeeds).
+    /// At page granularity the commit's persist finds the file short, so
+    /// the commit publishes nothing; the next segment is refused.
+    @Test func aTruncationNoStoreTouchesStillStopsTheCommit() throws {
+        let pool = scratchPath("cut")
+        defer { unlink(pool) }
+        #expect(try pmtrace(["format", pool, "--size", "32M"]).status == 0)
+        var size = stat()
+        #expect(stat(pool, &size) == 0)
+        let first = [UInt8](repeating: 0xB3, count: 3000), second = [UInt8](repeating: 0x6D, count: 64 << 10)
+        do {
+            let p = try TracePool.open(path: pool, writable: true)
+            guard p.mapping.granularity == .page else { return }  // DAX or a forced granularity: no persist call to check in
+            try p.store.createVolume(named: "v", lanes: 1)
+            let w = try p.store.openWriter(volume: "v")
+            try w.append(bytes: first)
+            w.commit()
+            try w.append(bytes: second)  // stored, not committed
+            let bytes = [UInt8](try #require(FileManager.default.contents(atPath: pool)))
+            let at = try #require(Self.offset(of: first, in: bytes))
+            #expect(truncate(pool, off_t((at + first.count + 4095) / 4096 * 4096)) == 0)
+            w.commit()
+            #expect(w.storesLost, "the commit must see the file cut short")
+            let refusal = Self.appendUntilRefused(w, second, times: 40)
+            #expect(refusal?.contains("volume 'v' lane 0: a store to the region was lost") == true, "no new segment after the loss: \(refusal ?? "none")")
+            w.close()
+        }
+        _ = PMemMapping.takeReleasedFaults()
+        #expect(truncate(pool, size.st_size) == 0)
+        let p = try TracePool.open(path: pool, writable: false)
+        let reader = try p.store.openReader(volume: "v")
+        var payloads: [[UInt8]] = []
+        while let r = try reader.next() { payloads.append(r.bytes) }
+        #expect(payloads == [first], "exactly the record committed before the loss")
+    }
+
+    /// Appends `bytes` (fragmented records) `times` times; the first error's text, if any.
+    private static func appendUntilRefused(_ w: LaneWriter, _ bytes: [UInt8], times: Int) -> String? {
+        do {
+            for _ in 0..<times { try w.append(bytes: bytes) }
+        } catch {
+            return String(describing: error)
+        }
+        return nil
     }
 
     /// Where `needle` first occurs in `haystack`.

@@ -31,4 +31,18 @@ uint64_t pmt_fault_guard_faults(int slot, uintptr_t *first_address);
 /// Valid until the slot is unregistered; NULL for a slot out of range.
 const volatile uint64_t *pmt_fault_guard_counter(int slot);
 
+/// Makes pmt_fault_guard_persist_checked, for addresses in `slot`, call
+/// `persist` and then compare the size of regular file `fd` with
+/// `file_end` (the file offset just past the mapping): a file found shorter
+/// counts as a fault (first address: where the file now ends), because the
+/// pages past its end are gone even if no store of ours touched them since
+/// and msync reports nothing for them. For page-granularity mappings of
+/// regular files, where persist is already a system call. `fd` must stay
+/// open until the slot is unregistered.
+void pmt_fault_guard_watch_size(int slot, int fd, uint64_t file_end, void (*persist)(const void *, size_t));
+
+/// A persist function (pmt_persist_fn) for watched slots: the slot's persist,
+/// then the size check above. Addresses outside every slot: no-op.
+void pmt_fault_guard_persist_checked(const void *addr, size_t len);
+
 #endif
