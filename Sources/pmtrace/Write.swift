@@ -54,6 +54,8 @@ struct Write: ParsableCommand {
         }
         writer.close()
         progress.done()
+        // Not "wrote …": what followed the loss was not committed (the exit names the fault).
+        if writer.storesLost { throw TraceError.storesLost(volume: name, lane: writer.lane) }
         let seconds = Double(monotonicNanoseconds() - start) / 1e9
         FileHandle.standardError.write(Data(String(
             format: "wrote %@ in %llu record(s) to '%@' in %.3f s (%.0f MiB/s)\n",
