@@ -159,6 +159,7 @@ static struct {
     uint64_t next_checkpoint;        /* stores at which the next one is due (atomic) */
     uint64_t *dirty;                 /* PML bitmap, one bit per 4 KiB GPA page */
     unsigned char *shadow;           /* guest RAM as of the last checkpoint */
+    const unsigned char *ram;        /* the RAM file, mapped read-only (ram_size bytes) */
     pthread_mutex_t ckpt_lock;
     pthread_once_t base_once;
     int base_done;                   /* the base image is taken (fast check before pthread_once) */
@@ -457,6 +458,9 @@ static int dirty_test_and_set(uint64_t gpa) {
     return (__atomic_fetch_or(&g.dirty[page >> 6], bit, __ATOMIC_RELAXED) & bit) != 0;
 }
 
+/* Appends an image of `page` (copied once: the image and the shadow get
+ * the same bytes even if another vCPU writes the page meanwhile) and
+ * updates the shadow from that copy. */
 static int append_image(pmt_lane *lane, uint64_t gpa, const unsigned char *page) {
     static unsigned char payload[16 + PAGE]; /* under ckpt_lock */
     uint32_t size = PAGE, zero = 0;
@@ -466,7 +470,46 @@ static int append_image(pmt_lane *lane, uint64_t gpa, const unsigned char *page)
     memcpy(payload + 16, page, PAGE);
     int rc = pmt_append(lane, PMT_KIND_PAGE_IMAGE, payload, sizeof payload, 0);
     if (rc != PMT_OK) store_failed("appending a page image", rc);
+    else memcpy(g.shadow + gpa, payload + 16, PAGE);
     return rc == PMT_OK;
+}
+
+/* The end of the file's data range that contains or follows `off` (below
+ * `end`), and where it starts (*start); both `end` when no data follows.
+ * Holes of the RAM file read as zeros (QEMU never punches one into RAM the
+ * guest used); SEEK_DATA/SEEK_HOLE find them without touching them (reading
+ * a tmpfs hole through a mapping would allocate it). */
+static uint64_t data_range(uint64_t off, uint64_t end, uint64_t *start) {
+    off_t d = lseek(g.ram_fd, (off_t)off, SEEK_DATA);
+    if (d < 0) {
+        *start = errno == ENXIO ? end : off; /* ENXIO: no data after off; other errors: all data */
+        return end;
+    }
+    uint64_t s = (uint64_t)d & ~(PAGE - 1);
+    if (s >= end) { *start = end; return end; }
+    off_t h = lseek(g.ram_fd, (off_t)s, SEEK_HOLE);
+    uint64_t e = h < 0 ? end : ((uint64_t)h + PAGE - 1) & ~(PAGE - 1);
+    *start = s;
+    return e > end || e <= s ? end : e;
+}
+
+/* Test hook: guest RAM as a file at checkpoint g.snapshot_epoch. */
+static void write_snapshot(void) {
+    int snap = open(g.snapshot_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (snap < 0) { say("snapshot: %s", strerror(errno)); return; }
+    static unsigned char chunk[1 << 20];
+    for (uint64_t off = 0; off < g.ram_size; off += sizeof chunk) {
+        size_t want = g.ram_size - off < sizeof chunk ? (size_t)(g.ram_size - off) : sizeof chunk;
+        size_t got = 0;
+        while (got < want) {
+            ssize_t r = pread(g.ram_fd, chunk + got, want - got, (off_t)(off + got));
+            if (r <= 0) break;
+            got += (size_t)r;
+        }
+        if (got < want) memset(chunk + got, 0, want - got);
+        if (pwrite(snap, chunk, want, (off_t)off) != (ssize_t)want) say("snapshot: %s", strerror(errno));
+    }
+    close(snap);
 }
 
 /* Images every page of guest RAM that PML logged or whose contents differ
@@ -481,34 +524,30 @@ static void take_checkpoint(uint32_t flags) {
     pthread_mutex_lock(&m->lock);
     pmt_lane *lane = lane_of(m, g.vcpus);
     if (!lane) { pthread_mutex_unlock(&m->lock); return; }
-    static unsigned char chunk[1 << 20];
+    static const unsigned char zeros[PAGE];
     uint64_t images = 0, logged = 0, unlogged = 0;
-    int snap = -1;
-    if (g.snapshot_path && g.epoch == g.snapshot_epoch)
-        snap = open(g.snapshot_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    for (uint64_t off = 0; off < g.ram_size && !g.failed; off += sizeof chunk) {
-        size_t want = g.ram_size - off < sizeof chunk ? (size_t)(g.ram_size - off) : sizeof chunk;
-        size_t got = 0;
-        while (got < want) {
-            ssize_t r = pread(g.ram_fd, chunk + got, want - got, (off_t)(off + got));
-            if (r <= 0) break;
-            got += (size_t)r;
-        }
-        if (got < want) memset(chunk + got, 0, want - got); /* beyond the file's end: zeros */
-        if (snap >= 0 && pwrite(snap, chunk, want, (off_t)off) != (ssize_t)want) say("snapshot: %s", strerror(errno));
-        for (size_t p = 0; p < want; p += PAGE) {
-            uint64_t gpa = off + p, page = gpa / PAGE;
-            uint64_t *word = &g.dirty[page >> 6], bit = 1ull << (page & 63);
-            int was_logged = (__atomic_fetch_and(word, ~bit, __ATOMIC_RELAXED) & bit) != 0;
-            int changed = memcmp(chunk + p, g.shadow + gpa, PAGE) != 0;
-            if (!was_logged && !changed) continue;
-            if (was_logged) logged++; else unlogged++;
-            if (!append_image(lane, gpa, chunk + p)) break;
-            memcpy(g.shadow + gpa, chunk + p, PAGE);
-            images++;
-        }
+    if (g.snapshot_path && g.epoch == g.snapshot_epoch) write_snapshot();
+    /* Guest RAM is read through a read-only mapping of its file, kept from
+     * one checkpoint to the next (no copy into a buffer first: measured
+     * 46-95 ms a scan of 256 MiB against 165-240 ms with 1 MiB preads, on a
+     * loaded machine), data ranges only: pages past the file's end or in
+     * its holes are zeros. */
+    struct stat st;
+    uint64_t end = fstat(g.ram_fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size & ~(PAGE - 1) : 0;
+    if (end > g.ram_size) end = g.ram_size;
+    uint64_t data_start = 0, data_end = 0;
+    for (uint64_t gpa = 0; gpa < g.ram_size && !g.failed; gpa += PAGE) {
+        if (gpa >= data_end && data_end < end) data_end = data_range(gpa, end, &data_start);
+        const unsigned char *content = gpa >= data_start && gpa < data_end ? g.ram + gpa : zeros;
+        uint64_t page = gpa / PAGE;
+        uint64_t *word = &g.dirty[page >> 6], bit = 1ull << (page & 63);
+        int was_logged = (__atomic_fetch_and(word, ~bit, __ATOMIC_RELAXED) & bit) != 0;
+        int changed = memcmp(content, g.shadow + gpa, PAGE) != 0;
+        if (!was_logged && !changed) continue;
+        if (was_logged) logged++; else unlogged++;
+        if (!append_image(lane, gpa, content)) break;
+        images++;
     }
-    if (snap >= 0) close(snap);
     /* Logged pages outside guest RAM (NVDIMM, ROM) are counted, not imaged. */
     for (uint64_t w = g.ram_size / PAGE / 64; w < (g.gpa_limit / PAGE + 63) / 64; w++)
         logged += (uint64_t)__builtin_popcountll(__atomic_exchange_n(&g.dirty[w], 0, __ATOMIC_RELAXED));
@@ -904,10 +943,10 @@ static void at_exit(qemu_plugin_id_t id, void *udata) {
                        "\ncheckpoints=%" PRIu64 "\nimages=%" PRIu64 "\nunlogged_pages=%" PRIu64 "\nfailed=%d\n"
                        "vcpu_cpu_ns=%" PRIu64 "\nencoder_cpu_ns=%" PRIu64 "\nvcpu_waits=%" PRIu64 "\nvcpu_wait_ns=%" PRIu64
                        "\nvcpu_checkpoint_ns=%" PRIu64 "\nvcpu_involuntary_switches=%" PRIu64 "\nvcpu_voluntary_switches=%" PRIu64
-                       "\nencoder_naps=%" PRIu64 "\nencoder_wakes=%" PRIu64 "\n",
+                       "\nencoder_naps=%" PRIu64 "\nencoder_wakes=%" PRIu64 "\npc_indices=%" PRIu64 "\n",
                     g.system ? "system" : "user", loads, stores, io, unmapped, recorded, unrecorded, pml, pmlr,
                     g.epoch, g.images_total, g.unlogged_total, g.failed, vcpu_cpu, encoder_cpu,
-                    waits, wait_ns, checkpoint_ns, switches, voluntary, g.encoder_naps, g.encoder_wakes);
+                    waits, wait_ns, checkpoint_ns, switches, voluntary, g.encoder_naps, g.encoder_wakes, g.npcs);
             fclose(f);
         }
     }
@@ -1016,6 +1055,10 @@ static int setup_system(void) {
         if (g.ram_size % PAGE || g.ram_size > 0xE0000000ull) { say("ramsize=%" PRIu64 ": a multiple of 4 KiB up to 3.5 GiB", g.ram_size); return 0; }
         g.ram_fd = open(g.ram_path, O_RDONLY | O_CLOEXEC);
         if (g.ram_fd < 0) { say("%s: %s", g.ram_path, strerror(errno)); return 0; }
+        /* Only pages below the file's end are ever read (take_checkpoint). */
+        void *ram = mmap(NULL, g.ram_size, PROT_READ, MAP_SHARED, g.ram_fd, 0);
+        if (ram == MAP_FAILED) { say("%s: mmap: %s", g.ram_path, strerror(errno)); return 0; }
+        g.ram = ram;
         g.dirty = calloc((g.gpa_limit / PAGE + 63) / 64, 8);
         g.shadow = mmap(NULL, g.ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (!g.dirty || g.shadow == MAP_FAILED) { say("out of memory for the dirty bitmap or shadow"); return 0; }
