@@ -40,6 +40,7 @@ func runVM(_ ctx: Context) throws {
     let vmPool = ctx.poolPath("vm-boot")
     defer { unlink(vmPool) }
     func freshPool() throws {
+        unlink(vmPool) // the previous pair's pool: format checks the free space without it
         _ = try runTool(pmtraceBin, ["format", vmPool, "--size", "11G", "--force"])
         // tmpfs clears a page when it is first touched (format only reserves
         // them): done here, outside the timed boots, as on real persistent memory.
