@@ -4,6 +4,11 @@
 # prints its CPU time per access.
 #
 # Usage: scripts/bench-vm-encoder.sh <capture file> [entries] [passes]
+#        scripts/bench-vm-encoder.sh --check [accesses] [pc limit] [distinct PCs]
+# --check writes a synthetic stream both ways (16-byte entries as the vCPU
+# wrote them before, 8-byte slot words as it does now) into volumes "entries"
+# and "words" of the region, which is kept (EncoderEquivalenceTests compares
+# their records); it exits 1 unless the words expand to the entries.
 # A capture: PMTRACE_PLUGIN_CAPTURE=<file>:<skip>:<max> pmtrace record-vm … (the
 # entries vCPU 0 hands to the encoder thread, after <skip>, at most <max>; 16
 # bytes each). The region file is $PMTRACE_BENCH_REGION (default

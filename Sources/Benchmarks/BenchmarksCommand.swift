@@ -25,6 +25,7 @@ struct BenchmarksCommand: ParsableCommand {
     @Argument(help: "sweep | transfer | peers | events | mount | symbols | vm | analysis | crc | all") var experiment: Experiment = .all
     @Flag(help: "Small sizes, one repetition: checks that everything runs (under a minute).") var quick = false
     @Flag(help: "vm: only the recording-overhead comparison (two boots), no user mode, restore or analysis.") var vmOverheadOnly = false
+    @Option(help: "vm: boot this many pairs (recording off, then on, alternating; ~80 s a pair) and report the median pair's overhead (boot times on this machine move by ±10 % run to run).") var vmPairs = 1
     @Option(help: "Directory for CSV and SVG results.") var out: String = "bench-results"
     @Option(help: "Directory for pool files (default /dev/shm).") var poolDir: String = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
     @Option(help: "cache-line (force the pmem path) or as-is.") var granularity: GranularityChoice = .cacheLine
@@ -57,6 +58,8 @@ struct BenchmarksCommand: ParsableCommand {
         try FileManager.default.createDirectory(at: outDir, withIntermediateDirectories: true)
         var ctx = Context(outDir: outDir, poolDir: poolDir, quick: quick, granularityNote: note)
         ctx.vmOverheadOnly = vmOverheadOnly
+        guard vmPairs >= 1 else { throw ValidationError("--vm-pairs must be at least 1") }
+        ctx.vmPairs = vmPairs
         print("PMTrace benchmarks\(quick ? " (quick)" : ""): \(note)")
         let start = Date()
         let all: [Experiment] = experiment == .all ? [.sweep, .transfer, .peers, .events, .mount, .symbols, .vm, .analysis, .crc] : [experiment]

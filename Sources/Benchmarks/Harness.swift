@@ -37,6 +37,9 @@ struct Context {
     var quick: Bool
     /// `vm` runs only the two boots of the recording-overhead comparison.
     var vmOverheadOnly = false
+    /// `vm` boots this many off/on pairs (alternating) and reports the
+    /// median pair's overhead (1: one pair, the bounded default).
+    var vmPairs = 1
     var repetitions: Int { quick ? 1 : 3 }
     /// One line for every output: what libpmem2 was asked for and gave.
     var granularityNote: String

@@ -36,9 +36,10 @@
  *   snapshot=PATH    (tests) copy guest RAM to PATH when checkpoint `snapepoch` is taken
  *   snapepoch=N      which checkpoint (default 1)
  * Environment (benchmarks): PMTRACE_PLUGIN_CAPTURE=PATH[:SKIP[:MAX]] writes the
- * raw slot entries vCPU 0 hands over to PATH, after skipping SKIP of them, at
- * most MAX (default 2^26): the input of scripts/bench-vm-encoder.sh, which
- * replays them through the encoder thread's code without booting.
+ * entries vCPU 0 hands over, expanded to 16-byte pmt_guest_entry records, to
+ * PATH, after skipping SKIP of them, at most MAX (default 2^26): the input of
+ * scripts/bench-vm-encoder.sh, which replays them through the encoder
+ * thread's code without booting.
  * Guest RAM above 4 GiB and ramsize above 3.5 GiB are not imaged. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -64,33 +65,46 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_version = PMT_QEMU_PLUGIN_API_VERSION;
 
 #define MAX_VCPUS 64
 #define MAX_MAPS 16
-#define BUF 2048         /* accesses buffered per vCPU before the encoder runs */
+#define BUF 2048         /* user mode: accesses buffered per vCPU before they are encoded */
+#define SLOT_WORDS 4096  /* system mode: 8-byte words per slot (32 KiB, ~4000 accesses) */
 #define CLAIM 4096       /* accesses a vCPU takes from the global budget at once */
 #define PAGE 4096ull
 #define SLOTS 64         /* buffers in flight per vCPU between it and the encoder thread
                           * (2 MiB, ~2.5 ms of a vCPU: room for the encoder
                           * being descheduled a while on a loaded machine) */
 
-/* One slot entry is a pmt_guest_entry (pmtrace_region.h), 16 bytes the vCPU
- * writes with two plain stores and the encoder thread hands to
- * pmt_append_guest_entries as they are (no per-access structure between):
- *   an access:      word = GPA | size shift << 56 | kind << 59, pc = PC;
- *   a translation:  word = PMT_GUEST_ENTRY_TRANSLATION, pc = virtual − GPA
- *                   for the accesses after it (written only when it changes:
- *                   within a page it never does).
+/* A slot holds 8-byte words the vCPU writes with one plain store per access
+ * (half the bytes of the 16-byte pmt_guest_entry it wrote before: the cache
+ * lines the vCPU takes back from the encoder's core each ring halve too):
+ *   an access:       GPA (bits 0-39) | size shift << 40 | store << 43
+ *                    | PC index << 44, the PC being g.pcs[PC index],
+ *                    assigned when the instruction is translated (pc_index);
+ *   a wide access:   the same with PC index SLOT_WIDE, then a word holding
+ *                    the PC (instructions translated after the table filled);
+ *   a translation:   SLOT_TRANSLATION << 44, then a word holding virtual − GPA
+ *                    for the accesses after it (written only when it
+ *                    changes: within a page it never does).
+ * The encoder thread expands them (expand_words) into pmt_guest_entry runs
+ * for pmt_append_guest_entries: what reaches the store, and so the kind-9
+ * records, is what the vCPU's 16-byte entries gave (encoder_bench --check
+ * and EncoderEquivalenceTests compare the records).
  * GPAs are below 2^40 (parse_args). */
 #define GPA_BITS 40
+#define SLOT_INDEX_SHIFT 44
+#define SLOT_WIDE 0xFFFFEull
+#define SLOT_TRANSLATION 0xFFFFFull
+#define SLOT_ITEM_MAX 4  /* words one access may add: a translation and a wide access */
+#define PC_HASH (1u << 21) /* open-addressed PC → index table, at most half full */
 #define DECODED 256      /* per-vCPU cache of meminfo decodings */
-#define PREFETCH_AHEAD 16 /* entries: 4 cache lines */
-#define RUN 256          /* entries the encoder thread hands over per call (4 KiB, prefetched ahead) */
+#define PREFETCH_AHEAD 32 /* words: 4 cache lines */
+#define RUN 256          /* entries the encoder thread hands over per call (4 KiB) */
 
-/* What a vCPU hands to the encoder thread: entries, then PML entries. */
+/* What a vCPU hands to the encoder thread: slot words, then PML entries. */
 struct slot {
-    size_t n;
+    size_t n;             /* words */
     unsigned npml;
     uint64_t pml[512];
-    size_t translations;  /* translation entries among the n */
-    pmt_guest_entry e[BUF];
+    uint64_t w[SLOT_WORDS];
 };
 
 struct vcpu {
@@ -104,7 +118,7 @@ struct vcpu {
     uint64_t head, tail;  /* slots submitted (vCPU) and encoded (encoder thread) */
     uint64_t translation; /* vCPU: virtual − GPA of its last entry */
     /* meminfo → decoded (vCPU thread): bits 0-31 the meminfo, bit 32 valid,
-     * bits 56-60 the entry's size shift and kind (a guest makes few distinct
+     * bits 40-43 the slot word's size shift and store bit (a guest makes few distinct
      * meminfo values: each is decoded by QEMU once, then found here — two
      * calls into QEMU per access cost ~2 ns). */
     uint64_t decoded[DECODED];
@@ -145,6 +159,7 @@ static struct {
     uint64_t next_checkpoint;        /* stores at which the next one is due (atomic) */
     uint64_t *dirty;                 /* PML bitmap, one bit per 4 KiB GPA page */
     unsigned char *shadow;           /* guest RAM as of the last checkpoint */
+    const unsigned char *ram;        /* the RAM file, mapped read-only (ram_size bytes) */
     pthread_mutex_t ckpt_lock;
     pthread_once_t base_once;
     int base_done;                   /* the base image is taken (fast check before pthread_once) */
@@ -157,7 +172,13 @@ static struct {
     int enc_sleeping, enc_stop, enc_running, producers_waiting;
     uint64_t encoder_cpu;
     uint64_t encoder_naps, encoder_wakes; /* the encoder's timed sleeps; wakes a vCPU asked for */
-} g = { .snapshot_epoch = 1, .capture_fd = -1, .capture_max = 1ull << 26, .enc_lock = PTHREAD_MUTEX_INITIALIZER, .enc_wake = PTHREAD_COND_INITIALIZER,
+    /* PC table (system mode, recording): index → PC, written at translation
+     * under pc_lock before any access can name the index; read by the encoder. */
+    uint64_t *pcs, *pc_keys;
+    uint32_t *pc_vals;               /* index + 1 per pc_keys slot, 0 = empty */
+    uint64_t npcs, pc_limit;         /* indices given; at most pc_limit (tests lower it) */
+    pthread_mutex_t pc_lock;
+} g = { .pc_limit = SLOT_WIDE, .pc_lock = PTHREAD_MUTEX_INITIALIZER, .snapshot_epoch = 1, .capture_fd = -1, .capture_max = 1ull << 26, .enc_lock = PTHREAD_MUTEX_INITIALIZER, .enc_wake = PTHREAD_COND_INITIALIZER,
         .slot_free = PTHREAD_COND_INITIALIZER, .record = 1, .pml = 1, .ckpt_lock = PTHREAD_MUTEX_INITIALIZER, .base_once = PTHREAD_ONCE_INIT };
 
 static struct vcpu vcpus[MAX_VCPUS];
@@ -204,26 +225,68 @@ static pmt_lane *lane_of(struct vcpu *v, unsigned index) {
  * full slots into the vCPU's lane, on another host core. A vCPU whose
  * SLOTS slots are all waiting yields until one is free: nothing is dropped. */
 
-/* Appends a slot's entries to the lane (the vCPU's lock held). */
-static void encode_entries(struct vcpu *v, pmt_lane *lane, const pmt_guest_entry *e, size_t n, size_t translations) {
-    /* In runs of RUN entries, the next run's cache lines prefetched first:
-     * the vCPU wrote them on the other core moments ago. */
+/* The pmt_guest_entry word of an access's slot word. */
+static inline uint64_t entry_word(uint64_t x) {
+    return (x & ((1ull << GPA_BITS) - 1)) | ((x >> 40) & 7) << PMT_GUEST_ENTRY_SIZE_SHIFT
+         | ((x >> 43) & 1) << PMT_GUEST_ENTRY_KIND_SHIFT;
+}
+
+/* Expands the slot words w[*pos..n) into at most `cap` entries (the form
+ * pmt_append_guest_entries takes); returns how many, advances *pos past the
+ * words used and adds the accesses among them to *accesses. The words are
+ * the plugin's own (a vCPU wrote each item whole before publishing the slot). */
+static size_t expand_words(const uint64_t *w, size_t n, size_t *pos, pmt_guest_entry *out, size_t cap, uint64_t *accesses) {
+    size_t i = *pos, k = 0;
+    uint64_t a = 0;
+    const uint64_t *pcs = g.pcs;
+    while (i < n && k < cap) {
+        uint64_t x = w[i], index = x >> SLOT_INDEX_SHIFT;
+        if (__builtin_expect(index < SLOT_WIDE, 1)) {
+            out[k].word = entry_word(x);
+            out[k].pc = pcs[index];
+            i++;
+            a++;
+        } else if (index == SLOT_WIDE) {
+            out[k].word = entry_word(x);
+            out[k].pc = w[i + 1];
+            i += 2;
+            a++;
+        } else {
+            out[k].word = PMT_GUEST_ENTRY_TRANSLATION;
+            out[k].pc = w[i + 1];
+            i += 2;
+        }
+        k++;
+    }
+    *pos = i;
+    *accesses += a;
+    return k;
+}
+
+/* Appends a slot's words to the lane (the vCPU's lock held): expanded RUN
+ * entries at a time into a buffer that stays in this core's L1, the next
+ * words' cache lines prefetched first (the vCPU wrote them on the other
+ * core moments ago). */
+static void encode_words(struct vcpu *v, pmt_lane *lane, const uint64_t *w, size_t n) {
+    pmt_guest_entry e[RUN];
+    size_t pos = 0;
+    uint64_t accesses = 0;
     int rc = PMT_OK;
-    for (size_t i = 0; i < n && rc == PMT_OK; i += RUN) {
-        size_t k = n - i < RUN ? n - i : RUN;
-        const char *next = (const char *)&e[i + k];
-        size_t ahead = n - i - k < RUN ? n - i - k : RUN;
-        for (size_t b = 0; b < ahead * sizeof e[0]; b += 64) __builtin_prefetch(next + b);
-        rc = pmt_append_guest_entries(lane, e + i, k, PMT_GUEST_VIRTUAL | PMT_GUEST_PC);
+    while (pos < n && rc == PMT_OK) {
+        uintptr_t next = (uintptr_t)w + (pos + RUN) * 8;
+        size_t ahead = n - pos > 2 * RUN ? RUN : n - pos > RUN ? n - pos - RUN : 0;
+        for (size_t b = 0; b < ahead * 8; b += 64) __builtin_prefetch((const void *)(next + b));
+        size_t k = expand_words(w, n, &pos, e, RUN, &accesses);
+        rc = pmt_append_guest_entries(lane, e, k, PMT_GUEST_VIRTUAL | PMT_GUEST_PC);
     }
     if (rc != PMT_OK) store_failed("appending accesses", rc);
-    else v->recorded += n - translations;
+    else v->recorded += accesses;
 }
 
 static void encode_slot(struct vcpu *v, unsigned index, struct slot *s) {
     pthread_mutex_lock(&v->lock);
     pmt_lane *lane = g.failed ? NULL : lane_of(v, index);
-    if (lane && s->n) encode_entries(v, lane, s->e, s->n, s->translations);
+    if (lane && s->n) encode_words(v, lane, s->w, s->n);
     if (lane && s->npml) {
         unsigned char p[8 + 8 * 512];
         uint32_t count = s->npml, zero = 0;
@@ -236,7 +299,6 @@ static void encode_slot(struct vcpu *v, unsigned index, struct slot *s) {
     }
     pthread_mutex_unlock(&v->lock);
     s->n = 0;
-    s->translations = 0;
     s->npml = 0;
 }
 
@@ -334,17 +396,23 @@ static void wait_for_encoder(struct vcpu *v, uint64_t until) {
     v->wait_ns += now_ns() - t0;
 }
 
-/* Hands the vCPU's slot to the encoder and takes the next free one. */
+/* Writes a slot's entries, expanded to pmt_guest_entry (16 bytes: the
+ * capture format encoder_bench replays), to the capture file (vCPU 0 only). */
 static void capture(const struct slot *s) {
-    uint64_t from = g.capture_seen, to = from + s->n;
+    static pmt_guest_entry e[SLOT_WORDS];
+    size_t pos = 0;
+    uint64_t accesses = 0;
+    size_t count = expand_words(s->w, s->n, &pos, e, SLOT_WORDS, &accesses);
+    uint64_t from = g.capture_seen, to = from + count;
     g.capture_seen = to;
     if (to <= g.capture_skip || from >= g.capture_skip + g.capture_max) return;
     uint64_t a = from < g.capture_skip ? g.capture_skip - from : 0;
-    uint64_t b = to > g.capture_skip + g.capture_max ? g.capture_skip + g.capture_max - from : s->n;
-    if (write(g.capture_fd, &s->e[a], (size_t)(b - a) * sizeof s->e[0]) != (ssize_t)((b - a) * sizeof s->e[0]))
+    uint64_t b = to > g.capture_skip + g.capture_max ? g.capture_skip + g.capture_max - from : count;
+    if (write(g.capture_fd, &e[a], (size_t)(b - a) * sizeof e[0]) != (ssize_t)((b - a) * sizeof e[0]))
         say("capture: %s", strerror(errno));
 }
 
+/* Hands the vCPU's slot to the encoder and takes the next free one. */
 static void submit(struct vcpu *v) {
     if (__builtin_expect(g.capture_fd >= 0, 0) && v == &vcpus[0]) capture(v->fill);
     uint64_t h = v->head + 1;
@@ -390,6 +458,9 @@ static int dirty_test_and_set(uint64_t gpa) {
     return (__atomic_fetch_or(&g.dirty[page >> 6], bit, __ATOMIC_RELAXED) & bit) != 0;
 }
 
+/* Appends an image of `page` (copied once: the image and the shadow get
+ * the same bytes even if another vCPU writes the page meanwhile) and
+ * updates the shadow from that copy. */
 static int append_image(pmt_lane *lane, uint64_t gpa, const unsigned char *page) {
     static unsigned char payload[16 + PAGE]; /* under ckpt_lock */
     uint32_t size = PAGE, zero = 0;
@@ -399,7 +470,46 @@ static int append_image(pmt_lane *lane, uint64_t gpa, const unsigned char *page)
     memcpy(payload + 16, page, PAGE);
     int rc = pmt_append(lane, PMT_KIND_PAGE_IMAGE, payload, sizeof payload, 0);
     if (rc != PMT_OK) store_failed("appending a page image", rc);
+    else memcpy(g.shadow + gpa, payload + 16, PAGE);
     return rc == PMT_OK;
+}
+
+/* The end of the file's data range that contains or follows `off` (below
+ * `end`), and where it starts (*start); both `end` when no data follows.
+ * Holes of the RAM file read as zeros (QEMU never punches one into RAM the
+ * guest used); SEEK_DATA/SEEK_HOLE find them without touching them (reading
+ * a tmpfs hole through a mapping would allocate it). */
+static uint64_t data_range(uint64_t off, uint64_t end, uint64_t *start) {
+    off_t d = lseek(g.ram_fd, (off_t)off, SEEK_DATA);
+    if (d < 0) {
+        *start = errno == ENXIO ? end : off; /* ENXIO: no data after off; other errors: all data */
+        return end;
+    }
+    uint64_t s = (uint64_t)d & ~(PAGE - 1);
+    if (s >= end) { *start = end; return end; }
+    off_t h = lseek(g.ram_fd, (off_t)s, SEEK_HOLE);
+    uint64_t e = h < 0 ? end : ((uint64_t)h + PAGE - 1) & ~(PAGE - 1);
+    *start = s;
+    return e > end || e <= s ? end : e;
+}
+
+/* Test hook: guest RAM as a file at checkpoint g.snapshot_epoch. */
+static void write_snapshot(void) {
+    int snap = open(g.snapshot_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+    if (snap < 0) { say("snapshot: %s", strerror(errno)); return; }
+    static unsigned char chunk[1 << 20];
+    for (uint64_t off = 0; off < g.ram_size; off += sizeof chunk) {
+        size_t want = g.ram_size - off < sizeof chunk ? (size_t)(g.ram_size - off) : sizeof chunk;
+        size_t got = 0;
+        while (got < want) {
+            ssize_t r = pread(g.ram_fd, chunk + got, want - got, (off_t)(off + got));
+            if (r <= 0) break;
+            got += (size_t)r;
+        }
+        if (got < want) memset(chunk + got, 0, want - got);
+        if (pwrite(snap, chunk, want, (off_t)off) != (ssize_t)want) say("snapshot: %s", strerror(errno));
+    }
+    close(snap);
 }
 
 /* Images every page of guest RAM that PML logged or whose contents differ
@@ -414,34 +524,30 @@ static void take_checkpoint(uint32_t flags) {
     pthread_mutex_lock(&m->lock);
     pmt_lane *lane = lane_of(m, g.vcpus);
     if (!lane) { pthread_mutex_unlock(&m->lock); return; }
-    static unsigned char chunk[1 << 20];
+    static const unsigned char zeros[PAGE];
     uint64_t images = 0, logged = 0, unlogged = 0;
-    int snap = -1;
-    if (g.snapshot_path && g.epoch == g.snapshot_epoch)
-        snap = open(g.snapshot_path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-    for (uint64_t off = 0; off < g.ram_size && !g.failed; off += sizeof chunk) {
-        size_t want = g.ram_size - off < sizeof chunk ? (size_t)(g.ram_size - off) : sizeof chunk;
-        size_t got = 0;
-        while (got < want) {
-            ssize_t r = pread(g.ram_fd, chunk + got, want - got, (off_t)(off + got));
-            if (r <= 0) break;
-            got += (size_t)r;
-        }
-        if (got < want) memset(chunk + got, 0, want - got); /* beyond the file's end: zeros */
-        if (snap >= 0 && pwrite(snap, chunk, want, (off_t)off) != (ssize_t)want) say("snapshot: %s", strerror(errno));
-        for (size_t p = 0; p < want; p += PAGE) {
-            uint64_t gpa = off + p, page = gpa / PAGE;
-            uint64_t *word = &g.dirty[page >> 6], bit = 1ull << (page & 63);
-            int was_logged = (__atomic_fetch_and(word, ~bit, __ATOMIC_RELAXED) & bit) != 0;
-            int changed = memcmp(chunk + p, g.shadow + gpa, PAGE) != 0;
-            if (!was_logged && !changed) continue;
-            if (was_logged) logged++; else unlogged++;
-            if (!append_image(lane, gpa, chunk + p)) break;
-            memcpy(g.shadow + gpa, chunk + p, PAGE);
-            images++;
-        }
+    if (g.snapshot_path && g.epoch == g.snapshot_epoch) write_snapshot();
+    /* Guest RAM is read through a read-only mapping of its file, kept from
+     * one checkpoint to the next (no copy into a buffer first: measured
+     * 46-95 ms a scan of 256 MiB against 165-240 ms with 1 MiB preads, on a
+     * loaded machine), data ranges only: pages past the file's end or in
+     * its holes are zeros. */
+    struct stat st;
+    uint64_t end = fstat(g.ram_fd, &st) == 0 && st.st_size > 0 ? (uint64_t)st.st_size & ~(PAGE - 1) : 0;
+    if (end > g.ram_size) end = g.ram_size;
+    uint64_t data_start = 0, data_end = 0;
+    for (uint64_t gpa = 0; gpa < g.ram_size && !g.failed; gpa += PAGE) {
+        if (gpa >= data_end && data_end < end) data_end = data_range(gpa, end, &data_start);
+        const unsigned char *content = gpa >= data_start && gpa < data_end ? g.ram + gpa : zeros;
+        uint64_t page = gpa / PAGE;
+        uint64_t *word = &g.dirty[page >> 6], bit = 1ull << (page & 63);
+        int was_logged = (__atomic_fetch_and(word, ~bit, __ATOMIC_RELAXED) & bit) != 0;
+        int changed = memcmp(content, g.shadow + gpa, PAGE) != 0;
+        if (!was_logged && !changed) continue;
+        if (was_logged) logged++; else unlogged++;
+        if (!append_image(lane, gpa, content)) break;
+        images++;
     }
-    if (snap >= 0) close(snap);
     /* Logged pages outside guest RAM (NVDIMM, ROM) are counted, not imaged. */
     for (uint64_t w = g.ram_size / PAGE / 64; w < (g.gpa_limit / PAGE + 63) / 64; w++)
         logged += (uint64_t)__builtin_popcountll(__atomic_exchange_n(&g.dirty[w], 0, __ATOMIC_RELAXED));
@@ -527,28 +633,66 @@ static int recording_mode(struct vcpu *v) {
     return 1;
 }
 
-/* The decoded meminfo for v->decoded (see there). */
+/* The decoded meminfo for v->decoded (see there): the slot word's size
+ * shift (bits 40-42) and store bit (43). */
+#define DECODED_BITS (0xFull << 40)
 static __attribute__((noinline)) uint64_t decode_info(struct vcpu *v, qemu_plugin_meminfo_t info) {
     unsigned shift = qemu_plugin_mem_size_shift(info);
-    uint64_t kind = qemu_plugin_mem_is_store(info) ? PMT_ACCESS_STORE : PMT_ACCESS_LOAD;
-    uint64_t d = (uint64_t)info | 1ull << 32 | (uint64_t)(shift & 7) << PMT_GUEST_ENTRY_SIZE_SHIFT | kind << PMT_GUEST_ENTRY_KIND_SHIFT;
+    uint64_t store = qemu_plugin_mem_is_store(info) ? 1 : 0;
+    uint64_t d = (uint64_t)info | 1ull << 32 | (uint64_t)(shift & 7) << 40 | store << 43;
     v->decoded[(info ^ (info >> 8) ^ (info >> 16)) & (DECODED - 1)] = d;
     return d;
 }
 
-static void mem_system(unsigned int vi, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata) {
+/* Adds one access to a slot's words at n (room for SLOT_ITEM_MAX words
+ * checked by the caller); returns the new n. `tag` is PC index << 44, or
+ * SLOT_WIDE << 44 with the PC in `pc`. */
+static inline size_t slot_put(uint64_t *w, size_t n, uint64_t *translation, uint64_t gpa, uint64_t t,
+                              uint64_t bits, uint64_t tag, uint64_t pc) {
+    if (__builtin_expect(t != *translation, 0)) {
+        *translation = t;
+        w[n] = SLOT_TRANSLATION << SLOT_INDEX_SHIFT;
+        w[n + 1] = t;
+        n += 2;
+    }
+    w[n++] = gpa | bits | tag;
+    if (__builtin_expect(tag == SLOT_WIDE << SLOT_INDEX_SHIFT, 0)) w[n++] = pc;
+    return n;
+}
+
+/* The PC index of an instruction at `pc` (system mode, recording), given
+ * when it is first translated and kept for every later translation of the
+ * same PC; SLOT_WIDE once pc_limit PCs have one (its accesses then carry
+ * the PC in a second word). Translation runs in vCPU threads: under pc_lock. */
+static uint64_t pc_index(uint64_t pc) {
+    pthread_mutex_lock(&g.pc_lock);
+    uint64_t index = SLOT_WIDE;
+    uint32_t h = (uint32_t)((pc * 0x9E3779B97F4A7C15ull) >> 43) & (PC_HASH - 1);
+    while (g.pc_vals[h] && g.pc_keys[h] != pc) h = (h + 1) & (PC_HASH - 1);
+    if (g.pc_vals[h]) index = g.pc_vals[h] - 1;
+    else if (g.npcs < g.pc_limit) {
+        index = g.npcs++;
+        g.pcs[index] = pc;
+        g.pc_keys[h] = pc;
+        g.pc_vals[h] = (uint32_t)index + 1;
+    }
+    pthread_mutex_unlock(&g.pc_lock);
+    return index;
+}
+
+static inline void mem_system_access(unsigned int vi, qemu_plugin_meminfo_t info, uint64_t vaddr, uint64_t tag, uint64_t pc) {
     struct vcpu *v = &vcpus[vi];
     if (__builtin_expect(!v->thread_known, 0)) { v->thread = pthread_self(); v->tid = gettid(); v->thread_known = 1; }
     uint64_t d = v->decoded[(info ^ (info >> 8) ^ (info >> 16)) & (DECODED - 1)];
     if (__builtin_expect((d & 0x1FFFFFFFFull) != ((uint64_t)info | 1ull << 32), 0)) d = decode_info(v, info);
-    int store = (d >> PMT_GUEST_ENTRY_KIND_SHIFT) & 1;
+    int store = (d >> 43) & 1;
     if (store) v->stores++; else v->loads++;
     struct qemu_plugin_hwaddr *h = qemu_plugin_get_hwaddr(info, vaddr);
     if (!h || qemu_plugin_hwaddr_is_io(h)) { v->io++; return; }
     uint64_t gpa;
     if (!translate(qemu_plugin_hwaddr_phys_addr(h), &gpa)) {
         if (v->unmapped++ < 8 && getenv("PMTRACE_PLUGIN_DEBUG"))
-            say("untranslated: phys 0x%" PRIx64 " vaddr 0x%" PRIx64 " pc 0x%" PRIx64, qemu_plugin_hwaddr_phys_addr(h), vaddr, (uint64_t)(uintptr_t)udata);
+            say("untranslated: phys 0x%" PRIx64 " vaddr 0x%" PRIx64, qemu_plugin_hwaddr_phys_addr(h), vaddr);
         return;
     }
     /* After the store refused something, nothing more is handed to it
@@ -576,27 +720,31 @@ static void mem_system(unsigned int vi, qemu_plugin_meminfo_t info, uint64_t vad
         v->allowance--;
     }
     struct slot *s = v->fill;
-    /* Plain stores of 16 bytes (non-temporal stores of the 32-byte
-     * pmt_guest_access stalled the vCPU: 46.2 s vs 43.5 s of its CPU with
-     * plain ones, one boot each). A slot always has room for two entries. */
+    /* Plain stores (non-temporal stores of the 32-byte pmt_guest_access
+     * stalled the vCPU: 46.2 s vs 43.5 s of its CPU with plain ones, one
+     * boot each). A slot always has room for SLOT_ITEM_MAX words. */
     size_t n = s->n;
     /* The encoder thread read this slot's lines on the other core one ring
      * ago: take each line for writing (prefetchw) 4 lines ahead, so the
      * ownership transfer overlaps the accesses before it. Measured: vCPU
-     * CPU time 38.9 s vs 45.2 s for the same boot without it. */
-    if ((n & 3) == 0 && n + PREFETCH_AHEAD < BUF) __builtin_prefetch(&s->e[n + PREFETCH_AHEAD], 1, 3);
-    uint64_t t = vaddr - gpa;
-    if (__builtin_expect(t != v->translation, 0)) {
-        v->translation = t;
-        s->e[n].word = PMT_GUEST_ENTRY_TRANSLATION;
-        s->e[n].pc = t;
-        s->translations++;
-        n++;
-    }
-    s->e[n].word = gpa | (d & (0x1Full << PMT_GUEST_ENTRY_SIZE_SHIFT));
-    s->e[n].pc = (uint64_t)(uintptr_t)udata;
-    s->n = ++n;
-    if (n >= BUF - 1) submit(v);
+     * CPU time 38.9 s vs 45.2 s for the same boot without it (16-byte
+     * entries). Every access, not once a line: items of two words would
+     * skip the line boundary now and then (it lands in this or the next slot:
+     * a prefetch never faults). */
+    __builtin_prefetch((const void *)((uintptr_t)s->w + (n + PREFETCH_AHEAD) * 8), 1, 3);
+    n = slot_put(s->w, n, &v->translation, gpa, vaddr - gpa, d & DECODED_BITS, tag, pc);
+    s->n = n;
+    if (n > SLOT_WORDS - SLOT_ITEM_MAX) submit(v);
+}
+
+/* The memory callback of an instruction with a PC index (udata: index << 44). */
+static void mem_system(unsigned int vi, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata) {
+    mem_system_access(vi, info, vaddr, (uint64_t)(uintptr_t)udata, 0);
+}
+
+/* The memory callback of an instruction without one (udata: its PC). */
+static void mem_system_wide(unsigned int vi, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata) {
+    mem_system_access(vi, info, vaddr, SLOT_WIDE << SLOT_INDEX_SHIFT, (uint64_t)(uintptr_t)udata);
 }
 
 static void mem_user(unsigned int vi, qemu_plugin_meminfo_t info, uint64_t vaddr, void *udata) {
@@ -631,8 +779,16 @@ static void tb_trans(qemu_plugin_id_t id, struct qemu_plugin_tb *tb) {
     size_t n = qemu_plugin_tb_n_insns(tb);
     for (size_t i = 0; i < n; i++) {
         struct qemu_plugin_insn *insn = qemu_plugin_tb_get_insn(tb, i);
-        qemu_plugin_register_vcpu_mem_cb(insn, g.system ? mem_system : mem_user, QEMU_PLUGIN_CB_NO_REGS,
-                                         QEMU_PLUGIN_MEM_RW, (void *)(uintptr_t)qemu_plugin_insn_vaddr(insn));
+        uint64_t pc = qemu_plugin_insn_vaddr(insn);
+        qemu_plugin_vcpu_mem_cb_t cb = mem_user;
+        uint64_t udata = pc;
+        if (g.system) {
+            /* Recording off (the baseline): no index, the callback returns before it would be used. */
+            uint64_t index = g.record ? pc_index(pc) : 0;
+            cb = index == SLOT_WIDE ? mem_system_wide : mem_system;
+            udata = index == SLOT_WIDE ? pc : index << SLOT_INDEX_SHIFT;
+        }
+        qemu_plugin_register_vcpu_mem_cb(insn, cb, QEMU_PLUGIN_CB_NO_REGS, QEMU_PLUGIN_MEM_RW, (void *)(uintptr_t)udata);
     }
 }
 
@@ -787,10 +943,10 @@ static void at_exit(qemu_plugin_id_t id, void *udata) {
                        "\ncheckpoints=%" PRIu64 "\nimages=%" PRIu64 "\nunlogged_pages=%" PRIu64 "\nfailed=%d\n"
                        "vcpu_cpu_ns=%" PRIu64 "\nencoder_cpu_ns=%" PRIu64 "\nvcpu_waits=%" PRIu64 "\nvcpu_wait_ns=%" PRIu64
                        "\nvcpu_checkpoint_ns=%" PRIu64 "\nvcpu_involuntary_switches=%" PRIu64 "\nvcpu_voluntary_switches=%" PRIu64
-                       "\nencoder_naps=%" PRIu64 "\nencoder_wakes=%" PRIu64 "\n",
+                       "\nencoder_naps=%" PRIu64 "\nencoder_wakes=%" PRIu64 "\npc_indices=%" PRIu64 "\n",
                     g.system ? "system" : "user", loads, stores, io, unmapped, recorded, unrecorded, pml, pmlr,
                     g.epoch, g.images_total, g.unlogged_total, g.failed, vcpu_cpu, encoder_cpu,
-                    waits, wait_ns, checkpoint_ns, switches, voluntary, g.encoder_naps, g.encoder_wakes);
+                    waits, wait_ns, checkpoint_ns, switches, voluntary, g.encoder_naps, g.encoder_wakes, g.npcs);
             fclose(f);
         }
     }
@@ -874,6 +1030,17 @@ static int open_pool(void) {
     return 1;
 }
 
+/* The PC table (pc_index): reserved, touched only as PCs are added. */
+static int pc_table_init(void) {
+    void *a = mmap(NULL, SLOT_WIDE * 8, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    void *b = mmap(NULL, (size_t)PC_HASH * 12, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+    if (a == MAP_FAILED || b == MAP_FAILED) return 0;
+    g.pcs = a;
+    g.pc_keys = b;
+    g.pc_vals = (uint32_t *)(g.pc_keys + PC_HASH);
+    return 1;
+}
+
 static int setup_system(void) {
     if (g.nmaps == 0) { /* no layout given: RAM at 0 */
         g.map[0].phys = 0; g.map[0].len = g.ram_size ? g.ram_size : (1ull << 32); g.map[0].gpa = 0;
@@ -888,6 +1055,10 @@ static int setup_system(void) {
         if (g.ram_size % PAGE || g.ram_size > 0xE0000000ull) { say("ramsize=%" PRIu64 ": a multiple of 4 KiB up to 3.5 GiB", g.ram_size); return 0; }
         g.ram_fd = open(g.ram_path, O_RDONLY | O_CLOEXEC);
         if (g.ram_fd < 0) { say("%s: %s", g.ram_path, strerror(errno)); return 0; }
+        /* Only pages below the file's end are ever read (take_checkpoint). */
+        void *ram = mmap(NULL, g.ram_size, PROT_READ, MAP_SHARED, g.ram_fd, 0);
+        if (ram == MAP_FAILED) { say("%s: mmap: %s", g.ram_path, strerror(errno)); return 0; }
+        g.ram = ram;
         g.dirty = calloc((g.gpa_limit / PAGE + 63) / 64, 8);
         g.shadow = mmap(NULL, g.ram_size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
         if (!g.dirty || g.shadow == MAP_FAILED) { say("out of memory for the dirty bitmap or shadow"); return 0; }
@@ -930,6 +1101,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
             vcpus[i].fill = &vcpus[i].ring[0];
         }
         if (g.record) {
+            if (!pc_table_init()) { say("out of memory for the PC table"); return -1; }
             if (pthread_create(&g.encoder, NULL, encoder_main, NULL) != 0) { say("cannot start the encoder thread"); return -1; }
             g.enc_running = 1;
         }
