@@ -144,8 +144,24 @@ public enum RecordGroup {
                 guard length <= n &- at &- memberHeaderSize else { ok = false; break }
                 badKind = badKind || (kind == RecordKind.endOfSegment.rawValue) || (kind == RecordKind.recordGroup.rawValue)
                 // at + footprint ≤ n + 7 (length fits), far from overflow.
-                at &+= memberFootprint(payloadLength: length)
+                let step = memberFootprint(payloadLength: length)
+                at &+= step
                 count &+= 1
+                // Members of the same length as this one lie at a fixed stride: their
+                // headers are checked with loads that do not wait for each other (the
+                // walk above is a chain: each load's length gives the next address).
+                // A run stops at the first other length (the walk above takes it) and
+                // where a member of this length would pass the chunk or the payload.
+                // Measured (`_profile-read 64`): the chain cost ~2 ns per member from L1.
+                let runEnd = min(done &- memberHeaderSize, n &- memberHeaderSize &- length)  // both ≥ 0: see the guard
+                while at <= runEnd {
+                    let w: UInt64 = p.loadLE(at)
+                    guard Int(w & 0xFFFF) == length else { break }
+                    let k = UInt16(truncatingIfNeeded: w >> 16)
+                    badKind = badKind || (k == RecordKind.endOfSegment.rawValue) || (k == RecordKind.recordGroup.rawValue)
+                    at &+= step
+                    count &+= 1
+                }
             }
         }
         return (sum, ok && at == n && !badKind ? count : nil)

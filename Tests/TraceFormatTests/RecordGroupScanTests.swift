@@ -12,8 +12,10 @@ import TraceFormat
     static let functions: [CRC32C.Function] = [CRC32C.software, { pmt_crc32c($0, $1, $2) }]
 
     /// A well-formed group payload of deterministic members (SplitMix64),
-    /// lengths 0 … `maxLength`; returns the bytes and each member header's offset.
-    static func group(bytes target: Int, maxLength: Int, seed: UInt64) -> (payload: [UInt8], members: [Int]) {
+    /// lengths 0 … `maxLength` (all `maxLength` when `uniform`: one run of
+    /// equal lengths, checked at a fixed stride); returns the bytes and each
+    /// member header's offset.
+    static func group(bytes target: Int, maxLength: Int, seed: UInt64, uniform: Bool = false) -> (payload: [UInt8], members: [Int]) {
         var state = seed
         func next() -> UInt64 {
             state &+= 0x9E37_79B9_7F4A_7C15
@@ -25,7 +27,7 @@ import TraceFormat
         var payload: [UInt8] = []
         var members: [Int] = []
         while payload.count < target {
-            let length = Int(next() % UInt64(maxLength + 1))
+            let length = uniform ? maxLength : Int(next() % UInt64(maxLength + 1))
             let kind = [RecordKind.blob, .marker, RecordKind(rawValue: 0x8001)][Int(next() % 3)]
             members.append(payload.count)
             var header = [UInt8](repeating: 0, count: RecordGroup.memberHeaderSize)
@@ -60,6 +62,7 @@ import TraceFormat
         for seed in UInt64(1)...4 {
             let (payload, members) = Self.group(bytes: size, maxLength: maxLength, seed: seed)
             Self.check(payload, "size \(size), seed \(seed)")
+            Self.check(Self.group(bytes: size, maxLength: maxLength, seed: seed, uniform: true).payload, "uniform, size \(size), seed \(seed)")
             payload.withUnsafeBytes { b in
                 let scan = RecordGroup.checksumAndCount(b, group: Self.header, state: 0, crc: CRC32C.software)
                 #expect(scan.count == members.count)
@@ -69,19 +72,24 @@ import TraceFormat
 
     /// A bad length, kind 0 or 11 in the first member, in a member whose header
     /// straddles or follows a chunk boundary, and in the last member: refused.
-    @Test func malformedMembersAreRefusedInEveryChunk() {
-        let (payload, members) = Self.group(bytes: 20_000, maxLength: 100, seed: 9)
+    @Test(arguments: [false, true])
+    func malformedMembersAreRefusedInEveryChunk(uniform: Bool) {
+        let (payload, members) = Self.group(bytes: 20_000, maxLength: uniform ? 64 : 100, seed: 9, uniform: uniform)
         let chunk = RecordGroup.scanChunk
-        var targets = [0, members.count - 1]
+        var targets = [0, members.count / 2, members.count - 1]
         for boundary in stride(from: chunk, to: payload.count, by: chunk) {
             if let k = members.lastIndex(where: { $0 < boundary }) { targets += [k, min(k + 1, members.count - 1)] }
         }
         for k in targets {
-            for (field, value) in [(0, UInt16.max), (2, 0), (2, 11), (0, UInt16(payload.count))] {
+            // In a uniform group, a length one off or 8 off breaks the run mid-chunk.
+            for (field, value) in [(0, UInt16.max), (2, 0), (2, 11), (0, UInt16(payload.count)), (0, 63), (0, 72)] {
                 var bad = payload
                 bad.withUnsafeMutableBytes { $0.baseAddress!.storeLE(value, at: members[k] + field) }
                 Self.check(bad, "member \(k) at \(members[k]), field \(field) = \(value)")
-                bad.withUnsafeBytes { b in #expect(RecordGroup.checksumAndCount(b, group: Self.header, state: 0, crc: CRC32C.software).count == nil) }
+                // (A length one off may keep the footprint: then the group is still well formed.)
+                if field == 2 || value > 72 {
+                    bad.withUnsafeBytes { b in #expect(RecordGroup.checksumAndCount(b, group: Self.header, state: 0, crc: CRC32C.software).count == nil) }
+                }
             }
         }
     }
