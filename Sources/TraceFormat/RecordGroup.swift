@@ -101,6 +101,72 @@ public enum RecordGroup {
         return .success(count)
     }
 
+    /// Bytes of group payload `checksumAndCount` checksums before it walks the
+    /// member headers in them: small enough that the walk finds them in L1.
+    public static let scanChunk = 4096
+
+    /// The group's checksum and its member check in one pass over the payload:
+    /// extends `state` (the CRC of the group's header bytes) over `payload`
+    /// with `crc`, one `scanChunk` at a time, and walks the member headers of
+    /// each chunk right after it was checksummed, with `validate`'s fast check
+    /// (lengths and kinds), while the chunk is still in L1.
+    ///
+    /// Why: `_profile-read 64` spent ~17 % of its time in a separate
+    /// `validate` walk after the checksum; a 64 KiB group does not fit in L1,
+    /// so that walk re-read every member header from L2 as a dependent chain
+    /// of loads. Walking each chunk after its checksum saves that second trip.
+    ///
+    /// - Returns: the extended CRC, and the member count when the fast check
+    ///   accepted every member, or nil when it did not (or the group is near
+    ///   the 64-bit limits): then `validate` gives the exact answer (and names
+    ///   the offending member). The count means nothing unless the CRC
+    ///   matches the stored one. O(payload); reads nothing outside `payload`.
+    public static func checksumAndCount(_ payload: UnsafeRawBufferPointer, group: RecordHeader, state: UInt32,
+                                        crc: CRC32C.Function) -> (crc: UInt32, count: Int?) {
+        let n = payload.count
+        guard let p = payload.baseAddress, n > 0 else { return (state, nil) }
+        // As in validate's fast pass: with this headroom no member's sequence or timestamp can overflow.
+        var ok = n % 8 == 0 && group.timestamp <= UInt64.max - UInt64(UInt32.max) && group.sequence <= UInt64.max - UInt64(n / 8)
+        var sum = state
+        var done = 0
+        var at = 0
+        var count = 0
+        var badKind = false
+        while done < n {
+            let chunk = min(scanChunk, n &- done)  // done < n: no overflow
+            sum = crc(sum, p + done, chunk)
+            done &+= chunk
+            // Member headers that lie wholly in what was checksummed (at + 8 ≤ done ≤ n: in bounds).
+            while ok && at <= done &- memberHeaderSize {
+                let word: UInt64 = p.loadLE(at)
+                let length = Int(word & 0xFFFF)
+                let kind = UInt16(truncatingIfNeeded: word >> 16)
+                guard length <= n &- at &- memberHeaderSize else { ok = false; break }
+                badKind = badKind || (kind == RecordKind.endOfSegment.rawValue) || (kind == RecordKind.recordGroup.rawValue)
+                // at + footprint ≤ n + 7 (length fits), far from overflow.
+                let step = memberFootprint(payloadLength: length)
+                at &+= step
+                count &+= 1
+                // Members of the same length as this one lie at a fixed stride: their
+                // headers are checked with loads that do not wait for each other (the
+                // walk above is a chain: each load's length gives the next address).
+                // A run stops at the first other length (the walk above takes it) and
+                // where a member of this length would pass the chunk or the payload.
+                // Measured (`_profile-read 64`): the chain cost ~2 ns per member from L1.
+                let runEnd = min(done &- memberHeaderSize, n &- memberHeaderSize &- length)  // both ≥ 0: see the guard
+                while at <= runEnd {
+                    let w: UInt64 = p.loadLE(at)
+                    guard Int(w & 0xFFFF) == length else { break }
+                    let k = UInt16(truncatingIfNeeded: w >> 16)
+                    badKind = badKind || (k == RecordKind.endOfSegment.rawValue) || (k == RecordKind.recordGroup.rawValue)
+                    at &+= step
+                    count &+= 1
+                }
+            }
+        }
+        return (sum, ok && at == n && !badKind ? count : nil)
+    }
+
     /// Decodes the member at `at` of a group payload that `validate` accepted.
     @inlinable
     public static func member(_ payload: UnsafeRawPointer, at: Int, index: Int, group: RecordHeader) -> Member {

@@ -126,18 +126,26 @@ struct RecordCursor {
             throw .invalidField(location, field: "payloadLength", value: UInt64(length))
         }
         let stored = RecordHeader.storedCRC(p)
-        let computed = RecordHeader.checksum(seed: seed, header: p, payload: p + Layout.recordHeaderSize, count: length, crc: crc)
+        let payload = UnsafeRawBufferPointer(start: p + Layout.recordHeaderSize, count: length)
+        // A group's member headers are walked in the checksum's pass (RecordGroup.checksumAndCount).
+        let scan: (crc: UInt32, count: Int?)
+        if h.kind == .recordGroup {
+            scan = RecordGroup.checksumAndCount(payload, group: h, state: crc(seed, p, RecordHeader.checksummedHeaderBytes), crc: crc)
+        } else {
+            scan = (RecordHeader.checksum(seed: seed, header: p, payload: p + Layout.recordHeaderSize, count: length, crc: crc), nil)
+        }
+        let computed = scan.crc
         guard stored == computed else { throw .checksumMismatch(location, stored: stored, computed: computed) }
         guard RecordHeader.Flags.known.isSuperset(of: h.flags) else {
             throw .invalidField(location, field: "flags", value: UInt64(h.flags.rawValue))
         }
         if h.kind == .endOfSegment { return .endMarker(offset: offset) }
         let at = offset
-        let payload = UnsafeRawBufferPointer(start: p + Layout.recordHeaderSize, count: length)
         if h.kind == .recordGroup {
             // A group is whole (never split) and checked whole before any member leaves.
             guard h.flags.isEmpty else { throw .invalidField(location, field: "flags (record group)", value: UInt64(h.flags.rawValue)) }
-            if case .failure(let d) = RecordGroup.validate(payload, group: h) {
+            // The exact walk only when the fast one refused something (it names the member).
+            if scan.count == nil, case .failure(let d) = RecordGroup.validate(payload, group: h) {
                 throw .invalidField(.record(segment: segment, offset: UInt64(at + Layout.recordHeaderSize + d.memberOffset)),
                                     field: d.field, value: d.value)
             }

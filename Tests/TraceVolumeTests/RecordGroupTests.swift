@@ -334,4 +334,53 @@ import TraceVolume
         #expect(got.prefix(10) == ArraySlice(0..<10), "\(got)")
         #expect(!got.contains(15))
     }
+
+    /// A group of many `RecordGroup.scanChunk`s (64 B records, one commit: a
+    /// 64 KiB group), as the reader checks it in one pass, chunk by chunk: a
+    /// member made malformed deep in the group (checksum re-sealed) is named
+    /// at its place, a flipped byte in the last chunk is a checksum mismatch,
+    /// and neither hands out a member of the group.
+    @Test(arguments: [false, true])
+    func largeGroupIsCheckedWholeInOnePass(resealed: Bool) throws {
+        let pool = try memoryPool()
+        try pool.store.createVolume(named: "g")
+        let w = try pool.store.openWriter(volume: "g")
+        for i in 0..<2_000 { try w.append(bytes: Array(payload(i, 64)), timestamp: UInt64(i)) }
+        w.close()
+        let records = try pool.store.openLaneReader(volume: "g", lane: 0).allRecords()
+        #expect(records.count == 2_000)
+        let segmentBase = pool.memory.base + Int(pool.store.superblock.segmentOffset(records[0].segment))
+        let groupOffset = records[0].offset - Layout.recordHeaderSize
+        let group = segmentBase + groupOffset
+        let h = RecordHeader.decodeFields(UnsafeRawPointer(group))
+        try #require(h.kind == .recordGroup && h.payloadLength > 3 * UInt32(RecordGroup.scanChunk))
+        // Member 600 lies well past the first chunks; its kind becomes 0.
+        let k = 600
+        try #require(records[k].segment == records[0].segment && records[k].offset - groupOffset < Int(h.payloadLength))
+        let last = group + Layout.recordHeaderSize + Int(h.payloadLength) - 1
+        if resealed {
+            (segmentBase + records[k].offset).storeLE(UInt16(0), at: 2)
+            let seed: UInt32 = UnsafeRawPointer(segmentBase).loadLE(60)
+            group.storeLE(RecordHeader.checksum(seed: seed, header: group, payload: group + 32, count: Int(h.payloadLength), crc: CRC32C.software), at: 28)
+        } else {
+            last.storeBytes(of: last.load(as: UInt8.self) ^ 0x40, as: UInt8.self)
+        }
+        let damaged = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
+        var handedOut = 0
+        do {
+            _ = try damaged.store.openLaneReader(volume: "g", lane: 0).forEachRecord { _ in handedOut += 1; return true }
+            Issue.record("no error")
+        } catch {
+            guard case .laneDamaged(_, _, let e) = error else { Issue.record("\(error)"); return }
+            switch e {
+            case .invalidField(let s, let field, _) where resealed:
+                #expect(s == .record(segment: records[k].segment, offset: UInt64(records[k].offset)))
+                #expect(field == "member kind")
+            case .checksumMismatch(let s, _, _) where !resealed:
+                #expect(s == .record(segment: records[0].segment, offset: UInt64(groupOffset)))
+            default: Issue.record("unexpected \(e)")
+            }
+        }
+        #expect(handedOut == 0, "no member of a damaged group leaves")
+    }
 }
