@@ -1,39 +1,64 @@
+import CBenchPeers
 import Foundation
+import PMemBackend
 import PMTrace
 import TraceVolume
 
-/// The append path alone, for a profiler to look at: `_profile-append <size> <total>`
-/// (`_profile-append-each`: a commit after every record).
-func profileAppend(size: Int, total: Int, commitEach: Bool = false) throws {
+/// The append path alone, for a profiler to look at: `_profile-append <size> <total> [window]`
+/// (`_profile-append-each`: a commit after every record). Without a window every
+/// record comes from one `size`-byte buffer (always in L1); with one, record i
+/// comes from offset (i × size) mod window of a larger buffer, the pattern the
+/// `peers` experiment uses (window 524288), and each pass is followed by the
+/// limit loop of `peers` (the non-temporal copy loop) over the same source
+/// pattern, so the two can be compared in one process.
+func profileAppend(size: Int, total: Int, window: Int = 0, commitEach: Bool = false) throws {
     if getenv("PMEM2_FORCE_GRANULARITY") == nil { setenv("PMEM2_FORCE_GRANULARITY", "CACHE_LINE", 1) }
     let path = "/dev/shm/pmtrace-profile-\(getpid()).pool"
     defer { unlink(path) }
     let poolSize = 2 * total + (total / size) * 40 + (64 << 20)
     try prefilledFile(path, size: poolSize)
     let pool = try TracePool.format(path: path, size: UInt64(poolSize), force: true)
-    let source = [UInt8](repeating: 0x5A, count: size)
+    let sourceBytes = window > 0 ? window + size : size
+    let source = UnsafeMutableRawPointer.allocate(byteCount: sourceBytes, alignment: 64)
+    defer { source.deallocate() }
+    for i in 0..<sourceBytes { source.storeBytes(of: UInt8(truncatingIfNeeded: i &* 2654435761 >> 11), toByteOffset: i, as: UInt8.self) }
+    let records = total / size
+    @inline(__always) func record(_ i: Int) -> UnsafeRawBufferPointer {
+        UnsafeRawBufferPointer(start: source + (window > 0 ? (i * size) % window : 0), count: size)
+    }
     // A first pass maps every page of the segments (first-touch faults are not the append path).
     try pool.store.createVolume(named: "warm-up")
     let warm = try pool.store.openWriter(volume: "warm-up")
-    try source.withUnsafeBytes { b in for _ in 0..<(total / size) { try warm.append(b) } }
+    for i in 0..<records { try warm.append(record(i)) }
     warm.close()
     try pool.store.deleteVolume("warm-up")
+    let limitPath = path + ".limit"
+    defer { unlink(limitPath) }
+    try prefilledFile(limitPath, size: total + 4096)
+    let limitMap = try PMemMapping.open(path: limitPath, writable: true)
+    for i in 0..<records { pmt_nt_copy(limitMap.base + i * size, record(i).baseAddress!, size) }  // first touch
+    pmt_sfence()
     // Three timed passes, each in a fresh volume (the peers experiment's pattern).
     for pass in 0..<3 {
         try pool.store.createVolume(named: "p\(pass)")
         let w = try pool.store.openWriter(volume: "p\(pass)")
         let start = monotonicNanoseconds()
-        try source.withUnsafeBytes { b in
-            for i in 0..<(total / size) {
-                try w.append(b, timestamp: UInt64(i))
-                if commitEach { w.commit() }
-            }
+        for i in 0..<records {
+            try w.append(record(i), timestamp: UInt64(i))
+            if commitEach { w.commit() }
         }
         w.commit()
         let seconds = Double(monotonicNanoseconds() - start) / 1e9
         w.close()
         try pool.store.deleteVolume("p\(pass)")
-        print("\(total / size) records of \(size) B: \(fmt(seconds * 1000, 1)) ms, \(fmt(Double(total / size) / seconds / 1e6, 1)) M records/s, \(fmt(mibPerSecond(total, seconds), 0)) MiB/s")
+        var line = "\(records) records of \(size) B: \(fmt(seconds * 1000, 1)) ms, \(fmt(Double(records) / seconds / 1e6, 1)) M records/s, \(fmt(mibPerSecond(total, seconds), 0)) MiB/s"
+        let base = limitMap.base
+        let limitStart = monotonicNanoseconds()
+        for i in 0..<records { pmt_nt_copy(base + i * size, record(i).baseAddress!, size) }
+        pmt_sfence()
+        let limit = Double(monotonicNanoseconds() - limitStart) / 1e9
+        line += "; limit loop \(fmt(mibPerSecond(total, limit), 0)) MiB/s, ratio \(fmt(limit / seconds))"
+        print(line)
     }
 }
 

@@ -11,10 +11,14 @@ if arguments.count == 5 && arguments[1] == "_transfer-producer" {
     do { try anchorProducer(Array(arguments[2...])) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
 } else if arguments.count == 4 && arguments[1] == "_anchor-consumer" {
     do { try anchorConsumer(Array(arguments[2...])) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
-} else if arguments.count == 4 && (arguments[1] == "_profile-append" || arguments[1] == "_profile-append-each") {
+} else if (arguments.count == 4 || arguments.count == 5) && (arguments[1] == "_profile-append" || arguments[1] == "_profile-append-each") {
     // For profilers (perf, callgrind): appends of <size>-byte records, <total> bytes, one
-    // commit at the end (_profile-append) or after every record (_profile-append-each).
-    do { try profileAppend(size: Int(arguments[2])!, total: Int(arguments[3])!, commitEach: arguments[1] == "_profile-append-each") } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
+    // commit at the end (_profile-append) or after every record (_profile-append-each);
+    // with [window], records come from a window-byte buffer as in `peers` (see profileAppend).
+    do {
+        try profileAppend(size: Int(arguments[2])!, total: Int(arguments[3])!, window: arguments.count == 5 ? Int(arguments[4])! : 0,
+                          commitEach: arguments[1] == "_profile-append-each")
+    } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
 } else if arguments.count == 4 && arguments[1] == "_profile-read" {
     // For profilers: the verified read of <size>-byte records, <total> bytes.
     do { try profileRead(size: Int(arguments[2])!, total: Int(arguments[3])!) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
