@@ -29,7 +29,10 @@ need dpkg-deb dpkg
 if [[ ${1:-} == --force ]]; then rm -f "$kernel" "$initrd"; fi
 
 if [[ ! -s $kernel ]]; then
-    pkg=$(apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}')
+    kernel_package() { apt-cache depends linux-image-amd64 2>/dev/null | awk '/Depends: linux-image-[0-9]/{print $2; exit}'; }
+    pkg=$(kernel_package)
+    # A fresh machine (or a container with its package lists cleared) knows no kernel package yet.
+    if [[ -z $pkg && $(id -u) -eq 0 ]]; then apt-get update -qq >&2 && pkg=$(kernel_package); fi
     [[ -n $pkg ]] || { echo "guest.sh: apt-cache knows no linux-image-amd64 (run apt-get update)" >&2; exit 1; }
     echo "guest.sh: downloading $pkg (about 70 MB, once)" >&2
     tmp=$(mktemp -d "$dir/tmp.XXXXXX")

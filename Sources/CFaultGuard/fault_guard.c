@@ -21,12 +21,15 @@ struct range {
     _Atomic uintptr_t end;
     _Atomic uint64_t faults;
     _Atomic uintptr_t first;
-    _Atomic int fd;               // > 0: a regular file whose size is checked after each persist
+    _Atomic int fd;               // >= 0: a regular file whose size is checked after each persist
     _Atomic uint64_t file_end;    // the file offset just past the mapping
     void (*_Atomic inner)(const void *, size_t);
 };
 
 static struct range table[SLOTS];
+// The persist function of the last watched slot: pmt_fault_guard_persist_checked never skips a
+// persist, even for an address no slot holds (libpmem2 gives every page-granularity map the same one).
+static void (*_Atomic any_inner)(const void *, size_t);
 static struct sigaction previous;
 static pthread_once_t once = PTHREAD_ONCE_INIT;
 static int install_error;
@@ -108,6 +111,7 @@ const volatile uint64_t *pmt_fault_guard_counter(int slot) {
 void pmt_fault_guard_watch_size(int slot, int fd, uint64_t file_end, void (*persist)(const void *, size_t)) {
     if (slot < 0 || slot >= SLOTS || fd < 0 || persist == 0) return;
     atomic_store(&table[slot].inner, persist);
+    atomic_store(&any_inner, persist);
     atomic_store(&table[slot].file_end, file_end);
     atomic_store(&table[slot].fd, fd);
 }
@@ -133,4 +137,6 @@ void pmt_fault_guard_persist_checked(const void *addr, size_t len) {
         }
         return;
     }
+    void (*inner)(const void *, size_t) = atomic_load(&any_inner);
+    if (inner) inner(addr, len);
 }

@@ -129,14 +129,13 @@ public final class LaneWriter: @unchecked Sendable {
     @usableFromInline @exclusivity(unchecked) var _appendedRecords: UInt64 = 0
     /// Payload bytes appended through this writer.
     public var appendedBytes: UInt64 { _appendedBytes }
+    @usableFromInline @exclusivity(unchecked) var _appendedBytes: UInt64 = 0
 
     /// True once a commit found the region's stores lost (see `commit()`):
     /// nothing appended since the lane's last good commit is published, now or
     /// later, and an append that needs a new segment throws `.storesLost`.
     /// Read it after `commit()` to know whether the commit happened.
-    public var storesLost: Bool { _storesLost }
-    @usableFromInline var _storesLost = false
-    @usableFromInline @exclusivity(unchecked) var _appendedBytes: UInt64 = 0
+    public private(set) var storesLost = false
 
     init(store: TraceStore, volume: String, slot: Int, lane: Int, entry: VolumeEntry, chain: [UInt64]) throws(TraceError) {
         self.store = store
@@ -545,8 +544,8 @@ public final class LaneWriter: @unchecked Sendable {
     /// an end record, write the new header, commit.
     func switchSegment(timestamp: UInt64, protecting: UInt64? = nil) throws(TraceError) {
         // No segment for a lane that can no longer commit: it would stay allocated and unreachable.
-        if _storesLost || region.storesLost {
-            _storesLost = true
+        if storesLost || region.storesLost {
+            storesLost = true
             throw .storesLost(volume: volume, lane: lane)
         }
         let next = try store.allocateSegment(slot: slot, lane: lane, ring: ring, protecting: protecting)
@@ -604,8 +603,8 @@ public final class LaneWriter: @unchecked Sendable {
         // Every store of what this commit covers has run (a fault is taken at the store) and, at
         // page granularity, been written back (a hosted mapping checks its file's size there), so
         // a loss among them has been counted by now.
-        if _storesLost || region.storesLost {
-            _storesLost = true
+        if storesLost || region.storesLost {
+            storesLost = true
             piecesSinceCommit = 0  // the interval restarts as after a commit, so appends go on (unpublished)
             sinceCommit = 0
             return

@@ -39,39 +39,12 @@ import Testing
     /// store check the commit word covered the lost record, and the reopened
     /// region held a committed record of zeros (fsck: damaged).
     @Test func aLostStoreIsNeverCommitted() throws {
-        let pool = scratchPath("lost")
-        defer { unlink(pool) }
-        #expect(try pmtrace(["format", pool, "--size", "32M"]).status == 0)
-        var size = stat()
-        #expect(stat(pool, &size) == 0)
-        let first = [UInt8](repeating: 0xA7, count: 3000), second = [UInt8](repeating: 0x5C, count: 64 << 10)
-        do {
-            let p = try TracePool.open(path: pool, writable: true)
-            try p.store.createVolume(named: "v", lanes: 1)
-            let w = try p.store.openWriter(volume: "v")
-            try w.append(bytes: first)
-            w.commit()
-            #expect(!w.storesLost)
-            // Where the committed record's bytes are in the file; cut the file just past them.
-            let bytes = [UInt8](try #require(FileManager.default.contents(atPath: pool)))
-            let found = Self.offset(of: first, in: bytes)
-            let at = try #require(found)
-            #expect(truncate(pool, off_t((at + first.count + 4095) / 4096 * 4096)) == 0)
+        try Self.cutAfterTheFirstRecord(cutBeforeSecond: true) { p, w, second in
             try w.append(bytes: second)  // runs past the new end of file: bus errors, zero pages
             w.commit()
             #expect(w.storesLost, "the commit must see the lost stores")
             #expect(p.mapping.mediaFault != nil)
-            w.close()
         }
-        _ = PMemMapping.takeReleasedFaults()
-        #expect(truncate(pool, size.st_size) == 0)  // the file back at its size: the lost page reads as zeros
-        let p = try TracePool.open(path: pool, writable: false)
-        let reader = try p.store.openReader(volume: "v")
-        var payloads: [[UInt8]] = []
-        while let r = try reader.next() { payloads.append(r.bytes) }
-        #expect(payloads == [first], "exactly the record committed before the loss")
-        let report = try p.store.check()
-        #expect(report.findings.filter { $0.severity != .info }.isEmpty, "\(report.findings.map(\.message))")
     }
 
     /// The adversary's case: records stored, then the file cut below them
@@ -80,6 +53,23 @@ import Testing
     /// At page granularity the commit's persist finds the file short, so
     /// the commit publishes nothing; the next segment is refused.
     @Test func aTruncationNoStoreTouchesStillStopsTheCommit() throws {
+        try Self.cutAfterTheFirstRecord(cutBeforeSecond: false) { p, w, second in
+            try #require(p.mapping.granularity == .page, "the size check runs in a page-granularity persist (a non-DAX file)")
+            w.commit()
+            #expect(w.storesLost, "the commit must see the file cut short")
+            let refusal = Self.appendUntilRefused(w, second, times: 40)
+            #expect(refusal?.contains("volume 'v' lane 0: a store to the region was lost") == true, "no new segment after the loss: \(refusal ?? "none")")
+        }
+    }
+
+    /// Formats a pool, commits one 3000-byte record to volume 'v' and cuts
+    /// the file at the first page boundary after it — before a 64 KiB second
+    /// record is appended (`cutBeforeSecond`) or after (then it is stored,
+    /// uncommitted). `body` then acts with the writer. Afterwards the file
+    /// gets its size back (the cut pages read as zeros) and the pool must
+    /// hold exactly the first record, with nothing for fsck to report.
+    private static func cutAfterTheFirstRecord(cutBeforeSecond: Bool,
+                                              _ body: (TracePool, LaneWriter, [UInt8]) throws -> Void) throws {
         let pool = scratchPath("cut")
         defer { unlink(pool) }
         #expect(try pmtrace(["format", pool, "--size", "32M"]).status == 0)
@@ -88,19 +78,17 @@ import Testing
         let first = [UInt8](repeating: 0xB3, count: 3000), second = [UInt8](repeating: 0x6D, count: 64 << 10)
         do {
             let p = try TracePool.open(path: pool, writable: true)
-            guard p.mapping.granularity == .page else { return }  // DAX or a forced granularity: no persist call to check in
             try p.store.createVolume(named: "v", lanes: 1)
             let w = try p.store.openWriter(volume: "v")
             try w.append(bytes: first)
             w.commit()
-            try w.append(bytes: second)  // stored, not committed
+            #expect(!w.storesLost)
+            if !cutBeforeSecond { try w.append(bytes: second) }  // stored, not committed
+            // Where the committed record's bytes are in the file; cut the file just past them.
             let bytes = [UInt8](try #require(FileManager.default.contents(atPath: pool)))
-            let at = try #require(Self.offset(of: first, in: bytes))
+            let at = try #require(offset(of: first, in: bytes))
             #expect(truncate(pool, off_t((at + first.count + 4095) / 4096 * 4096)) == 0)
-            w.commit()
-            #expect(w.storesLost, "the commit must see the file cut short")
-            let refusal = Self.appendUntilRefused(w, second, times: 40)
-            #expect(refusal?.contains("volume 'v' lane 0: a store to the region was lost") == true, "no new segment after the loss: \(refusal ?? "none")")
+            try body(p, w, second)
             w.close()
         }
         _ = PMemMapping.takeReleasedFaults()
@@ -110,6 +98,8 @@ import Testing
         var payloads: [[UInt8]] = []
         while let r = try reader.next() { payloads.append(r.bytes) }
         #expect(payloads == [first], "exactly the record committed before the loss")
+        let report = try p.store.check()
+        #expect(report.findings.filter { $0.severity != .info }.isEmpty, "\(report.findings.map(\.message))")
     }
 
     /// Appends `bytes` (fragmented records) `times` times; the first error's text, if any.

@@ -42,7 +42,8 @@ const volatile uint64_t *pmt_fault_guard_counter(int slot);
 void pmt_fault_guard_watch_size(int slot, int fd, uint64_t file_end, void (*persist)(const void *, size_t));
 
 /// A persist function (pmt_persist_fn) for watched slots: the slot's persist,
-/// then the size check above. Addresses outside every slot: no-op.
+/// then the size check above. An address outside every slot is still
+/// persisted (with the last watched slot's function), without the check.
 void pmt_fault_guard_persist_checked(const void *addr, size_t len);
 
 #endif
