@@ -134,12 +134,36 @@ public final class TracePool: @unchecked Sendable {
     /// `writable` takes the exclusive writer lock (on the whole file).
     /// `offset`: the region starts that many bytes into the file or device
     /// and runs to its end (see `PMemMapping.open` for the alignment).
+    ///
+    /// `readingTruncated`: a read-only open of a file shorter than the region
+    /// its superblock records (a truncated pool, `PoolError.truncated`) mounts
+    /// what the file holds instead of failing: the missing bytes read as zeros
+    /// (`PMemMapping.openZeroExtended`), so every structure that lay in them is
+    /// reported as damage where a reader meets it, and everything before reads
+    /// as it did. `truncation` then says so. Ignored when `writable`: nothing is
+    /// ever written to a truncated region.
     public static func open(
-        path: String, offset: UInt64 = 0, writable: Bool, options: StoreOptions = TracePool.options()
+        path: String, offset: UInt64 = 0, writable: Bool, options: StoreOptions = TracePool.options(), readingTruncated: Bool = false
     ) throws(PoolError) -> TracePool {
         let mapping: PMemMapping
         do throws(PMemError) { mapping = try PMemMapping.open(path: path, writable: writable, offset: offset) } catch { throw .mapping(error) }
-        return try TracePool(path: path, mapping: mapping, writable: writable, options: options)
+        do throws(PoolError) {
+            return try TracePool(path: path, mapping: mapping, writable: writable, options: options)
+        } catch {
+            guard case .truncated(_, _, let regionSize) = error, readingTruncated, !writable else { throw error }
+            // Mount again over the file's bytes followed by zeros. If even that
+            // does not mount, the truncation is what the user needs to hear.
+            guard let extended = try? PMemMapping.openZeroExtended(path: path, offset: offset, size: regionSize),
+                  let pool = try? TracePool(path: path, mapping: extended, writable: false, options: options) else { throw error }
+            return pool
+        }
+    }
+
+    /// For a pool opened with `readingTruncated` from a truncated file: the
+    /// bytes the file holds (from the region's start) and the region size
+    /// its superblock records; nil for a whole region.
+    public var truncation: (fileBytes: UInt64, regionSize: UInt64)? {
+        mapping.zeroExtendedFrom.map { ($0, mapping.size) }
     }
 
     private init(path: String, mapping: PMemMapping, writable: Bool, options: StoreOptions) throws(PoolError) {

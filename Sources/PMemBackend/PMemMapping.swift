@@ -47,10 +47,18 @@ public final class PMemMapping: @unchecked Sendable {
     /// length), or nil when it cannot tell on this platform.
     public let badBlocks: [(offset: UInt64, length: UInt64)]?
 
+    /// Set for a mapping made by `openZeroExtended`: the file (from the
+    /// mapping's offset) holds only this many bytes of the region; the rest
+    /// of the `size` bytes mapped read as zeros and belong to no file.
+    public let zeroExtendedFrom: UInt64?
+
     private let fd: Int32
     private let source: OpaquePointer
     private let map: OpaquePointer
     private let guardRegistration: FaultGuard.Registration?
+    /// The read-only view `openZeroExtended` builds (the file's bytes, then
+    /// anonymous zero pages), unmapped in `deinit`; nil otherwise.
+    private let zeroExtendedView: UnsafeMutableRawPointer?
 
     struct Staged {
         let path: String
@@ -155,7 +163,48 @@ public final class PMemMapping: @unchecked Sendable {
         }
     }
 
-    private init(fd: Int32, path: String, writable: Bool, offset: UInt64 = 0, length: UInt64? = nil) throws(PMemError) {
+    /// Maps a regular file that is shorter than the region it holds (a
+    /// truncated pool), read-only, as `size` bytes: the file's bytes from
+    /// `offset` on, then zeros. Structures that lay past the file's end
+    /// read as zeros, so a store mounted on it reports them as damaged
+    /// while everything the file still holds reads as before.
+    /// `zeroExtendedFrom` says where the file ends. Never writable; takes
+    /// no lock. A further truncation while mapped is caught by the fault
+    /// guard like any mapping's.
+    ///
+    /// - Throws: what `open` throws; `.system("mmap")` when `size` bytes of
+    ///   address space cannot be had.
+    public static func openZeroExtended(path: String, offset: UInt64 = 0, size: UInt64) throws(PMemError) -> PMemMapping {
+        let fd = try system_open(path, O_RDONLY)
+        do throws(PMemError) {
+            if offset != 0 { try system_prepareWindow(fd, path, offset: offset, length: nil, writable: false) }
+            return try PMemMapping(fd: fd, path: path, writable: false, offset: offset, length: nil, zeroExtendTo: size)
+        } catch {
+            close(fd)
+            throw error
+        }
+    }
+
+    /// `bytes` bytes of address space, read-only: the first `fileBytes` from
+    /// `fd` at `offset` (shared, so later writes by others show), the rest
+    /// anonymous zero pages. nil (errno set) when mmap fails.
+    private static func zeroExtendedView(fd: Int32, offset: UInt64, fileBytes: UInt64, bytes: UInt64) -> UnsafeMutableRawPointer? {
+        guard bytes <= UInt64(Int.max), let view = mmap(nil, Int(bytes), PROT_READ, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0),
+              view != MAP_FAILED else { return nil }
+        let page = UInt64(sysconf(Int32(_SC_PAGESIZE)))
+        let fileSpan = min((fileBytes + page - 1) / page * page, bytes)
+        guard mmap(view, Int(fileSpan), PROT_READ, MAP_SHARED | MAP_FIXED, fd, off_t(offset)) != MAP_FAILED else {
+            let e = errno
+            munmap(view, Int(bytes))
+            errno = e
+            return nil
+        }
+        return view
+    }
+
+    private init(
+        fd: Int32, path: String, writable: Bool, offset: UInt64 = 0, length: UInt64? = nil, zeroExtendTo: UInt64? = nil
+    ) throws(PMemError) {
         var src: OpaquePointer?
         var r = pmem2_source_from_fd(&src, fd)
         guard r == 0, let src else { throw pmem2Error("pmem2_source_from_fd", path, r) }
@@ -197,8 +246,26 @@ public final class PMemMapping: @unchecked Sendable {
         self.offset = offset
         source = src
         map = m
-        base = pmem2_map_get_address(m)!
-        size = UInt64(pmem2_map_get_size(m))
+        let mapped = UInt64(pmem2_map_get_size(m))
+        if let zeroExtendTo, zeroExtendTo > mapped, !writable {
+            guard let view = Self.zeroExtendedView(fd: fd, offset: offset, fileBytes: mapped, bytes: zeroExtendTo) else {
+                let e = systemError("mmap", path)
+                var mm: OpaquePointer? = m
+                pmem2_map_delete(&mm)
+                var s: OpaquePointer? = src
+                pmem2_source_delete(&s)
+                throw e
+            }
+            base = view
+            size = zeroExtendTo
+            zeroExtendedFrom = mapped
+            zeroExtendedView = view
+        } else {
+            base = pmem2_map_get_address(m)!
+            size = mapped
+            zeroExtendedFrom = nil
+            zeroExtendedView = nil
+        }
         guardRegistration = FaultGuard.register(base: base, size: size)
         switch pmem2_map_get_store_granularity(m) {
         case PMEM2_GRANULARITY_BYTE: granularity = .byte
@@ -206,7 +273,7 @@ public final class PMemMapping: @unchecked Sendable {
         default: granularity = .page
         }
         var st = stat()
-        if granularity == .page, let guardRegistration, fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG,
+        if granularity == .page, zeroExtendedView == nil, let guardRegistration, fstat(fd, &st) == 0, st.st_mode & S_IFMT == S_IFREG,
            FaultGuard.watchSize(guardRegistration, fd: fd, fileEnd: offset + size, persist: pmem2_get_persist_fn(m)) {
             // msync, then the file's size: a file truncated under the mapping loses pages no
             // later store of ours may touch (nothing faults), so a commit must learn it here.
@@ -249,6 +316,7 @@ public final class PMemMapping: @unchecked Sendable {
 
     deinit {
         if let guardRegistration { FaultGuard.unregister(guardRegistration, path: path) }
+        if let zeroExtendedView { munmap(zeroExtendedView, Int(size)) }
         if let s = staged.withLock({ $0 }) {
             unlink(s.path)
             if s.replacedFD >= 0 { close(s.replacedFD) }

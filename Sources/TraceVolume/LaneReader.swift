@@ -30,6 +30,9 @@ public final class LaneReader {
     /// tail is read like a salvage read and its records are marked salvaged.
     var tailUnknown = false
     var reportedChainDamage = false
+    /// The chain is damaged and `segments` holds only its committed start
+    /// (`committedStart`): reading past them throws this.
+    var damageAfterStart: TraceError?
 
     /// A reading position: which segment of `segments`, and the cursor in it.
     struct Position {
@@ -92,8 +95,15 @@ public final class LaneReader {
         var listSequences = walk.sequences
         var tail = Int(walk.tailOffset)
         tailUnknown = false
-        if let damage = walk.damage {
-            guard options.skipDamaged else { throw .laneDamaged(volume: volume, lane: lane, damage) }
+        damageAfterStart = nil
+        if let damage = walk.damage, !options.skipDamaged {
+            // The records before the damage still go out, then the damage is thrown.
+            guard let start = committedStart(walk, damage: damage) else { throw .laneDamaged(volume: volume, lane: lane, damage) }
+            list = start.segments
+            listSequences = start.sequences
+            tail = store.segmentSize
+            damageAfterStart = .laneDamaged(volume: volume, lane: lane, damage)
+        } else if let damage = walk.damage {
             // Rebuild the chain from every header that names this lane.
             let found = media.scanLane(uid: uid, lane: lane)
             list = []
@@ -135,6 +145,27 @@ public final class LaneReader {
 
     func limit(at index: Int) -> Int { index == segments.count - 1 ? tailOffset : store.segmentSize }
 
+    /// For a chain whose walk from the commit word met `damage` in a segment
+    /// header: the lane's segments that certainly hold only committed records,
+    /// found by their headers — chain sequences 0, 1, … up to the first one
+    /// no header names, each before the tail (the segment the valid commit
+    /// word names, and below its sequence when its header was read). A commit
+    /// that names a later segment covered every record of the earlier ones.
+    /// nil for a ring lane, when the commit word itself is damaged, or when
+    /// no such segment exists. O(segment count).
+    func committedStart(_ walk: ChainWalk, damage: FormatError) -> (segments: [UInt64], sequences: [UInt64])? {
+        guard !ring, let tail = walk.tail, case .segmentHeader? = damage.structure else { return nil }
+        let below = walk.sequences.last ?? .max
+        var segments: [UInt64] = []
+        var sequences: [UInt64] = []
+        for (sequence, segment) in media.scanLane(uid: uid, lane: lane) {
+            guard sequence == UInt64(segments.count), sequence < below, segment != tail else { break }
+            segments.append(segment)
+            sequences.append(sequence)
+        }
+        return segments.isEmpty ? nil : (segments, sequences)
+    }
+
     /// Where the torn-commit window of segment `index` starts (FORMAT.md
     /// §10.3): the last commit's start when it was a one-fence commit in the
     /// tail (whose header CRC is `seed`); `Int.max` elsewhere.
@@ -152,6 +183,13 @@ public final class LaneReader {
 
     /// The next fragment, or nil at the committed tail.
     func nextFragment() throws(TraceError) -> Found? {
+        if let found = try nextFragmentInChain() { return found }
+        if let damageAfterStart { throw damageAfterStart }
+        return nil
+    }
+
+    /// The next fragment of `segments`, or nil at their committed end.
+    func nextFragmentInChain() throws(TraceError) -> Found? {
         while true {
             if position.cursor == nil {
                 guard position.index < segments.count else { return nil }
@@ -453,8 +491,14 @@ public final class LaneReader {
                 let before = position
                 guard let f = try nextFragment() else {
                     if salvaged || salvaging {
-                        // A salvaged record's later fragments are missing: hand out what is there.
+                        // A salvaged record's later fragments are missing: hand out what is
+                        // there, and say it is cut short (its payload is not the whole record).
                         guard admits(first) else { return nil }
+                        let have = parts.reduce(first.fragment.length) { $0 + $1.length }
+                        notice(.invalidField(.record(segment: first.fragment.segment, offset: UInt64(first.fragment.offset)),
+                                             field: "fragments (the later ones are missing)", value: UInt64(parts.count + 1)),
+                               "record sequence \(first.header.sequence) is cut short: only the \(have) payload bytes of its "
+                               + "first \(parts.count + 1) fragment(s) are here, handed out as salvaged")
                         return Parts(header: first.header, first: first.fragment, rest: parts, salvaged: true)
                     }
                     // Not all committed yet: come back to this record later.

@@ -173,6 +173,9 @@ struct ChainWalk {
     /// 1.4): `tailOffset` (or the tail itself) may be wrong, so a reader that
     /// rebuilds the lane reads its tail segment to the end.
     var tailDoubtful = false
+    /// The segment the commit word names as the tail, when the word is
+    /// valid (nil: no commit yet, or the word itself is the damage).
+    var tail: UInt64?
 }
 
 extension MediaView {
@@ -198,6 +201,7 @@ extension MediaView {
             walk.damage = .invalidField(wordLocation, field: "offset", value: UInt64(word.offset))
             return walk
         }
+        walk.tail = word.segment
         var reversed: [UInt64] = []
         var reversedSequences: [UInt64] = []
         var index = word.segment

@@ -80,65 +80,71 @@ struct Dump: ParsableCommand {
         var count = 0
         var timeText: (ns: UInt64, text: String)?
         let block = AccessBlock(capacity: 4096)
-        while limit.map({ count < $0 }) ?? true {
-            guard let r = try reader.next() else {
-                guard follow else { break }
-                try out.flush()
-                usleep(10_000)
-                try reader.refresh()
-                continue
-            }
-            let verdict = recordFilter.verdict(lane: r.lane, timestamp: r.timestamp)
-            if case .skip = verdict { continue }
-            if case .stop = verdict {
-                if follow { continue }  // records past --until; a live writer may still commit earlier lanes' ones
-                break
-            }
-            if accesses {
-                guard AccessScan.carriesAccesses(r.kind) else { continue }
-                block.removeAll()
-                do throws(FormatError) {
-                    _ = try r.decodePayload { (p) throws(FormatError) -> Bool in
-                        try block.append(kind: r.kind, payload: p, lane: r.lane, timestamp: r.timestamp)
+        do {
+            while limit.map({ count < $0 }) ?? true {
+                guard let r = try reader.next() else {
+                    guard follow else { break }
+                    try out.flush()
+                    usleep(10_000)
+                    try reader.refresh()
+                    continue
+                }
+                let verdict = recordFilter.verdict(lane: r.lane, timestamp: r.timestamp)
+                if case .skip = verdict { continue }
+                if case .stop = verdict {
+                    if follow { continue }  // records past --until; a live writer may still commit earlier lanes' ones
+                    break
+                }
+                if accesses {
+                    guard AccessScan.carriesAccesses(r.kind) else { continue }
+                    block.removeAll()
+                    do throws(FormatError) {
+                        _ = try r.decodePayload { (p) throws(FormatError) -> Bool in
+                            try block.append(kind: r.kind, payload: p, lane: r.lane, timestamp: r.timestamp)
+                        }
+                    } catch { throw TraceError.damaged(error) }
+                    for i in 0..<block.count where limit.map({ count < $0 }) ?? true {
+                        count += 1
+                        var t = AccessText()
+                        AccessLine.append(block, i, attribution: attribution, json: json, volume: reader.info.name, time: &timeText, to: &t)
+                        try t.bytes.withUnsafeBytes { try out.write($0) }
                     }
-                } catch { throw TraceError.damaged(error) }
-                for i in 0..<block.count where limit.map({ count < $0 }) ?? true {
-                    count += 1
-                    var t = AccessText()
-                    AccessLine.append(block, i, attribution: attribution, json: json, volume: reader.info.name, time: &timeText, to: &t)
-                    try t.bytes.withUnsafeBytes { try out.write($0) }
+                    continue
                 }
-                continue
-            }
-            count += 1
-            var line = Line(volume: reader.info.name, lane: r.lane, sequence: r.sequence, timestamp: r.timestamp,
-                            timestampISO: json ? JSONTime.iso(r.timestamp) : nil, kind: r.kind.name, length: r.length,
-                            fragments: 1 + r.moreFragments.count, segment: r.segment, offset: r.offset, salvaged: r.salvaged)
-            // Only a bounded prefix is looked at: a 1 GB record costs 8 KiB here, not 1 GB.
-            try RecordPrefix.with(r, upTo: RecordPrefix.dumpBytes) { payload in
-                switch r.kind {
-                case .memoryAccessBatch, .memoryAccessStreams: line.accesses = MemoryAccessBatch.count(payload)
-                case .pmlBatch: line.pmlEntries = payload.count >= 8 ? Int(payload.loadUnaligned(as: UInt32.self)) : nil
-                case .pageImage: line.address = (try? PageImage.decode(payload))?.address
-                case .marker: line.text = String(decoding: payload.prefix(200), as: UTF8.self)
-                default: break
+                count += 1
+                var line = Line(volume: reader.info.name, lane: r.lane, sequence: r.sequence, timestamp: r.timestamp,
+                                timestampISO: json ? JSONTime.iso(r.timestamp) : nil, kind: r.kind.name, length: r.length,
+                                fragments: 1 + r.moreFragments.count, segment: r.segment, offset: r.offset, salvaged: r.salvaged)
+                // Only a bounded prefix is looked at: a 1 GB record costs 8 KiB here, not 1 GB.
+                try RecordPrefix.with(r, upTo: RecordPrefix.dumpBytes) { payload in
+                    switch r.kind {
+                    case .memoryAccessBatch, .memoryAccessStreams: line.accesses = MemoryAccessBatch.count(payload)
+                    case .pmlBatch: line.pmlEntries = payload.count >= 8 ? Int(payload.loadUnaligned(as: UInt32.self)) : nil
+                    case .pageImage: line.address = (try? PageImage.decode(payload))?.address
+                    case .marker: line.text = String(decoding: payload.prefix(200), as: UTF8.self)
+                    default: break
+                    }
                 }
+                var text: String
+                if json {
+                    text = String(decoding: try encoder.encode(line), as: UTF8.self)
+                } else {
+                    text = "lane=\(line.lane) seq=\(line.sequence) time=\(formatTime(line.timestamp)) kind=\(line.kind) length=\(line.length)"
+                    if line.fragments > 1 { text += " fragments=\(line.fragments)" }
+                    text += " at=\(line.segment):\(line.offset)"
+                    if let a = line.accesses { text += " accesses=\(a)" }
+                    if let e = line.pmlEntries { text += " pml-entries=\(e)" }
+                    if let a = line.address { text += " gpa=0x\(String(a, radix: 16))" }
+                    if let t = line.text { text += " text=\"\(TerminalText.escape(t))\"" }
+                    if line.salvaged { text += " SALVAGED (not committed)" }
+                }
+                text += "\n"
+                try text.utf8CString.withUnsafeBytes { try out.write(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
             }
-            var text: String
-            if json {
-                text = String(decoding: try encoder.encode(line), as: UTF8.self)
-            } else {
-                text = "lane=\(line.lane) seq=\(line.sequence) time=\(formatTime(line.timestamp)) kind=\(line.kind) length=\(line.length)"
-                if line.fragments > 1 { text += " fragments=\(line.fragments)" }
-                text += " at=\(line.segment):\(line.offset)"
-                if let a = line.accesses { text += " accesses=\(a)" }
-                if let e = line.pmlEntries { text += " pml-entries=\(e)" }
-                if let a = line.address { text += " gpa=0x\(String(a, radix: 16))" }
-                if let t = line.text { text += " text=\"\(TerminalText.escape(t))\"" }
-                if line.salvaged { text += " SALVAGED (not committed)" }
-            }
-            text += "\n"
-            try text.utf8CString.withUnsafeBytes { try out.write(UnsafeRawBufferPointer(rebasing: $0.dropLast())) }
+        } catch {
+            // Every line before the damage goes out first (as `read` does).
+            try? out.flush()
+            throw error
         }
         try out.flush()
     }

@@ -77,6 +77,8 @@ struct PMTraceCommand: ParsableCommand {
             message = fault.description + (message.map { " (then: \($0))" } ?? "")
             status = ExitStatus.usageOrIO
         }
+        // A truncated region was read (warned about at open): damaged, whatever the command found.
+        if status == ExitStatus.success, TruncatedRegions.any { status = ExitStatus.refused }
         if let message {
             FileHandle.standardError.write(Data("pmtrace: \(TerminalText.escape(message))\n".utf8))
         }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Synchronization
 import PMTrace
 import TraceFormat
 import TraceVolume
@@ -59,9 +60,24 @@ func openPool(_ path: String, writable: Bool, commitInterval: Int = 8 << 20, rep
     var options = TracePool.options(commitInterval: commitInterval)
     options.rewritesDamagedSuperblockAtMount = repairAtMount
     let region = try RegionPath(path)
-    let pool = try TracePool.open(path: region.path, offset: region.offset, writable: writable, options: options)
+    let pool = try TracePool.open(path: region.path, offset: region.offset, writable: writable, options: options, readingTruncated: !writable)
+    if let t = pool.truncation {
+        TruncatedRegions.note(path)
+        FileHandle.standardError.write(Data(("pmtrace: warning: \(path): truncated: the file is \(t.fileBytes) bytes but its superblock records a region "
+            + "of \(t.regionSize) bytes; reading what the file holds (the bytes past its end read as zeros: what lay there is reported "
+            + "as damage, and the exit status is 1)\n").utf8))
+    }
     reportWarnings(pool, path: path)
     return pool
+}
+
+/// The truncated regions this run read (`openPool` on a file shorter than
+/// its region): however well the command went, the exit status is then 1,
+/// the region is damaged. Thread-safe.
+enum TruncatedRegions {
+    private static let seen = Mutex<[String]>([])
+    static func note(_ path: String) { seen.withLock { $0.append(path) } }
+    static var any: Bool { seen.withLock { !$0.isEmpty } }
 }
 
 /// Prints the warnings mount produced (damaged superblock copy and so on) to stderr.

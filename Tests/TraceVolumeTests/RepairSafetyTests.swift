@@ -144,7 +144,7 @@ import TraceVolume
         let image = pool.snapshot()
         _ = Self.damages[3].apply(pool.store, image.base)  // a header mid-chain
         let damaged = try MemoryPool.mount(memory: image, writable: false)
-        #expect(throws: TraceError.self) { _ = try damaged.store.openReader(volume: "v").lanes.map { try $0.next() } }
+        #expect(throws: TraceError.self) { _ = try damaged.store.openReader(volume: "v").allRecords() }
         let reader = try damaged.store.openReader(volume: "v", options: ReadOptions(skipDamaged: true))
         var got: [[UInt8]] = []
         while let r = try reader.next() { got.append(r.bytes) }
