@@ -28,7 +28,7 @@ func status(of error: TraceError) -> Int32 {
     case .readOnly: return Int32(PMT_E_READ_ONLY)
     case .reservedKind: return Int32(PMT_E_KIND)
     case .segmentReserved: return Int32(PMT_E_DAMAGED)
-    case .storesLost: return Int32(PMT_E_IO)
+    case .storesLost, .updateLost: return Int32(PMT_E_IO)
     }
 }
 

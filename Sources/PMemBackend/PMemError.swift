@@ -46,13 +46,14 @@ extension PMemError: CustomStringConvertible {
         case .invalidOffset(let path, let offset, let reason):
             return "\(path): cannot map a region at offset \(offset) (0x\(String(offset, radix: 16))): \(reason)"
         case .mediaFault(let path, let offset, let faults, let fileSize):
-            let cause: String
             if let fileSize, fileSize <= offset {
-                cause = "the file was truncated to \(fileSize) bytes while in use"
-            } else {
-                cause = "the file system could not back the page (full file system or I/O error)"
+                // Found by a bus error or by a commit's size check (no signal then): say both.
+                return "\(path): the file was truncated to \(fileSize) bytes while in use (found at offset \(offset) "
+                    + "(0x\(String(offset, radix: 16))) by a bus error or a commit's size check, \(faults) time(s)); "
+                    + "what lay past its end read as zeros and writes there were lost"
             }
-            return "\(path): bus error (SIGBUS) at offset \(offset) (0x\(String(offset, radix: 16))): \(cause); "
+            return "\(path): bus error (SIGBUS) at offset \(offset) (0x\(String(offset, radix: 16))): "
+                + "the file system could not back the page (full file system or I/O error); "
                 + "\(faults) page(s) read as zeros and writes to them were lost"
         }
     }

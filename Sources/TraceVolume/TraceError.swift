@@ -70,6 +70,12 @@ public enum TraceError: Error, Equatable, Sendable {
     /// publishes nothing more and takes no new segment; it stays as of its
     /// last commit before the loss.
     case storesLost(volume: String, lane: Int)
+    /// The region reported a lost store before or during a change to volume
+    /// `volume`'s table entry (create, rename, seal, delete): the change is
+    /// not taken as made (it may not have reached media; the entry's other
+    /// copy still holds the volume as it was), and after a loss the store
+    /// makes no further change.
+    case updateLost(volume: String)
 }
 
 extension TraceError: CustomStringConvertible {
@@ -128,6 +134,8 @@ extension TraceError: CustomStringConvertible {
             return "volume '\(v)' lane \(lane): the ring writer reclaimed the segment being read"
         case .storesLost(let v, let lane):
             return "volume '\(v)' lane \(lane): a store to the region was lost (bus error, or the file was cut short); nothing after the lane's last commit before it is published"
+        case .updateLost(let v):
+            return "volume '\(v)': a store to the region was lost (bus error, or the file was cut short); the change to the volume was not made, or may not have reached media"
         }
     }
 }

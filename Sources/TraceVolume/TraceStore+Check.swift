@@ -159,8 +159,7 @@ extension TraceStore {
                                      message: "stale or torn copy (\(e)); the other copy is valid",
                                      repair: "rewrite it from the valid copy (256 bytes at offset \(offset))")
                 if case .apply(let backup) = mode, backup?(offset, region.bytes(offset, Layout.volumeEntrySize)!) ?? true {
-                    commitEntry(entry, slot: slot)
-                    f.repaired = true
+                    f.repaired = (try? commitEntry(entry, slot: slot)) != nil
                 }
                 report.findings.append(f)
             }

@@ -79,11 +79,11 @@ extension TraceStore {
                 createdTime: options.clock(), name: name)
             let firstUse: Bool
             if case .empty = slots[slot].state { firstUse = true } else { firstUse = false }
-            commitEntry(entry, slot: slot)
+            try commitEntry(entry, slot: slot)
             // A slot's first entry goes to both copies, so that later one torn or
             // damaged copy always has a valid twin (and "one torn, one empty" can
             // only mean a first create that did not finish).
-            if firstUse { commitEntry(entry, slot: slot) }
+            if firstUse { try commitEntry(entry, slot: slot) }
             slots[slot].state = .live
             slots[slot].chains = [[UInt64]](repeating: [], count: lanes)
             slots[slot].laneDamage = [FormatError?](repeating: nil, count: lanes)
@@ -137,7 +137,7 @@ extension TraceStore {
             guard !slots.contains(where: { $0.isLive && $0.entry!.name == newName }) else { throw .duplicateName(new) }
             var e = slots[slot].entry!
             e.name = newName
-            commitEntry(e, slot: slot)
+            try commitEntry(e, slot: slot)
         }
     }
 
@@ -157,7 +157,7 @@ extension TraceStore {
             if e.flags.contains(.sealed) { return }
             e.flags.insert(.sealed)
             e.sealedTime = options.clock()
-            commitEntry(e, slot: slot)
+            try commitEntry(e, slot: slot)
         }
     }
 
@@ -176,7 +176,7 @@ extension TraceStore {
             guard !slots[slot].writerOpen.contains(true) else { throw .volumeBusy(slots[slot].name) }
             var e = slots[slot].entry!
             e.state = .deleted
-            commitEntry(e, slot: slot)
+            try commitEntry(e, slot: slot)
             // Only after the entry is durable may the segments be reused.
             for chain in slots[slot].chains { for s in chain { allocator.release(s) } }
             // Segments kept back for this volume are garbage now.

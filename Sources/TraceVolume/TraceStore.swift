@@ -239,7 +239,10 @@ public final class TraceStore: @unchecked Sendable {
 
     /// Writes `entry` to the slot's inactive copy and persists it: the atomic
     /// step of every volume-table change. Caller holds the lock.
-    func commitEntry(_ entry: VolumeEntry, slot: Int) {
+    func commitEntry(_ entry: VolumeEntry, slot: Int) throws(TraceError) {
+        // After a lost store nothing more is published: not even the entry of a
+        // change whose earlier stores (a create's zeroed commit words) were lost.
+        guard !region.storesLost else { throw .updateLost(volume: slots[slot].entry.map { String(decoding: $0.name, as: UTF8.self) } ?? String(decoding: entry.name, as: UTF8.self)) }
         var e = entry
         e.updateSequence = (slots[slot].entry?.updateSequence ?? 0) + 1
         let copy = 1 - slots[slot].activeCopy
@@ -248,6 +251,9 @@ public final class TraceStore: @unchecked Sendable {
             e.encode(into: buf.baseAddress!)
             region.write(buf.baseAddress!, count: Layout.volumeEntrySize, at: offset)
         }
+        // The write-back may itself have found the loss: the entry may not be on
+        // media, so this process does not take it as made either.
+        guard !region.storesLost else { throw .updateLost(volume: String(decoding: e.name, as: UTF8.self)) }
         slots[slot].entry = e
         slots[slot].activeCopy = copy
     }

@@ -75,6 +75,15 @@ struct Fsck: ParsableCommand {
         } else { mode = .apply(backup: nil) }
         var r = try p.store.check(repair: mode)
         r.findings += MetadataCatalog.check(store: p.store)  // symbol tables and process maps (read-only)
+        // What the check could not see is not clean: pages that read as zeros.
+        if let t = p.truncation {
+            r.findings.append(CheckFinding(severity: .error, location: "region",
+                                           message: "truncated: the file holds \(t.fileBytes) of the region's \(t.regionSize) bytes; the rest was checked as zeros"))
+        }
+        if let fault = p.mapping.mediaFault {
+            r.findings.append(CheckFinding(severity: .error, location: "region",
+                                           message: "\(fault.description); what those pages hold was not checked"))
+        }
         let bad = p.mapping.badBlocks.map { $0.isEmpty ? "none" : "\($0.count): " + $0.map { "\($0.offset)+\($0.length)" }.joined(separator: ", ") } ?? "not available"
         let o = Output(
             pool: pool, clean: r.clean, volumes: r.volumes, lanes: r.lanes, segmentsInUse: r.segmentsInUse, recordsChecked: r.recordsChecked,

@@ -184,6 +184,14 @@ import Testing
         try randomFile(input, bytes: 12 << 20)
         let w = try pmtrace(["write", pool, "v"], stdinFile: input)
         #expect(w.status == 2 && w.stderr.contains("bus error") && w.stderr.contains("could not back the page"), "\(w.status): \(w.stderr)")
+        // Every all-zero block becomes a hole (content unchanged; util-linux is essential on
+        // Debian), so a metadata change below must allocate a page.
+        let dig = Process()
+        dig.executableURL = URL(fileURLWithPath: "/usr/bin/fallocate")
+        dig.arguments = ["--dig-holes", pool]
+        try dig.run()
+        dig.waitUntilExit()
+        #expect(dig.terminationStatus == 0)
         // Fill what is left, then fsck (read-only) walks segment headers in holes.
         let filler = "\(dir)/filler"
         let fd = open(filler, O_WRONLY | O_CREAT, 0o644)
@@ -192,5 +200,11 @@ import Testing
         close(fd)
         let f = try pmtrace(["fsck", pool])
         #expect(f.status == 2 && f.stderr.contains("bus error"), "\(f.status): \(f.stderr)")
+        // Pages it could not read are not called clean.
+        #expect(f.out.contains("NOT clean") && f.out.contains("was not checked"), "\(f.out)")
+        // A volume whose entry lands in a hole that cannot be backed is not reported as created.
+        let c = try pmtrace(["create", pool, "w", "--lanes", "3"])
+        #expect(c.status == 2 && !c.out.contains("created") && c.stderr.contains("the change to the volume was not made"),
+                "\(c.status): \(c.out) \(c.stderr)")
     }
 }

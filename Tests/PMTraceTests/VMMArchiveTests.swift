@@ -169,14 +169,20 @@ import TraceVolume
         // fsck: clean.
         let fsck = try pmtrace(["fsck", pool])
         #expect(fsck.status == 0, "\(fsck.out)\(fsck.stderr)")
-        #expect(fsck.out.hasPrefix("clean:"), "\(fsck.out)")
+        // Clean; the one record past a commit point is the blob appended after the harness's lost store.
+        let uncommitted = fsck.out.split(separator: "\n").filter { !$0.hasPrefix("clean:") }
+        #expect(fsck.out.split(separator: "\n").last?.hasPrefix("clean:") == true, "\(fsck.out)")
+        #expect(uncommitted.count == 1 && uncommitted[0].hasPrefix("info: volume 'second' lane 0: past the commit point")
+                && uncommitted[0].contains("1 checksum-valid uncommitted record(s)"), "\(fsck.out)")
 
         // read: the blobs, byte for byte, in timestamp order (lane 0's all came first).
         let read = try pmtrace(["read", pool, "vmm"])
         #expect(read.status == 0, "\(read.stderr)")
         let expectedBlobs = (0..<Self.blobSizes.count).flatMap { Self.blob($0) } + Self.lane1Blob
         #expect(Array(read.stdout) == expectedBlobs)
+        // The harness raised its lost-store count after that blob: the next commit and volume were refused.
         #expect(try pmtrace(["read", pool, "second"]).out == "second")
+        #expect(try !pmtrace(["list", pool]).out.contains("third"))
 
         // dump --json: lane 0 holds the blobs in order; lane 1 the batches,
         // with the blob after exactly `lane1BlobAfter` accesses.

@@ -257,11 +257,21 @@ static int harness_main(int argc, char **argv) {
     region.persist = first_region.persist;
     region.copy = first_region.copy;
     region.granularity = first_region.granularity;
+    /* The lost-store count a VMM's machine-check handler would raise. */
+    static volatile uint64_t lost;
+    region.lost_stores = &lost;
     CHECK(pmt_attach(&region, 1, &options, &store), PMT_OK);
     CHECK(pmt_volume_create(store, "second", 1, 0), PMT_OK);
     CHECK(pmt_lane_open(store, "second", 0, &lane0), PMT_OK);
     CHECK(pmt_append_accesses(lane0, chunk, 10), PMT_OK);
     CHECK(pmt_append(lane0, PMT_KIND_BLOB, "second", 6, 0), PMT_OK);
+    CHECK(pmt_commit(lane0), PMT_OK);
+    /* After a lost store nothing more is published: not the lane's next
+     * commit (nor its close), not a new volume. */
+    CHECK(pmt_append(lane0, PMT_KIND_BLOB, "lost", 4, 0), PMT_OK);
+    lost = 1;
+    CHECK(pmt_commit(lane0), PMT_E_IO);
+    CHECK(pmt_volume_create(store, "third", 1, 0), PMT_E_IO);
     pmt_lane_close(lane0);
     pmt_detach(store);
     if (released != 2) { put(2, "harness: release hook did not run once more\n"); return 1; }
