@@ -81,7 +81,7 @@ public final class LaneReader {
         openedEmpty = segments.isEmpty
     }
 
-    func notice(_ problem: FormatError, _ action: String) {
+    func notice(_ problem: FormatError?, _ action: String) {
         let n = ReadNotice(volume: volume, lane: lane, problem: problem, action: action)
         skipped.append(n)
         onDamage?(n)
@@ -301,8 +301,8 @@ public final class LaneReader {
     /// reached them: sequence `first` up to `next`, the first one after the
     /// gap (found in `segment`).
     func reportGap(from first: UInt64, resumingAt next: UInt64, segment: UInt64) {
-        notice(.invalidField(.segmentHeader(segment: segment), field: "sequence (reclaimed by the ring writer before it was read)", value: next),
-               "\(next - first) record(s), sequence \(first)...\(next - 1), were reclaimed before this reader reached them; continuing at sequence \(next)")
+        notice(nil, "\(next - first) record(s), sequence \(first)...\(next - 1), were reclaimed by the ring writer before this reader "
+               + "reached them; continuing at sequence \(next) (segment \(segment))")
     }
 
     /// After a record failed its checks: find the next record of this lane in

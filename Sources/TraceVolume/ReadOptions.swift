@@ -37,11 +37,12 @@ public struct ReadNotice: Sendable, CustomStringConvertible {
     public let volume: String
     /// The lane read.
     public let lane: Int
-    /// What was wrong (names the structure and offset).
-    public let problem: FormatError
+    /// What was wrong (names the structure and offset); nil when nothing
+    /// was: records a ring writer reclaimed before this reader reached them.
+    public let problem: FormatError?
     /// What the reader did about it.
     public let action: String
 
-    /// "volume 'v' lane 0: <problem>; <action>".
-    public var description: String { "volume '\(volume)' lane \(lane): \(problem); \(action)" }
+    /// "volume 'v' lane 0: <problem>; <action>" ("… lane 0: <action>" without a problem).
+    public var description: String { "volume '\(volume)' lane \(lane): " + (problem.map { "\($0); " } ?? "") + action }
 }

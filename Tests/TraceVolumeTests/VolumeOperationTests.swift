@@ -242,6 +242,8 @@ import TraceVolume
         #expect(gaps.count == 1 && notices.count == 1)
         if let (before, after) = gaps.first, let n = notices.first {
             #expect(n.action.hasPrefix("\(after - before - 1) record(s), sequence \(before + 1)...\(after - 1), were reclaimed"))
+            // A reclaim is no damage: the notice names no problem.
+            #expect(n.problem == nil && !n.description.contains("invalid"), "\(n)")
             // It resumed at the oldest record the ring still holds.
             let fresh = try pool.store.openLaneReader(volume: "ring", lane: 0)
             #expect(try fresh.next()?.sequence == after)
