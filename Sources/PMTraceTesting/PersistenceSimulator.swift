@@ -93,6 +93,20 @@ public final class PersistenceSimulator: @unchecked Sendable {
         return d
     }
 
+    /// The store's fused checksum + non-temporal copy (`StoreOptions.copyWithChecksum`)
+    /// as the simulator sees it: the checksum of the source, then the same
+    /// recorded non-temporal copy as `copy` (durable at the next fence). With
+    /// it, crash tests take the path hosted cache-line mappings take, which
+    /// the real fused copy (stores the simulator cannot see) would hide.
+    public static let copyWithChecksum: StoreOptions.CopyChecksumFunction = { crc, d, src, n in
+        let s = active!
+        s.point("copy")
+        crc!.pointee = CRC32C.software(crc!.pointee, src, n)
+        if n > 0 { d!.copyMemory(from: src!, byteCount: n) }
+        s.markFlushed(d, n)
+        return n
+    }
+
     /// Indices of the 8-byte words where the CPU's view and media differ.
     public func differingWords() -> [Int] {
         var out: [Int] = []

@@ -80,7 +80,7 @@ let simulatorTurn = NSLock()
 
 func crashTest(
     regionSize: UInt64 = 1 << 20, formatted: Bool = true, seed: UInt64 = 1,
-    samples: Int = crashSamples, exhaustive: Int = exhaustiveLimit,
+    samples: Int = crashSamples, exhaustive: Int = exhaustiveLimit, fused: Bool = false,
     setup: (TraceStore, Model) throws -> Void = { _, _ in },
     operation: (PersistentRegion, TraceStore?, Model) throws -> Void,
     extraCheck: ((MemoryPool, Model) throws -> [String])? = nil
@@ -96,7 +96,10 @@ func crashTest(
     var store: TraceStore?
     if formatted {
         try TraceStore.format(region: (try sim.region()), parameters: smallFormat)
-        store = try TraceStore(region: (try sim.region()), writable: true, options: .testing(commitInterval: 0, fused: false))
+        // `fused`: the simulator's own fused checksum + copy, the path hosted cache-line mappings take.
+        var options = StoreOptions.testing(commitInterval: 0, fused: false)
+        if fused { options.copyWithChecksum = PersistenceSimulator.copyWithChecksum }
+        store = try TraceStore(region: (try sim.region()), writable: true, options: options)
         try setup(store!, model)
     }
     var report = CrashReport()

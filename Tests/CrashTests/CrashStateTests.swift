@@ -39,9 +39,10 @@ import TraceVolume
 
     /// Records of every size class, crossing segment boundaries (64 KiB
     /// segments), including records larger than a segment; two lanes.
-    @Test func appendAndCommit() throws {
+    /// `fused`: with the fused checksum + non-temporal copy (hosted cache-line mappings), or without.
+    @Test(arguments: [false, true]) func appendAndCommit(fused: Bool) throws {
         let sizes = [0, 1, 7, 8, 100, 4095, 4096, 20_000, 65_000, 70_000, 31, 64, 12_345, 40_000, 3]
-        let r = try crashTest(regionSize: 2 << 20, setup: { store, model in
+        let r = try crashTest(regionSize: 2 << 20, fused: fused, setup: { store, model in
             try store.createVolume(named: "a", lanes: 2)
             declareVolume("a", lanes: 2, model: model)
             model.allowedNames = [["a"]]
@@ -59,16 +60,17 @@ import TraceVolume
             w0.close()
             w1.close()
         }
-        expectNoViolations("append+commit", r)
+        expectNoViolations("append+commit\(fused ? " (fused copy)" : "")", r)
     }
 
     /// Small records packed into record groups (FORMAT.md §7.1): groups cut
     /// by commits, by larger records, by segment ends (64 KiB segments) and by
     /// timestamps that go back. A crash leaves every group all or nothing:
     /// the lane is a prefix of whole records and every committed one reads back.
-    @Test func recordGroups() throws {
+    /// `fused`: with the fused checksum + non-temporal copy (hosted cache-line mappings), or without.
+    @Test(arguments: [false, true]) func recordGroups(fused: Bool) throws {
         let sizes = [0, 1, 5, 8, 13, 64, 100, 255, 256, 700, 1024]
-        let r = try crashTest(regionSize: 2 << 20, setup: { store, model in
+        let r = try crashTest(regionSize: 2 << 20, fused: fused, setup: { store, model in
             try store.createVolume(named: "g", lanes: 2)
             declareVolume("g", lanes: 2, model: model)
             model.allowedNames = [["g"]]
@@ -86,16 +88,17 @@ import TraceVolume
             w0.close()
             w1.close()
         }
-        expectNoViolations("record groups", r)
+        expectNoViolations("record groups\(fused ? " (fused copy)" : "")", r)
     }
 
     /// Record groups larger than the writer's streaming batch (4 KiB): their
     /// members go into the segment in pieces before the group's header, which
     /// the close writes last. A crash anywhere leaves the lane a prefix of whole
     /// records: pieces of an unclosed group are never taken for records.
-    @Test func streamedRecordGroups() throws {
+    /// `fused`: with the fused checksum + non-temporal copy (hosted cache-line mappings), or without.
+    @Test(arguments: [false, true]) func streamedRecordGroups(fused: Bool) throws {
         let sizes = [64, 64, 200, 8, 1024, 64, 300]
-        let r = try crashTest(regionSize: 2 << 20, setup: { store, model in
+        let r = try crashTest(regionSize: 2 << 20, fused: fused, setup: { store, model in
             try store.createVolume(named: "t")
             declareVolume("t", lanes: 1, model: model)
             model.allowedNames = [["t"]]
@@ -108,7 +111,7 @@ import TraceVolume
             commit(w, volume: "t", lane: 0, model: model)
             w.close()
         }
-        expectNoViolations("streamed record groups", r)
+        expectNoViolations("streamed record groups\(fused ? " (fused copy)" : "")", r)
     }
 
     /// A commit after every record: one-fence commits (FORMAT.md §10.3) for
@@ -116,9 +119,10 @@ import TraceVolume
     /// larger ones and across segment ends. A crash can leave the commit word
     /// durable before its record: readers stop at the torn record, fsck says
     /// info only, and every commit that returned is read back.
-    @Test func commitPerRecord() throws {
+    /// `fused`: with the fused checksum + non-temporal copy (hosted cache-line mappings), or without.
+    @Test(arguments: [false, true]) func commitPerRecord(fused: Bool) throws {
         let sizes = [0, 1, 64, 100, 256, 1000, 3000, 4100, 31, 200]
-        let r = try crashTest(regionSize: 2 << 20, setup: { store, model in
+        let r = try crashTest(regionSize: 2 << 20, fused: fused, setup: { store, model in
             try store.createVolume(named: "c")
             declareVolume("c", lanes: 1, model: model)
             model.allowedNames = [["c"]]
@@ -130,7 +134,7 @@ import TraceVolume
             }
             w.close()
         }
-        expectNoViolations("commit per record", r)
+        expectNoViolations("commit per record\(fused ? " (fused copy)" : "")", r)
     }
 
     @Test func sealRenameDelete() throws {
