@@ -145,6 +145,11 @@ public final class TracePool: @unchecked Sendable {
     public static func open(
         path: String, offset: UInt64 = 0, writable: Bool, options: StoreOptions = TracePool.options(), readingTruncated: Bool = false
     ) throws(PoolError) -> TracePool {
+        // An empty file (a pool cut to nothing) holds no region: say that, not libpmem2's refusal to map it.
+        var st = stat()
+        if stat(path, &st) == 0, st.st_mode & S_IFMT == S_IFREG, st.st_size == 0 {
+            throw .at(path: path, .store(.notARegion(reason: "the file is empty (0 bytes)")))
+        }
         let mapping: PMemMapping
         do throws(PMemError) { mapping = try PMemMapping.open(path: path, writable: writable, offset: offset) } catch { throw .mapping(error) }
         do throws(PoolError) {

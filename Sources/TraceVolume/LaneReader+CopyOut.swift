@@ -60,8 +60,13 @@ extension LaneReader {
             if flags.isEmpty {
                 return CopiedRecord(header: first.header, length: first.fragment.length, lane: lane, salvaged: first.salvaged)
             }
-            if flags.contains(.continuation) { continue }  // tail of a record whose start was reclaimed or abandoned
+            if flags.contains(.continuation) {  // tail of a record whose start was reclaimed, abandoned or lost
+                noteOrphan(first)
+                continue
+            }
+            let noticesBefore = skipped.count
             var filled = first.fragment.length
+            var fragmentsJoined = 0
             var abandoned = false
             var salvaged = first.salvaged
             var last = first
@@ -70,7 +75,8 @@ extension LaneReader {
                 copySink = (base + filled, buffer.count - filled, copy)
                 guard let f = try nextFragment() else {
                     if salvaged || salvaging {
-                        // A salvaged record's later fragments are missing: hand out what is there.
+                        // A salvaged record's later fragments are missing: hand out what is there, and say so.
+                        noteCutShort(first, fragments: 1 + fragmentsJoined, bytes: filled)
                         return CopiedRecord(header: first.header, length: filled, lane: lane, salvaged: true)
                     }
                     position = start
@@ -79,7 +85,12 @@ extension LaneReader {
                 }
                 // Fragments join by flags and sequence (FORMAT.md §7), as in `next()`.
                 guard f.header.flags.contains(.continuation), f.header.sequence == first.header.sequence else {
+                    noteLostEnd(first, noticesBefore: noticesBefore, last: last, next: f)
                     position = before
+                    abandoned = true
+                    break
+                }
+                if skipsSplicedRecord(first, noticesBefore: noticesBefore, last: last, next: f) {
                     abandoned = true
                     break
                 }
@@ -96,6 +107,7 @@ extension LaneReader {
                     throw tooSmall(filled + f.fragment.length)
                 }
                 filled += f.fragment.length
+                fragmentsJoined += 1
                 salvaged = salvaged || f.salvaged
                 last = f
             }

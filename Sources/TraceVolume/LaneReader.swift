@@ -33,6 +33,9 @@ public final class LaneReader {
     /// The chain is damaged and `segments` holds only its committed start
     /// (`committedStart`): reading past them throws this.
     var damageAfterStart: TraceError?
+    /// The record sequence whose later fragments are being skipped after a
+    /// notice said so (`skipsSplicedRecord`, `noteOrphan`): one notice per record.
+    var orphanNoticed: UInt64?
 
     /// A reading position: which segment of `segments`, and the cursor in it.
     struct Position {
@@ -110,6 +113,11 @@ public final class LaneReader {
             listSequences = []
             var previous: UInt64?
             for (sequence, segment) in found where previous != sequence {
+                if previous == nil, !ring, sequence > 0 {
+                    // Outside ring mode a lane's chain starts at sequence 0: its start is lost too.
+                    notice(.invalidField(.segmentHeader(segment: segment), field: "sequence (chain gap)", value: sequence),
+                           "segments with chain sequence 0...\(sequence - 1) are missing; continuing at segment \(segment)")
+                }
                 if let p = previous, sequence != p + 1 {
                     notice(.invalidField(.segmentHeader(segment: segment), field: "sequence (chain gap)", value: sequence),
                            "segments with chain sequence \(p + 1)...\(sequence - 1) are missing; continuing at segment \(segment)")
@@ -179,6 +187,8 @@ public final class LaneReader {
         var header: RecordHeader
         var fragment: RecordFragment
         var salvaged: Bool
+        /// The chain sequence of the segment it lies in.
+        var chainSequence: UInt64
     }
 
     /// The next fragment, or nil at the committed tail.
@@ -250,7 +260,7 @@ public final class LaneReader {
                     record: record, recordLength: Int(cursor.container.header.payloadLength), recordSequence: cursor.container.header.sequence,
                     start: payload.baseAddress! - (record + Layout.recordHeaderSize), length: payload.count,
                     seed: cursor.seed, segment: cursor.segment, offset: offset)
-                return Found(header: h, fragment: fragment, salvaged: salvaging)
+                return Found(header: h, fragment: fragment, salvaged: salvaging, chainSequence: position.segmentSequence)
             case .torn:
                 // The lane's last commit was cut by a crash here (or, under a live
                 // writer, is not visible yet): its committed records end before it.
@@ -482,7 +492,11 @@ public final class LaneReader {
                 guard admits(first) else { continue }
                 return Parts(header: first.header, first: first.fragment, rest: [], salvaged: first.salvaged)
             }
-            if flags.contains(.continuation) { continue }  // tail of a record whose start was reclaimed or abandoned
+            if flags.contains(.continuation) {  // tail of a record whose start was reclaimed, abandoned or lost
+                noteOrphan(first)
+                continue
+            }
+            let noticesBefore = skipped.count
             var parts: [RecordFragment] = []
             var abandoned = false
             var salvaged = first.salvaged
@@ -494,11 +508,7 @@ public final class LaneReader {
                         // A salvaged record's later fragments are missing: hand out what is
                         // there, and say it is cut short (its payload is not the whole record).
                         guard admits(first) else { return nil }
-                        let have = parts.reduce(first.fragment.length) { $0 + $1.length }
-                        notice(.invalidField(.record(segment: first.fragment.segment, offset: UInt64(first.fragment.offset)),
-                                             field: "fragments (the later ones are missing)", value: UInt64(parts.count + 1)),
-                               "record sequence \(first.header.sequence) is cut short: only the \(have) payload bytes of its "
-                               + "first \(parts.count + 1) fragment(s) are here, handed out as salvaged")
+                        noteCutShort(first, fragments: parts.count + 1, bytes: parts.reduce(first.fragment.length) { $0 + $1.length })
                         return Parts(header: first.header, first: first.fragment, rest: parts, salvaged: true)
                     }
                     // Not all committed yet: come back to this record later.
@@ -511,8 +521,13 @@ public final class LaneReader {
                 // lies in the reclaimed segment: reading on from there meets the reclaim
                 // again, and the reader goes back to the head, where it finds `f` anew.)
                 guard f.header.flags.contains(.continuation), f.header.sequence == first.header.sequence else {
-                    // The record was abandoned (crash mid-record): drop it, resume at `f`.
+                    // The record was abandoned (crash mid-record), or its end lost to damage: drop it, resume at `f`.
+                    noteLostEnd(first, noticesBefore: noticesBefore, last: last, next: f)
                     position = before
+                    abandoned = true
+                    break
+                }
+                if skipsSplicedRecord(first, noticesBefore: noticesBefore, last: last, next: f) {
                     abandoned = true
                     break
                 }
@@ -524,6 +539,55 @@ public final class LaneReader {
             guard admits(first) else { continue }
             return Parts(header: first.header, first: first.fragment, rest: parts, salvaged: salvaged)
         }
+    }
+
+    /// `first` starts a record whose fragment `next` follows fragment `last`:
+    /// when this reader raised notices since it found `first` (it had raised
+    /// `noticesBefore`) or `next` does not lie in the chain segment right
+    /// after `last`'s (a rebuilt lane missing a segment), damage lies between
+    /// them and joining them would hand out a spliced payload. Reports the
+    /// record as skipped (its remaining fragments are then skipped without
+    /// another notice) and returns true; false otherwise. O(1).
+    func skipsSplicedRecord(_ first: Found, noticesBefore: Int, last: Found, next: Found) -> Bool {
+        guard skipped.count != noticesBefore || next.chainSequence != last.chainSequence &+ 1 else { return false }
+        orphanNoticed = first.header.sequence
+        notice(.invalidField(.record(segment: first.fragment.segment, offset: UInt64(first.fragment.offset)),
+                             field: "fragments (damage lies between them)", value: first.header.sequence),
+               "skipped record sequence \(first.header.sequence): damage lies between its fragments in segments "
+               + "\(first.fragment.segment) and \(next.fragment.segment), so it is not whole")
+        return true
+    }
+
+    /// `first` starts a record whose next fragment should follow `last` but
+    /// `next` belongs to another record. A crash mid-record leaves that
+    /// silently (the record was never committed); when damage was skipped
+    /// in between (as in `skipsSplicedRecord`), the record's end was lost to
+    /// it, and that is reported. O(1).
+    func noteLostEnd(_ first: Found, noticesBefore: Int, last: Found, next: Found) {
+        guard skipped.count != noticesBefore || next.chainSequence != last.chainSequence &+ 1 else { return }
+        notice(.invalidField(.record(segment: first.fragment.segment, offset: UInt64(first.fragment.offset)),
+                             field: "fragments (the later ones are missing)", value: first.header.sequence),
+               "skipped record sequence \(first.header.sequence): its later fragments were lost to the damage")
+    }
+
+    /// `f` continues a record whose start this reader never saw. After damage
+    /// was skipped (`skipDamaged`, not a ring: there a reclaim explains it,
+    /// and the gap is reported by sequence), reports the record's rest as
+    /// skipped, once per record. O(1).
+    func noteOrphan(_ f: Found) {
+        guard options.skipDamaged, !ring, !skipped.isEmpty, orphanNoticed != f.header.sequence else { return }
+        orphanNoticed = f.header.sequence
+        notice(.invalidField(.record(segment: f.fragment.segment, offset: UInt64(f.fragment.offset)),
+                             field: "fragment (its record's start is lost)", value: f.header.sequence),
+               "skipped the rest of record sequence \(f.header.sequence): its first fragment was lost to the damage")
+    }
+
+    /// Reports a salvaged record handed out without its later fragments. O(1).
+    func noteCutShort(_ first: Found, fragments: Int, bytes: Int) {
+        notice(.invalidField(.record(segment: first.fragment.segment, offset: UInt64(first.fragment.offset)),
+                             field: "fragments (the later ones are missing)", value: UInt64(fragments)),
+               "record sequence \(first.header.sequence) is cut short: only the \(bytes) payload bytes of its "
+               + "first \(fragments) fragment(s) are here, handed out as salvaged")
     }
 
     @inline(__always)

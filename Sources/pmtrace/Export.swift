@@ -59,7 +59,7 @@ struct Export: ParsableCommand {
         case .csv, .jsonl:
             rows = try writeText(stream, attribution: attribution)
         }
-        if out != "-" { FileHandle.standardError.write(Data("pmtrace: exported \(rows) accesses to \(out)\n".utf8)) }
+        if out != "-" { standardErrorWrite(Data("pmtrace: exported \(rows) accesses to \(out)\n".utf8)) }
     }
 
     func writeText(_ stream: AccessStream, attribution: SymbolAttribution?) throws -> UInt64 {

@@ -107,7 +107,7 @@ struct Fsck: ParsableCommand {
             // standard error still learns why the status is 1.
             let left = r.findings.filter { !$0.repaired }
             let errors = left.filter { $0.severity.rawValue == "error" }.count, warnings = left.filter { $0.severity.rawValue == "warning" }.count
-            FileHandle.standardError.write(Data("pmtrace: \(TerminalText.escape(pool)): NOT clean: \(errors) error(s), \(warnings) warning(s) remain (the findings are on standard output)\n".utf8))
+            standardErrorWrite(Data("pmtrace: \(TerminalText.escape(pool)): NOT clean: \(errors) error(s), \(warnings) warning(s) remain (the findings are on standard output)\n".utf8))
             throw ExitCode(ExitStatus.refused)
         }
     }

@@ -48,7 +48,7 @@ struct Heatmap: ParsableCommand {
         let png = PNGWriter.encode(width: width, height: height, pixels: pixels, palette: Self.palette)
         let bytes: [UInt8] = out.hasSuffix(".png") ? png : Array(svg(grid, png: png, peak: peak, maps: maps).utf8)
         try Data(bytes).write(to: URL(fileURLWithPath: out))
-        FileHandle.standardError.write(Data("pmtrace: heatmap of \(grid.total) accesses over \(grid.units.count) \(by.rawValue)s written to \(out)\n".utf8))
+        standardErrorWrite(Data("pmtrace: heatmap of \(grid.total) accesses over \(grid.units.count) \(by.rawValue)s written to \(out)\n".utf8))
     }
 
     /// 0 = no access (white); 1…255 = log density, dark blue → yellow.

@@ -94,7 +94,7 @@ struct ImportLackey: ParsableCommand {
         flushBatch()
         progress.done()
         if parser.skippedLines > 0, let first = parser.firstSkipped {
-            FileHandle.standardError.write(Data("pmtrace: skipped \(parser.skippedLines) line(s) that are not lackey records (first: line \(first.line): \"\(TerminalText.escape(first.text))\")\n".utf8))
+            standardErrorWrite(Data("pmtrace: skipped \(parser.skippedLines) line(s) that are not lackey records (first: line \(first.line): \"\(TerminalText.escape(first.text))\")\n".utf8))
         }
         if let appendError {
             discard()
@@ -106,6 +106,8 @@ struct ImportLackey: ParsableCommand {
             throw CLIError("\(file): no lackey memory-access lines found (was valgrind run with --tool=lackey --trace-mem=yes?)", status: ExitStatus.refused)
         }
         writer.close()
+        // A store the region lost (bus error, file cut short) left the last commit unpublished: no success line.
+        try checkNothingLost(p)
         print("imported \(accesses) memory accesses in \(writer.appendedRecords) batch record(s) into '\(volume)'")
     }
 }

@@ -69,18 +69,29 @@ struct PMTraceCommand: ParsableCommand {
             } else {
                 (message, status) = ExitStatus.describe(error)
                 message = message.map { ExitStatus.naming($0, of: parsed) }
+                // On a truncated region, a command's own complaint (e.g. "no accesses in the
+                // range read") follows from the damage: status 1, as the warning said.
+                if status == ExitStatus.usageOrIO, TruncatedRegions.any, let e = error as? CLIError, !e.description.hasPrefix("writing output") {
+                    status = ExitStatus.refused
+                }
             }
         }
         // A bus error on a mapping is the real cause of whatever followed it,
         // and turns a "successful" run (zeros read, stores lost) into a failure.
         if let fault = PMemMapping.takeReleasedFaults().first {
-            message = fault.description + (message.map { " (then: \($0))" } ?? "")
+            message = fault.description + (message.map { $0.hasSuffix(fault.description) ? "" : " (then: \($0))" } ?? "")
+            status = ExitStatus.usageOrIO
+        }
+        // What `print` left buffered goes out now; a stream that could not take it
+        // (a full device, a closed file) is a failed command, not a silent exit 0.
+        if fflush(nil) != 0, status == ExitStatus.success {
+            message = "writing output: \(String(cString: strerror(errno == 0 ? EIO : errno)))"
             status = ExitStatus.usageOrIO
         }
         // A truncated region was read (warned about at open): damaged, whatever the command found.
         if status == ExitStatus.success, TruncatedRegions.any { status = ExitStatus.refused }
         if let message {
-            FileHandle.standardError.write(Data("pmtrace: \(TerminalText.escape(message))\n".utf8))
+            standardErrorWrite(Data("pmtrace: \(TerminalText.escape(message))\n".utf8))
         }
         Foundation.exit(status)
     }

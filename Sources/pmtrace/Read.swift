@@ -119,5 +119,5 @@ func reportSkips(_ reader: VolumeReader) {
 }
 
 func warnDamage(_ notice: ReadNotice) {
-    FileHandle.standardError.write(Data("pmtrace: warning: \(TerminalText.escape(notice.description))\n".utf8))
+    standardErrorWrite(Data("pmtrace: warning: \(TerminalText.escape(notice.description))\n".utf8))
 }

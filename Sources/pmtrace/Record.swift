@@ -81,9 +81,9 @@ struct Record: ParsableCommand {
             let r = try catalog.importProcessMaps(pid: UInt32(truncatingIfNeeded: p.processIdentifier), text: maps, addressSpace: volume.value)
             imported = r.importedTables.count
             mapped = Set(r.entries.map { $0.path }).count
-            for k in r.skipped { FileHandle.standardError.write(Data("pmtrace: skipped \(TerminalText.escape(k.path)): \(TerminalText.escape(k.reason))\n".utf8)) }
+            for k in r.skipped { standardErrorWrite(Data("pmtrace: skipped \(TerminalText.escape(k.path)): \(TerminalText.escape(k.reason))\n".utf8)) }
         }
-        FileHandle.standardError.write(Data("""
+        standardErrorWrite(Data("""
             pmtrace: recorded '\(volume)' in \(String(format: "%.2f", seconds)) s: \(s.recorded) of \(s.loads + s.stores) accesses \
             (\(s.loads) loads, \(s.stores) stores), \(mapped) mapped images (\(imported) symbol tables imported); \
             address space '\(volume)'\n

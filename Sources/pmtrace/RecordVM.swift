@@ -222,7 +222,7 @@ struct RecordVM: ParsableCommand {
             signal(sig, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: sig)
             source.setEventHandler {
-                FileHandle.standardError.write(Data("pmtrace: stopping the guest (signal \(sig)); what was recorded is kept\n".utf8))
+                standardErrorWrite(Data("pmtrace: stopping the guest (signal \(sig)); what was recorded is kept\n".utf8))
                 if p.isRunning { p.terminate() }
             }
             source.resume()
@@ -233,7 +233,7 @@ struct RecordVM: ParsableCommand {
         let timer = deadline.map { d in
             let t = DispatchSource.makeTimerSource()
             t.schedule(deadline: d)
-            t.setEventHandler { if p.isRunning { FileHandle.standardError.write(Data("pmtrace: --timeout reached: stopping the guest\n".utf8)); p.terminate() } }
+            t.setEventHandler { if p.isRunning { standardErrorWrite(Data("pmtrace: --timeout reached: stopping the guest\n".utf8)); p.terminate() } }
             t.resume()
             return t
         }
@@ -251,7 +251,7 @@ struct RecordVM: ParsableCommand {
                 guard !text.isEmpty else { continue }
                 let now = Date()
                 lines.append(ConsoleLine(time: UInt64(now.timeIntervalSince1970 * 1e9), text: text))
-                FileHandle.standardError.write(Data(String(format: "[%6.1f s] guest: %@\n", now.timeIntervalSince(started), TerminalText.escape(text)).utf8))
+                standardErrorWrite(Data(String(format: "[%6.1f s] guest: %@\n", now.timeIntervalSince(started), TerminalText.escape(text)).utf8))
             }
         }
         p.waitUntilExit()

@@ -63,12 +63,20 @@ func openPool(_ path: String, writable: Bool, commitInterval: Int = 8 << 20, rep
     let pool = try TracePool.open(path: region.path, offset: region.offset, writable: writable, options: options, readingTruncated: !writable)
     if let t = pool.truncation {
         TruncatedRegions.note(path)
-        FileHandle.standardError.write(Data(("pmtrace: warning: \(path): truncated: the file is \(t.fileBytes) bytes but its superblock records a region "
+        standardErrorWrite(Data(("pmtrace: warning: \(path): truncated: the file is \(t.fileBytes) bytes but its superblock records a region "
             + "of \(t.regionSize) bytes; reading what the file holds (the bytes past its end read as zeros: what lay there is reported "
             + "as damage, and the exit status is 1)\n").utf8))
     }
     reportWarnings(pool, path: path)
     return pool
+}
+
+/// Call before reporting that something was written: throws the mapping's
+/// fault report (status 2) when a store may not have reached the region (a
+/// bus error, or the file found cut short), since a commit after it was not
+/// published.
+func checkNothingLost(_ p: TracePool) throws {
+    if let fault = p.mapping.mediaFault { throw fault }
 }
 
 /// The truncated regions this run read (`openPool` on a file shorter than
@@ -83,22 +91,32 @@ enum TruncatedRegions {
 /// Prints the warnings mount produced (damaged superblock copy and so on) to stderr.
 func reportWarnings(_ pool: TracePool, path: String) {
     for w in pool.store.warnings {
-        FileHandle.standardError.write(Data("pmtrace: warning: \(path): \(TerminalText.escape(w.description))\n".utf8))
+        standardErrorWrite(Data("pmtrace: warning: \(path): \(TerminalText.escape(w.description))\n".utf8))
     }
     let superblockDamaged = pool.store.warnings.contains {
         if case .damaged(let e) = $0, case .superblock = e.structure { return true }
         return false
     }
     if superblockDamaged {
-        FileHandle.standardError.write(Data("pmtrace: mounted from superblock copy \(pool.store.superblockCopy == 0 ? "A" : "B")\(pool.store.writable ? "; the damaged copy was rewritten" : "")\n".utf8))
+        standardErrorWrite(Data("pmtrace: mounted from superblock copy \(pool.store.superblockCopy == 0 ? "A" : "B")\(pool.store.writable ? "; the damaged copy was rewritten" : "")\n".utf8))
     }
 }
 
+/// Writes `data` to standard error. A failure to write there (a closed or
+/// full stream) is ignored: there is nowhere left to report it, and it must
+/// not end the command (Foundation's `FileHandle.write` traps on it).
+func standardErrorWrite(_ data: Data) {
+    data.withUnsafeBytes { try? OutputStream.writeAll(2, $0) }
+}
+
+/// Prints `value` as pretty JSON and a newline on standard output.
+/// Throws "writing output: …" (status 2) when standard output cannot take it.
 func printJSON<T: Encodable>(_ value: T) throws {
     let e = JSONEncoder()
     e.outputFormatting = [.prettyPrinted, .sortedKeys]
-    FileHandle.standardOutput.write(try e.encode(value))
-    FileHandle.standardOutput.write(Data("\n".utf8))
+    var data = try e.encode(value)
+    data.append(0x0A)
+    try data.withUnsafeBytes { try OutputStream.writeAll(1, $0) }
 }
 
 func formatBytes(_ n: UInt64) -> String {
@@ -135,11 +153,11 @@ struct Progress {
         var line = "\r\(label): \(formatBytes(bytes))"
         if let total, total > 0 { line += String(format: " of %@ (%.0f%%)", formatBytes(total), 100 * Double(bytes) / Double(total)) }
         line += String(format: ", %.0f MiB/s   ", rate)
-        FileHandle.standardError.write(Data(line.utf8))
+        standardErrorWrite(Data(line.utf8))
     }
 
     func done() {
         guard enabled, last != 0 else { return }
-        FileHandle.standardError.write(Data("\r\u{1B}[K".utf8))
+        standardErrorWrite(Data("\r\u{1B}[K".utf8))
     }
 }

@@ -89,7 +89,7 @@ struct MapsImport: ParsableCommand {
         let r = try catalog.importProcessMaps(pid: pid, text: text, addressSpace: addressSpace)
         let apps = Set(r.entries.map { String(decoding: $0.app, as: UTF8.self) })
         print("recorded \(r.entries.count) mappings of \(apps.count) images for \(addressSpace ?? "pid:\(pid)"); imported symbols of \(r.importedTables.count) new image(s)")
-        for s in r.skipped { FileHandle.standardError.write(Data("pmtrace: skipped \(TerminalText.escape(s.path)): \(TerminalText.escape(s.reason))\n".utf8)) }
+        for s in r.skipped { standardErrorWrite(Data("pmtrace: skipped \(TerminalText.escape(s.path)): \(TerminalText.escape(s.reason))\n".utf8)) }
     }
 }
 

@@ -25,7 +25,7 @@ struct TortureWriter: ParsableCommand {
             if sinceCommit >= 1 + seq % 7 {
                 w.commit()
                 sinceCommit = 0
-                FileHandle.standardOutput.write(Data("\(seq)\n".utf8))
+                try? Data("\(seq)\n".utf8).withUnsafeBytes { try OutputStream.writeAll(1, $0) }
             }
         }
     }

@@ -57,7 +57,7 @@ struct Write: ParsableCommand {
         // Not "wrote …": what followed the loss was not committed (the exit names the fault).
         if writer.storesLost { throw TraceError.storesLost(volume: name, lane: writer.lane) }
         let seconds = Double(monotonicNanoseconds() - start) / 1e9
-        FileHandle.standardError.write(Data(String(
+        standardErrorWrite(Data(String(
             format: "wrote %@ in %llu record(s) to '%@' in %.3f s (%.0f MiB/s)\n",
             formatBytes(total), writer.appendedRecords, TerminalText.escape(name), seconds, seconds > 0 ? Double(total) / seconds / 1_048_576 : 0
         ).utf8))
