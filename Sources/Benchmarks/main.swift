@@ -22,6 +22,12 @@ if arguments.count == 5 && arguments[1] == "_transfer-producer" {
 } else if arguments.count == 4 && arguments[1] == "_profile-read" {
     // For profilers: the verified read of <size>-byte records, <total> bytes.
     do { try profileRead(size: Int(arguments[2])!, total: Int(arguments[3])!) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
+} else if (3...5).contains(arguments.count) && arguments[1] == "_profile-bulk-read" {
+    // For profilers: the sweep's large verified reads of <block>-byte records (see profileBulkRead).
+    do {
+        try profileBulkRead(block: Int(arguments[2])!, repetitions: arguments.count >= 4 ? Int(arguments[3])! : 7,
+                            only: arguments.count == 5 ? arguments[4] : nil)
+    } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
 } else if arguments.count == 2 && arguments[1] == "_profile-encode" {
     // For profilers: the memory-access batch encoder alone (what `events` prints as "encoder alone").
     do { try profileEncode() } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }

@@ -95,7 +95,7 @@ extension LaneReader {
                     break
                 }
                 if position.cursor!.delegated {
-                    // The last fragment lies in the torn-commit window: the whole record the other way.
+                    // Only groups are delegated, and a later fragment is never one; kept as a safe fallback.
                     position = start
                     salvaging = startSalvaging
                     copySink = nil
@@ -116,8 +116,8 @@ extension LaneReader {
         }
     }
 
-    /// The next record read like `next()` (a record-group member, or a record
-    /// in the torn-commit window, which the one-pass copy leaves to it) and
+    /// The next record read like `next()` (a record-group member, which the
+    /// one-pass copy leaves to it) and
     /// copied out verified: a plain record with `copyVerified`; a member from
     /// a copy of its whole group that was checked against the group's
     /// checksum, kept while the reader is in that group (one copy and one

@@ -1,0 +1,79 @@
+import Foundation
+import PMemBackend
+import PMTrace
+import TraceVolume
+
+/// The large verified reads of `sweep` alone, for a profiler and for a
+/// steadier ratio: `_profile-bulk-read <block> [reps] [only]` appends 16 MiB
+/// of <block>-byte records (one commit) and a 16 MiB direct-access file with
+/// the same bytes, then, `reps` times, measures in rotating order a direct
+/// read (memcpy out of the file), the in-place lending scan + copy, and the
+/// one-pass verified copy-out (`read(into:)`), each from the same cache
+/// state: 64 MiB of other stores first (the source is in memory, not cache)
+/// and the output buffer written just before (resident, like the sweep's).
+/// Prints each variant's median and the ratios. `only` (direct | lent |
+/// copy) times one variant alone, for `perf record`.
+func profileBulkRead(block: Int, repetitions: Int, only: String?) throws {
+    if getenv("PMEM2_FORCE_GRANULARITY") == nil { setenv("PMEM2_FORCE_GRANULARITY", "CACHE_LINE", 1) }
+    let total = 16 << 20
+    let path = "/dev/shm/pmtrace-profile-\(getpid()).pool"
+    let directPath = path + ".direct"
+    defer { unlink(path); unlink(directPath) }
+    let poolSize = 2 * total + (64 << 20)
+    try prefilledFile(path, size: poolSize)
+    let pool = try TracePool.format(path: path, size: UInt64(poolSize), force: true)
+    let source = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 4096)
+    defer { source.deallocate() }
+    for i in 0..<total { source[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) }
+    try pool.store.createVolume(named: "p")
+    let w = try pool.store.openWriter(volume: "p")
+    for i in 0..<(total / block) { try w.append(UnsafeRawBufferPointer(start: source.baseAddress! + i * block, count: block), timestamp: UInt64(i)) }
+    w.commit()
+    w.close()
+    try prefilledFile(directPath, size: total)
+    let direct = try PMemMapping.open(path: directPath, writable: true)
+    direct.base.copyMemory(from: source.baseAddress!, byteCount: total)
+    let out = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 4096)
+    defer { out.deallocate() }
+    let evict = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 20, alignment: 4096)
+    defer { evict.deallocate() }
+    let names = ["direct", "lent", "copy"]
+    var samples: [[Double]] = [[], [], []]
+    for rep in 0..<(repetitions + 1) {
+        for k in 0..<3 {
+            let v = (k + rep) % 3
+            if let only, names[v] != only { continue }
+            memset(evict.baseAddress!, Int32(truncatingIfNeeded: rep &+ k), evict.count)
+            memset(out.baseAddress!, 0, total)
+            let start = monotonicNanoseconds()
+            var got = 0
+            switch v {
+            case 0:
+                for i in 0..<(total / block) { (out.baseAddress! + i * block).copyMemory(from: direct.base + i * block, byteCount: block) }
+                got = total / block * block
+            case 1:
+                let reader = try pool.store.openLaneReader(volume: "p", lane: 0)
+                _ = try reader.forEachRecord { (r: borrowing BorrowedRecord) -> Bool in
+                    r.forEachFragment { f in
+                        (out.baseAddress! + got).copyMemory(from: f.baseAddress!, byteCount: f.count)
+                        got += f.count
+                    }
+                    return true
+                }
+            default:
+                let reader = try pool.store.openLaneReader(volume: "p", lane: 0)
+                while let r = try reader.read(into: UnsafeMutableRawBufferPointer(start: out.baseAddress! + got, count: total - got)) { got += r.length }
+            }
+            let seconds = Double(monotonicNanoseconds() - start) / 1e9
+            guard got == total / block * block, memcmp(out.baseAddress!, source.baseAddress!, got) == 0 else {
+                throw BenchError("bulk read \(names[v]): \(got) bytes that differ from what was written")
+            }
+            if rep > 0 { samples[v].append(seconds) }  // the first round warms up
+        }
+    }
+    func median(_ s: [Double]) -> Double { s.isEmpty ? .nan : s.sorted()[s.count / 2] }
+    let m = samples.map(median)
+    var line = "block \(block): median of \(repetitions), ms: direct \(fmt(m[0] * 1000, 2)), lent \(fmt(m[1] * 1000, 2)), copy-out \(fmt(m[2] * 1000, 2))"
+    if only == nil { line += "; verified ÷ direct: lent \(fmt(m[0] / m[1])), copy-out \(fmt(m[0] / m[2]))" }
+    print(line)
+}
