@@ -68,7 +68,7 @@ func runVM(_ ctx: Context) throws {
         let on = try boot("recorded", [])
         pairs.append((off, on))
         if ctx.vmPairs > 1 {
-            print("  pair \(i + 1)/\(ctx.vmPairs): recording off \(fmt(off.seconds, 1)) s, recording \(fmt(on.seconds, 1)) s: +\(fmt((on.seconds / off.seconds - 1) * 100, 1)) %; vCPU CPU \(fmt(Double(off.stats.vcpuCPUNanoseconds) / 1e9, 1)) → \(fmt(Double(on.stats.vcpuCPUNanoseconds) / 1e9, 1)) s, in checkpoints \(fmt(Double(on.stats.vcpuCheckpointNanoseconds) / 1e9, 2)) s, waiting \(fmt(Double(on.stats.vcpuWaitNanoseconds) / 1e9, 2)) s")
+            print("  pair \(i + 1)/\(ctx.vmPairs): recording off \(fmt(off.seconds, 1)) s, recording \(fmt(on.seconds, 1)) s: +\(fmt((on.seconds / off.seconds - 1) * 100, 1)) %; vCPU CPU \(fmt(Double(off.stats.vcpuCPUNanoseconds) / 1e9, 1)) → \(fmt(Double(on.stats.vcpuCPUNanoseconds) / 1e9, 1)) s, in checkpoints \(fmt(Double(on.stats.vcpuCheckpointNanoseconds) / 1e9, 2)) s, waiting \(fmt(Double(on.stats.vcpuWaitNanoseconds) / 1e9, 2)) s; vCPU not running (wall − CPU) \(fmt(off.seconds - Double(off.stats.vcpuCPUNanoseconds) / 1e9, 2)) → \(fmt(on.seconds - Double(on.stats.vcpuCPUNanoseconds) / 1e9, 2)) s, preempted \(off.stats.vcpuInvoluntarySwitches) → \(on.stats.vcpuInvoluntarySwitches) times; load average \(loadAverage())")
         }
     }
     let ratios = pairs.map { $0.on.seconds / $0.off.seconds }

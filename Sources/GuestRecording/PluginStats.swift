@@ -38,6 +38,11 @@ public struct PluginStats: Equatable, Sendable {
     public var vcpuWaitNanoseconds: UInt64 = 0
     /// Wall time the vCPUs spent taking checkpoints (the base image included), ns.
     public var vcpuCheckpointNanoseconds: UInt64 = 0
+    /// Times the vCPU threads were preempted (involuntary context switches,
+    /// system mode): how often another thread took their core — on a
+    /// machine with as many cores as the guest has vCPUs plus one, the
+    /// encoder thread or another process.
+    public var vcpuInvoluntarySwitches: UInt64 = 0
 
     /// Parses the file's text; unknown keys are ignored, bad numbers are 0.
     public init(text: String) {
@@ -64,6 +69,7 @@ public struct PluginStats: Equatable, Sendable {
             case "vcpu_waits": vcpuWaits = v
             case "vcpu_wait_ns": vcpuWaitNanoseconds = v
             case "vcpu_checkpoint_ns": vcpuCheckpointNanoseconds = v
+            case "vcpu_involuntary_switches": vcpuInvoluntarySwitches = v
             default: break
             }
         }
