@@ -82,6 +82,36 @@ import TraceVolume
         }
     }
 
+    /// Every member length from 0 to 80 bytes (the fast path copies 16 … 64
+    /// bytes inline with overlapping 16-byte moves, the rest through the
+    /// library), each from a source at an odd address, reads back byte for
+    /// byte in order, with nothing of a neighbour in it.
+    @Test func everySmallMemberLengthReadsBackExactly() throws {
+        let pool = try memoryPool()
+        try pool.store.createVolume(named: "s")
+        let w = try pool.store.openWriter(volume: "s")
+        var source = [UInt8](repeating: 0, count: 4 * 81 + 1)
+        var expected: [[UInt8]] = []
+        for round in 0..<3 {
+            for n in 0...80 {
+                for i in source.indices { source[i] = UInt8(truncatingIfNeeded: i &* 31 &+ n &* 7 &+ round) }
+                let start = 1 + (n * 3) % 64  // odd and even offsets, never 16-byte aligned at the start
+                let bytes = Array(source[start..<(start + n)])
+                try source.withUnsafeBytes { b in
+                    try w.append(UnsafeRawBufferPointer(rebasing: b[start..<(start + n)]), timestamp: UInt64(expected.count))
+                }
+                expected.append(bytes)
+            }
+            w.commit()
+        }
+        w.close()
+        let records = try pool.store.openLaneReader(volume: "s", lane: 0).allRecords()
+        #expect(records.count == expected.count)
+        for (i, r) in records.enumerated() where i < expected.count {
+            #expect(r.bytes == expected[i], "record \(i) (\(expected[i].count) bytes)")
+        }
+    }
+
     @Test func writerResumesAfterGroupsAndSeekFindsMembers() throws {
         let pool = try memoryPool()
         try pool.store.createVolume(named: "g")
