@@ -6,11 +6,11 @@
 # bridge's venv, scripts/python-env.sh),
 # QEMU system and user mode, busybox-static and a C compiler (the QEMU plugin, the test
 # guest of scripts/guest.sh, `pmtrace record-vm` and `pmtrace record`), acpica-tools (iasl: the
-# SRAT/NFIT test tables of NVM discovery).
+# SRAT/NFIT test tables of NVM discovery), util-linux (fallocate --dig-holes: a full-file-system test).
 set -euo pipefail
 need=()
 for pkg in libpmem2-dev libpmemobj-dev libpmemlog-dev pkg-config valgrind binutils time python3 python3-venv python3-pip \
-           qemu-system-x86 qemu-user busybox-static gcc libsqlite3-dev sqlite3 acpica-tools; do
+           qemu-system-x86 qemu-user busybox-static gcc libsqlite3-dev sqlite3 acpica-tools util-linux; do
     dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
 done
 if [ ${#need[@]} -gt 0 ]; then

@@ -51,6 +51,24 @@ func pmtrace(_ args: [String], stdinFile: String? = nil, environment: [String: S
     return CLIResult(status: p.terminationStatus, stdout: outData, stderr: String(decoding: errBox.data, as: UTF8.self))
 }
 
+/// The superblock's `segmentAreaOffset` (FORMAT.md §3, bytes 48..<56) of the
+/// pool at `path`: where segment 0 starts, for tests that damage segments.
+func segmentAreaOffset(ofPool path: String) throws -> Int {
+    let head = try Data(contentsOf: URL(fileURLWithPath: path)).prefix(64)
+    return head.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 48, as: UInt64.self))) }
+}
+
+/// Formats `pool` (16 MiB, 64 KiB segments) and writes `bytes` random bytes
+/// to volume `volume` with `extra` arguments to `write`; returns the input.
+func writtenPool(_ pool: String, volume: String, bytes: Int, extra: [String] = []) throws -> Data {
+    let input = scratchPath("input")
+    defer { unlink(input) }
+    try randomFile(input, bytes: bytes)
+    #expect(try pmtrace(["format", pool, "--size", "16M", "--segment-size", "64K"]).status == 0)
+    #expect(try pmtrace(["write", pool, volume] + extra, stdinFile: input).status == 0)
+    return try Data(contentsOf: URL(fileURLWithPath: input))
+}
+
 func scratchPath(_ name: String) -> String {
     let dir = FileManager.default.fileExists(atPath: "/dev/shm") ? "/dev/shm" : NSTemporaryDirectory()
     return "\(dir)/pmtrace-cli-\(name)-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"

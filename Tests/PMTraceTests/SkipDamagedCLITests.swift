@@ -9,14 +9,9 @@ import Testing
     /// 2,000,000 bytes as 1 MiB records in 64 KiB segments: record 0 fills
     /// segments 0…16, record 1 starts in segment 16.
     private func pool() throws -> (pool: String, input: Data, segmentArea: Int) {
-        let pool = scratchPath("skip"), input = scratchPath("skip-in")
-        defer { unlink(input) }
-        try randomFile(input, bytes: 2_000_000)
-        #expect(try pmtrace(["format", pool, "--size", "16M", "--segment-size", "64K"]).status == 0)
-        #expect(try pmtrace(["write", pool, "b", "--record-size", "1M"], stdinFile: input).status == 0)
-        let head = try Data(contentsOf: URL(fileURLWithPath: pool)).prefix(64)
-        let area = head.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 48, as: UInt64.self))) }
-        return (pool, try Data(contentsOf: URL(fileURLWithPath: input)), area)
+        let pool = scratchPath("skip")
+        let input = try writtenPool(pool, volume: "b", bytes: 2_000_000, extra: ["--record-size", "1M"])
+        return (pool, input, try segmentAreaOffset(ofPool: pool))
     }
 
     private func zeroHeader(_ pool: String, at offset: Int) {
@@ -47,13 +42,10 @@ import Testing
     }
 
     @Test func aLostFirstSegmentIsNamed() throws {
-        let pool = scratchPath("skip-first"), input = scratchPath("skip-first-in")
-        defer { unlink(pool); unlink(input) }
-        try randomFile(input, bytes: 400_000)
-        #expect(try pmtrace(["format", pool, "--size", "16M", "--segment-size", "64K"]).status == 0)
-        #expect(try pmtrace(["write", pool, "a", "--record-size", "4K"], stdinFile: input).status == 0)
-        let head = try Data(contentsOf: URL(fileURLWithPath: pool)).prefix(64)
-        zeroHeader(pool, at: head.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 48, as: UInt64.self)) })
+        let pool = scratchPath("skip-first")
+        defer { unlink(pool) }
+        _ = try writtenPool(pool, volume: "a", bytes: 400_000, extra: ["--record-size", "4K"])
+        zeroHeader(pool, at: try segmentAreaOffset(ofPool: pool))
         let r = try pmtrace(["read", pool, "a", "--skip-damaged"])
         #expect(r.status == 1 && r.stderr.contains("segments with chain sequence 0...0 are missing"), "\(r.stderr)")
     }

@@ -9,16 +9,9 @@ import Testing
     /// record n starts in segment n and ends in segment n + 1 (two fragments),
     /// the last one (37,856 bytes) fills part of segment 4, the tail.
     private func pool() throws -> (pool: String, input: Data, segmentArea: Int) {
-        let pool = scratchPath("truncated"), input = scratchPath("truncated-in")
-        defer { unlink(input) }
-        try randomFile(input, bytes: 300_000)
-        #expect(try pmtrace(["format", pool, "--size", "16M", "--segment-size", "64K"]).status == 0)
-        #expect(try pmtrace(["create", pool, "v"]).status == 0)
-        #expect(try pmtrace(["write", pool, "v"], stdinFile: input).status == 0)
-        // The superblock's segmentAreaOffset (FORMAT.md §3, bytes 48..<56).
-        let head = try Data(contentsOf: URL(fileURLWithPath: pool)).prefix(64)
-        let area = head.withUnsafeBytes { Int(UInt64(littleEndian: $0.loadUnaligned(fromByteOffset: 48, as: UInt64.self))) }
-        return (pool, try Data(contentsOf: URL(fileURLWithPath: input)), area)
+        let pool = scratchPath("truncated")
+        let input = try writtenPool(pool, volume: "v", bytes: 300_000)
+        return (pool, input, try segmentAreaOffset(ofPool: pool))
     }
 
     @Test func readingStopsAtTheCutAfterEveryWholeRecordBeforeIt() throws {
