@@ -109,5 +109,30 @@ extension Superblock {
         guard !area.overflow, !end.overflow, end.partialValue <= regionSize else {
             throw .invalidField(s, field: "segmentCount (segments end past the region)", value: segmentCount)
         }
+        if summaryOffset != 0 { try checkLayout(structure: s) }
+    }
+
+    /// Check 13 (FORMAT.md §3), since 1.3: the summary follows the lane
+    /// table, the segments follow the summary, and `segmentCount` is the
+    /// largest count whose segments end within the region — where §2's layout
+    /// puts them, as every writer does. Without it a CRC-valid copy with its
+    /// segment area moved (a forgery, or a copy written by something else)
+    /// mounts and shows every lane as damaged. Runs after checks 1 … 12, so
+    /// no sum here overflows. O(1): the count steps down at most a few times.
+    func checkLayout(structure s: Structure) throws(FormatError) {
+        let laneBytes = UInt64(volumeSlotCount) * UInt64(maxLanesPerVolume) * UInt64(Layout.laneWordStride)
+        guard summaryOffset == alignUp64(laneTableOffset + laneBytes, 4096) else {
+            throw .invalidField(s, field: "summaryOffset (not where the layout of §2 puts it)", value: summaryOffset)
+        }
+        let entry = UInt64(Layout.summaryEntrySize)
+        guard segmentAreaOffset == summaryOffset + alignUp64(segmentCount * entry, 4096) else {
+            throw .invalidField(s, field: "segmentAreaOffset (not where the layout of §2 puts it)", value: segmentAreaOffset)
+        }
+        func areaEnd(_ count: UInt64) -> UInt64 { summaryOffset + alignUp64(count * entry, 4096) + count * segmentSize }
+        var largest = min((regionSize - summaryOffset) / (segmentSize + entry), Layout.maxSegmentCount)
+        while largest > 0 && areaEnd(largest) > regionSize { largest -= 1 }
+        guard segmentCount == largest else {
+            throw .invalidField(s, field: "segmentCount (not the largest that fits, §2)", value: segmentCount)
+        }
     }
 }

@@ -531,6 +531,9 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
             ("segmentAreaOffset", { $0.segmentAreaOffset += 8 }),
             ("segmentCount", { $0.segmentCount = 3 }),
             ("segmentCount (segments end past the region)", { $0.regionSize = $0.segmentAreaOffset + $0.segmentCount * $0.segmentSize - 1 }),
+            // 13 (since 1.3): the areas where §2's layout puts them (V7: a forged copy
+            // with its segment area moved one segment on and one segment fewer).
+            ("segmentAreaOffset (not where the layout of §2 puts it)", { $0.segmentAreaOffset += $0.segmentSize; $0.segmentCount -= 1 }),
         ]
         for k in breakers.indices {
             var sb = valid
