@@ -42,6 +42,13 @@ void pmt_detach(pmt_store *store);
 /* Hosted builds only (libPMTraceC.so): maps a pool file or device through
  * libpmem2 and attaches it. Writable opens take the file's writer lock. */
 int pmt_open(const char *path, int writable, uint64_t commit_interval, pmt_store **out);
+/* Hosted builds only: opens read-only like pmt_open(path, 0, 0, out), and a
+ * pool file shorter than the region its superblock records (an interrupted
+ * copy) as well, where pmt_open refuses it: the missing bytes read as zeros,
+ * so readers return every record before the cut and then PMT_E_CORRUPT naming
+ * what lay past it. Sets *file_bytes (the bytes the file holds from the
+ * region's start) and *region_bytes; they are equal for a whole region. */
+int pmt_open_truncated(const char *path, pmt_store **out, uint64_t *file_bytes, uint64_t *region_bytes);
 /* Same as pmt_detach. */
 void pmt_close(pmt_store *store);
 

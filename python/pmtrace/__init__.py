@@ -10,6 +10,7 @@ import contextlib
 import ctypes
 import os
 import sys
+import warnings
 
 # `python3 -m pmtrace …` runs on one core: NumPy's OpenBLAS would otherwise start a thread per core
 # that spins between calls. Only then (sys.argv[0] is "-m" while -m locates this package), so a
@@ -19,9 +20,9 @@ if sys.argv[:1] == ["-m"]:
 
 import numpy as np  # noqa: E402 (after the environment is set)
 
-from ._lib import AccessColumns, AccessRun, PMTraceError, PMT_END, check, lib
+from ._lib import AccessColumns, AccessRun, PMTraceError, PMT_END, TruncatedRegionWarning, check, lib
 
-__all__ = ["Region", "PMTraceError", "KIND_NAMES", "COLUMNS", "RUN_DTYPE", "GUEST_VIRTUAL", "GUEST_PC", "GUEST_USER"]
+__all__ = ["Region", "PMTraceError", "TruncatedRegionWarning", "KIND_NAMES", "COLUMNS", "RUN_DTYPE", "GUEST_VIRTUAL", "GUEST_PC", "GUEST_USER"]
 
 #: Access kinds by their number in the `kind` column.
 KIND_NAMES = ("load", "store", "modify", "fetch")
@@ -39,12 +40,25 @@ GUEST_VIRTUAL, GUEST_PC, GUEST_USER = 1, 2, 4
 
 
 class Region:
-    """A PMTrace region (pool file or device) opened read-only. Use as a context manager."""
+    """A PMTrace region (pool file or device) opened read-only. Use as a context manager.
+
+    A pool file shorter than its region (an interrupted copy) opens too, as `pmtrace`'s read-only
+    commands open it: `truncation` is then (bytes the file holds, region size) and a
+    TruncatedRegionWarning is issued; every record before the cut reads as usual, and a reader
+    raises PMTraceError (PMT_E_CORRUPT) where it meets the missing bytes. `truncation` is None
+    for a whole region."""
 
     def __init__(self, path):
         self._lib = lib()
         self._store = ctypes.c_void_p()
-        check(self._lib.pmt_open(str(path).encode(), 0, 0, ctypes.byref(self._store)), f"open {path}")
+        have, size = ctypes.c_uint64(), ctypes.c_uint64()
+        check(self._lib.pmt_open_truncated(str(path).encode(), ctypes.byref(self._store), ctypes.byref(have),
+                                           ctypes.byref(size)), f"open {path}")
+        self.truncation = (have.value, size.value) if have.value < size.value else None
+        if self.truncation:
+            warnings.warn(f"{path}: truncated: the file holds {have.value} of the region's {size.value} bytes; "
+                          "reading what it holds (the rest is reported as damage where a reader meets it)",
+                          TruncatedRegionWarning, stacklevel=2)
 
     def close(self):
         """Detaches the region (readers still open keep it alive)."""

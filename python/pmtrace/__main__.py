@@ -3,12 +3,28 @@
 import argparse
 import sys
 import time
+import warnings
 
-from . import Region  # (pmtrace/__init__.py keeps OpenBLAS to one thread under -m)
+from . import PMTraceError, Region, TruncatedRegionWarning  # (pmtrace/__init__.py keeps OpenBLAS to one thread under -m)
 from .parquet import COMPRESSIONS, DEFAULT_COMPRESSION, export_parquet
 
 
 def main(argv=None):
+    """Runs the command; exit status 0, or 1 when the region is damaged or truncated (as `pmtrace`)."""
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", TruncatedRegionWarning)
+        try:
+            status = _run(argv)
+        except PMTraceError as e:
+            status = 1
+            print(f"python3 -m pmtrace: {e}", file=sys.stderr)
+    for w in caught:
+        print(f"python3 -m pmtrace: warning: {w.message}", file=sys.stderr)
+    truncated = any(issubclass(w.category, TruncatedRegionWarning) for w in caught)
+    return 1 if truncated else status
+
+
+def _run(argv):
     p = argparse.ArgumentParser(prog="python3 -m pmtrace")
     sub = p.add_subparsers(dest="command", required=True)
     e = sub.add_parser("export-parquet", help="write a volume's accesses as Parquet, partitioned by lane and time")

@@ -30,6 +30,11 @@ class PMTraceError(Exception):
         self.code = code
 
 
+class TruncatedRegionWarning(UserWarning):
+    """The pool file is shorter than the region its superblock records (an interrupted copy): what
+    the file holds is read, and readers raise PMTraceError where they meet the missing bytes."""
+
+
 def _find():
     """libPMTraceC.so: $PMTRACE_LIB, then the package build (.build/{release,debug}), then the system."""
     env = os.environ.get("PMTRACE_LIB")
@@ -56,6 +61,7 @@ def lib():
     P, I, U32, U64, SZ = ctypes.c_void_p, ctypes.c_int, ctypes.c_uint32, ctypes.c_uint64, ctypes.c_size_t
     sig = {
         "pmt_open": (I, [ctypes.c_char_p, I, U64, ctypes.POINTER(P)]),
+        "pmt_open_truncated": (I, [ctypes.c_char_p, ctypes.POINTER(P), ctypes.POINTER(U64), ctypes.POINTER(U64)]),
         "pmt_close": (None, [P]),
         "pmt_volume_count": (I, [P, ctypes.POINTER(U32)]),
         "pmt_volume_name": (I, [P, U32, ctypes.c_char_p, SZ, ctypes.POINTER(SZ), ctypes.POINTER(U32)]),

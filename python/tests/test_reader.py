@@ -1,5 +1,6 @@
 import json
 import os
+import sys
 import subprocess
 
 import numpy as np
@@ -280,3 +281,49 @@ def test_direct_thrift_encodings_equal_the_general_encoder():
                 want = P._struct((2, I64, 1 << 33), (3, S, meta))
                 got = P._column_chunk("address", P.INT64, codec, 131072, 1 << 21, 99999, 1 << 33, 1 << 33, dict_offset, st)
                 assert got == want, (dict_offset, st is None, codec)
+
+
+def test_truncated_pool_reads_every_batch_before_the_cut(pmtrace_cli, tmp_path):
+    """An interrupted copy: the file ends inside the segment area. Region opens it with a
+    TruncatedRegionWarning, hands out exactly a prefix of the whole pool's accesses, then raises."""
+    whole = str(tmp_path / "whole.pool")
+    subprocess.run([pmtrace_cli, "format", whole, "--size", "16M", "--segment-size", "64K"], check=True,
+                   capture_output=True)
+    lackey = tmp_path / "t.lackey"
+    lackey.write_text("".join(f" L {0x10000 + (i * 7919 % 4099) * 64:x},8\n S {0x900000 + i * 24:x},4\n"
+                              for i in range(150000)))
+    subprocess.run([pmtrace_cli, "import-lackey", whole, "t", str(lackey)], check=True, capture_output=True)
+    with pmtrace.Region(whole) as r:
+        assert r.truncation is None
+        expected = np.concatenate([b["address"] for b in r.batches("t", capacity=4096)])
+    data = open(whole, "rb").read()
+    area = int.from_bytes(data[48:56], "little")
+    segments = -(-(len(data) - area) // 65536)
+    cut = str(tmp_path / "cut.pool")
+    with open(cut, "wb") as f:
+        f.write(data[:area + 2 * 65536 + 1000])
+    with pytest.warns(pmtrace.TruncatedRegionWarning, match="truncated"):
+        region = pmtrace.Region(cut)
+    with region as r:
+        assert r.truncation == (area + 2 * 65536 + 1000, len(data))
+        got = []
+        with pytest.raises(pmtrace.PMTraceError):
+            for b in r.batches("t", capacity=4096):
+                got.append(b["address"].copy())
+    got = np.concatenate(got) if got else np.empty(0, np.uint64)
+    assert 0 < len(got) < len(expected) and segments > 3
+    assert np.array_equal(got, expected[:len(got)])
+
+
+def test_module_on_a_truncated_pool_says_so_and_exits_1(pool, tmp_path):
+    data = open(pool, "rb").read()
+    cut = tmp_path / "cut.pool"
+    cut.write_bytes(data[:len(data) // 2])
+    env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
+    r = subprocess.run([sys.executable, "-m", "pmtrace", "volumes", str(cut)], capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and "warning" in r.stderr and "truncated" in r.stderr, r.stderr
+    assert r.stdout.splitlines() == ["trace\t1", "empty\t1"], r.stdout
+    bad = tmp_path / "bad.pool"
+    bad.write_bytes(b"\0" * (1 << 20))
+    r = subprocess.run([sys.executable, "-m", "pmtrace", "volumes", str(bad)], capture_output=True, text=True, env=env)
+    assert r.returncode == 1 and "Traceback" not in r.stderr and "pmtrace" in r.stderr, r.stderr
