@@ -62,7 +62,7 @@ func openPool(_ path: String, writable: Bool, commitInterval: Int = 8 << 20, rep
     let region = try RegionPath(path)
     let pool = try TracePool.open(path: region.path, offset: region.offset, writable: writable, options: options, readingTruncated: !writable)
     if let t = pool.truncation {
-        TruncatedRegions.note(path)
+        TruncatedRegions.note()
         standardErrorWrite(Data(("pmtrace: warning: \(path): truncated: the file is \(t.fileBytes) bytes but its superblock records a region "
             + "of \(t.regionSize) bytes; reading what the file holds (the bytes past its end read as zeros: what lay there is reported "
             + "as damage, and the exit status is 1)\n").utf8))
@@ -83,9 +83,9 @@ func checkNothingLost(_ p: TracePool) throws {
 /// its region): however well the command went, the exit status is then 1,
 /// the region is damaged. Thread-safe.
 enum TruncatedRegions {
-    private static let seen = Mutex<[String]>([])
-    static func note(_ path: String) { seen.withLock { $0.append(path) } }
-    static var any: Bool { seen.withLock { !$0.isEmpty } }
+    private static let seen = Mutex(false)
+    static func note() { seen.withLock { $0 = true } }
+    static var any: Bool { seen.withLock { $0 } }
 }
 
 /// Prints the warnings mount produced (damaged superblock copy and so on) to stderr.
