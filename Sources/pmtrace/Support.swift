@@ -79,7 +79,7 @@ func checkNothingLost(_ p: TracePool) throws {
     if let fault = p.mapping.mediaFault { throw fault }
 }
 
-/// The truncated regions this run read (`openPool` on a file shorter than
+/// Whether this run read a truncated region (`openPool` on a file shorter than
 /// its region): however well the command went, the exit status is then 1,
 /// the region is damaged. Thread-safe.
 enum TruncatedRegions {
