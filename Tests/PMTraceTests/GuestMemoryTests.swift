@@ -115,6 +115,21 @@ import TraceVolume
         #expect(throws: GuestEpochsError.self) { _ = try m.restore(epoch: 2, to: path) }
     }
 
+    /// A page image beyond the RAM size the checkpoints give is named, not
+    /// left out of a whole-RAM image in silence; a range still restores.
+    @Test func imageBeyondTheRAMSizeFailsAWholeRestore() throws {
+        let pool = try Self.recording(ram: 3 * 4096)
+        let m = try GuestMemory(store: pool.store, volume: "g")
+        let path = NSTemporaryDirectory() + "pmtrace-guest-beyond-\(getpid()).img"
+        defer { unlink(path) }
+        #expect {
+            _ = try m.restore(epoch: 2, to: path)
+        } throws: { "\($0)".hasPrefix("damaged recording: the page image of GPA 0x3000 lies beyond the 12288 bytes of RAM") }
+        #expect(access(path, F_OK) != 0)
+        let inRange = try m.restore(epoch: 1, range: 0..<(8 * 4096), to: path)
+        #expect(inRange.dataPages == 2)
+    }
+
     /// A page image off a page boundary is damage, not a page placed at the
     /// boundary below it; `changes` agrees with comparing `page` twice.
     @Test func misalignedImageIsRefusedAndChangesMatchPages() throws {
