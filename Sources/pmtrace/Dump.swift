@@ -53,7 +53,37 @@ struct Dump: ParsableCommand {
         @OrNull var pmlEntries: Int?
         @OrNull var address: UInt64?
         @OrNull var text: String?
+        /// Why the payload cannot be what its kind says (its counts are then
+        /// null): the record is committed and its checksum matches, but what
+        /// it holds is not a valid payload of its kind (FORMAT.md §8).
+        @OrNull var payloadProblem: String?
         var salvaged: Bool
+    }
+
+    /// The counts a payload's header gives, checked in O(1) against its
+    /// length (`length` bytes; `payload` may be a prefix): an access entry
+    /// takes at least 2 bytes (§8.2), a PML batch holds 1 … 512 u64 (§8.3).
+    static func summarize(_ kind: RecordKind, _ payload: UnsafeRawBufferPointer, length: Int, into line: inout Line) {
+        switch kind {
+        case .memoryAccessBatch, .memoryAccessStreams:
+            guard let n = MemoryAccessBatch.count(payload) else { line.payloadProblem = "shorter than its 8-byte header"; return }
+            guard n <= (length - 8) / 2 else { line.payloadProblem = "claims \(n) accesses in \(length) bytes (each takes at least 2)"; return }
+            line.accesses = n
+        case .pmlBatch:
+            guard payload.count >= 8 else { line.payloadProblem = "shorter than its 8-byte header"; return }
+            let n = Int(payload.loadUnaligned(as: UInt32.self).littleEndian)
+            guard (1...512).contains(n), length >= 8 + 8 * n else {
+                line.payloadProblem = "claims \(n) entries in \(length) bytes (1 … 512 entries of 8 bytes)"
+                return
+            }
+            line.pmlEntries = n
+        case .pageImage:
+            do throws(FormatError) { line.address = try PageImage.decode(payload).address } catch { line.payloadProblem = "\(error)" }
+        case .marker:
+            line.text = String(decoding: payload.prefix(200), as: UTF8.self)
+        default:
+            break
+        }
     }
 
     func run() throws {
@@ -79,6 +109,8 @@ struct Dump: ParsableCommand {
         var out = OutputStream(fd: 1)
         var count = 0
         var timeText: (ns: UInt64, text: String)?
+        var damagedPayloads = 0
+        var firstDamaged: String?
         let block = AccessBlock(capacity: 4096)
         do {
             while limit.map({ count < $0 }) ?? true {
@@ -117,13 +149,11 @@ struct Dump: ParsableCommand {
                                 fragments: 1 + r.moreFragments.count, segment: r.segment, offset: r.offset, salvaged: r.salvaged)
                 // Only a bounded prefix is looked at: a 1 GB record costs 8 KiB here, not 1 GB.
                 try RecordPrefix.with(r, upTo: RecordPrefix.dumpBytes) { payload in
-                    switch r.kind {
-                    case .memoryAccessBatch, .memoryAccessStreams: line.accesses = MemoryAccessBatch.count(payload)
-                    case .pmlBatch: line.pmlEntries = payload.count >= 8 ? Int(payload.loadUnaligned(as: UInt32.self)) : nil
-                    case .pageImage: line.address = (try? PageImage.decode(payload))?.address
-                    case .marker: line.text = String(decoding: payload.prefix(200), as: UTF8.self)
-                    default: break
-                    }
+                    Self.summarize(r.kind, payload, length: r.length, into: &line)
+                }
+                if let problem = line.payloadProblem {
+                    damagedPayloads += 1
+                    if firstDamaged == nil { firstDamaged = "lane \(r.lane) sequence \(r.sequence) (\(r.kind.name)): \(problem)" }
                 }
                 var text: String
                 if json {
@@ -136,6 +166,7 @@ struct Dump: ParsableCommand {
                     if let e = line.pmlEntries { text += " pml-entries=\(e)" }
                     if let a = line.address { text += " gpa=0x\(String(a, radix: 16))" }
                     if let t = line.text { text += " text=\"\(TerminalText.escape(t))\"" }
+                    if let problem = line.payloadProblem { text += " PAYLOAD DAMAGED (\(problem))" }
                     if line.salvaged { text += " SALVAGED (not committed)" }
                 }
                 text += "\n"
@@ -147,5 +178,9 @@ struct Dump: ParsableCommand {
             throw error
         }
         try out.flush()
+        if let firstDamaged {
+            throw CLIError("\(damagedPayloads) record(s) hold a payload that is not valid for their kind; the first: \(firstDamaged)",
+                           status: ExitStatus.refused)
+        }
     }
 }
