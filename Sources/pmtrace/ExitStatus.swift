@@ -23,7 +23,12 @@ enum ExitStatus {
           1  the region is damaged or refused the operation (no such volume, region full,
              sealed, not a PMTrace region, truncated); fsck: problems remain
           2  usage error, or the pool could not be opened or read (no such file, not a
-             regular file or DAX device, permission, in use, no space, bus error)
+             regular file or DAX device, permission, in use, no space, bus error);
+             output that cannot be written ("writing output: …": a full disk, a
+             closed descriptor)
+        A reader that stops reading a pipe (`| head`) ends the command by SIGPIPE,
+        as it ends any filter (status 141 in the shell); a region being written keeps
+        what was committed, as after a crash.
         """
 
     /// The one place an error becomes a message and a status.

@@ -62,8 +62,10 @@ struct PMTraceCommand: ParsableCommand {
             status = e.rawValue  // already reported (fsck's summary)
         } catch {
             let code = exitCode(for: error)
-            if code == .success { exit(withError: error) }  // --help, --version
-            if isParserError(error) {
+            if code == .success {
+                // --help, --version: printed here, so the flush check below sees a full device.
+                print(fullMessage(for: error))
+            } else if isParserError(error) {
                 message = PMTraceCommand.message(for: error)
                 status = ExitStatus.usageOrIO
             } else {

@@ -55,7 +55,7 @@ import Testing
         let pool = scratchPath("full-out")
         defer { unlink(pool) }
         #expect(try pmtrace(["format", pool, "--size", "16M"]).status == 0)
-        for command in ["info \(pool) --json", "fsck \(pool) --json", "list \(pool)", "info \(pool)"] {
+        for command in ["info \(pool) --json", "fsck \(pool) --json", "list \(pool)", "info \(pool)", "--help", "--version", "help read"] {
             let p = Process()
             p.executableURL = URL(fileURLWithPath: "/bin/sh")
             p.arguments = ["-c", "\"$0\" \(command) > /dev/full", pmtraceBinary]
