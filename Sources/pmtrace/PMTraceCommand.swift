@@ -64,7 +64,9 @@ struct PMTraceCommand: ParsableCommand {
             let code = exitCode(for: error)
             if code == .success {
                 // --help, --version: printed here, so the flush check below sees a full device.
-                print(fullMessage(for: error))
+                // (As ArgumentParser does: nothing for an empty message, e.g. no shell completions.)
+                let text = fullMessage(for: error)
+                if !text.isEmpty { print(text) }
             } else if isParserError(error) {
                 message = PMTraceCommand.message(for: error)
                 status = ExitStatus.usageOrIO
