@@ -43,6 +43,7 @@ func profileAppend(size: Int, total: Int, window: Int = 0, commitEach: Bool = fa
     for pass in 0..<3 {
         try pool.store.createVolume(named: "p\(pass)")
         let w = try pool.store.openWriter(volume: "p\(pass)")
+        let faultsBefore = minorFaults()
         let start = monotonicNanoseconds()
         for i in 0..<records {
             try w.append(record(i), timestamp: UInt64(i))
@@ -50,6 +51,7 @@ func profileAppend(size: Int, total: Int, window: Int = 0, commitEach: Bool = fa
         }
         w.commit()
         let seconds = Double(monotonicNanoseconds() - start) / 1e9
+        let faults = minorFaults() - faultsBefore
         w.close()
         try pool.store.deleteVolume("p\(pass)")
         var line = "\(records) records of \(size) B: \(fmt(seconds * 1000, 1)) ms, \(fmt(Double(records) / seconds / 1e6, 1)) M records/s, \(fmt(mibPerSecond(total, seconds), 0)) MiB/s"
@@ -58,7 +60,7 @@ func profileAppend(size: Int, total: Int, window: Int = 0, commitEach: Bool = fa
         for i in 0..<records { pmt_nt_copy(base + i * size, record(i).baseAddress!, size) }
         pmt_sfence()
         let limit = Double(monotonicNanoseconds() - limitStart) / 1e9
-        line += "; limit loop \(fmt(mibPerSecond(total, limit), 0)) MiB/s, ratio \(fmt(limit / seconds))"
+        line += "; limit loop \(fmt(mibPerSecond(total, limit), 0)) MiB/s, ratio \(fmt(limit / seconds)); \(faults) page faults in the appends"
         print(line)
     }
 }
@@ -137,4 +139,11 @@ func profileRead(size: Int, total: Int) throws {
     }
     print("  anchor, the same copy-out from a plain array (no reader, no checksum): \(fmt(Double(total / size) / bestPlain / 1e6, 1)) M records/s, \(fmt(bestPlain * 1e9 / Double(total / size), 1)) ns each; verified ÷ anchor \(fmt(bestPlain / best))")
     print("  in-place scan without the copy-out (first and last byte of each record): \(fmt(Double(total / size) / bestScan / 1e6, 1)) M records/s, \(fmt(bestScan * 1e9 / Double(total / size), 1)) ns each (checksum \(sink & 1))")
+}
+
+/// Minor page faults of this process so far (getrusage).
+func minorFaults() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_minflt
 }

@@ -70,8 +70,29 @@ public final class LaneWriter: @unchecked Sendable {
     /// Group payload bytes already copied into the segment behind the group's
     /// header (written at the close), and their CRC32C from 0, which the close
     /// joins with the header's (`CRC32C.combine`).
-    @exclusivity(unchecked) var groupStreamed = 0
+    @usableFromInline @exclusivity(unchecked) var groupStreamed = 0
     @exclusivity(unchecked) var groupStreamCRC: UInt32 = 0
+    /// The host's group stream (`StoreOptions.groupStream`; nil without one,
+    /// without grouping or at page granularity), its state and, for the
+    /// inlined fast path, its member function.
+    let groupStream: GroupStreamFunctions?
+    @usableFromInline let streamState: UnsafeMutableRawPointer?
+    @usableFromInline let streamMember: GroupStreamFunctions.Member?
+    /// The open group's stream has begun: its first bytes are in the segment
+    /// (or held in `streamState`) and `finish` gives their checksum.
+    @exclusivity(unchecked) var streamOpen = false
+    /// Footprint bytes members may still be streamed straight into the
+    /// segment on the inlined fast path: within `groupRoom` and below the
+    /// commit interval. 0 unless the stream is open and nothing is staged.
+    @usableFromInline @exclusivity(unchecked) var directFastRoom = 0
+    /// Members with payloads of at least this many bytes go straight from
+    /// the caller's buffer into the segment when there is a group stream;
+    /// smaller ones are staged. Measured (a C model of both paths, 64 MiB of
+    /// records from a 512 KiB window, median of 15, time ÷ the NT copy loop's):
+    /// straight 0.40 vs staged 0.48 at 64 B, 0.61 vs 0.58 at 128 B, 0.87 vs
+    /// 0.59 at 256 B, 0.95 vs 0.75 at 512 B, even at 1 KiB — a call per small
+    /// member costs more than its share of a staged batch.
+    @inlinable static var directMemberMinimum: Int { 128 }
     /// The last streamed group's length and its `CRC32C.shift` (full groups
     /// repeat their length: the shift costs ~13 multiplications, the join one).
     @exclusivity(unchecked) var shiftLength = -1
@@ -84,7 +105,7 @@ public final class LaneWriter: @unchecked Sendable {
     /// the memory idle while members were staged and the core idle while the
     /// group drained; batches of a few KiB overlap the two. A group of at most
     /// this many bytes (so every lone member) is written from DRAM in one piece.
-    static let streamChunk = 4096
+    @usableFromInline static let streamChunk = 4096
     /// Largest group payload that still fits the tail segment (set when a group starts).
     @exclusivity(unchecked) var groupRoom = 0
     /// Sequence and timestamp of the group's first member.
@@ -168,6 +189,15 @@ public final class LaneWriter: @unchecked Sendable {
             groupCapacity = 0
             group = nil
         }
+        if group != nil, region.granularity != .page, let stream = store.options.groupStream {
+            groupStream = stream
+            streamState = UnsafeMutableRawPointer.allocate(byteCount: GroupStreamFunctions.stateBytes, alignment: 64)
+            streamMember = stream.member
+        } else {
+            groupStream = nil
+            streamState = nil
+            streamMember = nil
+        }
         guard let tail = chain.last else { return }
         // Resume after the last committed record of the tail segment.
         guard let committed = CommitWord(rawValue: media.loadCommitWord(slot: slot, lane: lane)), committed.segment == tail else {
@@ -212,6 +242,7 @@ public final class LaneWriter: @unchecked Sendable {
     deinit {
         close()
         group?.deallocate()
+        streamState?.deallocate()
     }
 
     /// Commits and releases the lane. Idempotent; also done by `deinit`.
@@ -276,6 +307,22 @@ public final class LaneWriter: @unchecked Sendable {
         let n = payload.count
         guard n <= Self.groupMemberLimit else { return false }
         let footprint = (RecordGroup.memberHeaderSize &+ n &+ 7) & ~7  // RecordGroup.memberFootprint
+        if n >= Self.directMemberMinimum, let state = streamState {
+            // Straight into the segment behind what is streamed (nothing is staged).
+            guard groupStaged == 0, footprint <= directFastRoom, ts &- groupTimestamp <= UInt64(UInt32.max), kind.isAppendable,
+                  let put = streamMember else { return false }
+            put(state, RecordGroup.memberWord(payloadLength: n, kind: kind, timestampDelta: UInt32(truncatingIfNeeded: ts &- groupTimestamp)),
+                payload.baseAddress, n)
+            let room = directFastRoom &- footprint
+            directFastRoom = room
+            groupFastRoom = min(Self.streamChunk &- 1, room)
+            groupStreamed &+= footprint
+            groupCount &+= 1
+            _nextSequence &+= 1
+            _appendedRecords &+= 1
+            _appendedBytes &+= UInt64(truncatingIfNeeded: n)
+            return true
+        }
         let used = groupStaged
         guard used &+ footprint <= groupFastRoom, ts &- groupTimestamp <= UInt64(UInt32.max), kind.isAppendable,
               let g = group else { return false }
@@ -360,25 +407,35 @@ public final class LaneWriter: @unchecked Sendable {
             groupSequence = nextSequence
             groupTimestamp = ts
         }
-        let p = g + groupStaged
-        p.storeLE(UInt64(0), at: footprint - 8)  // padding is written as zero
-        RecordGroup.encodeMember(into: p, payloadLength: payload.count, kind: kind, timestampDelta: UInt32(truncatingIfNeeded: ts - groupTimestamp))
-        if let b = payload.baseAddress { (p + RecordGroup.memberHeaderSize).copyMemory(from: b, byteCount: payload.count) }
-        groupStaged += footprint
+        if groupCount > 0, let stream = groupStream, let state = streamState, payload.count >= Self.directMemberMinimum {
+            // Straight into the segment, behind the staged members.
+            streamGroup(g, whole: true)
+            stream.member(state, RecordGroup.memberWord(payloadLength: payload.count, kind: kind, timestampDelta: UInt32(truncatingIfNeeded: ts - groupTimestamp)),
+                          payload.baseAddress, payload.count)
+            groupStreamed += footprint
+        } else {
+            let p = g + groupStaged
+            p.storeLE(UInt64(0), at: footprint - 8)  // padding is written as zero
+            RecordGroup.encodeMember(into: p, payloadLength: payload.count, kind: kind, timestampDelta: UInt32(truncatingIfNeeded: ts - groupTimestamp))
+            if let b = payload.baseAddress { (p + RecordGroup.memberHeaderSize).copyMemory(from: b, byteCount: payload.count) }
+            groupStaged += footprint
+            if groupStaged >= Self.streamChunk { streamGroup(g, whole: false) }
+        }
         groupCount += 1
         _nextSequence &+= 1
         _appendedRecords &+= 1
         _appendedBytes &+= UInt64(payload.count)
-        if groupStaged >= Self.streamChunk { streamGroup(g, whole: false) }
         if commitInterval > 0 && sinceCommit + groupStreamed + groupStaged >= commitInterval {
             commit()
         } else {
             // What the staged bytes may grow to on the fast path: below the
             // streaming batch, within the group's room, below the commit interval
             // (sinceCommit and groupStreamed do not change on the fast path).
-            var room = min(Self.streamChunk - 1, groupRoom - groupStreamed)
+            var room = groupRoom - groupStreamed
             if commitInterval > 0 { room = min(room, commitInterval - 1 - sinceCommit - groupStreamed) }
-            groupFastRoom = room
+            groupFastRoom = min(Self.streamChunk - 1, room)
+            // Members may go straight in once the stream is open and nothing waits in the staging buffer.
+            directFastRoom = streamOpen && groupStaged == 0 ? room : 0
         }
         _checkInvariants()
     }
@@ -393,6 +450,17 @@ public final class LaneWriter: @unchecked Sendable {
     /// records of an interrupted commit lie too (FORMAT.md §10.3), and inside
     /// the room the group took from the tail segment (`groupRoom`).
     func streamGroup(_ g: UnsafeMutableRawPointer, whole: Bool) {
+        if let stream = groupStream, let state = streamState {
+            // The group stream takes any multiple of 8 and holds back a partial line itself.
+            if !streamOpen {
+                stream.begin(state, segmentBase! + offset + Layout.recordHeaderSize + groupStreamed)
+                streamOpen = true
+            }
+            stream.bytes(state, g, groupStaged)
+            groupStreamed += groupStaged
+            groupStaged = 0
+            return
+        }
         let staged = groupStaged
         let destination = segmentBase! + offset + Layout.recordHeaderSize + groupStreamed
         // staged is a multiple of 8 and destination 8-aligned, so n is a multiple of 8 in 0...staged.
@@ -415,10 +483,14 @@ public final class LaneWriter: @unchecked Sendable {
     /// from the tail when the group started.
     func flushGroup() {
         guard groupCount > 0, let g = group else { return }
-        if groupStreamed > 0 {
+        if groupStreamed > 0 || streamOpen {
             // Part of the group is in the segment already: the rest, then the header,
             // whose checksum joins the header's CRC with the streamed payload's.
             streamGroup(g, whole: true)
+            if streamOpen, let stream = groupStream {
+                groupStreamCRC = stream.finish(streamState)
+                streamOpen = false
+            }
             let length = groupStreamed
             let destination = segmentBase! + offset
             withUnsafeTemporaryAllocation(byteCount: Layout.recordHeaderSize, alignment: 8) { buf in
@@ -453,6 +525,7 @@ public final class LaneWriter: @unchecked Sendable {
         groupStaged = 0
         groupCount = 0
         groupFastRoom = 0
+        directFastRoom = 0
     }
 
     /// Appends `bytes` as one record (see `append(_:kind:timestamp:)`).
@@ -656,8 +729,12 @@ public final class LaneWriter: @unchecked Sendable {
             precondition(groupFastRoom < Self.streamChunk && groupStreamed + groupFastRoom <= groupRoom
                          && (commitInterval == 0 || sinceCommit + groupStreamed + groupFastRoom < commitInterval),
                          "fast-path room past the batch, the group's room or the commit interval")
+            precondition(directFastRoom == 0 || (streamOpen && groupStaged == 0 && groupStreamed + directFastRoom <= groupRoom
+                         && (commitInterval == 0 || sinceCommit + groupStreamed + directFastRoom < commitInterval)),
+                         "direct room without an open stream, with staged members, past the group's room or the commit interval")
         } else {
-            precondition(groupFastRoom == 0 && groupStaged == 0 && groupStreamed == 0, "group state without an open group")
+            precondition(groupFastRoom == 0 && directFastRoom == 0 && groupStaged == 0 && groupStreamed == 0 && !streamOpen,
+                         "group state without an open group")
         }
         #endif
     }
