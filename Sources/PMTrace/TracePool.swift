@@ -37,8 +37,7 @@ public final class TracePool: @unchecked Sendable {
     /// The group stream (`StoreOptions.groupStream`) where the CPU has AVX-512
     /// VPCLMULQDQ and `PMTRACE_CRC32C` does not lower the checksum path; nil elsewhere.
     public static let groupStream: GroupStreamFunctions? = pmt_group_stream_available() != 0 ? GroupStreamFunctions(
-        begin: { s, d in pmt_group_stream_begin(s, d) }, member: { s, h, p, n in pmt_group_stream_member(s, h, p, n) },
-        bytes: { s, p, n in pmt_group_stream_bytes(s, p, n) }, finish: { s in pmt_group_stream_finish(s) }) : nil
+        begin: pmt_group_stream_begin, member: pmt_group_stream_member, bytes: pmt_group_stream_bytes, finish: pmt_group_stream_finish) : nil
 
     /// Store options for a hosted pool: hardware checksums, the group stream where there is one, the realtime clock.
     public static func options(commitInterval: Int = 8 << 20) -> StoreOptions {

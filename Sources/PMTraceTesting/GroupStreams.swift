@@ -2,12 +2,12 @@ import CCRC32C
 import TraceFormat
 import TraceVolume
 
+/// The group streams tests use: the host's C stream and whether this CPU runs it.
 extension GroupStreamFunctions {
     /// The host's C group stream (`pmt_group_stream_*`, CCRC32C). Use it only
     /// where `pmt_group_stream_available()` is 1 (AVX-512 VPCLMULQDQ).
     public static let host = GroupStreamFunctions(
-        begin: { s, d in pmt_group_stream_begin(s, d) }, member: { s, h, p, n in pmt_group_stream_member(s, h, p, n) },
-        bytes: { s, p, n in pmt_group_stream_bytes(s, p, n) }, finish: { s in pmt_group_stream_finish(s) })
+        begin: pmt_group_stream_begin, member: pmt_group_stream_member, bytes: pmt_group_stream_bytes, finish: pmt_group_stream_finish)
 
     /// This CPU runs `host` (and `StoreOptions.testing()` uses it).
     public static var hostAvailable: Bool { pmt_group_stream_available() != 0 }
