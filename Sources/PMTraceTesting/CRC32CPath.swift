@@ -67,7 +67,7 @@ extension StoreOptions {
     public static func testing(commitInterval: Int = 1 << 20, clock: @convention(c) () -> UInt64 = { 0 }, path: CRC32CPath) -> StoreOptions {
         var o = StoreOptions(commitInterval: commitInterval, clock: clock, crc32c: path.function, copyWithChecksum: path.copyWithChecksum,
                              copyOutWithChecksum: path.copyOutWithChecksum)
-        if path == .vpclmul && pmt_group_stream_available() != 0 { o.groupStream = .host }
+        if path == .vpclmul && GroupStreamFunctions.hostAvailable { o.groupStream = .host }
         return o
     }
 }

@@ -10,7 +10,9 @@ extension GroupStreamFunctions {
         begin: pmt_group_stream_begin, member: pmt_group_stream_member, bytes: pmt_group_stream_bytes, finish: pmt_group_stream_finish)
 
     /// This CPU runs `host` (and `StoreOptions.testing()` uses it).
-    public static var hostAvailable: Bool { pmt_group_stream_available() != 0 }
+    public static var hostAvailable: Bool {
+        pmt_group_stream_available() != 0 && Int(PMT_GROUP_STREAM_STATE_BYTES) <= GroupStreamFunctions.stateBytes
+    }
 }
 
 extension PersistenceSimulator {

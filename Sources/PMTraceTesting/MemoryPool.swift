@@ -16,7 +16,7 @@ extension StoreOptions {
                              copyWithChecksum: fused ? { crc, d, s, n in pmt_crc32c_copy_nt(crc, d, s, n) } : nil,
                              copyOutWithChecksum: { crc, d, s, n in pmt_crc32c_copy(crc, d, s, n) })
         o.usesSegmentSummary = usesSegmentSummary
-        if fused && pmt_group_stream_available() != 0 { o.groupStream = .host }
+        if fused && GroupStreamFunctions.hostAvailable { o.groupStream = .host }
         return o
     }
 }
