@@ -24,8 +24,10 @@ func profileAppend(size: Int, total: Int, window: Int = 0, commitEach: Bool = fa
     defer { source.deallocate() }
     for i in 0..<sourceBytes { source.storeBytes(of: UInt8(truncatingIfNeeded: i &* 2654435761 >> 11), toByteOffset: i, as: UInt8.self) }
     let records = total / size
+    // A power-of-two window is masked, as `peers` does (a division per record would be the benchmark's own cost).
+    let mask = window > 0 && window & (window - 1) == 0 ? window - 1 : -1
     @inline(__always) func record(_ i: Int) -> UnsafeRawBufferPointer {
-        UnsafeRawBufferPointer(start: source + (window > 0 ? (i * size) % window : 0), count: size)
+        UnsafeRawBufferPointer(start: source + (window == 0 ? 0 : mask >= 0 ? (i * size) & mask : (i * size) % window), count: size)
     }
     // A first pass maps every page of the segments (first-touch faults are not the append path).
     try pool.store.createVolume(named: "warm-up")
@@ -43,6 +45,7 @@ func profileAppend(size: Int, total: Int, window: Int = 0, commitEach: Bool = fa
     for pass in 0..<3 {
         try pool.store.createVolume(named: "p\(pass)")
         let w = try pool.store.openWriter(volume: "p\(pass)")
+        let faultsBefore = minorFaults()
         let start = monotonicNanoseconds()
         for i in 0..<records {
             try w.append(record(i), timestamp: UInt64(i))
@@ -50,6 +53,7 @@ func profileAppend(size: Int, total: Int, window: Int = 0, commitEach: Bool = fa
         }
         w.commit()
         let seconds = Double(monotonicNanoseconds() - start) / 1e9
+        let faults = minorFaults() - faultsBefore
         w.close()
         try pool.store.deleteVolume("p\(pass)")
         var line = "\(records) records of \(size) B: \(fmt(seconds * 1000, 1)) ms, \(fmt(Double(records) / seconds / 1e6, 1)) M records/s, \(fmt(mibPerSecond(total, seconds), 0)) MiB/s"
@@ -58,7 +62,7 @@ func profileAppend(size: Int, total: Int, window: Int = 0, commitEach: Bool = fa
         for i in 0..<records { pmt_nt_copy(base + i * size, record(i).baseAddress!, size) }
         pmt_sfence()
         let limit = Double(monotonicNanoseconds() - limitStart) / 1e9
-        line += "; limit loop \(fmt(mibPerSecond(total, limit), 0)) MiB/s, ratio \(fmt(limit / seconds))"
+        line += "; limit loop \(fmt(mibPerSecond(total, limit), 0)) MiB/s, ratio \(fmt(limit / seconds)); \(faults) page faults in the appends"
         print(line)
     }
 }
@@ -137,4 +141,61 @@ func profileRead(size: Int, total: Int) throws {
     }
     print("  anchor, the same copy-out from a plain array (no reader, no checksum): \(fmt(Double(total / size) / bestPlain / 1e6, 1)) M records/s, \(fmt(bestPlain * 1e9 / Double(total / size), 1)) ns each; verified ÷ anchor \(fmt(bestPlain / best))")
     print("  in-place scan without the copy-out (first and last byte of each record): \(fmt(Double(total / size) / bestScan / 1e6, 1)) M records/s, \(fmt(bestScan * 1e9 / Double(total / size), 1)) ns each (checksum \(sink & 1))")
+}
+
+/// Minor page faults of this process so far (getrusage).
+func minorFaults() -> Int {
+    var usage = rusage()
+    getrusage(RUSAGE_SELF.rawValue, &usage)
+    return usage.ru_minflt
+}
+
+/// The group stream alone, without the writer: `_profile-stream <size>` sends
+/// 64 MiB of <size>-byte members from the `peers` source pattern (a 512 KiB
+/// window) through `TracePool.groupStream` into a mapped file, in 64 KiB
+/// groups (32 bytes left between them for the header), and runs the limit loop
+/// over the same pattern after each pass: what the writer's bookkeeping adds
+/// is the difference to `_profile-append <size> 67108864 524288`.
+func profileStream(size: Int) throws {
+    guard let stream = TracePool.groupStream else { throw BenchError("no group stream on this CPU (or PMTRACE_GROUP_STREAM=off)") }
+    let total = 64 << 20, window = 1 << 19
+    let records = total / size
+    let footprint = RecordGroup.memberFootprint(payloadLength: size)
+    let path = "/dev/shm/pmtrace-profile-stream-\(getpid())"
+    defer { unlink(path); unlink(path + ".limit") }
+    try prefilledFile(path, size: 2 * total)
+    try prefilledFile(path + ".limit", size: total + 4096)
+    let map = try PMemMapping.open(path: path, writable: true)
+    let limitMap = try PMemMapping.open(path: path + ".limit", writable: true)
+    let source = UnsafeMutableRawPointer.allocate(byteCount: window + size, alignment: 64)
+    defer { source.deallocate() }
+    for i in 0..<(window + size) { source.storeBytes(of: UInt8(truncatingIfNeeded: i &* 2654435761 >> 11), toByteOffset: i, as: UInt8.self) }
+    let state = UnsafeMutableRawPointer.allocate(byteCount: GroupStreamFunctions.stateBytes, alignment: 64)
+    defer { state.deallocate() }
+    var sink: UInt32 = 0
+    for pass in 0..<6 {
+        let start = monotonicNanoseconds()
+        var offset = 64, streamed = 0
+        stream.begin(state, map.base + offset + 32)
+        for i in 0..<records {
+            if streamed + footprint > 65_504 {
+                sink ^= stream.finish(state)
+                offset += 32 + streamed
+                streamed = 0
+                stream.begin(state, map.base + offset + 32)
+            }
+            stream.member(state, UInt64(size) | UInt64(i) << 32, source + (i * size) & (window - 1), size)
+            streamed += footprint
+        }
+        sink ^= stream.finish(state)
+        pmt_sfence()
+        let seconds = Double(monotonicNanoseconds() - start) / 1e9
+        let limitStart = monotonicNanoseconds()
+        for i in 0..<records { pmt_nt_copy(limitMap.base + i * size, source + (i * size) & (window - 1), size) }
+        pmt_sfence()
+        let limit = Double(monotonicNanoseconds() - limitStart) / 1e9
+        if pass > 0 {  // the first pass maps the pages
+            print("stream of \(records) members of \(size) B: \(fmt(seconds * 1000, 2)) ms; limit loop \(fmt(limit * 1000, 2)) ms, ratio \(fmt(limit / seconds)) (checksum \(sink & 1))")
+        }
+    }
 }

@@ -19,6 +19,9 @@ if arguments.count == 5 && arguments[1] == "_transfer-producer" {
         try profileAppend(size: Int(arguments[2])!, total: Int(arguments[3])!, window: arguments.count == 5 ? Int(arguments[4])! : 0,
                           commitEach: arguments[1] == "_profile-append-each")
     } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
+} else if arguments.count == 3 && arguments[1] == "_profile-stream" {
+    // For profilers: the group stream alone, without the writer (see profileStream).
+    do { try profileStream(size: Int(arguments[2])!) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
 } else if arguments.count == 4 && arguments[1] == "_profile-read" {
     // For profilers: the verified read of <size>-byte records, <total> bytes.
     do { try profileRead(size: Int(arguments[2])!, total: Int(arguments[3])!) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }

@@ -21,12 +21,15 @@
 #include <string.h>
 
 #if defined(__x86_64__)
-#include <immintrin.h>
+#include "crc32c_fold.h"
 
-#define VP_TARGET __attribute__((target("avx512f,avx512bw,avx512vl,avx512dq,vpclmulqdq,pclmul,sse4.2")))
-
-/* Fold constants, (K1, K2) per 128-bit lane; set once by init. */
-static uint64_t k_256[2], k_64[2], k_16[2], k_lanes[8];
+/* Fold constants, (K1, K2) per 128-bit lane; set once by init (also used by
+ * the group stream, crc32c_stream.c). */
+uint64_t pmt_crc32c_k_256[2], pmt_crc32c_k_64[2], pmt_crc32c_k_16[2], pmt_crc32c_k_lanes[8];
+#define k_256 pmt_crc32c_k_256
+#define k_64 pmt_crc32c_k_64
+#define k_16 pmt_crc32c_k_16
+#define k_lanes pmt_crc32c_k_lanes
 
 static void pair(uint64_t *k, uint64_t bits) {
     k[0] = pmt_crc32c_x_pow_mod(bits + 31);
@@ -44,25 +47,8 @@ void pmt_crc32c_vpclmul_init(void) {
     k_lanes[6] = k_lanes[7] = 0;
 }
 
-VP_TARGET static inline __m512i broadcast_pair(const uint64_t *k) {
-    return _mm512_broadcast_i64x2(_mm_set_epi64x((long long)k[1], (long long)k[0]));
-}
-
-VP_TARGET static inline __m512i fold512(__m512i x, __m512i k, __m512i data) {
-    return _mm512_ternarylogic_epi64(_mm512_clmulepi64_epi128(x, k, 0x00), _mm512_clmulepi64_epi128(x, k, 0x11), data, 0x96);
-}
-
 VP_TARGET static inline __m128i fold128(__m128i x, __m128i k, __m128i data) {
     return _mm_ternarylogic_epi64(_mm_clmulepi64_si128(x, k, 0x00), _mm_clmulepi64_si128(x, k, 0x11), data, 0x96);
-}
-
-/* Folds the four lanes of x into one. */
-VP_TARGET static inline __m128i reduce512(__m512i x) {
-    __m512i k = _mm512_loadu_si512((const void *)k_lanes);
-    __m512i t = _mm512_xor_si512(_mm512_clmulepi64_epi128(x, k, 0x00), _mm512_clmulepi64_epi128(x, k, 0x11));
-    t = _mm512_mask_blend_epi64(0xC0, t, x); /* lane 3 stays as it is */
-    __m256i h = _mm256_xor_si256(_mm512_castsi512_si256(t), _mm512_extracti64x4_epi64(t, 1));
-    return _mm_xor_si128(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
 enum { NO_COPY = 0, COPY_NT = 1, COPY_CACHED = 2 };
@@ -133,8 +119,7 @@ fold_run(uint64_t c, const unsigned char **pp, unsigned char **dp, size_t *lenp,
         r = fold128(r, k16, y);
         p += 16; len -= 16;
     }
-    uint64_t s = _mm_crc32_u64(0, (uint64_t)_mm_cvtsi128_si64(r));
-    s = _mm_crc32_u64(s, (uint64_t)_mm_extract_epi64(r, 1));
+    uint64_t s = remainder_state(r);
     *pp = p;
     if (copy) *dp = d;
     *lenp = len;

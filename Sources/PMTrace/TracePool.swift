@@ -34,10 +34,18 @@ public final class TracePool: @unchecked Sendable {
     /// One-pass copy out + checksum for verified reads (x86-64 with VPCLMULQDQ; does nothing elsewhere).
     public static let copyOutWithChecksum: StoreOptions.CopyChecksumFunction = { crc, d, s, n in pmt_crc32c_copy(crc, d, s, n) }
 
-    /// Store options for a hosted pool: hardware checksums, the realtime clock.
+    /// The group stream (`StoreOptions.groupStream`) where the CPU has AVX-512
+    /// VPCLMULQDQ and `PMTRACE_CRC32C` does not lower the checksum path; nil elsewhere.
+    public static let groupStream: GroupStreamFunctions? = pmt_group_stream_available() != 0
+        && Int(PMT_GROUP_STREAM_STATE_BYTES) <= GroupStreamFunctions.stateBytes ? GroupStreamFunctions(
+        begin: pmt_group_stream_begin, member: pmt_group_stream_member, bytes: pmt_group_stream_bytes, finish: pmt_group_stream_finish) : nil
+
+    /// Store options for a hosted pool: hardware checksums, the group stream where there is one, the realtime clock.
     public static func options(commitInterval: Int = 8 << 20) -> StoreOptions {
-        StoreOptions(commitInterval: commitInterval, clock: realtimeNanoseconds, crc32c: crc32c, copyWithChecksum: copyWithChecksum,
-                     copyOutWithChecksum: copyOutWithChecksum)
+        var o = StoreOptions(commitInterval: commitInterval, clock: realtimeNanoseconds, crc32c: crc32c, copyWithChecksum: copyWithChecksum,
+                             copyOutWithChecksum: copyOutWithChecksum)
+        o.groupStream = groupStream
+        return o
     }
 
     /// How stores to this pool become durable (libpmem2's granularity for the mapping).

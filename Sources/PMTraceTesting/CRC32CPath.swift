@@ -63,8 +63,11 @@ extension CRC32CPath {
 
 extension StoreOptions {
     /// Test options whose checksum and fused copy run through `path`.
+    /// The group stream comes with the VPCLMULQDQ path (where the CPU has it).
     public static func testing(commitInterval: Int = 1 << 20, clock: @convention(c) () -> UInt64 = { 0 }, path: CRC32CPath) -> StoreOptions {
-        StoreOptions(commitInterval: commitInterval, clock: clock, crc32c: path.function, copyWithChecksum: path.copyWithChecksum,
-                     copyOutWithChecksum: path.copyOutWithChecksum)
+        var o = StoreOptions(commitInterval: commitInterval, clock: clock, crc32c: path.function, copyWithChecksum: path.copyWithChecksum,
+                             copyOutWithChecksum: path.copyOutWithChecksum)
+        if path == .vpclmul && GroupStreamFunctions.hostAvailable { o.groupStream = .host }
+        return o
     }
 }

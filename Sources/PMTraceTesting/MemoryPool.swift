@@ -6,8 +6,8 @@ import TraceVolume
 extension StoreOptions {
     /// Options with the host's hardware CRC32C and fused copy, for tests.
     /// `usesSegmentSummary: false` mounts by walking every segment header (FORMAT.md §10.5).
-    /// `fused: false` leaves out the fused copy, which writes around the region's copy
-    /// function (the persistence simulator must see every store).
+    /// `fused: false` leaves out the fused copy and the group stream, which write around
+    /// the region's copy function (the persistence simulator must see every store).
     public static func testing(
         commitInterval: Int = 1 << 20, clock: @convention(c) () -> UInt64 = { 0 }, fused: Bool = true, usesSegmentSummary: Bool = true
     ) -> StoreOptions {
@@ -16,6 +16,7 @@ extension StoreOptions {
                              copyWithChecksum: fused ? { crc, d, s, n in pmt_crc32c_copy_nt(crc, d, s, n) } : nil,
                              copyOutWithChecksum: { crc, d, s, n in pmt_crc32c_copy(crc, d, s, n) })
         o.usesSegmentSummary = usesSegmentSummary
+        if fused && GroupStreamFunctions.hostAvailable { o.groupStream = .host }
         return o
     }
 }

@@ -22,7 +22,14 @@ public enum RecordGroup {
     /// Writes a member header at `p`.
     @inlinable
     public static func encodeMember(into p: UnsafeMutableRawPointer, payloadLength: Int, kind: RecordKind, timestampDelta: UInt32) {
-        p.storeLE(UInt64(UInt16(truncatingIfNeeded: payloadLength)) | UInt64(kind.rawValue) << 16 | UInt64(timestampDelta) << 32, at: 0)
+        p.storeLE(memberWord(payloadLength: payloadLength, kind: kind, timestampDelta: timestampDelta), at: 0)
+    }
+
+    /// A member header as the value of its 8 bytes read little-endian (what
+    /// `encodeMember` stores).
+    @inlinable
+    public static func memberWord(payloadLength: Int, kind: RecordKind, timestampDelta: UInt32) -> UInt64 {
+        UInt64(UInt16(truncatingIfNeeded: payloadLength)) | UInt64(kind.rawValue) << 16 | UInt64(timestampDelta) << 32
     }
 
     /// One member as decoded from a group payload.

@@ -23,6 +23,12 @@ public struct StoreOptions: Sendable {
     /// `copyWithChecksum`, any alignment; returns how many bytes it handled
     /// (the reader copies and checksums the rest in two passes). Nil: always two passes.
     public var copyOutWithChecksum: CopyChecksumFunction?
+    /// Writes record groups' members straight into the segment as they are
+    /// appended (see `GroupStreamFunctions`) instead of staging them in DRAM,
+    /// for members of at least `LaneWriter.directMemberMinimum` bytes; nil
+    /// (the default) stages every member. Ignored at page granularity. The
+    /// bytes on media are the same either way.
+    public var groupStream: GroupStreamFunctions?
     /// A writable mount rewrites a damaged superblock copy from the valid one
     /// (the default). fsck turns this off so that the rewrite happens inside
     /// `check(repair:)`, where it is reported, planned and backed up.

@@ -96,9 +96,12 @@ func crashTest(
     var store: TraceStore?
     if formatted {
         try TraceStore.format(region: (try sim.region()), parameters: smallFormat)
-        // `fused`: the simulator's own fused checksum + copy, the path hosted cache-line mappings take.
+        // `fused`: the simulator's own fused checksum + copy and group stream, the path hosted cache-line mappings take.
         var options = StoreOptions.testing(commitInterval: 0, fused: false)
-        if fused { options.copyWithChecksum = PersistenceSimulator.copyWithChecksum }
+        if fused {
+            options.copyWithChecksum = PersistenceSimulator.copyWithChecksum
+            options.groupStream = PersistenceSimulator.groupStream
+        }
         store = try TraceStore(region: (try sim.region()), writable: true, options: options)
         try setup(store!, model)
     }

@@ -51,3 +51,24 @@ size_t pmt_crc32c_copy(uint32_t *crc, void *dst, const void *src, size_t len);
 /* pmt_crc32c_copy through one given path (0 when the path has no one-pass copy
  * or the CPU cannot run it). */
 size_t pmt_crc32c_copy_with(int path, uint32_t *crc, void *dst, const void *src, size_t len);
+
+/* The group stream: a record group's payload written into a segment as its
+ * members arrive, straight from the callers' buffers, in whole 64-byte lines
+ * with non-temporal stores, the CRC32C folded per line on the way (the
+ * VPCLMULQDQ path only: use it when pmt_group_stream_available() is 1).
+ * `state` is PMT_GROUP_STREAM_STATE_BYTES bytes, 64-byte aligned, owned by one
+ * thread. begin starts a stream at dst (8-byte aligned); member appends the
+ * 8-byte member header word, len bytes of src and zeros to a multiple of 8;
+ * bytes appends len bytes (a multiple of 8) of src; finish writes the partial
+ * last line and returns the CRC32C (from 0) of every byte appended. Writes
+ * only [dst, dst + bytes appended), reads only the sources' len bytes. No
+ * fence: durable after the next sfence. A line shared with the next member
+ * stays in `state` until it fills or finish writes it. The environment
+ * variable PMTRACE_GROUP_STREAM=off makes pmt_group_stream_available() 0 (for
+ * measurements). */
+enum { PMT_GROUP_STREAM_STATE_BYTES = 512 };
+int pmt_group_stream_available(void);
+void pmt_group_stream_begin(void *state, void *dst);
+void pmt_group_stream_member(void *state, uint64_t header, const void *src, size_t len);
+void pmt_group_stream_bytes(void *state, const void *src, size_t len);
+uint32_t pmt_group_stream_finish(void *state);

@@ -1,0 +1,48 @@
+/// The host's group stream (`StoreOptions.groupStream`): a record group's
+/// payload written into the tail segment as its members arrive, straight from
+/// the caller's buffer, with the CRC32C computed on the way — instead of
+/// staging each member in DRAM and copying the staged bytes out in batches.
+///
+/// The writer calls `begin` once per group (at the first payload byte's
+/// place, 8-byte aligned, behind the group's record header), then `member`
+/// and `bytes` in payload order, then `finish`, which writes what is still
+/// held back and returns the checksum. Every function gets the writer's
+/// `stateBytes`-byte, 64-byte-aligned state. Stores are non-temporal, without
+/// a fence (durable after the next drain, like the region's copy); nothing is
+/// written outside `[start, start + bytes appended)`, nothing read outside
+/// the given sources. A host provides it only where it is faster
+/// (AVX-512 VPCLMULQDQ: `pmt_group_stream_*` in CCRC32C), and only at
+/// cache-line or byte granularity. Thread safety: one thread per state.
+public struct GroupStreamFunctions: Sendable {
+    /// `begin(state, start)`: a new stream at `start` (8-byte aligned).
+    public typealias Begin = @convention(c) (UnsafeMutableRawPointer?, UnsafeMutableRawPointer?) -> Void
+    /// `member(state, memberHeaderWord, payload, count)`: appends the member
+    /// header (`RecordGroup.encodeMember`'s word), `count` payload bytes and
+    /// zeros up to the next multiple of 8.
+    public typealias Member = @convention(c) (UnsafeMutableRawPointer?, UInt64, UnsafeRawPointer?, Int) -> Void
+    /// `bytes(state, source, count)`: appends `count` bytes (a multiple of 8).
+    public typealias Bytes = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> Void
+    /// `finish(state)`: writes the rest and returns the CRC32C (from 0) of
+    /// every byte appended since `begin`.
+    public typealias Finish = @convention(c) (UnsafeMutableRawPointer?) -> UInt32
+
+    /// Bytes of the per-writer state the functions get (64-byte aligned).
+    public static let stateBytes = 512
+
+    /// Starts a stream.
+    public var begin: Begin
+    /// Appends one group member.
+    public var member: Member
+    /// Appends members staged elsewhere (whole member encodings).
+    public var bytes: Bytes
+    /// Ends the stream and returns its checksum.
+    public var finish: Finish
+
+    /// The four functions (see the type's contract).
+    public init(begin: Begin, member: Member, bytes: Bytes, finish: Finish) {
+        self.begin = begin
+        self.member = member
+        self.bytes = bytes
+        self.finish = finish
+    }
+}
