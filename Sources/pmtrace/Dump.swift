@@ -23,7 +23,7 @@ struct Dump: ParsableCommand {
     @Argument(help: "Pool file or device.") var pool: String
     @Argument(help: "Volume name (the escaped form `list` prints is accepted).", completion: VolumeCompletion.kind, transform: VolumeName.existing) var volume: VolumeName
     @Flag(help: "Also return the CRC-valid records found past each lane's last commit (the trace up to a crash), marked as salvaged.") var salvage = false
-    @Option(help: "Stop after this many records.") var limit: Int?
+    @Option(parsing: .unconditional, help: "Stop after this many records.") var limit: Int?
     @Flag(help: "Print one JSON object per line.") var json = false
     @Flag(help: "One line per memory access instead of per record.") var accesses = false
     @Flag(help: "With --accesses: add symbol+offset and image (needs --as).") var symbolize = false

@@ -19,10 +19,10 @@ struct Format: ParsableCommand {
             """)
 
     @Argument(help: "Pool file, DAX file or devdax device; <path>@<offset> for a region inside it.") var pool: String
-    @Option(help: "Region size, e.g. 512M, 4G, 6T (binary units K M G T P E; below 8E). Ignored for devices.", transform: ByteSize.parse) var size: ByteSize
-    @Option(help: "Segment size: a power of two from 64K to 8M.", transform: ByteSize.parse) var segmentSize: ByteSize = ByteSize(argument: "1M")!
-    @Option(help: "Most volumes the region can hold.") var volumeSlots: UInt32 = 1024
-    @Option(help: "Most lanes one volume can have.") var maxLanes: UInt32 = 64
+    @Option(parsing: .unconditional, help: "Region size, e.g. 512M, 4G, 6T (binary units K M G T P E; below 8E). Ignored for devices.", transform: ByteSize.parse) var size: ByteSize
+    @Option(parsing: .unconditional, help: "Segment size: a power of two from 64K to 8M.", transform: ByteSize.parse) var segmentSize: ByteSize = ByteSize(argument: "1M")!
+    @Option(parsing: .unconditional, help: "Most volumes the region can hold.") var volumeSlots: UInt32 = 1024
+    @Option(parsing: .unconditional, help: "Most lanes one volume can have.") var maxLanes: UInt32 = 64
     @Flag(help: "Overwrite an existing file or region.") var force = false
 
     func run() throws {

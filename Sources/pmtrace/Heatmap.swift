@@ -21,8 +21,8 @@ struct Heatmap: ParsableCommand {
     @Argument(help: "Volume with memory-access batches.", completion: VolumeCompletion.kind, transform: VolumeName.existing) var volume: VolumeName
     @Option(help: "Output file: .svg or .png.") var out: String
     @Option(help: "Address unit of a row: page (4 KiB) or line (64 bytes).") var by: Unit = .page
-    @Option(help: "Cells across (time).") var width = 800
-    @Option(help: "Cells down (address).") var height = 480
+    @Option(parsing: .unconditional, help: "Cells across (time).") var width = 800
+    @Option(parsing: .unconditional, help: "Cells down (address).") var height = 480
     @OptionGroup var filter: ReadFilterOptions
 
     func validate() throws {

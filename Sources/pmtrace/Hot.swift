@@ -49,7 +49,7 @@ struct Hot: ParsableCommand {
     @Option(name: .customLong("as"), help: "Address space recorded by `maps import` (needed for --by function|image).") var addressSpace: String?
     @Option(help: "Group by function, page, image or mapping.") var by: Grouping = .function
     @Option(help: "Count only these access kinds (repeatable): load, store, modify, fetch.") var kind: [AccessKind] = []
-    @Option(help: "How many rows to print.") var top: Int = 15
+    @Option(parsing: .unconditional, help: "How many rows to print.") var top: Int = 15
     @Flag(help: "Attribute by the accessed address (the data object), not by the PC.") var data = false
     @OptionGroup var filter: ReadFilterOptions
     @Flag(help: "Print JSON.") var json = false

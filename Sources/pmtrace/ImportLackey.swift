@@ -21,7 +21,7 @@ struct ImportLackey: ParsableCommand {
     @Argument(help: "Volume name: 1 to 200 bytes of UTF-8, no control characters, not starting with '.'.", transform: VolumeName.new)
     var volume: VolumeName
     @Argument(help: "Lackey output file, or '-' for standard input.") var file: String = "-"
-    @Option(help: "Accesses per batch record.") var batch: Int = 4096
+    @Option(parsing: .unconditional, help: "Accesses per batch record.") var batch: Int = 4096
 
     func run() throws {
         let name = volume.value

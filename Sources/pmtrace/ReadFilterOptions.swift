@@ -5,7 +5,7 @@ import TraceVolume
 
 /// `--lane`, `--since`, `--until` of the reading commands (README, "The CLI").
 struct ReadFilterOptions: ParsableArguments {
-    @Option(name: .customLong("lane"), help: "Read only this lane (repeatable).") var lanes: [Int] = []
+    @Option(name: .customLong("lane"), parsing: .unconditionalSingleValue, help: "Read only this lane (repeatable).") var lanes: [Int] = []
     @Option(help: ArgumentHelp("Only records at or after this time.", discussion: TimeArgument.help, valueName: "time"))
     var since: String?
     @Option(help: ArgumentHelp("Only records at or before this time.", valueName: "time")) var until: String?

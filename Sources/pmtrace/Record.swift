@@ -24,7 +24,7 @@ struct Record: ParsableCommand {
 
     @Argument(help: "Pool file or device (formatted).") var pool: String
     @Argument(help: "New volume for the recording (also the address-space name).", transform: VolumeName.new) var volume: VolumeName
-    @Option(help: "Record at most this many accesses (0: all).") var maxAccesses: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Record at most this many accesses (0: all).") var maxAccesses: UInt64 = 0
     @Option(help: "The QEMU plugin (default: found beside pmtrace or built by scripts/build-plugin.sh).") var plugin: String?
     @Option(help: "Write the plugin's counters here (key=value lines).") var stats: String?
     @Argument(parsing: .postTerminator, help: "The program and its arguments (after --).") var command: [String] = []

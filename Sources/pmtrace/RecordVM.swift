@@ -30,17 +30,17 @@ struct RecordVM: ParsableCommand {
     @Option(help: "Guest kernel (bzImage).") var kernel: String
     @Option(help: "Guest initramfs.") var initrd: String
     @Option(help: "Kernel command line.") var append: String = "console=ttyS0 quiet panic=-1"
-    @Option(help: "Guest RAM (at most 3G).", transform: ByteSize.parse) var memory: ByteSize = ByteSize(argument: "256M")!
-    @Option(help: "Virtual CPUs.") var smp: Int = 1
-    @Option(help: "Take a checkpoint every this many guest stores (0: only the base image and the final one).") var checkpointEvery: UInt64 = 100_000_000
-    @Option(help: "Record at most this many accesses (0: all; a boot makes about 1.7 G, ~5 bytes each).") var maxAccesses: UInt64 = 0
+    @Option(parsing: .unconditional, help: "Guest RAM (at most 3G).", transform: ByteSize.parse) var memory: ByteSize = ByteSize(argument: "256M")!
+    @Option(parsing: .unconditional, help: "Virtual CPUs.") var smp: Int = 1
+    @Option(parsing: .unconditional, help: "Take a checkpoint every this many guest stores (0: only the base image and the final one).") var checkpointEvery: UInt64 = 100_000_000
+    @Option(parsing: .unconditional, help: "Record at most this many accesses (0: all; a boot makes about 1.7 G, ~5 bytes each).") var maxAccesses: UInt64 = 0
     @Option(help: "Keep guest RAM in this file (must not exist).") var ramFile: String?
-    @Option(help: "Stop the guest after this many seconds (0: no limit).") var timeout: Double = 600
+    @Option(parsing: .unconditional, help: "Stop the guest after this many seconds (0: no limit).") var timeout: Double = 600
     @Flag(help: "Callbacks and counting only, nothing recorded (the overhead baseline).") var recordingOff = false
     @Option(help: "The QEMU plugin (default: found beside pmtrace or built by scripts/build-plugin.sh).") var plugin: String?
     @Option(help: "Write the plugin's counters here (key=value lines).") var stats: String?
     @Option(help: .hidden) var snapshot: String?
-    @Option(help: .hidden) var snapshotEpoch: UInt64 = 1
+    @Option(parsing: .unconditional, help: .hidden) var snapshotEpoch: UInt64 = 1
     @Argument(parsing: .postTerminator, help: "Extra QEMU arguments (after --).") var qemuArguments: [String] = []
 
     func validate() throws {

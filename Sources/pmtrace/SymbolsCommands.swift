@@ -76,7 +76,7 @@ struct MapsImport: ParsableCommand {
         discussion: "Reads /proc/<pid>/maps of a live process, or a saved copy given with --maps-file.")
 
     @Argument(help: "Pool file or device.") var pool: String
-    @Option(help: "Process id.") var pid: UInt32
+    @Option(parsing: .unconditional, help: "Process id.") var pid: UInt32
     @Option(name: .customLong("as"), help: "Address-space name (default pid:<pid>).") var addressSpace: String?
     @Option(help: "A saved /proc/<pid>/maps to read instead of the live one.") var mapsFile: String?
 
@@ -107,7 +107,7 @@ struct Symbolize: ParsableCommand {
     @Option(help: "App name.") var app: String?
     @Option(help: "Build-id (hex) of the app's table (default: the newest import).") var buildId: String?
     @Option(name: .customLong("as"), help: "Address space recorded by `maps import` (e.g. pid:1234).") var addressSpace: String?
-    @Option(help: "With --as: the time (ns since the Unix epoch) whose maps apply (default: the newest).") var at: UInt64?
+    @Option(parsing: .unconditional, help: "With --as: the time (ns since the Unix epoch) whose maps apply (default: the newest).") var at: UInt64?
     @Flag(help: "Print mangled names as stored.") var raw = false
     @Argument(help: "Hexadecimal addresses (default: read from standard input).") var addresses: [String] = []
 

@@ -8,7 +8,7 @@ struct Create: ParsableCommand {
     @Argument(help: "Pool file or device.") var pool: String
     @Argument(help: "Volume name: 1 to 200 bytes of UTF-8, no control characters, not starting with '.'.", transform: VolumeName.new)
     var volume: VolumeName
-    @Option(help: "Number of lanes (independent writers).") var lanes: Int = 1
+    @Option(parsing: .unconditional, help: "Number of lanes (independent writers).") var lanes: Int = 1
     @Flag(help: "Ring mode: reclaim this volume's oldest segments when the region is full.") var ring = false
 
     func run() throws {

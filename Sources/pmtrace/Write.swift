@@ -16,8 +16,8 @@ struct Write: ParsableCommand {
 
     @Argument(help: "Pool file or device.") var pool: String
     @Argument(help: "Volume name: 1 to 200 bytes of UTF-8, no control characters, not starting with '.'.", completion: VolumeCompletion.kind, transform: VolumeName.new) var volume: VolumeName
-    @Option(help: "Bytes per record (e.g. 4K, 64K, 1M).", transform: ByteSize.parse) var recordSize: ByteSize = ByteSize(argument: "64K")!
-    @Option(help: "Commit after this many bytes (a crash loses at most this much of the input).", transform: ByteSize.parse) var commitEvery: ByteSize = ByteSize(argument: "8M")!
+    @Option(parsing: .unconditional, help: "Bytes per record (e.g. 4K, 64K, 1M).", transform: ByteSize.parse) var recordSize: ByteSize = ByteSize(argument: "64K")!
+    @Option(parsing: .unconditional, help: "Commit after this many bytes (a crash loses at most this much of the input).", transform: ByteSize.parse) var commitEvery: ByteSize = ByteSize(argument: "8M")!
 
     @Flag(help: "Append marker records (short text, shown by `dump`) instead of blob records.") var marker = false
 

@@ -67,6 +67,10 @@ import TraceFormat
             (["create", pool, String(repeating: "n", count: 201)], "at most 200"),
             (["create", pool, "sealed"], "already exists"),
             (["create", pool, "l", "--lanes", "5"], "lane count"),
+            // A negative number is taken as the option's value (and refused as such), not as a missing value.
+            (["create", pool, "l", "--lanes", "-1"], "invalid lane count -1"),
+            (["dump", pool, "sealed", "--limit", "-1"], "--limit must be 0 or more"),
+            (["format", pool + ".new", "--size", "-5"], "The value '-5' is invalid for '--size <size>'"),
             (["read", pool, "missing"], "no volume named 'missing'"),
             (["rename", pool, "missing", "x"], "no volume named 'missing'"),
             (["seal", pool, "missing"], "no volume named 'missing'"),
