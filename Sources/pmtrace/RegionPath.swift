@@ -33,6 +33,9 @@ struct RegionPath {
             }
             return v
         }
+        if text.hasPrefix("-"), let second = text.dropFirst().first, second.isASCII, second.isNumber {
+            throw CLIError("offset \(text): an offset is 0 or more bytes from the start of the file")
+        }
         guard let first = text.first, first.isASCII, first.isNumber else { return nil }
         do { return try ByteSize(parsing: text).bytes } catch { throw CLIError("offset \(text): \(error)") }
     }

@@ -70,5 +70,7 @@ import Testing
         #expect(notThere.status == 1 && notThere.stderr.hasPrefix("pmtrace: \(file)@4M: not a PMTrace region"), "\(notThere.stderr)")
         let badOffset = try pmtrace(["info", "\(file)@12Q"])
         #expect(badOffset.status == 2 && badOffset.stderr.contains("offset 12Q"), "\(badOffset.stderr)")
+        let negative = try pmtrace(["info", "\(file)@-4096"])
+        #expect(negative.status == 2 && negative.stderr.contains("offset -4096: an offset is 0 or more bytes"), "\(negative.stderr)")
     }
 }
