@@ -42,12 +42,8 @@ extension GuestMemory {
         if range == nil, ramBytes == 0 || ramBytes % 4096 != 0 || ramBytes > Self.maxImageBytes {
             throw GuestEpochsError("damaged recording: the last checkpoint gives a RAM size of \(ramBytes) bytes (not a positive multiple of 4 KiB up to 1 TiB)")
         }
-        // Images cover guest RAM from GPA 0 (FORMAT.md §8.10): one beyond it
-        // contradicts the checkpoints, and leaving it out of a whole-RAM image
-        // would drop recorded data without a word.
-        if range == nil, let beyond = versions.keys.filter({ $0 >= ramBytes }).min() {
-            throw GuestEpochsError("damaged recording: the page image of GPA 0x\(String(beyond, radix: 16)) lies beyond the \(ramBytes) bytes of RAM the checkpoints give (\(versions.keys.filter { $0 >= ramBytes }.count) such pages); --range restores what lies in a range")
-        }
+        // Leaving an image beyond RAM out of a whole-RAM image would drop recorded data without a word.
+        if range == nil { try checkImagesWithinRAM(hint: "; --range restores what lies in a range") }
         let range = range ?? 0..<ramBytes
         guard range.lowerBound % 4096 == 0, range.upperBound % 4096 == 0, !range.isEmpty else {
             throw GuestEpochsError("--range must be whole, non-empty 4 KiB pages (got 0x\(String(range.lowerBound, radix: 16))…0x\(String(range.upperBound, radix: 16)))")

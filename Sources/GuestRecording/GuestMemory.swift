@@ -48,6 +48,16 @@ public final class GuestMemory {
         }
     }
 
+    /// Throws `GuestEpochsError` ("damaged recording") when a page image lies
+    /// at or beyond the RAM size the last checkpoint gives: images cover
+    /// guest RAM from GPA 0 (FORMAT.md §8.10), so one beyond it contradicts
+    /// the checkpoints. O(imaged pages). `hint` ends the message.
+    func checkImagesWithinRAM(hint: String = "") throws {
+        let beyond = versions.keys.filter { $0 >= ramBytes }
+        guard let first = beyond.min() else { return }
+        throw GuestEpochsError("damaged recording: the page image of GPA 0x\(String(first, radix: 16)) lies beyond the \(ramBytes) bytes of RAM the checkpoints give (\(beyond.count) such pages)\(hint)")
+    }
+
     /// The epoch in effect at host time `time` (ns): the last checkpoint
     /// taken at or before it; nil before the base image.
     public func epoch(atTime time: UInt64) -> Int? {
@@ -89,6 +99,7 @@ public final class GuestMemory {
     /// or before `from`.
     public func changes(from: Int, to: Int) throws -> [(gpa: UInt64, bytesChanged: Int)] {
         precondition(from >= 0 && from <= to && to < epochs.epochs.count, "epochs out of range")
+        try checkImagesWithinRAM()
         var beforeWinner: [UInt64: UInt64] = [:], afterWinner: [UInt64: UInt64] = [:]  // sequence → gpa
         for (gpa, v) in versions where v.contains(where: { $0.epoch > from && $0.epoch <= to }) {
             if let x = v.last(where: { $0.epoch <= from }) { beforeWinner[x.sequence] = gpa }

@@ -116,7 +116,8 @@ import TraceVolume
     }
 
     /// A page image beyond the RAM size the checkpoints give is named, not
-    /// left out of a whole-RAM image in silence; a range still restores.
+    /// left out of a whole-RAM image in silence (nor listed by `changes` as a
+    /// changed page); a range still restores.
     @Test func imageBeyondTheRAMSizeFailsAWholeRestore() throws {
         let pool = try Self.recording(ram: 3 * 4096)
         let m = try GuestMemory(store: pool.store, volume: "g")
@@ -126,6 +127,7 @@ import TraceVolume
             _ = try m.restore(epoch: 2, to: path)
         } throws: { "\($0)".hasPrefix("damaged recording: the page image of GPA 0x3000 lies beyond the 12288 bytes of RAM") }
         #expect(access(path, F_OK) != 0)
+        #expect { _ = try m.changes(from: 0, to: 2) } throws: { "\($0)".contains("GPA 0x3000 lies beyond") }
         let inRange = try m.restore(epoch: 1, range: 0..<(8 * 4096), to: path)
         #expect(inRange.dataPages == 2)
     }
