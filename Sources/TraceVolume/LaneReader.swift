@@ -547,10 +547,14 @@ public final class LaneReader {
     /// after `last`'s (a rebuilt lane missing a segment), damage lies between
     /// them and joining them would hand out a spliced payload. Reports the
     /// record as skipped (its remaining fragments are then skipped without
-    /// another notice) and returns true; false otherwise. O(1).
+    /// another notice) and returns true; false otherwise. In a ring the
+    /// record is skipped without a notice: a reclaim explains the missing
+    /// segment, and the reader reports the gap by sequence. O(1).
     func skipsSplicedRecord(_ first: Found, noticesBefore: Int, last: Found, next: Found) -> Bool {
         guard skipped.count != noticesBefore || next.chainSequence != last.chainSequence &+ 1 else { return false }
         orphanNoticed = first.header.sequence
+        // In a ring a reclaim explains the missing segment; the gap is reported by sequence (as in noteOrphan).
+        guard !ring else { return true }
         notice(.invalidField(.record(segment: first.fragment.segment, offset: UInt64(first.fragment.offset)),
                              field: "fragments (damage lies between them)", value: first.header.sequence),
                "skipped record sequence \(first.header.sequence): damage lies between its fragments in segments "
@@ -562,9 +566,11 @@ public final class LaneReader {
     /// `next` belongs to another record. A crash mid-record leaves that
     /// silently (the record was never committed); when damage was skipped
     /// in between (as in `skipsSplicedRecord`), the record's end was lost to
-    /// it, and that is reported. O(1).
+    /// it, and that is reported — except in a ring, where a reclaim explains
+    /// it and the reader reports the gap by sequence. O(1).
     func noteLostEnd(_ first: Found, noticesBefore: Int, last: Found, next: Found) {
-        guard skipped.count != noticesBefore || next.chainSequence != last.chainSequence &+ 1 else { return }
+        // In a ring a reclaim explains it; the gap is reported by sequence (as in noteOrphan).
+        guard !ring, skipped.count != noticesBefore || next.chainSequence != last.chainSequence &+ 1 else { return }
         notice(.invalidField(.record(segment: first.fragment.segment, offset: UInt64(first.fragment.offset)),
                              field: "fragments (the later ones are missing)", value: first.header.sequence),
                "skipped record sequence \(first.header.sequence): its later fragments were lost to the damage")
