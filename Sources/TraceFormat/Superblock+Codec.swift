@@ -128,10 +128,7 @@ extension Superblock {
         guard segmentAreaOffset == summaryOffset + alignUp64(segmentCount * entry, 4096) else {
             throw .invalidField(s, field: "segmentAreaOffset (not where the layout of §2 puts it)", value: segmentAreaOffset)
         }
-        func areaEnd(_ count: UInt64) -> UInt64 { summaryOffset + alignUp64(count * entry, 4096) + count * segmentSize }
-        var largest = min((regionSize - summaryOffset) / (segmentSize + entry), Layout.maxSegmentCount)
-        while largest > 0 && areaEnd(largest) > regionSize { largest -= 1 }
-        guard segmentCount == largest else {
+        guard segmentCount == Superblock.largestSegmentCount(regionSize: regionSize, summaryOffset: summaryOffset, segmentSize: segmentSize) else {
             throw .invalidField(s, field: "segmentCount (not the largest that fits, §2)", value: segmentCount)
         }
     }

@@ -99,8 +99,7 @@ extension Superblock {
         let summary = alignUp64(laneTable + laneBytes, 4096)
         guard regionSize > summary else { return nil }
         let entry = UInt64(Layout.summaryEntrySize)
-        var count = min((regionSize - summary) / (segmentSize + entry), Layout.maxSegmentCount)
-        while count > 0 && summary + alignUp64(count * entry, 4096) + count * segmentSize > regionSize { count -= 1 }
+        let count = largestSegmentCount(regionSize: regionSize, summaryOffset: summary, segmentSize: segmentSize)
         guard count >= Layout.minSegmentCount else { return nil }
         var sb = Superblock(
             generation: 1, regionSize: regionSize, segmentSize: segmentSize, segmentCount: count,
@@ -109,6 +108,19 @@ extension Superblock {
             formatTime: formatTime)
         sb.summaryOffset = summary
         return sb
+    }
+
+    /// The largest segment count ≤ 2^40 whose summary (from `summaryOffset`,
+    /// 32 bytes a segment, 4096-aligned) and segments end within
+    /// `regionSize` (FORMAT.md §2); `layout` writes it and check 13 of §3
+    /// reads it. Precondition: `summaryOffset ≤ regionSize`, `regionSize`
+    /// far below 2^64 (a mapped size). O(1): the count steps down at most
+    /// a few times.
+    static func largestSegmentCount(regionSize: UInt64, summaryOffset: UInt64, segmentSize: UInt64) -> UInt64 {
+        let entry = UInt64(Layout.summaryEntrySize)
+        var count = min((regionSize - summaryOffset) / (segmentSize + entry), Layout.maxSegmentCount)
+        while count > 0 && summaryOffset + alignUp64(count * entry, 4096) + count * segmentSize > regionSize { count -= 1 }
+        return count
     }
 
     /// Smallest region `layout` accepts for these parameters.
