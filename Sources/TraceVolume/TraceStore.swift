@@ -126,14 +126,20 @@ public final class TraceStore: @unchecked Sendable {
         case (.success(let a), .success(let b)):
             if a == b { return (a, 0, []) }
             // Different contents: only an interrupted superblock update or damage
-            // that kept a valid CRC does this. Take the newer generation unless the
-            // other copy lets more lanes walk cleanly (a CRC-valid copy with a wrong
-            // geometry must not win), and say so: the check reports the other copy.
+            // that kept a valid CRC does this. Take the copy under which more lanes
+            // walk cleanly, then the one under which those walks reach more segments
+            // (a CRC-valid copy with a wrong geometry must not win: one that moves the
+            // lane table onto zeros leaves every lane empty, which walks cleanly),
+            // then the newer generation; and say so: the check reports the other copy.
             let scoreA = chainScore(MediaView(region: region, superblock: a, crc: crc))
             let scoreB = chainScore(MediaView(region: region, superblock: b, crc: crc))
             let pick = scoreA != scoreB ? (scoreB > scoreA ? 1 : 0) : (b.generation > a.generation ? 1 : 0)
             let other = Structure.superblock(copy: 1 - pick)
-            return (pick == 1 ? b : a, pick, [.damaged(.invalidField(other, field: "contents (differs from the other copy at the same generation)", value: a.generation))])
+            let (used, unused) = pick == 1 ? (b, a) : (a, b)
+            let reason = unused.generation == used.generation
+                ? "contents (differs from the copy in use at the same generation)"
+                : "contents (differs from the copy in use, generation \(used.generation))"
+            return (used, pick, [.damaged(.invalidField(other, field: reason, value: unused.generation))])
         case (.success(let a), .failure(let e)):
             return (a, 0, [.damaged(e)])
         case (.failure(let e), .success(let b)):
@@ -167,14 +173,31 @@ public final class TraceStore: @unchecked Sendable {
         return max(va, vb)
     }
 
-    /// How many live lanes walk without damage under a candidate superblock.
-    static func chainScore(_ media: MediaView) -> Int {
-        var score = 0
+    /// How a candidate superblock serves the region's lanes: how many live
+    /// lanes walk without damage under it, then how many segments those walks
+    /// reach. Compared in that order (FORMAT.md §3, Choice).
+    struct ChainScore: Comparable {
+        var cleanLanes = 0
+        var segmentsReached = 0
+
+        static func < (l: ChainScore, r: ChainScore) -> Bool {
+            (l.cleanLanes, l.segmentsReached) < (r.cleanLanes, r.segmentsReached)
+        }
+    }
+
+    /// The `ChainScore` of a candidate superblock: every live lane's chain
+    /// walked once under it.
+    static func chainScore(_ media: MediaView) -> ChainScore {
+        var score = ChainScore()
         let sb = media.superblock
         for slot in 0..<Int(sb.volumeSlotCount) {
             guard let entry = bestEntry(media, slot: slot), entry.state == .live else { continue }
             for lane in 0..<Int(entry.laneCount) {
-                if media.walkChain(slot: slot, lane: lane, uid: entry.uid, ring: entry.flags.contains(.ring)).damage == nil { score += 1 }
+                let walk = media.walkChain(slot: slot, lane: lane, uid: entry.uid, ring: entry.flags.contains(.ring))
+                if walk.damage == nil {
+                    score.cleanLanes += 1
+                    score.segmentsReached += walk.segments.count
+                }
             }
         }
         return score

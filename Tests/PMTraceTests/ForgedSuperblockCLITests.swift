@@ -49,4 +49,53 @@ import TraceFormat
         let again = try pmtrace(["read", pool, "v"])
         #expect(again.status == 0 && again.stdout == input && again.stderr.isEmpty, "\(again.stderr)")
     }
+
+    /// Rewrites superblock copy A of `pool` with half the volume slots and
+    /// every offset and count §2 derives from them laid out again (checks 1
+    /// to 13 hold), its generation raised by one, and a valid CRC: the lane
+    /// table moves onto zeros, so under it every lane is empty.
+    private func forgeGeometry(_ pool: String) throws {
+        var image = try Data(contentsOf: URL(fileURLWithPath: pool))
+        let size = UInt64(image.count)
+        try image.withUnsafeMutableBytes { raw in
+            let sb = try Superblock.decode(UnsafeRawBufferPointer(start: raw.baseAddress!, count: Layout.superblockSize), copy: 0, mappedSize: size)
+            var forged = try #require(Superblock.layout(
+                regionSize: sb.regionSize, segmentSize: sb.segmentSize, volumeSlots: sb.volumeSlotCount / 2,
+                maxLanes: sb.maxLanesPerVolume, uuidHigh: sb.uuidHigh, uuidLow: sb.uuidLow, formatTime: sb.formatTime))
+            forged.generation = sb.generation + 1
+            forged.uidBase = sb.uidBase
+            #expect(forged.laneTableOffset != sb.laneTableOffset)
+            forged.encode(into: raw.baseAddress!, copy: 0)
+            _ = try Superblock.decode(UnsafeRawBufferPointer(start: raw.baseAddress!, count: Layout.superblockSize), copy: 0, mappedSize: size)
+        }
+        try image.write(to: URL(fileURLWithPath: pool))
+    }
+
+    /// Adversary s23: a newer, CRC-valid copy A with another geometry used to
+    /// win (its empty lanes walk cleanly, and the generation broke the tie):
+    /// `read` gave 0 bytes with exit 0, and `fsck --repair` rewrote the good
+    /// copy B from it, so undoing the forgery did not bring the records back.
+    /// The copy under which the lanes reach more segments now wins.
+    @Test func aNewerCopyWithAnotherGeometryDoesNotWinAndRepairKeepsTheGoodOne() throws {
+        let pool = scratchPath("forged-geometry")
+        let original = pool + ".orig"
+        defer { unlink(pool); unlink(original) }
+        let input = try writtenPool(pool, volume: "v", bytes: 300_000)
+        try FileManager.default.copyItem(atPath: pool, toPath: original)
+        try forgeGeometry(pool)
+        let read = try pmtrace(["read", pool, "v"])
+        // Compared into a Bool first: a failed `Data == Data` expectation diffs 300,000 elements.
+        let readBack = read.stdout == input
+        #expect(readBack, "\(read.stdout.count) bytes, status \(read.status): \(read.stderr)")
+        #expect(read.stderr.contains("superblock copy A"), "\(read.stderr)")
+        #expect(try pmtrace(["fsck", pool, "--repair"]).status == 0)
+        // Repair rewrote copy A from copy B: the forgery is gone, B is untouched.
+        let repaired = try Data(contentsOf: URL(fileURLWithPath: pool))
+        let good = try Data(contentsOf: URL(fileURLWithPath: original))
+        let superblocksRestored = repaired.prefix(2 * Layout.superblockCopySize) == good.prefix(2 * Layout.superblockCopySize)
+        #expect(superblocksRestored)
+        let again = try pmtrace(["read", pool, "v"])
+        let readAgain = again.stdout == input
+        #expect(again.status == 0 && readAgain && again.stderr.isEmpty, "\(again.stdout.count) bytes: \(again.stderr)")
+    }
 }
