@@ -36,6 +36,7 @@ struct Export: ParsableCommand {
     }
 
     func run() throws {
+        try OutputGuard.refuse(out, option: "--out", samePoolAs: pool)
         var attribution: SymbolAttribution?
         var maps = MappingTable([])
         var catalogMaps: [ProcessMapEntry] = []

@@ -26,7 +26,7 @@ struct Fsck: ParsableCommand {
     @Argument(help: "Pool file or device.") var pool: String
     @Flag(help: "Repair: rewrite damaged superblock and volume-table copies from their valid twins. Never writes a segment, a commit word or a record.") var repair = false
     @Flag(help: "With --repair: print what repair would write, change nothing.") var dryRun = false
-    @Option(help: "With --repair: save every byte range repair overwrites to this file first (offset, length, old bytes), so the repair can be undone.") var backup: String?
+    @Option(help: "With --repair: save every byte range repair overwrites to this new file first (offset, length, old bytes), so the repair can be undone; it must not exist yet.") var backup: String?
     @Flag(help: "Print JSON.") var json = false
 
     /// `--json` (README, "JSON output").
@@ -53,6 +53,10 @@ struct Fsck: ParsableCommand {
     }
 
     func run() throws {
+        if let backup, repair && !dryRun {
+            try OutputGuard.refuse(backup, option: "--backup", samePoolAs: pool)
+            try OutputGuard.refuseExisting(backup, option: "--backup")
+        }
         // The superblock copy a writable mount would rewrite is left to the check,
         // so that it is reported, planned (--dry-run) and backed up (--backup).
         let p = try openPool(pool, writable: repair && !dryRun, repairAtMount: false)

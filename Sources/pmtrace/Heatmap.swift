@@ -31,6 +31,7 @@ struct Heatmap: ParsableCommand {
     }
 
     func run() throws {
+        try OutputGuard.refuse(out, option: "--out", samePoolAs: pool)
         let p = try openPool(pool, writable: false)
         let grid = HeatmapGrid(width: width, height: height, unitShift: by == .page ? 12 : 6)
         let block = AccessBlock()

@@ -34,6 +34,7 @@ struct Record: ParsableCommand {
     }
 
     func run() throws {
+        if let stats { try OutputGuard.refuse(stats, option: "--stats", samePoolAs: pool) }
         let qemu = try cliTool { try Tools.require("qemu-x86_64", package: "qemu-user") }
         let pluginPath = try cliTool { try Tools.plugin(explicit: plugin, executable: CommandLine.arguments[0]) }
         let program = command[0].contains("/") ? command[0] : (Tools.which(command[0]) ?? command[0])

@@ -52,6 +52,7 @@ struct RecordVM: ParsableCommand {
     }
 
     func run() throws {
+        if let stats { try OutputGuard.refuse(stats, option: "--stats", samePoolAs: pool) }
         removeStaleRAMFiles()
         let qemu = try cliTool { try Tools.require("qemu-system-x86_64", package: "qemu-system-x86") }
         for (what, path) in [("kernel", kernel), ("initramfs", initrd)] {

@@ -70,6 +70,7 @@ struct Restore: ParsableCommand {
     @Flag(help: "Replace an existing output file.") var force = false
 
     func run() throws {
+        try OutputGuard.refuse(out, option: "--out", samePoolAs: pool)
         let (_, memory) = try openGuestMemory(pool, volume.value)
         let epoch = try at.resolve(memory.epochs, volume: volume.value)
         var r: Range<UInt64>?

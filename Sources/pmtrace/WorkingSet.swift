@@ -39,6 +39,7 @@ struct WorkingSet: ParsableCommand {
     struct Row { var start: UInt64; var accesses: UInt64 = 0; var pages = Set<UInt64>(); var loads: UInt64 = 0; var stores: UInt64 = 0 }
 
     func run() throws {
+        if let svg { try OutputGuard.refuse(svg, option: "--svg", samePoolAs: pool) }
         let w = try Self.parseWindow(window)
         let p = try openPool(pool, writable: false)
         let reader = try p.store.openReader(volumeBytes: volume.bytes)

@@ -1,0 +1,30 @@
+import Foundation
+
+/// Output paths a command must not write: the pool it reads or writes (a
+/// careless `--out` or `--backup` naming the pool would replace the region
+/// with the output), checked by device and inode, so another name for the
+/// same file (a hard link, `./pool`, a symlink) is caught too.
+enum OutputGuard {
+    /// Throws a usage error (exit 2) when `output` names the same file as the
+    /// pool argument `pool` (`<path>[@<offset>]`). Nothing is opened for
+    /// writing before this check; a missing output is fine.
+    static func refuse(_ output: String, option: String, samePoolAs pool: String) throws {
+        guard output != "-" else { return }
+        let poolPath = (try? RegionPath(pool).path) ?? pool
+        var o = stat(), p = stat()
+        guard stat(output, &o) == 0, stat(poolPath, &p) == 0 else { return }
+        if o.st_dev == p.st_dev && o.st_ino == p.st_ino {
+            throw CLIError("\(option) \(output) is the pool being read (\(poolPath)): writing it would destroy the region; choose another file")
+        }
+    }
+
+    /// Throws a usage error when `path` exists: for outputs that are never
+    /// replaced (the repair backup, which would otherwise truncate whatever
+    /// the user named by mistake).
+    static func refuseExisting(_ path: String, option: String) throws {
+        var s = stat()
+        if lstat(path, &s) == 0 {
+            throw CLIError("\(option) \(path) already exists: the backup is a new file (remove it or choose another name)")
+        }
+    }
+}

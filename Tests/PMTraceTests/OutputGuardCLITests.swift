@@ -1,0 +1,42 @@
+import Foundation
+import Testing
+
+/// Adversary s23 (F-out-is-pool): an output option naming the pool replaced the
+/// region with the output (`fsck --repair --backup <pool>` left a 22-byte file
+/// and said "clean"; `export --out <pool>` made it a SQLite file). Every output
+/// option now refuses the pool, under any name, before anything is written.
+@Suite struct OutputGuardCLITests {
+    @Test func everyOutputOptionRefusesThePoolItself() throws {
+        let pool = scratchPath("guard") + ".svg"  // heatmap takes only .svg or .png outputs
+        let link = pool + ".link.svg"
+        defer { unlink(pool); unlink(link) }
+        _ = try writtenPool(pool, volume: "v", bytes: 100_000)
+        #expect(link.withCString { l in pool.withCString { symlink($0, l) } } == 0)
+        let before = try Data(contentsOf: URL(fileURLWithPath: pool))
+        for name in [pool, link, pool + "@0"] {
+            let target = name.hasSuffix("@0") ? pool : name
+            for args in [["fsck", name, "--repair", "--backup", target],
+                         ["export", name, "v", "--format", "csv", "--out", target],
+                         ["export", name, "v", "--format", "sqlite", "--out", target],
+                         ["heatmap", name, "v", "--out", target],
+                         ["working-set", name, "v", "--window", "1M", "--svg", target],
+                         ["restore", name, "v", "--at", "last", "--out", target, "--force"]] {
+                let r = try pmtrace(args)
+                #expect(r.status == 2 && r.stderr.contains("is the pool being read"), "\(args): \(r.status) \(r.stderr)")
+            }
+        }
+        let after = try Data(contentsOf: URL(fileURLWithPath: pool))
+        let unchanged = after == before
+        #expect(unchanged)
+    }
+
+    @Test func theRepairBackupIsANewFile() throws {
+        let pool = scratchPath("guard-backup"), existing = scratchPath("existing")
+        defer { unlink(pool); unlink(existing) }
+        _ = try writtenPool(pool, volume: "v", bytes: 10_000)
+        try Data("a user's file".utf8).write(to: URL(fileURLWithPath: existing))
+        let r = try pmtrace(["fsck", pool, "--repair", "--backup", existing])
+        #expect(r.status == 2 && r.stderr.contains("already exists"), "\(r.status) \(r.stderr)")
+        #expect(try String(contentsOfFile: existing, encoding: .utf8) == "a user's file")
+    }
+}
