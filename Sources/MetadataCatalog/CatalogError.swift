@@ -14,6 +14,9 @@ public enum CatalogError: Error, CustomStringConvertible, Sendable {
     case tableNotFound(app: String, buildID: String?)
     /// The stored table in `volume` fails its checks; lookups in it are refused.
     case damagedTable(volume: String, reason: String)
+    /// A process-map record in `volume` (the catalog's `.maps`) fails its
+    /// checks; `reason` names the record (lane, sequence) and the field.
+    case damagedMaps(volume: String, reason: String)
     /// The maps of process `pid` could not be read (no such process, no permission).
     case noMaps(pid: UInt32, reason: String)
     /// No maps were ever imported for this address space; `known` lists the ones that exist.
@@ -31,6 +34,7 @@ public enum CatalogError: Error, CustomStringConvertible, Sendable {
         case .tableNotFound(let app, let buildID):
             return "no symbol table for app '\(app)'" + (buildID.map { " with build-id \($0)" } ?? "") + " (see `pmtrace symbols list`)"
         case .damagedTable(let volume, let reason): return "symbol table volume '\(volume)' is damaged: \(reason)"
+        case .damagedMaps(let volume, let reason): return "process-map volume '\(volume)' is damaged: \(reason)"
         case .noMaps(let pid, let reason): return "process \(pid): \(reason)"
         case .unknownAddressSpace(let name, let known):
             return "unknown address space '\(name)'; " + (known.isEmpty ? "no process maps have been imported (see `pmtrace maps import`)"

@@ -84,20 +84,27 @@ extension MetadataCatalog {
         return result
     }
 
-    /// Every recorded mapping, oldest first.
+    /// Every recorded mapping, oldest first. Throws `damagedMaps` naming the
+    /// record (lane, sequence) whose payload fails its checks.
     public func processMaps() throws -> [ProcessMapEntry] {
         guard (try? store.volume(named: Self.mapsVolume)) != nil else { return [] }
         let reader = try wrap { () throws(TraceError) in try store.openReader(volume: Self.mapsVolume) }
         var out: [ProcessMapEntry] = []
         while let r = try wrap({ () throws(TraceError) in try reader.next() }) {
             guard r.kind == .processMap else { continue }
-            out.append(try withJoined(r) { try ProcessMapEntry.decode($0) })
+            do {
+                out.append(try withJoined(r) { try ProcessMapEntry.decode($0) })
+            } catch {
+                throw CatalogError.damagedMaps(volume: Self.mapsVolume, reason: "record at lane \(r.lane), sequence \(r.sequence): \(error)")
+            }
         }
         return out
     }
 
     /// Symbolizes runtime addresses of one address space at one time, through
     /// the recorded maps. Build once, query many times (O(log mappings) each).
+    /// An image with no imported table resolves to its mapping only; a stored
+    /// table that fails its checks throws `damagedTable` (as `table(app:)`).
     public func symbolizer(addressSpace: String, at time: UInt64 = .max) throws -> AddressSpaceSymbolizer {
         let every = try processMaps()
         let all = every.filter { String(decoding: $0.addressSpace, as: UTF8.self) == addressSpace }
@@ -114,7 +121,11 @@ extension MetadataCatalog {
         for e in all where e.validFrom == when {
             let app = String(decoding: e.app, as: UTF8.self)
             let id = e.buildID.isEmpty ? "no-build-id" : Self.hex(e.buildID)
-            mappings.append((e, try? table(app: app, buildID: id)))
+            // An image without an imported table has no symbols; a damaged table is
+            // refused, as `symbolize --app` refuses it (never "??" in silence).
+            let table: SymbolTable?
+            do { table = try self.table(app: app, buildID: id) } catch CatalogError.tableNotFound { table = nil }
+            mappings.append((e, table))
         }
         return AddressSpaceSymbolizer(mappings: mappings.sorted { $0.0.start < $1.0.start })
     }

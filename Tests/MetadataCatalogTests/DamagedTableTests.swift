@@ -10,11 +10,11 @@ import TraceVolume
 /// Writes a table volume the way a (buggy) second implementation might: the
 /// records are CRC-valid, only their contents are wrong, so the store's own
 /// checks pass and only the catalog can tell.
-func writeTable(_ catalog: MetadataCatalog, app: String, chunks: [[UInt8]], chunkCount: UInt32? = nil) throws {
+func writeTable(_ catalog: MetadataCatalog, app: String, chunks: [[UInt8]], chunkCount: UInt32? = nil, buildID: [UInt8] = [0xAB]) throws {
     let store = catalog.store
     let info = SymbolTableInfo(elfType: 3, machine: 62, symbolCount: 1, importTime: 1, linkBase: 0,
-                               chunkCount: chunkCount ?? UInt32(chunks.count), app: Array(app.utf8), buildID: [0xAB], path: Array("/x".utf8))
-    let name = MetadataCatalog.volumeName(app: app, buildID: [0xAB])
+                               chunkCount: chunkCount ?? UInt32(chunks.count), app: Array(app.utf8), buildID: buildID, path: Array("/x".utf8))
+    let name = MetadataCatalog.volumeName(app: app, buildID: buildID)
     _ = try store.createVolume(nameBytes: Array(name.utf8), lanes: 1, ring: false, allowReserved: true)
     let w = try store.openWriter(volume: name)
     var bytes: [UInt8] = []
