@@ -30,8 +30,9 @@ public struct GuestEpochs: Sendable {
     /// The lane holding the images and checkpoints.
     public var machineLane: Int
 
-    /// Indexes `volume`. Throws when a record is damaged or no lane holds a
-    /// checkpoint record (not a `record-vm` volume).
+    /// Indexes `volume`. Throws when a record is damaged, a checkpoint's
+    /// epoch is not its place among the lane's checkpoints (0, 1, 2, …), or no
+    /// lane holds a checkpoint record (not a `record-vm` volume).
     public init(store: TraceStore, volume: String) throws {
         let info = try store.openReader(volume: volume).info
         var machine: Int?
@@ -53,6 +54,12 @@ public struct GuestEpochs: Sendable {
                     }
                     machine = lane
                     let c = try r.decodePayload { p throws(FormatError) in try Checkpoint.decode(p) }
+                    // Epochs number the lane's checkpoints 0, 1, 2, … (FORMAT.md §8.10):
+                    // `checkpoints`, `restore --at` and `diff` all use that number.
+                    guard c.epoch == UInt64(epochs.count) else {
+                        throw GuestEpochsError("damaged recording: the checkpoint record at lane \(lane), sequence \(r.sequence) of '\(volume)' "
+                                               + "says epoch \(c.epoch), but it is the lane's checkpoint \(epochs.count) (epochs count 0, 1, 2, …)")
+                    }
                     epochs.append(Epoch(checkpoint: c, time: r.timestamp, images: pending, pmlPages: []))
                     pending = []
                 case .pmlBatch:

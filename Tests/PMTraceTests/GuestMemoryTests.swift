@@ -163,4 +163,27 @@ import TraceVolume
         w.close()
         #expect(throws: FormatError.self) { _ = try GuestEpochs(store: pool.store, volume: "bad") }
     }
+
+    /// Adversary s23 (F-ckpt-epoch): checkpoints whose epoch fields are not
+    /// 0, 1, 2, … in lane order (0, 2, 1; 5, 1, 2; 0, 1, 2^64 − 1) were listed
+    /// by their field but restored and diffed by position, so `restore --at 2`
+    /// built the state of the checkpoint listed as epoch 1. Now such a
+    /// recording is refused, naming the record.
+    @Test(arguments: [[0, 2, 1], [5, 1, 2], [0, 1, UInt64.max]] as [[UInt64]])
+    func checkpointsOutOfOrderAreADamagedRecording(_ fields: [UInt64]) throws {
+        let pool = try MemoryPool.inMemory(size: 8 << 20, parameters: FormatParameters(segmentSize: 64 << 10, volumeSlots: 8, maxLanesPerVolume: 4))
+        _ = try pool.store.createVolume(named: "g", lanes: 1)
+        let w = try pool.store.openWriter(volume: "g", lane: 0)
+        for (i, e) in fields.enumerated() {
+            try w.append(bytes: Self.image(0x1000, fill: UInt8(i + 1)), kind: .pageImage, timestamp: UInt64(2 * i + 1))
+            try w.append(bytes: Self.checkpoint(e, ram: 16 * 4096, flags: i == 0 ? .base : []), kind: .checkpoint, timestamp: UInt64(2 * i + 2))
+        }
+        w.close()
+        let wrong = fields.enumerated().first { UInt64($0.offset) != $0.element }!
+        #expect { _ = try GuestEpochs(store: pool.store, volume: "g") } throws: { e in
+            let text = "\(e)"
+            return e is GuestEpochsError && text.contains("damaged recording") && text.contains("says epoch \(wrong.element)")
+                && text.contains("checkpoint \(wrong.offset)")
+        }
+    }
 }
