@@ -63,10 +63,14 @@ struct Fsck: ParsableCommand {
         let mode: RepairMode
         if !repair { mode = .none } else if dryRun { mode = .dryRun } else if let backup {
             // Each range is on disk (fsync) before repair overwrites it: a crash mid-repair keeps the backup.
-            guard FileManager.default.createFile(atPath: backup, contents: Data("PMTRACE-FSCK-BACKUP 1\n".utf8)),
-                  let file = FileHandle(forWritingAtPath: backup)
-            else { throw CLIError("\(backup): cannot create the repair backup file") }
-            file.seekToEndOfFile()
+            // A new file (O_EXCL), written in place: never a rename over whatever the
+            // path names (a device, a FIFO, the pool; adversary s23 A1, A2).
+            let fd = open(backup, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0o644)
+            guard fd >= 0 else { throw CLIError("\(backup): cannot create the repair backup file: \(String(cString: strerror(errno)))") }
+            let file = FileHandle(fileDescriptor: fd, closeOnDealloc: true)
+            do { try file.write(contentsOf: Data("PMTRACE-FSCK-BACKUP 1\n".utf8)); try file.synchronize() } catch {
+                throw CLIError("\(backup): cannot write the repair backup file: \(error)")
+            }
             mode = .apply(backup: { offset, old in
                 var entry = Data()
                 var header = offset.littleEndian, length = UInt64(old.count).littleEndian

@@ -27,4 +27,14 @@ enum OutputGuard {
             throw CLIError("\(option) \(path) already exists: the backup is a new file (remove it or choose another name)")
         }
     }
+
+    /// Throws a usage error when `path` exists and is not a regular file (a
+    /// device, FIFO, directory or socket), for outputs that replace the file.
+    static func refuseNonRegular(_ path: String, option: String, purpose: String) throws {
+        var s = stat()
+        guard lstat(path, &s) == 0 else { return }
+        if (s.st_mode & S_IFMT) != S_IFREG {
+            throw CLIError("\(option) \(path) exists and is not a regular file (\(purpose)); refusing to replace it")
+        }
+    }
 }

@@ -17,6 +17,9 @@ struct SQLiteExport {
 
         init(path: String) throws {
             self.path = path
+            // Replace a regular file only: unlinking a device or FIFO named by
+            // mistake would swap it for a database file (adversary s23 A1).
+            try OutputGuard.refuseNonRegular(path, option: "--out", purpose: "a SQLite database is a regular file")
             unlink(path)
             let rc = sqlite3_open_v2(path, &handle, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nil)
             guard rc == SQLITE_OK else {

@@ -39,4 +39,26 @@ import Testing
         #expect(r.status == 2 && r.stderr.contains("already exists"), "\(r.status) \(r.stderr)")
         #expect(try String(contentsOfFile: existing, encoding: .utf8) == "a user's file")
     }
+
+    /// Adversary s23 A1: `fsck --repair --backup /dev/full` (a rename over the
+    /// path) and `export --format sqlite --out <FIFO>` (an unlink first)
+    /// replaced a device node and a FIFO with regular files. A FIFO stands in
+    /// for the device here; both commands now refuse it and leave it a FIFO.
+    @Test func outputsNeverReplaceAFIFO() throws {
+        let pool = scratchPath("guard-fifo"), fifo = scratchPath("fifo")
+        defer { unlink(pool); unlink(fifo) }
+        _ = try writtenPool(pool, volume: "v", bytes: 10_000)
+        #expect(mkfifo(fifo, 0o600) == 0)
+        // Damage copy B so that repair has something to back up.
+        let fd = open(pool, O_RDWR)
+        var junk: UInt8 = 0xEE
+        _ = pwrite(fd, &junk, 1, 4096 + 40)
+        close(fd)
+        for args in [["fsck", pool, "--repair", "--backup", fifo], ["export", pool, "v", "--format", "sqlite", "--out", fifo]] {
+            let r = try pmtrace(args)
+            #expect(r.status == 2, "\(args): \(r.status) \(r.stderr)")
+            var s = stat()
+            #expect(lstat(fifo, &s) == 0 && (s.st_mode & S_IFMT) == S_IFIFO, "\(args)")
+        }
+    }
 }
