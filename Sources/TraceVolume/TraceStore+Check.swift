@@ -405,7 +405,13 @@ extension TraceStore {
                            + "a writer was using this segment during the check (the lane changed meanwhile)")
                 continue
             }
-            if media.holdsRecords(segment) {
+            if media.holdsRecords(segment) && lane >= volume.lanes {
+                // No reader looks at a lane the volume does not have (adversary s23 A9:
+                // this used to promise that --skip-damaged returns them).
+                report.add(.warning, "segment \(segment)",
+                           "holds records of volume '\(volume.name)' lane \(h.header.lane) (chain sequence \(h.header.sequence)), but the "
+                           + "volume has \(volume.lanes) lane(s), so no reader reaches them (the volume's lane count may be damaged): kept out of reuse")
+            } else if media.holdsRecords(segment) {
                 report.add(.warning, "segment \(segment)",
                            "holds records of volume '\(volume.name)' lane \(h.header.lane) (chain sequence \(h.header.sequence)) but no chain "
                            + "reaches it: kept out of reuse; `read --skip-damaged` returns them")
