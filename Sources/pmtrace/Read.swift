@@ -69,7 +69,7 @@ struct Read: ParsableCommand {
 
     @Argument(help: "Pool file or device.") var pool: String
     @Argument(help: "Volume name (the escaped form `list` prints is accepted).", completion: VolumeCompletion.kind, transform: VolumeName.existing) var volume: VolumeName
-    @Flag(help: "Also return the CRC-valid records found past each lane's last commit (the trace up to a crash), marked as salvaged.") var salvage = false
+    @Flag(help: "Also return the CRC-valid records found past each lane's last commit (the trace up to a crash); standard error names them per lane (sequences, bytes) and the exit status is then 1.") var salvage = false
     @Flag(help: "Continue past damaged records and chains (rebuilding a lane from its segment headers), reporting each skip.") var skipDamaged = false
 
     func run() throws {
@@ -81,6 +81,8 @@ struct Read: ParsableCommand {
         var total: UInt64 = 0
         var blobs = 0
         var others: [String: Int] = [:]
+        var salvaged = SalvagedRecords()
+        defer { salvaged.report() }
         do {
             while let r = try reader.next() {
                 guard r.kind == .blob else { others[r.kind.name, default: 0] += 1; continue }
@@ -91,6 +93,7 @@ struct Read: ParsableCommand {
                     do { try out.write(bytes) } catch { failure = error }
                 }
                 if let failure { throw failure }
+                if r.salvaged { salvaged.add(lane: r.lane, sequence: r.sequence, bytes: r.length) }
                 total += UInt64(r.length)
                 progress.update(bytes: total)
             }
@@ -107,7 +110,26 @@ struct Read: ParsableCommand {
             throw CLIError("'\(volume)' holds no blob records to read (it holds \(held)); "
                            + "see `pmtrace dump --accesses`, `pmtrace export` or `pmtrace stats`", status: ExitStatus.refused)
         }
-        if !reader.skipped.isEmpty { throw ExitCode(ExitStatus.refused) }
+        if !reader.skipped.isEmpty || !salvaged.lanes.isEmpty { throw ExitCode(ExitStatus.refused) }
+    }
+}
+
+/// The records `read --salvage` handed out from past a lane's commit point,
+/// per lane, for one warning line each: the output bytes carry no mark, so
+/// standard error says which records they were (and the exit status is 1).
+struct SalvagedRecords {
+    var lanes: [Int: (first: UInt64, last: UInt64, count: Int, bytes: Int)] = [:]
+
+    mutating func add(lane: Int, sequence: UInt64, bytes: Int) {
+        let old = lanes[lane] ?? (first: sequence, last: sequence, count: 0, bytes: 0)
+        lanes[lane] = (min(old.first, sequence), max(old.last, sequence), old.count + 1, old.bytes + bytes)
+    }
+
+    func report() {
+        for (lane, s) in lanes.sorted(by: { $0.key < $1.key }) {
+            let which = s.count == 1 ? "record sequence \(s.first)" : "\(s.count) records, sequences \(s.first) … \(s.last)"
+            standardErrorWrite(Data("pmtrace: warning: lane \(lane): \(which) (\(s.bytes) bytes) came from past the lane's last commit (salvaged, never committed)\n".utf8))
+        }
     }
 }
 
