@@ -40,7 +40,10 @@ int pmt_attach(const pmt_region *region, int writable, const pmt_options *option
 void pmt_detach(pmt_store *store);
 
 /* Hosted builds only (libPMTraceC.so): maps a pool file or device through
- * libpmem2 and attaches it. Writable opens take the file's writer lock. */
+ * libpmem2 and attaches it. Writable opens take the file's writer lock.
+ * `path` is a file name only: the CLI's `<path>@<offset>` form (a region
+ * inside a file) is not parsed here ("no such file"); map such a region
+ * yourself and pass it to pmt_attach. */
 int pmt_open(const char *path, int writable, uint64_t commit_interval, pmt_store **out);
 /* Hosted builds only: opens read-only like pmt_open(path, 0, 0, out), and a
  * pool file shorter than the region its superblock records (an interrupted
@@ -167,12 +170,14 @@ int pmt_reader_read_accesses(pmt_reader *reader, const pmt_access_columns *colum
  * decode alone, no per-access lane or timestamp store. */
 int pmt_reader_read_access_runs(pmt_reader *reader, const pmt_access_columns *columns, size_t capacity,
                                 pmt_access_run *runs, size_t run_capacity, size_t *n, size_t *n_runs);
-/* Releases the reader (the store stays attached). */
+/* Releases the reader (the store stays attached). The handle is then freed:
+ * passing it to any call again is undefined behaviour, as for free(). */
 void pmt_reader_close(pmt_reader *reader);
 
 /* The name of a result code ("PMT_E_FULL: region full"). Static storage. */
 const char *pmt_strerror(int code);
-/* Details of the last failure on this thread, or "" if none. */
+/* Details of the last failure on this thread, or "" if none (at most 1024
+ * bytes of text, then "…": a message quoting a huge argument is cut). */
 const char *pmt_last_error(void);
 
 /* The software version as PMT_VERSION_MAJOR*10000 + MINOR*100 + PATCH of

@@ -34,9 +34,24 @@ private let errorKey: pthread_key_t = {
     return key
 }()
 
+/// Longest text kept, in bytes: a message quoting a caller's argument (a
+/// volume name of a megabyte) is cut there and ends with "…".
+let lastErrorLimit = 1024
+
 func setLastError(_ message: String) {
+    var text = message
+    if message.utf8.count > lastErrorLimit {
+        var bytes = Array(message.utf8.prefix(lastErrorLimit))
+        // A character cut in half goes whole: back to its lead byte.
+        if let lead = bytes.lastIndex(where: { $0 & 0xC0 != 0x80 }) {
+            let b = bytes[lead]
+            let length = b < 0x80 ? 1 : b >= 0xF0 ? 4 : b >= 0xE0 ? 3 : 2
+            if bytes.count - lead < length { bytes.removeSubrange(lead...) }
+        }
+        text = String(decoding: bytes, as: UTF8.self) + "…"
+    }
     free(pthread_getspecific(errorKey))
-    pthread_setspecific(errorKey, strdup(message))
+    pthread_setspecific(errorKey, strdup(text))
 }
 
 func lastError() -> UnsafePointer<CChar> {

@@ -132,7 +132,7 @@ public func pmt_reader_next(_ reader: OpaquePointer?, _ out: UnsafeMutablePointe
 
 @_cdecl("pmt_access_count")
 public func pmt_access_count(_ record: UnsafePointer<pmt_record>?, _ count: UnsafeMutablePointer<UInt64>?) -> Int32 {
-    guard let record, let count, let p = payload(record.pointee) else { return fail(Int32(PMT_E_INVALID), "pmt_access_count: null argument") }
+    guard let record, let count, let p = payload(record.pointee) else { return fail(Int32(PMT_E_INVALID), "pmt_access_count: null argument, or a payload length above 2^63 - 1 (or nonzero with a null payload)") }
     do throws(FormatError) {
         count.pointee = UInt64(try AccessColumns.shape(kind: RecordKind(rawValue: record.pointee.kind), payload: p)?.count ?? 0)
         return Int32(PMT_OK)
@@ -145,7 +145,7 @@ public func pmt_access_count(_ record: UnsafePointer<pmt_record>?, _ count: Unsa
 public func pmt_decode_accesses(_ record: UnsafePointer<pmt_record>?, _ cols: UnsafePointer<pmt_access_columns>?, _ capacity: Int,
                                 _ n: UnsafeMutablePointer<Int>?) -> Int32 {
     guard let record, let cols, let n, capacity >= 0, let p = payload(record.pointee) else {
-        return fail(Int32(PMT_E_INVALID), "pmt_decode_accesses: null argument")
+        return fail(Int32(PMT_E_INVALID), "pmt_decode_accesses: null argument, capacity above 2^63 - 1, or a bad payload length")
     }
     let r = record.pointee
     let (status, count, _) = decode(kind: RecordKind(rawValue: r.kind), p, lane: r.lane, timestamp: r.timestamp, into: cols.pointee,
@@ -158,7 +158,7 @@ public func pmt_decode_accesses(_ record: UnsafePointer<pmt_record>?, _ cols: Un
 @_cdecl("pmt_reader_read_accesses")
 public func pmt_reader_read_accesses(_ reader: OpaquePointer?, _ cols: UnsafePointer<pmt_access_columns>?, _ capacity: Int,
                                      _ n: UnsafeMutablePointer<Int>?) -> Int32 {
-    guard let reader, let cols, let n, capacity >= 0 else { return fail(Int32(PMT_E_INVALID), "pmt_reader_read_accesses: null argument") }
+    guard let reader, let cols, let n, capacity >= 0 else { return fail(Int32(PMT_E_INVALID), "pmt_reader_read_accesses: null argument, or capacity above 2^63 - 1") }
     return readAccesses(readerFrom(reader), cols.pointee, capacity: capacity, runs: nil, runCapacity: 0, n: n, nRuns: nil,
                         function: "pmt_reader_read_accesses")
 }
@@ -168,7 +168,7 @@ public func pmt_reader_read_access_runs(_ reader: OpaquePointer?, _ cols: Unsafe
                                         _ runs: UnsafeMutablePointer<pmt_access_run>?, _ runCapacity: Int,
                                         _ n: UnsafeMutablePointer<Int>?, _ nRuns: UnsafeMutablePointer<Int>?) -> Int32 {
     guard let reader, let cols, let runs, let n, let nRuns, capacity >= 0, runCapacity >= 0 else {
-        return fail(Int32(PMT_E_INVALID), "pmt_reader_read_access_runs: null argument")
+        return fail(Int32(PMT_E_INVALID), "pmt_reader_read_access_runs: null argument, or a capacity above 2^63 - 1")
     }
     return readAccesses(readerFrom(reader), cols.pointee, capacity: capacity, runs: runs, runCapacity: runCapacity, n: n,
                         nRuns: nRuns, function: "pmt_reader_read_access_runs")

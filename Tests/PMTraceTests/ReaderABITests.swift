@@ -158,4 +158,24 @@ import TraceVolume
             #expect(pmt_reader_read_access_runs(reader, nil, 1, nil, 1, &n, &k) == Int32(PMT_E_INVALID))
         }
     }
+
+    /// Adversary s23 (A13): pmt_last_error() held a whole 1 MiB volume name
+    /// quoted by pmt_reader_open's error, and a capacity of SIZE_MAX was
+    /// called a "null argument".
+    @Test func errorTextsAreBoundedAndSayWhatIsWrong() throws {
+        let region = InMemoryRegion(size: 1 << 20)
+        var d = region.regionDescriptor()
+        #expect(pmt_format(&d, 65536, 4, 2) == Int32(PMT_OK))
+        var store: OpaquePointer?, reader: OpaquePointer?
+        #expect(pmt_attach(&d, 0, nil, &store) == Int32(PMT_OK))
+        defer { pmt_detach(store) }
+        let huge = String(repeating: "é", count: 1 << 19)  // 1 MiB of UTF-8
+        #expect(pmt_reader_open(store, huge, &reader) != Int32(PMT_OK))
+        let text = String(cString: pmt_last_error())
+        #expect(text.utf8.count <= 1024 + 3 && text.hasSuffix("é…"), "\(text.utf8.count) bytes")
+        var columns = pmt_access_columns()
+        var n = 0
+        #expect(pmt_reader_read_accesses(OpaquePointer(bitPattern: 8), &columns, -1, &n) == Int32(PMT_E_INVALID))
+        #expect(String(cString: pmt_last_error()).contains("capacity above 2^63 - 1"))
+    }
 }
