@@ -137,7 +137,9 @@ public func pmt_access_count(_ record: UnsafePointer<pmt_record>?, _ count: Unsa
         count.pointee = UInt64(try AccessColumns.shape(kind: RecordKind(rawValue: record.pointee.kind), payload: p)?.count ?? 0)
         return Int32(PMT_OK)
     } catch {
-        return fail(.damaged(error))
+        let status = fail(.damaged(error))
+        setLastError(String(cString: lastError()) + " (record at lane \(record.pointee.lane), sequence \(record.pointee.sequence))")
+        return status
     }
 }
 
@@ -152,6 +154,7 @@ public func pmt_decode_accesses(_ record: UnsafePointer<pmt_record>?, _ cols: Un
                                  at: 0, capacity: capacity)
     n.pointee = count
     if status == Int32(PMT_E_INVALID) { return fail(status, "pmt_decode_accesses: capacity \(capacity) below the batch's \(count) accesses") }
+    if status == Int32(PMT_E_DAMAGED) { setLastError(String(cString: lastError()) + " (record at lane \(r.lane), sequence \(r.sequence))") }
     return status
 }
 
@@ -205,7 +208,14 @@ func readAccesses(_ h: ReaderHandle, _ c: pmt_access_columns, capacity: Int, run
             n.pointee = count
             return fail(status, "\(function): capacity \(capacity) below a batch of \(count) accesses")
         }
-        guard status == Int32(PMT_OK) else { return status }
+        guard status == Int32(PMT_OK) else {
+            // Say where, as the CLI does (the decode knows only the payload).
+            if status == Int32(PMT_E_DAMAGED) {
+                setLastError(String(cString: lastError()) + " (record kind \(r.kind.rawValue) at lane \(r.lane), sequence \(r.sequence), "
+                             + "segment \(r.segment) offset \(r.offset))")
+            }
+            return status
+        }
         if let runs, count > 0 {
             // Safe: batches < runCapacity (checked above), the caller's array holds runCapacity runs.
             runs[batches] = pmt_access_run(timestamp: r.timestamp, lane: lane, count: UInt32(count), fields: fields, reserved: 0)

@@ -1,6 +1,7 @@
 import PMTraceABI
 import PMTraceTesting
 import Testing
+import TraceFormat
 import TraceVolume
 
 /// pmt_reader_read_access_runs against pmt_reader_read_accesses, in process
@@ -177,5 +178,27 @@ import TraceVolume
         var n = 0
         #expect(pmt_reader_read_accesses(OpaquePointer(bitPattern: 8), &columns, -1, &n) == Int32(PMT_E_INVALID))
         #expect(String(cString: pmt_last_error()).contains("capacity above 2^63 - 1"))
+    }
+
+    /// Adversary s23 (A12): a damaged access batch read through the C library
+    /// (and so the Python bridge) said what was wrong but not where; the CLI
+    /// names lane, sequence, segment and offset, and now the library does too.
+    @Test func aDamagedBatchIsNamedWithItsPlace() throws {
+        let region = InMemoryRegion(size: 1 << 20)
+        var d = region.regionDescriptor()
+        #expect(pmt_format(&d, 65536, 4, 2) == Int32(PMT_OK))
+        let pool = try MemoryPool.mount(memory: region, writable: true)
+        _ = try pool.store.createVolume(named: "r", lanes: 1)
+        let w = try pool.store.openWriter(volume: "r")
+        try w.append(bytes: [UInt8](repeating: 0xFF, count: 14), kind: .memoryAccessBatch)
+        w.close()
+        Self.withReader(region) { reader in
+            var buffer = Columns.empty(1 << 10)
+            var n = 0
+            let rc = buffer.withC(withLaneAndTime: true) { pmt_reader_read_accesses(reader, &$0, 1 << 10, &n) }
+            #expect(rc == Int32(PMT_E_DAMAGED))
+            let text = String(cString: pmt_last_error())
+            #expect(text.contains("lane 0, sequence 0, segment") && text.contains("offset"), "\(text)")
+        }
     }
 }
