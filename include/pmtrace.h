@@ -48,7 +48,7 @@ int pmt_open(const char *path, int writable, uint64_t commit_interval, pmt_store
 /* Hosted builds only: opens read-only like pmt_open(path, 0, 0, out), and a
  * pool file shorter than the region its superblock records (an interrupted
  * copy) as well, where pmt_open refuses it: the missing bytes read as zeros,
- * so readers return every record before the cut and then PMT_E_CORRUPT naming
+ * so readers return every record before the cut and then PMT_E_DAMAGED naming
  * what lay past it. Sets *file_bytes (the bytes the file holds from the
  * region's start) and *region_bytes; they are equal for a whole region. */
 int pmt_open_truncated(const char *path, pmt_store **out, uint64_t *file_bytes, uint64_t *region_bytes);

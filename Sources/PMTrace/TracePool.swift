@@ -166,8 +166,10 @@ public final class TracePool: @unchecked Sendable {
             guard case .truncated(_, _, let regionSize) = error, readingTruncated, !writable else { throw error }
             // Mount again over the file's bytes followed by zeros. If even that
             // does not mount, the truncation is what the user needs to hear.
-            guard let extended = try? PMemMapping.openZeroExtended(path: path, offset: offset, size: regionSize),
-                  let pool = try? TracePool(path: path, mapping: extended, writable: false, options: options) else { throw error }
+            var cut = options
+            guard let extended = try? PMemMapping.openZeroExtended(path: path, offset: offset, size: regionSize) else { throw error }
+            cut.readableBytes = extended.zeroExtendedFrom
+            guard let pool = try? TracePool(path: path, mapping: extended, writable: false, options: cut) else { throw error }
             return pool
         }
     }

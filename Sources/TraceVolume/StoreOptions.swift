@@ -37,6 +37,13 @@ public struct StoreOptions: Sendable {
     /// one (the default; FORMAT.md §10.5). False walks every segment header,
     /// as for regions formatted before 1.3 (tests compare the two).
     public var usesSegmentSummary = true
+    /// For a region mapped from a file cut short (the missing bytes read as
+    /// zeros, `TracePool.open(readingTruncated:)`): how many bytes of the
+    /// region the file holds; nil (the default) for a whole region. Mount
+    /// then reports a lane whose commit word lies past it as damaged (its
+    /// zeros would read as an empty lane) and volume-table slots past it as
+    /// unknown, instead of as empty.
+    public var readableBytes: UInt64?
     /// DRAM bytes per writer for staging small records (≤ 1 KiB) that are
     /// written as one record group (FORMAT.md §7.1): one header and one
     /// checksum for many records. 0 (or less than 2 KiB) turns grouping off;

@@ -82,6 +82,15 @@ public final class TraceStore: @unchecked Sendable {
         for slot in 0..<Int(sb.volumeSlotCount) {
             slots.append(readSlot(slot))
         }
+        if let readable = options.readableBytes {
+            // The file ends inside the volume table: slots past the end read as
+            // empty, but what they held is unknown.
+            if let first = (0..<Int(sb.volumeSlotCount)).first(where: { sb.volumeSlotOffset($0) + UInt64(Layout.volumeSlotSize) > readable }) {
+                let available = readable > sb.volumeSlotOffset(first) ? Int(readable - sb.volumeSlotOffset(first)) : 0
+                mountWarnings.append(.damaged(.truncated(.volumeEntry(slot: first, copy: 0), needed: Layout.volumeSlotSize, available: available)))
+                mountNotes.append("the file ends at byte \(readable), inside the volume table: slots \(first) … \(sb.volumeSlotCount - 1) are unknown")
+            }
+        }
         for slot in slots.indices where slots[slot].isLive {
             rebuildChains(slot)
         }
@@ -289,6 +298,16 @@ public final class TraceStore: @unchecked Sendable {
     func rebuildChains(_ slot: Int) {
         let entry = slots[slot].entry!
         for lane in 0..<Int(entry.laneCount) {
+            let wordAt = superblock.laneWordOffset(slot: slot, lane: lane)
+            if let readable = options.readableBytes, wordAt + 8 > readable {
+                // The file ends before this lane's commit word: its zeros would
+                // read as an empty lane. The lane is damaged instead (readers with
+                // skipDamaged rebuild it from the segment headers in the file).
+                let damage = FormatError.truncated(.laneWord(slot: slot, lane: lane), needed: 8, available: readable > wordAt ? Int(readable - wordAt) : 0)
+                slots[slot].laneDamage[lane] = damage
+                mountWarnings.append(.laneDamaged(volume: slots[slot].name, lane: lane, damage))
+                continue
+            }
             let walk = mountWalk(slot: slot, lane: lane, uid: entry.uid, ring: entry.flags.contains(.ring))
             var chain = walk.segments
             var damage = walk.damage

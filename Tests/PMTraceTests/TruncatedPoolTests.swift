@@ -54,4 +54,24 @@ import Testing
         }
         #expect(try Data(contentsOf: URL(fileURLWithPath: pool)) == before)
     }
+
+    /// Adversary s23 (A7): a file cut before the lane table (the first ~4.7 MiB
+    /// at the default geometry) read every lane as empty: its commit words
+    /// were zeros. Now such a lane is damaged, named as cut off, and the
+    /// volume-table slots past the cut are named as unknown.
+    @Test func aCutInsideTheMetadataNamesTheLanesItTook() throws {
+        let (pool, _, _) = try pool()
+        defer { unlink(pool) }
+        let image = try Data(contentsOf: URL(fileURLWithPath: pool))
+        let laneTable = image.withUnsafeBytes { Int($0.loadUnaligned(fromByteOffset: 72, as: UInt64.self)) }
+        // Volume slot 0 ('v') stays; slots from 8 on and the lane table are cut off.
+        #expect(truncate(pool, off_t(8192 + 8 * 512)) == 0)
+        let read = try pmtrace(["read", pool, "v"])
+        #expect(read.status == 1 && read.stdout.isEmpty, "\(read.status)")
+        #expect(read.stderr.contains("volume 'v' lane 0 is damaged: commit word of slot 0 lane 0: truncated (needs 8 bytes, 0 available)"),
+                "\(read.stderr)")
+        let list = try pmtrace(["list", pool])
+        #expect(list.status == 1 && list.stderr.contains("volume table slot 8 copy A: truncated"), "\(list.out)\n\(list.stderr)")
+        #expect(laneTable > 8192 + 8 * 512)
+    }
 }
