@@ -11,8 +11,13 @@ import TraceVolume
 /// one-pass verified copy-out (`read(into:)`), each from the same cache
 /// state: 64 MiB of other stores first (the source is in memory, not cache)
 /// and the output buffer written just before (resident, like the sweep's).
+/// Two anchors without a reader run in the same rotation: memcpy and the
+/// one-pass CRC copy (`pmt_crc32c_copy`) over the records' own payload
+/// addresses in the mapping (every fragment, found before the timing): they
+/// separate what the layout and the copy loop cost from what the reader adds.
 /// Prints each variant's median and the ratios. `only` (direct | lent |
-/// copy) times one variant alone, for `perf record`.
+/// copy | memcpy-at-records | crc-copy-at-records) times one variant alone,
+/// for `perf record`.
 func profileBulkRead(block: Int, repetitions: Int, only: String?) throws {
     if getenv("PMEM2_FORCE_GRANULARITY") == nil { setenv("PMEM2_FORCE_GRANULARITY", "CACHE_LINE", 1) }
     let total = 16 << 20
@@ -37,11 +42,18 @@ func profileBulkRead(block: Int, repetitions: Int, only: String?) throws {
     defer { out.deallocate() }
     let evict = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 20, alignment: 4096)
     defer { evict.deallocate() }
-    let names = ["direct", "lent", "copy"]
-    var samples: [[Double]] = [[], [], []]
+    // The payload pieces in the mapping (every fragment), for the two anchors without a reader.
+    var pieces: [(UnsafeRawPointer, Int)] = []
+    _ = try pool.store.openLaneReader(volume: "p", lane: 0).forEachRecord { (r: borrowing BorrowedRecord) -> Bool in
+        r.forEachFragment { f in pieces.append((f.baseAddress!, f.count)) }
+        return true
+    }
+    let names = ["direct", "lent", "copy", "memcpy-at-records", "crc-copy-at-records"]
+    var samples: [[Double]] = [[], [], [], [], []]
+    let copyOut = TracePool.copyOutWithChecksum
     for rep in 0..<(repetitions + 1) {
-        for k in 0..<3 {
-            let v = (k + rep) % 3
+        for k in 0..<5 {
+            let v = (k + rep) % 5
             if let only, names[v] != only { continue }
             memset(evict.baseAddress!, Int32(truncatingIfNeeded: rep &+ k), evict.count)
             memset(out.baseAddress!, 0, total)
@@ -60,6 +72,11 @@ func profileBulkRead(block: Int, repetitions: Int, only: String?) throws {
                     }
                     return true
                 }
+            case 3:
+                for (p, n) in pieces { (out.baseAddress! + got).copyMemory(from: p, byteCount: n); got += n }
+            case 4:
+                var sum: UInt32 = 0
+                for (p, n) in pieces { _ = copyOut(&sum, out.baseAddress! + got, p, n); got += n }
             default:
                 let reader = try pool.store.openLaneReader(volume: "p", lane: 0)
                 while let r = try reader.read(into: UnsafeMutableRawBufferPointer(start: out.baseAddress! + got, count: total - got)) { got += r.length }
@@ -75,5 +92,6 @@ func profileBulkRead(block: Int, repetitions: Int, only: String?) throws {
     let m = samples.map(median)
     var line = "block \(block): median of \(repetitions), ms: direct \(fmt(m[0] * 1000, 2)), lent \(fmt(m[1] * 1000, 2)), copy-out \(fmt(m[2] * 1000, 2))"
     if only == nil { line += "; verified ÷ direct: lent \(fmt(m[0] / m[1])), copy-out \(fmt(m[0] / m[2]))" }
+    line += "\n  anchors without a reader, at the records' payload addresses: memcpy \(fmt(m[3] * 1000, 2)) ms, one-pass CRC copy \(fmt(m[4] * 1000, 2)) ms"
     print(line)
 }

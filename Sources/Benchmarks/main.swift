@@ -22,9 +22,10 @@ if arguments.count == 5 && arguments[1] == "_transfer-producer" {
 } else if arguments.count == 3 && arguments[1] == "_profile-stream" {
     // For profilers: the group stream alone, without the writer (see profileStream).
     do { try profileStream(size: Int(arguments[2])!) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
-} else if arguments.count == 4 && arguments[1] == "_profile-read" {
-    // For profilers: the verified read of <size>-byte records, <total> bytes.
-    do { try profileRead(size: Int(arguments[2])!, total: Int(arguments[3])!) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
+} else if (4...5).contains(arguments.count) && arguments[1] == "_profile-read" {
+    // For profilers: the verified read of <size>-byte records, <total> bytes
+    // (`batch` as a last argument: only the batch copy-out rows, 40 times each).
+    do { try profileRead(size: Int(arguments[2])!, total: Int(arguments[3])!, onlyBatch: arguments.count == 5 && arguments[4] == "batch") } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
 } else if (3...5).contains(arguments.count) && arguments[1] == "_profile-bulk-read" {
     // For profilers: the sweep's large verified reads of <block>-byte records (see profileBulkRead).
     do {

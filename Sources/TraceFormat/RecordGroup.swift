@@ -136,13 +136,31 @@ public enum RecordGroup {
         var ok = n % 8 == 0 && group.timestamp <= UInt64.max - UInt64(UInt32.max) && group.sequence <= UInt64.max - UInt64(n / 8)
         var sum = state
         var done = 0
-        var at = 0
-        var count = 0
-        var badKind = false
+        var walk = MemberWalk()
         while done < n {
             let chunk = min(scanChunk, n &- done)  // done < n: no overflow
             sum = crc(sum, p + done, chunk)
             done &+= chunk
+            walk.advance(p, through: done, payloadCount: n, ok: &ok)
+        }
+        return (sum, ok && walk.at == n && !walk.badKind ? walk.count : nil)
+    }
+
+    /// `checksumAndCount`'s walk over the member headers of a group payload,
+    /// resumable chunk by chunk: where the next header is, how many were
+    /// walked, the last one's offset, and whether a kind was refused.
+    struct MemberWalk {
+        var at = 0
+        var count = 0
+        var last = 0
+        var badKind = false
+
+        /// Walks the member headers of the `n`-byte payload at `p` that lie
+        /// wholly before `done` (≤ n) with `validate`'s fast check (lengths and
+        /// kinds); clears `ok` at a length that does not fit. Reads nothing
+        /// outside `[p, p + done)`.
+        @inline(__always)
+        mutating func advance(_ p: UnsafeRawPointer, through done: Int, payloadCount n: Int, ok: inout Bool) {
             // Member headers that lie wholly in what was checksummed (at + 8 ≤ done ≤ n: in bounds).
             while ok && at <= done &- memberHeaderSize {
                 let word: UInt64 = p.loadLE(at)
@@ -152,6 +170,7 @@ public enum RecordGroup {
                 badKind = badKind || (kind == RecordKind.endOfSegment.rawValue) || (kind == RecordKind.recordGroup.rawValue)
                 // at + footprint ≤ n + 7 (length fits), far from overflow.
                 let step = memberFootprint(payloadLength: length)
+                last = at
                 at &+= step
                 count &+= 1
                 // Members of the same length as this one lie at a fixed stride: their
@@ -166,12 +185,12 @@ public enum RecordGroup {
                     guard Int(w & 0xFFFF) == length else { break }
                     let k = UInt16(truncatingIfNeeded: w >> 16)
                     badKind = badKind || (k == RecordKind.endOfSegment.rawValue) || (k == RecordKind.recordGroup.rawValue)
+                    last = at
                     at &+= step
                     count &+= 1
                 }
             }
         }
-        return (sum, ok && at == n && !badKind ? count : nil)
     }
 
     /// Decodes the member at `at` of a group payload that `validate` accepted.

@@ -32,33 +32,53 @@ extension LaneReader {
     ///   (the reader stays before it: retry with a larger buffer); otherwise
     ///   what `next()` throws.
     public func read(into buffer: UnsafeMutableRawBufferPointer) throws(TraceError) -> CopiedRecord? {
+        switch try copyNext(into: buffer, groups: false) {
+        case .record(let r)?: return r
+        case .group?, nil: return nil  // .group only when asked for (groups: true)
+        }
+    }
+
+    /// What `copyNext` copied out: a whole record, or (with `groups`) a whole
+    /// record group whose first member is `first` (`position.cursor!.copiedGroup`
+    /// says how many members it has; the cursor stands after the first).
+    enum CopyOutcome {
+        case record(CopiedRecord)
+        case group(first: Found)
+    }
+
+    /// `read(into:)`, and with `groups` also a whole record group copied and
+    /// checked in one pass when it fits `buffer` (`read(batchInto:)`).
+    func copyNext(into buffer: UnsafeMutableRawBufferPointer, groups: Bool) throws(TraceError) -> CopyOutcome? {
         if let p = pending {
             guard p.length <= buffer.count else { throw tooSmall(p.length) }
             pending = nil
-            return try copyOut(p, into: buffer)
+            return .record(try copyOut(p, into: buffer))
         }
         let copy = store.options.copyOutWithChecksum
         let base = buffer.baseAddress ?? UnsafeMutableRawPointer(bitPattern: 8)!
         defer { copySink = nil }
         while true {
-            let start = position
-            let startSalvaging = salvaging
-            copySink = (base, buffer.count, copy)
+            // Where to go back to when the record is left to next() or not whole yet:
+            // the position and what reading ahead changes (salvage state, last sequence
+            // and time, which a salvage read checks the next record against).
+            let start = (position, salvaging, lastSequence, lastTimestamp)
+            copySink = (base, buffer.count, copy, groups)
             guard let first = try nextFragment() else { return nil }
+            if position.cursor!.copiedGroup != nil { return .group(first: first) }
             if position.cursor!.delegated {
-                position = start
-                salvaging = startSalvaging
+                (position, salvaging, lastSequence, lastTimestamp) = start
                 copySink = nil
-                return try readViaView(into: buffer)
+                return try readViaView(into: buffer).map { .record($0) }
             }
             guard position.cursor!.copied else {
-                position = start
-                salvaging = startSalvaging
+                (position, salvaging, lastSequence, lastTimestamp) = start
                 throw tooSmall(first.fragment.length)
             }
             let flags = first.header.flags
             if flags.isEmpty {
-                return CopiedRecord(header: first.header, length: first.fragment.length, lane: lane, salvaged: first.salvaged)
+                // A ring followed with skipReclaimed skips what it handed out already and reports gaps, as next() does.
+                guard admits(first) else { continue }
+                return .record(CopiedRecord(header: first.header, length: first.fragment.length, lane: lane, salvaged: first.salvaged))
             }
             if flags.contains(.continuation) {  // tail of a record whose start was reclaimed, abandoned or lost
                 noteOrphan(first)
@@ -72,15 +92,15 @@ extension LaneReader {
             var last = first
             while last.header.flags.contains(.hasMore) {
                 let before = position
-                copySink = (base + filled, buffer.count - filled, copy)
+                copySink = (base + filled, buffer.count - filled, copy, false)
                 guard let f = try nextFragment() else {
                     if salvaged || salvaging {
                         // A salvaged record's later fragments are missing: hand out what is there, and say so.
+                        guard admits(first) else { return nil }
                         noteCutShort(first, fragments: 1 + fragmentsJoined, bytes: filled)
-                        return CopiedRecord(header: first.header, length: filled, lane: lane, salvaged: true)
+                        return .record(CopiedRecord(header: first.header, length: filled, lane: lane, salvaged: true))
                     }
-                    position = start
-                    salvaging = startSalvaging
+                    (position, salvaging, lastSequence, lastTimestamp) = start
                     return nil
                 }
                 // Fragments join by flags and sequence (FORMAT.md §7), as in `next()`.
@@ -96,14 +116,12 @@ extension LaneReader {
                 }
                 if position.cursor!.delegated {
                     // Only groups are delegated, and a later fragment is never one; kept as a safe fallback.
-                    position = start
-                    salvaging = startSalvaging
+                    (position, salvaging, lastSequence, lastTimestamp) = start
                     copySink = nil
-                    return try readViaView(into: buffer)
+                    return try readViaView(into: buffer).map { .record($0) }
                 }
                 guard position.cursor!.copied else {
-                    position = start
-                    salvaging = startSalvaging
+                    (position, salvaging, lastSequence, lastTimestamp) = start
                     throw tooSmall(filled + f.fragment.length)
                 }
                 filled += f.fragment.length
@@ -112,7 +130,8 @@ extension LaneReader {
                 last = f
             }
             if abandoned || last.header.flags.contains(.hasMore) { continue }
-            return CopiedRecord(header: first.header, length: filled, lane: lane, salvaged: salvaged)
+            guard admits(first) else { continue }
+            return .record(CopiedRecord(header: first.header, length: filled, lane: lane, salvaged: salvaged))
         }
     }
 

@@ -48,8 +48,10 @@ public final class LaneReader {
     /// The verified copy of the record group whose members `read(into:)` and
     /// the views' `copyVerified` are copying out (one checksum per group).
     let groupCache = VerifiedGroupCache()
-    /// Where `read(into:)` wants the next fragment's payload (nil: verify in place).
-    @exclusivity(unchecked) var copySink: (pointer: UnsafeMutableRawPointer, capacity: Int, copy: StoreOptions.CopyChecksumFunction?)?
+    /// Where `read(into:)` wants the next fragment's payload (nil: verify in
+    /// place), and whether a whole record group may be copied there
+    /// (`read(batchInto:)`).
+    @exclusivity(unchecked) var copySink: (pointer: UnsafeMutableRawPointer, capacity: Int, copy: StoreOptions.CopyChecksumFunction?, groups: Bool)?
     /// Reading past the tail's commit point (salvage).
     @exclusivity(unchecked) var salvaging = false
     @exclusivity(unchecked) var lastSequence: UInt64?
@@ -226,7 +228,9 @@ public final class LaneReader {
             }
             let step: RecordCursor.Step
             do throws(FormatError) {
-                if let s = copySink { step = try position.cursor!.next(copyingTo: s.pointer, capacity: s.capacity, copy: s.copy) }
+                if let s = copySink {
+                    step = try position.cursor!.next(copyingTo: s.pointer, capacity: s.capacity, copy: s.copy, groups: s.groups && !salvaging)
+                }
                 else { step = try position.cursor!.next() }
             } catch {
                 if salvaging {

@@ -29,6 +29,12 @@ struct RecordCursor {
     /// is then false although the payload may fit, and the caller copies it
     /// out from the reader's verified copy of the group instead.
     var delegated = false
+    /// Set by the last `next(copyingTo:capacity:copy:groups:)` that copied a
+    /// whole record group out (`groups`): its member count and the offset of
+    /// its last member's header in the copy. The copy passed the group's
+    /// checksum and member checks; the step returned its first member, and
+    /// the cursor stands before the second (the caller consumes the rest).
+    var copiedGroup: (count: Int, lastMember: Int)?
     /// A record that fails its checks at or after this offset is the end of a
     /// torn last commit (FORMAT.md §10.3), not damage: `.torn`. `Int.max`
     /// except in the tail segment of a 1.3 lane, up to its commit offset.
@@ -178,9 +184,15 @@ struct RecordCursor {
     /// 16 MiB record, whose last fragment always lies in the window of the
     /// tail segment, was checksummed in place, then copied and checksummed
     /// again (`_profile-bulk-read 16777216`: copy-out 0.30 × a direct read).
+    ///
+    /// With `groups`, a record group whose payload fits `capacity` is copied
+    /// whole to `sink` the same way (`RecordGroup.copyChecksumAndCount`: one
+    /// pass, the member headers checked in the copy) and `copiedGroup` says
+    /// so; other groups, and all without `groups`, are delegated as before.
     mutating func next(copyingTo sink: UnsafeMutableRawPointer, capacity: Int,
-                       copy: StoreOptions.CopyChecksumFunction?) throws(FormatError) -> Step {
+                       copy: StoreOptions.CopyChecksumFunction?, groups: Bool = false) throws(FormatError) -> Step {
         delegated = false
+        copiedGroup = nil
         // Group members take the in-place path (which knows them); the caller
         // then copies them through the reader's verified group copy.
         if inGroup {
@@ -189,7 +201,7 @@ struct RecordCursor {
             return try next()
         }
         do throws(FormatError) {
-            return try copyStep(to: sink, capacity: capacity, copy: copy)
+            return try copyStep(to: sink, capacity: capacity, copy: copy, groups: groups)
         } catch {
             guard !inGroup, offset >= tornFrom, offset < limit else { throw error }
             copied = false
@@ -199,7 +211,7 @@ struct RecordCursor {
     }
 
     private mutating func copyStep(to sink: UnsafeMutableRawPointer, capacity: Int,
-                                   copy: StoreOptions.CopyChecksumFunction?) throws(FormatError) -> Step {
+                                   copy: StoreOptions.CopyChecksumFunction?, groups: Bool) throws(FormatError) -> Step {
         guard limit - offset >= Layout.recordHeaderSize else { return .limit }
         let p = base + offset
         var words: (UInt64, UInt64, UInt64, UInt64) = (0, 0, 0, 0)
@@ -209,6 +221,7 @@ struct RecordCursor {
             return (RecordHeader.decodeFields(l), RecordHeader.storedCRC(l), crc(seed, l, RecordHeader.checksummedHeaderBytes))
         }
         if h.kind == .recordGroup {
+            if groups, let step = try copyGroup(h, stored: stored, headerSum: headerSum, to: sink, capacity: capacity, copy: copy) { return step }
             copied = false
             delegated = true
             return try next()
@@ -237,5 +250,46 @@ struct RecordCursor {
         let at = offset
         offset += Layout.recordFootprint(payloadLength: length)
         return .record(h, payload: UnsafeRawBufferPointer(start: p + Layout.recordHeaderSize, count: length), offset: at)
+    }
+
+    /// The record group `h` at `offset` copied whole to `sink` and checked in
+    /// the copy, with the checks and errors of `step()` in its order
+    /// (checksum, flags, member headers); returns its first member, or nil
+    /// (nothing changed) when the group is left to `next()`: it does not fit
+    /// `capacity`, its length passes `limit` (`next()` names that), or it is
+    /// near the 64-bit limits, where only `validate`'s exact walk decides.
+    private mutating func copyGroup(_ h: RecordHeader, stored: UInt32, headerSum: UInt32, to sink: UnsafeMutableRawPointer, capacity: Int,
+                                    copy: StoreOptions.CopyChecksumFunction?) throws(FormatError) -> Step? {
+        let length = Int(h.payloadLength)
+        guard length <= capacity, length <= limit - offset - Layout.recordHeaderSize else { return nil }
+        let p = base + offset
+        let scan = RecordGroup.copyChecksumAndCount(UnsafeRawBufferPointer(start: p + Layout.recordHeaderSize, count: length), to: sink,
+                                                    group: h, state: headerSum, copy: copy, crc: crc)
+        guard stored == scan.crc else { throw .checksumMismatch(location, stored: stored, computed: scan.crc) }
+        guard RecordHeader.Flags.known.isSuperset(of: h.flags) else {
+            throw .invalidField(location, field: "flags", value: UInt64(h.flags.rawValue))
+        }
+        guard h.flags.isEmpty else { throw .invalidField(location, field: "flags (record group)", value: UInt64(h.flags.rawValue)) }
+        let q = UnsafeRawPointer(sink)
+        guard let count = scan.count else {
+            if case .failure(let d) = RecordGroup.validate(UnsafeRawBufferPointer(start: q, count: length), group: h) {
+                throw .invalidField(.record(segment: segment, offset: UInt64(offset + Layout.recordHeaderSize + d.memberOffset)),
+                                    field: d.field, value: d.value)
+            }
+            return nil
+        }
+        let at = offset
+        container = Container(offset: at, header: h)
+        // The first member goes out with this step; the caller consumes the rest.
+        let first = RecordGroup.member(q, at: 0, index: 0, group: h)
+        memberAt = first.payloadOffset + ((first.payloadLength + 7) & ~7)
+        memberIndex = 1
+        inGroup = memberAt < length
+        // limit - offset is a multiple of 8, so the aligned footprint still fits.
+        offset += Layout.recordFootprint(payloadLength: length)
+        copied = true
+        copiedGroup = (count, scan.lastMember)
+        return .record(first.header, payload: UnsafeRawBufferPointer(start: p + Layout.recordHeaderSize + first.payloadOffset, count: first.payloadLength),
+                       offset: at + Layout.recordHeaderSize)
     }
 }
