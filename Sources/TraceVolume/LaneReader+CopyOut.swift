@@ -81,7 +81,7 @@ extension LaneReader {
                 return .record(CopiedRecord(header: first.header, length: first.fragment.length, lane: lane, salvaged: first.salvaged))
             }
             if flags.contains(.continuation) {  // tail of a record whose start was reclaimed, abandoned or lost
-                noteOrphan(first)
+                try noteOrphan(first)
                 continue
             }
             let noticesBefore = skipped.count

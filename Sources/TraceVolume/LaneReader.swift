@@ -36,6 +36,10 @@ public final class LaneReader {
     /// The record sequence whose later fragments are being skipped after a
     /// notice said so (`skipsSplicedRecord`, `noteOrphan`): one notice per record.
     var orphanNoticed: UInt64?
+    /// A record's start (a whole record or a first fragment) was read since
+    /// the reader was opened or last sought: a continuation fragment with no
+    /// record before it is then damage, not where the read began (`noteOrphan`).
+    @exclusivity(unchecked) var sawRecordStart = false
 
     /// A reading position: which segment of `segments`, and the cursor in it.
     struct Position {
@@ -258,6 +262,7 @@ public final class LaneReader {
                 }
                 lastSequence = h.sequence
                 lastTimestamp = h.timestamp
+                if !h.flags.contains(.continuation) { sawRecordStart = true }
                 let cursor = position.cursor!
                 let record = cursor.base + cursor.container.offset
                 let fragment = RecordFragment(
@@ -497,7 +502,7 @@ public final class LaneReader {
                 return Parts(header: first.header, first: first.fragment, rest: [], salvaged: first.salvaged)
             }
             if flags.contains(.continuation) {  // tail of a record whose start was reclaimed, abandoned or lost
-                noteOrphan(first)
+                try noteOrphan(first)
                 continue
             }
             let noticesBefore = skipped.count
@@ -580,16 +585,25 @@ public final class LaneReader {
                "skipped record sequence \(first.header.sequence): its later fragments were lost to the damage")
     }
 
-    /// `f` continues a record whose start this reader never saw. After damage
-    /// was skipped (`skipDamaged`, not a ring: there a reclaim explains it,
-    /// and the gap is reported by sequence), reports the record's rest as
-    /// skipped, once per record. O(1).
-    func noteOrphan(_ f: Found) {
-        guard options.skipDamaged, !ring, !skipped.isEmpty, orphanNoticed != f.header.sequence else { return }
+    /// `f` continues a record whose start this reader never saw. Not a ring
+    /// (there a reclaim explains it, and the gap is reported by sequence), and
+    /// after a record start or skipped damage (not where the read began): the
+    /// record's start is lost — thrown as lane damage, or with `skipDamaged`
+    /// reported as the record's rest skipped, once per record. O(1).
+    func noteOrphan(_ f: Found) throws(TraceError) {
+        guard !ring, orphanNoticed != f.header.sequence else { return }
+        // A read or seek that starts inside a record meets its later fragments
+        // first (FORMAT.md §7); after a record start, no writer leaves one in a
+        // lane that is not a ring: the record's start is lost (adversary s23 A5:
+        // a whole record re-flagged as a continuation vanished in silence).
+        guard sawRecordStart || !skipped.isEmpty else { return }
+        let error = FormatError.invalidField(.record(segment: f.fragment.segment, offset: UInt64(f.fragment.offset)),
+                                             field: "fragment (its record's start is lost)", value: f.header.sequence)
+        guard options.skipDamaged else { throw .laneDamaged(volume: volume, lane: lane, error) }
         orphanNoticed = f.header.sequence
-        notice(.invalidField(.record(segment: f.fragment.segment, offset: UInt64(f.fragment.offset)),
-                             field: "fragment (its record's start is lost)", value: f.header.sequence),
-               "skipped the rest of record sequence \(f.header.sequence): its first fragment was lost to the damage")
+        notice(error, skipped.isEmpty
+               ? "skipped the rest of record sequence \(f.header.sequence): a fragment that continues no record this lane holds"
+               : "skipped the rest of record sequence \(f.header.sequence): its first fragment was lost to the damage")
     }
 
     /// Reports a salvaged record handed out without its later fragments. O(1).
@@ -614,6 +628,7 @@ public final class LaneReader {
     /// O(log segments + records per segment).
     public func seek(timestamp: UInt64) throws(TraceError) {
         pending = nil
+        sawRecordStart = false
         var lo = 0, hi = segments.count - 1, start = 0
         while lo <= hi {
             let mid = (lo + hi) / 2

@@ -1,0 +1,70 @@
+import PMTraceTesting
+import Testing
+import TraceFormat
+import TraceVolume
+
+/// Adversary s23 (A5): a CRC-valid record re-flagged as a continuation in the
+/// middle of a lane that is not a ring vanished: `read` and `--skip-damaged`
+/// said nothing. No writer leaves a continuation with no record start before
+/// it there (FORMAT.md §7: orphans occur at a ring's head or where a read or
+/// seek begins), so it is now damage: thrown, or reported when skipping.
+@Suite struct OrphanFragmentTests {
+    /// Ten 100-byte records; record 5 re-flagged as a continuation, its
+    /// checksum re-sealed so that only the flags are wrong.
+    static func forged() throws -> MemoryPool {
+        let pool = try memoryPool(commitInterval: 0, grouping: false)
+        try pool.store.createVolume(named: "v")
+        let w = try pool.store.openWriter(volume: "v")
+        for i in 0..<10 { try w.append(bytes: Array(payload(i, 100)), timestamp: UInt64(i + 1)) }
+        w.close()
+        let records = try pool.store.openLaneReader(volume: "v", lane: 0).allRecords()
+        let segmentBase = pool.memory.base + Int(pool.store.superblock.segmentOffset(records[5].segment))
+        let header = segmentBase + records[5].offset  // a plain record's offset is its header's
+        header.storeLE(RecordHeader.Flags.continuation.rawValue, at: 6)
+        let seed: UInt32 = UnsafeRawPointer(segmentBase).loadLE(60)
+        header.storeLE(RecordHeader.checksum(seed: seed, header: header, payload: header + 32, count: 100, crc: CRC32C.software), at: 28)
+        return try MemoryPool.mount(memory: pool.snapshot(), writable: false)
+    }
+
+    @Test func aStrictReadStopsThereNamingIt() throws {
+        let pool = try Self.forged()
+        let reader = try pool.store.openLaneReader(volume: "v", lane: 0)
+        var sequences: [UInt64] = []
+        #expect { while let r = try reader.next() { sequences.append(r.sequence) } } throws: { e in
+            guard case TraceError.laneDamaged(_, 0, let inner) = e else { return false }
+            return "\(inner)".contains("its record's start is lost")
+        }
+        #expect(sequences == [0, 1, 2, 3, 4])
+        // The one-pass copy-out stops at the same place.
+        let copier = try pool.store.openLaneReader(volume: "v", lane: 0)
+        var buffer = [UInt8](repeating: 0, count: 256)
+        var copied = 0
+        #expect(throws: TraceError.self) {
+            try buffer.withUnsafeMutableBytes { b in while try copier.read(into: b) != nil { copied += 1 } }
+        }
+        #expect(copied == 5)
+    }
+
+    @Test func skippingReportsItAndReturnsTheRest() throws {
+        let pool = try Self.forged()
+        let reader = try pool.store.openLaneReader(volume: "v", lane: 0, options: ReadOptions(skipDamaged: true))
+        let sequences = try reader.allRecords().map(\.sequence)
+        #expect(sequences == [0, 1, 2, 3, 4, 6, 7, 8, 9])
+        #expect(reader.skipped.count == 1 && "\(reader.skipped)".contains("sequence 5"), "\(reader.skipped)")
+    }
+
+    @Test func aSeekIntoTheLaneStillStartsCleanly() throws {
+        let pool = try memoryPool(commitInterval: 0, grouping: false)
+        try pool.store.createVolume(named: "v")
+        let w = try pool.store.openWriter(volume: "v")
+        // 30,000-byte records in 64 KiB segments: some are split over two segments.
+        for i in 0..<12 { try w.append(bytes: Array(payload(i, 30_000)), timestamp: UInt64(i + 1)) }
+        w.close()
+        for t in UInt64(1)...12 {
+            let reader = try pool.store.openLaneReader(volume: "v", lane: 0)
+            try reader.seek(timestamp: t)
+            let got = try reader.allRecords()
+            #expect(got.map(\.sequence) == Array((t - 1)..<12) && reader.skipped.isEmpty, "seek \(t)")
+        }
+    }
+}
