@@ -250,12 +250,16 @@ extension TraceStore {
             report.add(.error, location, "chain: \(d); \(walk.segments.count) newer segment(s) still reachable; "
                        + "`read --skip-damaged` rebuilds the lane from its segment headers")
         }
+        var join = FragmentJoin(ring: entry.flags.contains(.ring))
         for (i, segment) in walk.segments.enumerated() {
             if !owned.claim(segment) {
                 report.add(.error, "segment \(segment)", "owned twice (again by \(location))")
             }
             report.segmentsInUse += 1
-            guard let header = try? media.segmentHeader(segment) else { continue }  // reported by the walk
+            guard let header = try? media.segmentHeader(segment) else {  // reported by the walk
+                join = FragmentJoin(ring: join.ring)  // what follows may continue a record it held
+                continue
+            }
             // A ring writer reclaimed it since the walk: no longer this lane's past.
             let ring = entry.flags.contains(.ring)
             if ring && i < walk.sequences.count && header.header.sequence != walk.sequences[i] { continue }
@@ -266,7 +270,7 @@ extension TraceStore {
             let isTail = i == walk.segments.count - 1
             checkSegment(segment, seed: header.crc, committedLimit: isTail ? Int(walk.tailOffset) : segmentSize,
                          isTail: isTail, location: location, laneOfTail: walk.damage == nil ? (info.slot, lane) : nil,
-                         reclaimable: ring ? header.header.sequence : nil, &report)
+                         reclaimable: ring ? header.header.sequence : nil, join: &join, &report)
         }
     }
 
@@ -293,10 +297,37 @@ extension TraceStore {
         report.findings.append(f)
     }
 
+    /// How a lane's fragments join, followed across its segments in order
+    /// (FORMAT.md §7): a continuation with no open record before it, after a
+    /// record start, in a lane that is not a ring, is an orphan no writer
+    /// leaves (its record's start is lost). An abandoned record (a start whose
+    /// continuation never came) is what a crash or failed append leaves: not damage.
+    struct FragmentJoin {
+        let ring: Bool
+        var open: UInt64?
+        var sawStart = false
+
+        /// Takes the next committed record header; true when it is an orphan.
+        mutating func isOrphan(_ h: RecordHeader) -> Bool {
+            if !h.flags.contains(.continuation) {
+                open = h.flags.contains(.hasMore) ? h.sequence : nil
+                sawStart = true
+                return false
+            }
+            if open == h.sequence {
+                if !h.flags.contains(.hasMore) { open = nil }
+                return false
+            }
+            open = nil
+            return !ring && sawStart
+        }
+    }
+
     /// Checks the committed records of one segment, then (for a tail) what
     /// lies past the commit point.
     private func checkSegment(_ segment: UInt64, seed: UInt32, committedLimit: Int, isTail: Bool, location: String,
-                              laneOfTail: (Int, Int)? = nil, reclaimable sequence: UInt64? = nil, _ report: inout CheckReport) {
+                              laneOfTail: (Int, Int)? = nil, reclaimable sequence: UInt64? = nil, join: inout FragmentJoin,
+                              _ report: inout CheckReport) {
         var cursor = media.records(in: segment, seed: seed, limit: committedLimit)
         if isTail, let (slot, lane) = laneOfTail {
             cursor.tornFrom = media.commitWindow(slot: slot, lane: lane, tail: segment, seed: seed, tailOffset: committedLimit).tornFrom
@@ -308,6 +339,10 @@ extension TraceStore {
                 case .record(let h, let payload, let offset):
                     report.recordsChecked += 1
                     report.bytesChecked += UInt64(payload.count)
+                    if join.isOrphan(h) {
+                        report.add(.error, location, "record at segment \(segment) offset \(offset) continues record sequence \(h.sequence), "
+                                   + "whose start is not in the lane before it (readers stop there; `read --skip-damaged` skips it)")
+                    }
                     if !h.kind.isAppendable {
                         report.add(.warning, location, "record at segment \(segment) offset \(offset) has reserved kind \(h.kind.rawValue)")
                     }

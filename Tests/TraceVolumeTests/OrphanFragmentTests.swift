@@ -67,4 +67,11 @@ import TraceVolume
             #expect(got.map(\.sequence) == Array((t - 1)..<12) && reader.skipped.isEmpty, "seek \(t)")
         }
     }
+
+    /// fsck follows fragments across the lane's segments too: it said "clean".
+    @Test func theCheckNamesIt() throws {
+        let report = try Self.forged().store.check()
+        let orphans = report.findings.filter { $0.message.contains("continues record sequence 5") }
+        #expect(orphans.count == 1 && orphans[0].severity == .error && !report.clean, "\(report.findings)")
+    }
 }
