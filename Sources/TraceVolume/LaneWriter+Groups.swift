@@ -34,7 +34,6 @@ extension LaneWriter {
         }
         groupCount += 1
         _nextSequence &+= 1
-        _appendedRecords &+= 1
         _appendedBytes &+= UInt64(payload.count)
         if commitInterval > 0 && sinceCommit + groupStreamed + groupStaged >= commitInterval {
             commit()
