@@ -319,7 +319,7 @@ public final class LaneWriter: @unchecked Sendable {
     ///   their oldest segment instead); `.recordLargerThanRing` when a ring
     ///   lane would have to reclaim the record's own first segment. Nothing of
     ///   the record is committed then.
-    @inlinable
+    @inlinable @inline(__always)
     public func append(
         _ payload: UnsafeRawBufferPointer, kind: RecordKind = .blob, timestamp: UInt64? = nil, contiguous: Bool = false
     ) throws(TraceError) {
