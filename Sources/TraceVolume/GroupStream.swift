@@ -20,6 +20,10 @@ public struct GroupStreamFunctions: Sendable {
     /// header (`RecordGroup.encodeMember`'s word), `count` payload bytes and
     /// zeros up to the next multiple of 8.
     public typealias Member = @convention(c) (UnsafeMutableRawPointer?, UInt64, UnsafeRawPointer?, Int) -> Void
+    /// `members(state, memberHeaderWord, payloads, count, members)`: what
+    /// `members` calls of `member` do for that many payloads of `count`
+    /// bytes each, back to back from `payloads`, with one header word.
+    public typealias Members = @convention(c) (UnsafeMutableRawPointer?, UInt64, UnsafeRawPointer?, Int, Int) -> Void
     /// `bytes(state, source, count)`: appends `count` bytes (a multiple of 8).
     public typealias Bytes = @convention(c) (UnsafeMutableRawPointer?, UnsafeRawPointer?, Int) -> Void
     /// `finish(state)`: writes the rest and returns the CRC32C (from 0) of
@@ -33,15 +37,19 @@ public struct GroupStreamFunctions: Sendable {
     public var begin: Begin
     /// Appends one group member.
     public var member: Member
+    /// Appends equal-length members in one call (`LaneWriter.append(batch:recordLength:)`);
+    /// nil: the writer calls `member` for each.
+    public var members: Members?
     /// Appends members staged elsewhere (whole member encodings).
     public var bytes: Bytes
     /// Ends the stream and returns its checksum.
     public var finish: Finish
 
-    /// The four functions (see the type's contract).
-    public init(begin: Begin, member: Member, bytes: Bytes, finish: Finish) {
+    /// The functions (see the type's contract); `members` is optional.
+    public init(begin: Begin, member: Member, bytes: Bytes, finish: Finish, members: Members? = nil) {
         self.begin = begin
         self.member = member
+        self.members = members
         self.bytes = bytes
         self.finish = finish
     }

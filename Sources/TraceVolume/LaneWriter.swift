@@ -96,9 +96,14 @@ public final class LaneWriter: @unchecked Sendable {
     let groupStream: GroupStreamFunctions?
     @usableFromInline let streamState: UnsafeMutableRawPointer?
     @usableFromInline let streamMember: GroupStreamFunctions.Member?
+    /// The stream's batch member function, if it has one (`append(batch:)`).
+    let streamMembers: GroupStreamFunctions.Members?
     /// The open group's stream has begun: its first bytes are in the segment
     /// (or held in `streamState`) and `finish` gives their checksum.
     @exclusivity(unchecked) var streamOpen = false
+    /// Bytes of the open group that went into the segment through the fused
+    /// copy before its stream opened (`openStream`); 0 without a stream.
+    @exclusivity(unchecked) var preStreamed = 0
     /// Footprint bytes members may still be streamed straight into the
     /// segment on the inlined fast path: within `groupRoom` and below the
     /// commit interval. 0 unless the stream is open and nothing is staged.
@@ -224,10 +229,12 @@ public final class LaneWriter: @unchecked Sendable {
             groupStream = stream
             streamState = UnsafeMutableRawPointer.allocate(byteCount: GroupStreamFunctions.stateBytes, alignment: 64)
             streamMember = stream.member
+            streamMembers = stream.members
         } else {
             groupStream = nil
             streamState = nil
             streamMember = nil
+            streamMembers = nil
         }
         guard let tail = chain.last else { return }
         // Resume after the last committed record of the tail segment.
@@ -626,11 +633,12 @@ public final class LaneWriter: @unchecked Sendable {
             precondition(groupFastRoom < Self.streamChunk && groupStreamed + groupFastRoom <= groupRoom
                          && (commitInterval == 0 || sinceCommit + groupStreamed + groupFastRoom < commitInterval),
                          "fast-path room past the batch, the group's room or the commit interval")
+            precondition(preStreamed == 0 || (streamOpen && preStreamed <= groupStreamed), "bytes before the stream without an open stream")
             precondition(directFastRoom == 0 || (streamOpen && groupStaged == 0 && groupStreamed + directFastRoom <= groupRoom
                          && (commitInterval == 0 || sinceCommit + groupStreamed + directFastRoom < commitInterval)),
                          "direct room without an open stream, with staged members, past the group's room or the commit interval")
         } else {
-            precondition(groupFastRoom == 0 && directFastRoom == 0 && groupStaged == 0 && groupStreamed == 0 && !streamOpen,
+            precondition(groupFastRoom == 0 && directFastRoom == 0 && groupStaged == 0 && groupStreamed == 0 && !streamOpen && preStreamed == 0,
                          "group state without an open group")
         }
         #endif
