@@ -113,6 +113,7 @@ extension LaneWriter {
             groupStreamed &+= bytes
         } else {
             groupStaged &+= bytes
+            directFastRoom = 0  // members wait in the staging buffer: none may go straight in before them
         }
         groupCount &+= k
         _nextSequence &+= UInt64(truncatingIfNeeded: k)
