@@ -3,10 +3,13 @@
 /// the caller's buffer, with the CRC32C computed on the way — instead of
 /// staging each member in DRAM and copying the staged bytes out in batches.
 ///
-/// The writer calls `begin` once per group (at the first payload byte's
-/// place, 8-byte aligned, behind the group's record header), then `member`
-/// and `bytes` in payload order, then `finish`, which writes what is still
-/// held back and returns the checksum. Every function gets the writer's
+/// The writer calls `begin` at most once per group, at the place of the
+/// first payload byte it streams (8-byte aligned, behind the group's record
+/// header and any of the group's bytes that went through the fused copy
+/// before a member of `LaneWriter.directMemberMinimum` bytes or more, or a
+/// batch, opened the stream), then `member`, `members` and `bytes` in
+/// payload order, then `finish`, which writes what is still held back and
+/// returns the checksum of the streamed bytes. Every function gets the writer's
 /// `stateBytes`-byte, 64-byte-aligned state. Stores are non-temporal, without
 /// a fence (durable after the next drain, like the region's copy); nothing is
 /// written outside `[start, start + bytes appended)`, nothing read outside
