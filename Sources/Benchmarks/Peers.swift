@@ -58,6 +58,29 @@ func runPeers(_ ctx: Context) throws {
                     w.commit()
                 })
             }
+            // The batch append (`append(batch:recordLength:)`): the same records from the same
+            // source, up to 4 KiB of them per call, one timestamp per call. A separate figure:
+            // the issue's goals are for the per-call row above.
+            var rep = 0
+            let perBatch = max(1, 4096 / size)
+            let batchResult = mibPerSecond(bytes, try timeThreads(ctx, threads, setup: {
+                rep += 1
+                try pool.store.createVolume(named: "batch-\(rep)", lanes: threads)
+                return try (0..<threads).map { try pool.store.openWriter(volume: "batch-\(rep)", lane: $0) }
+            }, teardown: { writers in
+                writers.forEach { $0.close() }
+                try pool.store.deleteVolume("batch-\(rep)")
+            }) { t, writers in
+                let w = writers[t]
+                var i = 0
+                while i < count {
+                    let k = min(perBatch, count - i)  // 4096 divides the 512 KiB window: a batch never wraps
+                    try w.append(batch: UnsafeRawBufferPointer(start: src.pointer + (i * size) % (1 << 19), count: k * size),
+                                 recordLength: size, timestamp: UInt64(i))
+                    i += k
+                }
+                w.commit()
+            })
             withExtendedLifetime(pool) {}
             unlink(storePath)
             // libpmemlog.
@@ -109,13 +132,15 @@ func runPeers(_ ctx: Context) throws {
             rows.append([String(threads), String(size)] + names.map { fmt(results[$0]!, 0) } + [
                 fmt(ours / limit), fmt(oursEach / limit), fmt(ours / results[names[3]]!), fmt(oursEach / results[names[3]]!),
                 fmt(ours / results[names[4]]!), fmt(oursEach / results[names[4]]!), fmt(oursEach / results[names[5]]!),
+                fmt(batchResult, 0), fmt(batchResult / limit),
             ])
-            print("  \(threads)T \(humanSize(size).padding(toLength: 4, withPad: " ", startingAt: 0)) " + names.map { "\($0.split(separator: " ").first!): \(fmt(results[$0]!, 0))" }.joined(separator: ", ") + " MiB/s")
+            print("  \(threads)T \(humanSize(size).padding(toLength: 4, withPad: " ", startingAt: 0)) " + names.map { "\($0.split(separator: " ").first!): \(fmt(results[$0]!, 0))" }.joined(separator: ", ") + " MiB/s; batch append \(fmt(batchResult, 0)) MiB/s")
         }
     }
     let header = ["threads", "record_bytes", "limit_MiBps", "ours_group_MiBps", "ours_commit_each_MiBps", "pmemlog_MiBps",
                   "pmemobj_MiBps", "write_fdatasync_MiBps", "group_vs_limit", "each_vs_limit", "group_vs_pmemlog",
-                  "each_vs_pmemlog", "group_vs_pmemobj", "each_vs_pmemobj", "each_vs_write_fdatasync"]
+                  "each_vs_pmemlog", "group_vs_pmemobj", "each_vs_pmemobj", "each_vs_write_fdatasync",
+                  "batch_append_MiBps", "batch_append_vs_limit"]
     try writeCSV(ctx, "peers", header: header, rows: rows)
     print("\npeers (MiB/s of payload; ratios: ours ÷ peer, > 1 = ours faster)")
     printTable(header, rows)
@@ -137,6 +162,9 @@ func runPeers(_ ctx: Context) throws {
     }
     print("goals (one thread):")
     goals.forEach { print($0) }
+    // The batch API on its own lines: not the issue's figure (that is the per-call group commit above).
+    print("batch append (append(batch:recordLength:), up to 4 KiB of records per call; not the issue's per-call figure):")
+    for r in rows where r[0] == "1" { print("  1T \(humanSize(Int(r[1])!)): batch append ÷ limit \(r[16]) (\(r[15]) MiB/s), per call \(r[8])") }
     try Chart(
         title: "Append throughput by record size (payload MiB/s)", subtitle: ctx.granularityNote,
         xLabel: "record size", yLabel: "MiB/s", logX: true, logY: true,

@@ -6,13 +6,15 @@ import TraceFormat
 import TraceVolume
 
 /// The append path alone, for a profiler to look at: `_profile-append <size> <total> [window]`
-/// (`_profile-append-each`: a commit after every record). Without a window every
+/// (`_profile-append-each`: a commit after every record; `_profile-append-batch`:
+/// up to 4 KiB of records per `append(batch:recordLength:)` call, a window's
+/// records never split between calls). Without a window every
 /// record comes from one `size`-byte buffer (always in L1); with one, record i
 /// comes from offset (i × size) mod window of a larger buffer, the pattern the
 /// `peers` experiment uses (window 524288), and each pass is followed by the
 /// limit loop of `peers` (the non-temporal copy loop) over the same source
 /// pattern, so the two can be compared in one process.
-func profileAppend(size: Int, total: Int, window: Int = 0, commitEach: Bool = false) throws {
+func profileAppend(size: Int, total: Int, window: Int = 0, commitEach: Bool = false, batch: Bool = false) throws {
     if getenv("PMEM2_FORCE_GRANULARITY") == nil { setenv("PMEM2_FORCE_GRANULARITY", "CACHE_LINE", 1) }
     let path = "/dev/shm/pmtrace-profile-\(getpid()).pool"
     defer { unlink(path) }
@@ -47,9 +49,22 @@ func profileAppend(size: Int, total: Int, window: Int = 0, commitEach: Bool = fa
         let w = try pool.store.openWriter(volume: "p\(pass)")
         let faultsBefore = minorFaults()
         let start = monotonicNanoseconds()
-        for i in 0..<records {
-            try w.append(record(i), timestamp: UInt64(i))
-            if commitEach { w.commit() }
+        if batch {
+            // Records i ..< i + k are consecutive in the source unless the window wraps between them.
+            let perBatch = max(1, 4096 / size)
+            var i = 0
+            while i < records {
+                var k = min(perBatch, records - i)
+                let first = record(i).baseAddress!
+                while k > 1 && record(i + k - 1).baseAddress! != first + (k - 1) * size { k -= 1 }
+                try w.append(batch: UnsafeRawBufferPointer(start: first, count: k * size), recordLength: size, timestamp: UInt64(i))
+                i += k
+            }
+        } else {
+            for i in 0..<records {
+                try w.append(record(i), timestamp: UInt64(i))
+                if commitEach { w.commit() }
+            }
         }
         w.commit()
         let seconds = Double(monotonicNanoseconds() - start) / 1e9

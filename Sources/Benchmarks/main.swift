@@ -11,13 +11,14 @@ if arguments.count == 5 && arguments[1] == "_transfer-producer" {
     do { try anchorProducer(Array(arguments[2...])) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
 } else if arguments.count == 4 && arguments[1] == "_anchor-consumer" {
     do { try anchorConsumer(Array(arguments[2...])) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
-} else if (arguments.count == 4 || arguments.count == 5) && (arguments[1] == "_profile-append" || arguments[1] == "_profile-append-each") {
+} else if (arguments.count == 4 || arguments.count == 5) && ["_profile-append", "_profile-append-each", "_profile-append-batch"].contains(arguments[1]) {
     // For profilers (perf, callgrind): appends of <size>-byte records, <total> bytes, one
     // commit at the end (_profile-append) or after every record (_profile-append-each);
+    // _profile-append-batch: up to 4 KiB of records per `append(batch:)` call, one commit;
     // with [window], records come from a window-byte buffer as in `peers` (see profileAppend).
     do {
         try profileAppend(size: Int(arguments[2])!, total: Int(arguments[3])!, window: arguments.count == 5 ? Int(arguments[4])! : 0,
-                          commitEach: arguments[1] == "_profile-append-each")
+                          commitEach: arguments[1] == "_profile-append-each", batch: arguments[1] == "_profile-append-batch")
     } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
 } else if arguments.count == 3 && arguments[1] == "_profile-stream" {
     // For profilers: the group stream alone, without the writer (see profileStream).

@@ -149,6 +149,18 @@ VP_TARGET void pmt_group_stream_member(void *state, uint64_t header, const void 
     append(st, header, 1, src, len, 1);
 }
 
+/* count members of len bytes each, from src back to back, all with the same
+ * header word: the member loop without a call per member (a batch of members,
+ * `LaneWriter.append(batch:)`). Keeping the carry line in a register across
+ * the members instead of the state measured no faster (64 B members:
+ * `_profile-append-batch 64 67108864 524288` 5.5-7.0 vs 5.3-5.8 ms). */
+VP_TARGET void pmt_group_stream_members(void *state, uint64_t header, const void *src, size_t len, size_t count) {
+    stream_state *st = state;
+    const unsigned char *s = src;
+    for (; count && (st->lines < 4 || st->head); count--, s += len) append_slow(st, header, 1, s, len);
+    for (; count; count--, s += len) append(st, header, 1, s, len, 1);
+}
+
 VP_TARGET void pmt_group_stream_bytes(void *state, const void *src, size_t len) {
     stream_state *st = state;
     if (__builtin_expect(st->lines < 4 || st->head, 0)) { append_slow(st, 0, 0, src, len & ~(size_t)7); return; }
@@ -184,6 +196,7 @@ int pmt_group_stream_available(void) {
 int pmt_group_stream_available(void) { return 0; }
 void pmt_group_stream_begin(void *state, void *dst) { (void)state; (void)dst; }
 void pmt_group_stream_member(void *state, uint64_t header, const void *src, size_t len) { (void)state; (void)header; (void)src; (void)len; }
+void pmt_group_stream_members(void *state, uint64_t header, const void *src, size_t len, size_t count) { (void)state; (void)header; (void)src; (void)len; (void)count; }
 void pmt_group_stream_bytes(void *state, const void *src, size_t len) { (void)state; (void)src; (void)len; }
 uint32_t pmt_group_stream_finish(void *state) { (void)state; return 0; }
 #endif

@@ -38,7 +38,8 @@ public final class TracePool: @unchecked Sendable {
     /// VPCLMULQDQ and `PMTRACE_CRC32C` does not lower the checksum path; nil elsewhere.
     public static let groupStream: GroupStreamFunctions? = pmt_group_stream_available() != 0
         && Int(PMT_GROUP_STREAM_STATE_BYTES) <= GroupStreamFunctions.stateBytes ? GroupStreamFunctions(
-        begin: pmt_group_stream_begin, member: pmt_group_stream_member, bytes: pmt_group_stream_bytes, finish: pmt_group_stream_finish) : nil
+        begin: pmt_group_stream_begin, member: pmt_group_stream_member, bytes: pmt_group_stream_bytes, finish: pmt_group_stream_finish,
+        members: pmt_group_stream_members) : nil
 
     /// Store options for a hosted pool: hardware checksums, the group stream where there is one, the realtime clock.
     public static func options(commitInterval: Int = 8 << 20) -> StoreOptions {

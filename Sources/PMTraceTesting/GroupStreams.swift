@@ -7,7 +7,8 @@ extension GroupStreamFunctions {
     /// The host's C group stream (`pmt_group_stream_*`, CCRC32C). Use it only
     /// where `pmt_group_stream_available()` is 1 (AVX-512 VPCLMULQDQ).
     public static let host = GroupStreamFunctions(
-        begin: pmt_group_stream_begin, member: pmt_group_stream_member, bytes: pmt_group_stream_bytes, finish: pmt_group_stream_finish)
+        begin: pmt_group_stream_begin, member: pmt_group_stream_member, bytes: pmt_group_stream_bytes, finish: pmt_group_stream_finish,
+        members: pmt_group_stream_members)
 
     /// This CPU runs `host` (and `StoreOptions.testing()` uses it).
     public static var hostAvailable: Bool {

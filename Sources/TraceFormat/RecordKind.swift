@@ -3,12 +3,14 @@ public struct RecordKind: RawRepresentable, Hashable, Sendable {
     /// The kind's number as stored in the record header.
     public let rawValue: UInt16
     /// The kind numbered `rawValue` (any number; see `isAppendable`).
-    public init(rawValue: UInt16) { self.rawValue = rawValue }
+    @inlinable public init(rawValue: UInt16) { self.rawValue = rawValue }
 
     /// Marks the end of a segment's records; never returned to readers.
     public static let endOfSegment = RecordKind(rawValue: 0)
-    /// Opaque bytes (guest → VMM transfer, `pmtrace write`).
-    public static let blob = RecordKind(rawValue: 1)
+    /// Opaque bytes (guest → VMM transfer, `pmtrace write`). Computed and
+    /// inlinable: it is `LaneWriter.append`'s default kind, and the load of a
+    /// stored global cost a call per append in callers of other modules.
+    @inlinable public static var blob: RecordKind { RecordKind(rawValue: 1) }
     /// Memory accesses in the compact batch encoding (`MemoryAccessBatch`).
     public static let memoryAccessBatch = RecordKind(rawValue: 2)
     /// Up to 512 guest-physical page addresses from PML (`PMLBatch`).

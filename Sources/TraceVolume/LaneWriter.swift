@@ -51,7 +51,16 @@ public final class LaneWriter: @unchecked Sendable {
     /// Sequence number the next appended record gets (records count from 0;
     /// a record abandoned by a crash keeps its number, so a gap can follow it).
     public var nextSequence: UInt64 { _nextSequence }
-    @usableFromInline @exclusivity(unchecked) var _nextSequence: UInt64 = 0
+    @inlinable var _nextSequence: UInt64 {
+        @inline(__always) get { hot.pointee.nextSequence }
+        @inline(__always) set { hot.pointee.nextSequence = newValue }
+    }
+    /// `nextSequence` when the writer was made: what `appendedRecords` counts from
+    /// (every append takes exactly the next number, fragments included).
+    @exclusivity(unchecked) var firstSequence: UInt64 = 0
+    /// The fields every small append touches, on a cache line of their own
+    /// (`AppendState`); the properties below forward to it.
+    @usableFromInline let hot: UnsafeMutablePointer<AppendState>
     @exclusivity(unchecked) var committedSegment: UInt64 = Layout.noSegment
     @exclusivity(unchecked) var committedOffset: Int = 0
     @exclusivity(unchecked) var sinceCommit: Int = 0
@@ -65,12 +74,21 @@ public final class LaneWriter: @unchecked Sendable {
     /// Largest group payload (`StoreOptions.recordGroupBytes`, at most a fragment).
     let groupCapacity: Int
     /// Group payload bytes in `group` (not yet streamed), and members in the group.
-    @usableFromInline @exclusivity(unchecked) var groupStaged = 0
-    @usableFromInline @exclusivity(unchecked) var groupCount = 0
+    @inlinable var groupStaged: Int {
+        @inline(__always) get { hot.pointee.groupStaged }
+        @inline(__always) set { hot.pointee.groupStaged = newValue }
+    }
+    @inlinable var groupCount: Int {
+        @inline(__always) get { hot.pointee.groupCount }
+        @inline(__always) set { hot.pointee.groupCount = newValue }
+    }
     /// Group payload bytes already copied into the segment behind the group's
     /// header (written at the close), and their CRC32C from 0, which the close
     /// joins with the header's (`CRC32C.combine`).
-    @usableFromInline @exclusivity(unchecked) var groupStreamed = 0
+    @inlinable var groupStreamed: Int {
+        @inline(__always) get { hot.pointee.groupStreamed }
+        @inline(__always) set { hot.pointee.groupStreamed = newValue }
+    }
     @exclusivity(unchecked) var groupStreamCRC: UInt32 = 0
     /// The host's group stream (`StoreOptions.groupStream`; nil without one,
     /// without grouping or at page granularity), its state and, for the
@@ -78,13 +96,21 @@ public final class LaneWriter: @unchecked Sendable {
     let groupStream: GroupStreamFunctions?
     @usableFromInline let streamState: UnsafeMutableRawPointer?
     @usableFromInline let streamMember: GroupStreamFunctions.Member?
+    /// The stream's batch member function, if it has one (`append(batch:)`).
+    let streamMembers: GroupStreamFunctions.Members?
     /// The open group's stream has begun: its first bytes are in the segment
     /// (or held in `streamState`) and `finish` gives their checksum.
     @exclusivity(unchecked) var streamOpen = false
+    /// Bytes of the open group that went into the segment through the fused
+    /// copy before its stream opened (`openStream`); 0 without a stream.
+    @exclusivity(unchecked) var preStreamed = 0
     /// Footprint bytes members may still be streamed straight into the
     /// segment on the inlined fast path: within `groupRoom` and below the
     /// commit interval. 0 unless the stream is open and nothing is staged.
-    @usableFromInline @exclusivity(unchecked) var directFastRoom = 0
+    @inlinable var directFastRoom: Int {
+        @inline(__always) get { hot.pointee.directFastRoom }
+        @inline(__always) set { hot.pointee.directFastRoom = newValue }
+    }
     /// Members with payloads of at least this many bytes go straight from
     /// the caller's buffer into the segment when there is a group stream;
     /// smaller ones are staged. Measured (a C model of both paths, 64 MiB of
@@ -110,13 +136,19 @@ public final class LaneWriter: @unchecked Sendable {
     @exclusivity(unchecked) var groupRoom = 0
     /// Sequence and timestamp of the group's first member.
     @exclusivity(unchecked) var groupSequence: UInt64 = 0
-    @usableFromInline @exclusivity(unchecked) var groupTimestamp: UInt64 = 0
+    @inlinable var groupTimestamp: UInt64 {
+        @inline(__always) get { hot.pointee.groupTimestamp }
+        @inline(__always) set { hot.pointee.groupTimestamp = newValue }
+    }
     /// Largest `groupStaged` a member may bring the open group to on the
     /// inlined fast path (`joinGroup`): below `streamChunk`, within
     /// `groupRoom` and below the commit interval, counting what was streamed.
     /// 0 while no group is open (so also without grouping and after `close`),
     /// which sends every append to the checked path.
-    @usableFromInline @exclusivity(unchecked) var groupFastRoom = 0
+    @inlinable var groupFastRoom: Int {
+        @inline(__always) get { hot.pointee.groupFastRoom }
+        @inline(__always) set { hot.pointee.groupFastRoom = newValue }
+    }
     /// Records with payloads up to this many bytes are grouped.
     @inlinable static var groupMemberLimit: Int { 1024 }
     /// The region is 1.4 or later: readers know the checked torn-commit
@@ -146,11 +178,14 @@ public final class LaneWriter: @unchecked Sendable {
     static let fusedCopyThreshold = smallRecordLimit - Layout.recordHeaderSize + 1
 
     /// Records appended through this writer (fragments of one record count once).
-    public var appendedRecords: UInt64 { _appendedRecords }
-    @usableFromInline @exclusivity(unchecked) var _appendedRecords: UInt64 = 0
-    /// Payload bytes appended through this writer.
+    /// O(1).
+    public var appendedRecords: UInt64 { _nextSequence &- firstSequence }
+    /// Payload bytes appended through this writer. O(1).
     public var appendedBytes: UInt64 { _appendedBytes }
-    @usableFromInline @exclusivity(unchecked) var _appendedBytes: UInt64 = 0
+    @inlinable var _appendedBytes: UInt64 {
+        @inline(__always) get { hot.pointee.appendedBytes }
+        @inline(__always) set { hot.pointee.appendedBytes = newValue }
+    }
 
     /// True once a commit found the region's stores lost (see `commit()`):
     /// nothing appended since the lane's last good commit is published, now or
@@ -159,6 +194,7 @@ public final class LaneWriter: @unchecked Sendable {
     public private(set) var storesLost = false
 
     init(store: TraceStore, volume: String, slot: Int, lane: Int, entry: VolumeEntry, chain: [UInt64]) throws(TraceError) {
+        hot = AppendState.allocate()
         self.store = store
         self.volume = volume
         self.slot = slot
@@ -193,10 +229,12 @@ public final class LaneWriter: @unchecked Sendable {
             groupStream = stream
             streamState = UnsafeMutableRawPointer.allocate(byteCount: GroupStreamFunctions.stateBytes, alignment: 64)
             streamMember = stream.member
+            streamMembers = stream.members
         } else {
             groupStream = nil
             streamState = nil
             streamMember = nil
+            streamMembers = nil
         }
         guard let tail = chain.last else { return }
         // Resume after the last committed record of the tail segment.
@@ -237,12 +275,14 @@ public final class LaneWriter: @unchecked Sendable {
             }
         }
         _nextSequence = next
+        firstSequence = next
     }
 
     deinit {
         close()
         group?.deallocate()
         streamState?.deallocate()
+        hot.deallocate()
     }
 
     /// Commits and releases the lane. Idempotent; also done by `deinit`.
@@ -286,7 +326,7 @@ public final class LaneWriter: @unchecked Sendable {
     ///   their oldest segment instead); `.recordLargerThanRing` when a ring
     ///   lane would have to reclaim the record's own first segment. Nothing of
     ///   the record is committed then.
-    @inlinable
+    @inlinable @inline(__always)
     public func append(
         _ payload: UnsafeRawBufferPointer, kind: RecordKind = .blob, timestamp: UInt64? = nil, contiguous: Bool = false
     ) throws(TraceError) {
@@ -322,7 +362,6 @@ public final class LaneWriter: @unchecked Sendable {
             groupStreamed &+= footprint
             groupCount &+= 1
             _nextSequence &+= 1
-            _appendedRecords &+= 1
             _appendedBytes &+= UInt64(truncatingIfNeeded: n)
             return true
         }
@@ -336,7 +375,6 @@ public final class LaneWriter: @unchecked Sendable {
         groupStaged = used &+ footprint
         groupCount &+= 1
         _nextSequence &+= 1
-        _appendedRecords &+= 1
         _appendedBytes &+= UInt64(truncatingIfNeeded: n)
         return true
     }
@@ -389,7 +427,6 @@ public final class LaneWriter: @unchecked Sendable {
             }
         }
         _nextSequence = sequence &+ 1
-        _appendedRecords &+= 1
         _appendedBytes &+= UInt64(payload.count)
         if commitInterval > 0 && sinceCommit >= commitInterval { commit() }
         _checkInvariants()
@@ -596,11 +633,12 @@ public final class LaneWriter: @unchecked Sendable {
             precondition(groupFastRoom < Self.streamChunk && groupStreamed + groupFastRoom <= groupRoom
                          && (commitInterval == 0 || sinceCommit + groupStreamed + groupFastRoom < commitInterval),
                          "fast-path room past the batch, the group's room or the commit interval")
+            precondition(preStreamed == 0 || (streamOpen && preStreamed <= groupStreamed), "bytes before the stream without an open stream")
             precondition(directFastRoom == 0 || (streamOpen && groupStaged == 0 && groupStreamed + directFastRoom <= groupRoom
                          && (commitInterval == 0 || sinceCommit + groupStreamed + directFastRoom < commitInterval)),
                          "direct room without an open stream, with staged members, past the group's room or the commit interval")
         } else {
-            precondition(groupFastRoom == 0 && directFastRoom == 0 && groupStaged == 0 && groupStreamed == 0 && !streamOpen,
+            precondition(groupFastRoom == 0 && directFastRoom == 0 && groupStaged == 0 && groupStreamed == 0 && !streamOpen && preStreamed == 0,
                          "group state without an open group")
         }
         #endif

@@ -224,3 +224,15 @@ func declareVolume(_ name: String, lanes: Int, model: Model) {
     model.appended[name] = [[Int]](repeating: [], count: lanes)
     model.committed[name] = [Int](repeating: 0, count: lanes)
 }
+
+/// Appends `count` records of `size` bytes with one `append(batch:)` call
+/// (the model's next sequence numbers, the first one's number as the timestamp).
+func appendBatch(_ w: LaneWriter, volume: String, lane: Int, size: Int, count: Int, model: Model) throws {
+    let first = model.appended[volume]![lane].count
+    var bytes: [UInt8] = []
+    for j in 0..<count {
+        bytes += expectedPayload(lane: lane, seq: first + j, size: size)
+        model.appended[volume]![lane].append(size)
+    }
+    try bytes.withUnsafeBytes { b in try w.append(batch: b, recordLength: size, timestamp: UInt64(first)) }
+}

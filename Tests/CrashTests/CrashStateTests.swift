@@ -114,6 +114,38 @@ import TraceVolume
         expectNoViolations("streamed record groups\(fused ? " (fused copy)" : "")", r)
     }
 
+    /// Batches of equal-length records (`append(batch:)`: members streamed
+    /// into the segment from 64 bytes on where there is a group stream, the
+    /// fast loop between checked appends) and groups whose first 4 KiB and
+    /// more of small members went out through the fused copy before a larger
+    /// member opened the group stream (the CRC of the two parts joined at the
+    /// close). A crash anywhere leaves the lane a prefix of whole records.
+    /// `fused`: with the fused checksum + non-temporal copy and the group stream, or without.
+    @Test(arguments: [false, true]) func batchesAndStagedBeforeStream(fused: Bool) throws {
+        let batches = [(64, 90), (8, 40), (256, 30), (1000, 5), (64, 1), (1500, 3), (128, 20)]
+        let r = try crashTest(regionSize: 2 << 20, fused: fused, setup: { store, model in
+            try store.createVolume(named: "b")
+            declareVolume("b", lanes: 1, model: model)
+            model.allowedNames = [["b"]]
+        }) { _, store, model in
+            let w = try store!.openWriter(volume: "b")
+            for i in 0..<28 {
+                if i % 4 == 0 {
+                    // 4.5 KiB of 64-byte members (one fused batch), then members the stream takes.
+                    for _ in 0..<64 { try appendRecord(w, volume: "b", lane: 0, size: 64, model: model) }
+                    for _ in 0..<3 { try appendRecord(w, volume: "b", lane: 0, size: 300, model: model) }
+                } else {
+                    let (size, count) = batches[i % batches.count]
+                    try appendBatch(w, volume: "b", lane: 0, size: size, count: count, model: model)
+                }
+                if i % 9 == 8 { commit(w, volume: "b", lane: 0, model: model) }
+            }
+            commit(w, volume: "b", lane: 0, model: model)
+            w.close()
+        }
+        expectNoViolations("batches and staged members before the stream\(fused ? " (fused copy)" : "")", r)
+    }
+
     /// A commit after every record: one-fence commits (FORMAT.md §10.3) for
     /// records up to 4 KiB in a segment the writer opened, two fences for
     /// larger ones and across segment ends. A crash can leave the commit word

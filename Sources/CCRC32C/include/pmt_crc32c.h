@@ -59,6 +59,8 @@ size_t pmt_crc32c_copy_with(int path, uint32_t *crc, void *dst, const void *src,
  * `state` is PMT_GROUP_STREAM_STATE_BYTES bytes, 64-byte aligned, owned by one
  * thread. begin starts a stream at dst (8-byte aligned); member appends the
  * 8-byte member header word, len bytes of src and zeros to a multiple of 8;
+ * members does what count calls of member would do for count members of len
+ * bytes each, back to back from src, with one header word;
  * bytes appends len bytes (a multiple of 8) of src; finish writes the partial
  * last line and returns the CRC32C (from 0) of every byte appended. Writes
  * only [dst, dst + bytes appended), reads only the sources' len bytes. No
@@ -70,5 +72,6 @@ enum { PMT_GROUP_STREAM_STATE_BYTES = 512 };
 int pmt_group_stream_available(void);
 void pmt_group_stream_begin(void *state, void *dst);
 void pmt_group_stream_member(void *state, uint64_t header, const void *src, size_t len);
+void pmt_group_stream_members(void *state, uint64_t header, const void *src, size_t len, size_t count);
 void pmt_group_stream_bytes(void *state, const void *src, size_t len);
 uint32_t pmt_group_stream_finish(void *state);
