@@ -45,18 +45,24 @@ func payload(_ r: pmt_record) -> UnsafeRawBufferPointer? {
     return UnsafeRawBufferPointer(start: r.payload, count: Int(r.length))
 }
 
+/// A damaged payload: the error named with its record's place (the CLI's
+/// form), as the last error; returns PMT_E_DAMAGED.
+func damaged(_ error: FormatError, _ place: String) -> Int32 {
+    fail(Int32(PMT_E_DAMAGED), TraceError.damaged(error).description + " (" + place + ")")
+}
+
 /// Decodes one batch into `c` at `at` and fills its lane and timestamp columns (those given);
 /// the batch's count and its guest fields bits (0 for kinds 2 and 12).
 func decode(kind: RecordKind, _ p: UnsafeRawBufferPointer, lane: UInt32, timestamp: UInt64, into c: pmt_access_columns,
-            at: Int, capacity: Int) -> (status: Int32, count: Int, fields: UInt32) {
+            at: Int, capacity: Int, place: () -> String) -> (status: Int32, count: Int, fields: UInt32) {
     let shape: AccessColumns.BatchShape?
     do throws(FormatError) { shape = try AccessColumns.shape(kind: kind, payload: p) } catch {
-        return (fail(.damaged(error)), 0, 0)
+        return (damaged(error, place()), 0, 0)
     }
     guard let shape else { return (Int32(PMT_OK), 0, 0) }
     guard shape.count <= capacity - at else { return (Int32(PMT_E_INVALID), shape.count, 0) }
     do throws(FormatError) { _ = try AccessColumns.decode(kind: kind, payload: p, into: columns(c, at: at), at: 0) } catch {
-        return (fail(.damaged(error)), 0, 0)
+        return (damaged(error, place()), 0, 0)
     }
     c.lane?.advanced(by: at).update(repeating: lane, count: shape.count)
     c.timestamp?.advanced(by: at).update(repeating: timestamp, count: shape.count)
@@ -137,9 +143,7 @@ public func pmt_access_count(_ record: UnsafePointer<pmt_record>?, _ count: Unsa
         count.pointee = UInt64(try AccessColumns.shape(kind: RecordKind(rawValue: record.pointee.kind), payload: p)?.count ?? 0)
         return Int32(PMT_OK)
     } catch {
-        let status = fail(.damaged(error))
-        setLastError(String(cString: lastError()) + " (record at lane \(record.pointee.lane), sequence \(record.pointee.sequence))")
-        return status
+        return damaged(error, "record at lane \(record.pointee.lane), sequence \(record.pointee.sequence)")
     }
 }
 
@@ -151,10 +155,9 @@ public func pmt_decode_accesses(_ record: UnsafePointer<pmt_record>?, _ cols: Un
     }
     let r = record.pointee
     let (status, count, _) = decode(kind: RecordKind(rawValue: r.kind), p, lane: r.lane, timestamp: r.timestamp, into: cols.pointee,
-                                 at: 0, capacity: capacity)
+                                 at: 0, capacity: capacity, place: { "record at lane \(r.lane), sequence \(r.sequence)" })
     n.pointee = count
     if status == Int32(PMT_E_INVALID) { return fail(status, "pmt_decode_accesses: capacity \(capacity) below the batch's \(count) accesses") }
-    if status == Int32(PMT_E_DAMAGED) { setLastError(String(cString: lastError()) + " (record at lane \(r.lane), sequence \(r.sequence))") }
     return status
 }
 
@@ -201,21 +204,16 @@ func readAccesses(_ h: ReaderHandle, _ c: pmt_access_columns, capacity: Int, run
             return fail(Int32(PMT_E_INVALID), "\(function): run capacity 0")
         }
         let (status, count, fields) = decode(kind: r.kind, h.contiguous(r), lane: lane, timestamp: r.timestamp, into: c, at: filled,
-                                             capacity: capacity)
+                                             capacity: capacity, place: {
+            "record kind \(r.kind.rawValue) at lane \(r.lane), sequence \(r.sequence), segment \(r.segment) offset \(r.offset)"
+        })
         if status == Int32(PMT_E_INVALID) {
             h.pending = r
             if filled > 0 { break }
             n.pointee = count
             return fail(status, "\(function): capacity \(capacity) below a batch of \(count) accesses")
         }
-        guard status == Int32(PMT_OK) else {
-            // Say where, as the CLI does (the decode knows only the payload).
-            if status == Int32(PMT_E_DAMAGED) {
-                setLastError(String(cString: lastError()) + " (record kind \(r.kind.rawValue) at lane \(r.lane), sequence \(r.sequence), "
-                             + "segment \(r.segment) offset \(r.offset))")
-            }
-            return status
-        }
+        guard status == Int32(PMT_OK) else { return status }
         if let runs, count > 0 {
             // Safe: batches < runCapacity (checked above), the caller's array holds runCapacity runs.
             runs[batches] = pmt_access_run(timestamp: r.timestamp, lane: lane, count: UInt32(count), fields: fields, reserved: 0)
