@@ -48,7 +48,7 @@ struct Heatmap: ParsableCommand {
         let (pixels, peak) = Self.pixels(grid)
         let png = PNGWriter.encode(width: width, height: height, pixels: pixels, palette: Self.palette)
         let bytes: [UInt8] = out.hasSuffix(".png") ? png : Array(svg(grid, png: png, peak: peak, maps: maps).utf8)
-        try Data(bytes).write(to: URL(fileURLWithPath: out))
+        try OutputGuard.write(bytes, to: out, option: "--out", samePoolAs: pool)
         standardErrorWrite(Data("pmtrace: heatmap of \(grid.total) accesses over \(grid.units.count) \(by.rawValue)s written to \(out)\n".utf8))
     }
 

@@ -37,4 +37,26 @@ enum OutputGuard {
             throw CLIError("\(option) \(path) exists and is not a regular file (\(purpose)); refusing to replace it")
         }
     }
+
+    /// Writes `bytes` to `path` exactly as given (no tilde expansion, no
+    /// folding of "..": Foundation's URL writes did both, so `pool/` or
+    /// `dir/../pool` reached the pool past `refuse`). The file is opened
+    /// without truncation, checked by device and inode against the pool
+    /// after opening (what is checked is what is written), and only then
+    /// truncated and written. A usage error (exit 2) names a refusal.
+    static func write(_ bytes: [UInt8], to path: String, option: String, samePoolAs pool: String) throws {
+        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CLIError("\(option) \(path): cannot write there: \(String(cString: strerror(errno)))") }
+        defer { close(fd) }
+        let poolPath = (try? RegionPath(pool).path) ?? pool
+        var o = stat(), p = stat()
+        guard fstat(fd, &o) == 0 else { throw CLIError("\(option) \(path): \(String(cString: strerror(errno)))") }
+        if stat(poolPath, &p) == 0 && o.st_dev == p.st_dev && o.st_ino == p.st_ino {
+            throw CLIError("\(option) \(path) is the pool being read (\(poolPath)): writing it would destroy the region; choose another file")
+        }
+        if (o.st_mode & S_IFMT) == S_IFREG && ftruncate(fd, 0) != 0 {
+            throw CLIError("\(option) \(path): \(String(cString: strerror(errno)))")
+        }
+        try bytes.withUnsafeBytes { try OutputStream.writeAll(fd, $0) }
+    }
 }

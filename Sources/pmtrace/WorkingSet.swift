@@ -102,7 +102,7 @@ struct WorkingSet: ParsableCommand {
                 </svg>
 
                 """
-            try Data(text.utf8).write(to: URL(fileURLWithPath: svg))
+            try OutputGuard.write(Array(text.utf8), to: svg, option: "--svg", samePoolAs: pool)
         }
     }
 }

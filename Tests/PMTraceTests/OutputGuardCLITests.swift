@@ -30,6 +30,32 @@ import Testing
         #expect(unchanged)
     }
 
+    /// Adversary s23b (B1): `working-set --svg <pool>/` and `heatmap --out
+    /// dir/no-such-dir/../<pool>` passed the check (the name as given is no
+    /// file) and then Foundation's URL write folded the name onto the pool
+    /// and replaced it with an SVG. Outputs are now written to the name as
+    /// given, checked after opening.
+    @Test func nonCanonicalNamesOfThePoolAreRefusedToo() throws {
+        let pool = try AnalysisCLITests.pool()  // volume "t" holds accesses
+        defer { unlink(pool) }
+        let svgPool = pool + ".svg"
+        defer { unlink(svgPool) }
+        #expect(link(pool, svgPool) == 0)  // a second name ending in .svg, for heatmap
+        let before = try Data(contentsOf: URL(fileURLWithPath: pool))
+        let dir = (pool as NSString).deletingLastPathComponent
+        for target in [pool + "/", pool + "/.", "\(dir)/no-such-dir/../\((pool as NSString).lastPathComponent)",
+                       "\(dir)/no-such-dir/../\((svgPool as NSString).lastPathComponent)"] {
+            for args in [["heatmap", pool, "t", "--out", target], ["working-set", pool, "t", "--window", "1M", "--svg", target],
+                         ["export", pool, "t", "--format", "csv", "--out", target]] {
+                let r = try pmtrace(args)
+                #expect(r.status == 2, "\(args): \(r.status) \(r.stderr)")
+            }
+        }
+        let after = try Data(contentsOf: URL(fileURLWithPath: pool))
+        let unchanged = after == before
+        #expect(unchanged)
+    }
+
     @Test func theRepairBackupIsANewFile() throws {
         let pool = scratchPath("guard-backup"), existing = scratchPath("existing")
         defer { unlink(pool); unlink(existing) }
