@@ -636,7 +636,11 @@ public final class LaneReader {
             do throws(FormatError) { t = try media.segmentHeader(segments[mid]).header.firstTimestamp } catch {
                 throw .laneDamaged(volume: volume, lane: lane, error)
             }
-            if t <= timestamp { start = mid; lo = mid + 1 } else { hi = mid - 1 }
+            // The last segment opened before `timestamp`: every segment of a record
+            // split over several carries its timestamp (the append that opened them),
+            // so a segment opened at `timestamp` may continue a record that began
+            // further back (adversary s23b B2: `<=` started inside it and lost it).
+            if t < timestamp { start = mid; lo = mid + 1 } else { hi = mid - 1 }
         }
         // Records spanning into `start` may begin in the segment before it.
         position = Position(index: max(0, start - 1))

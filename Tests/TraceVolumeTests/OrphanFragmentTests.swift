@@ -53,12 +53,16 @@ import TraceVolume
         #expect(reader.skipped.count == 1 && "\(reader.skipped)".contains("sequence 5"), "\(reader.skipped)")
     }
 
-    @Test func aSeekIntoTheLaneStillStartsCleanly() throws {
-        let pool = try memoryPool(commitInterval: 0, grouping: false)
+    /// 30,000-byte records in 64 KiB segments are split over two segments;
+    /// 200,000-byte records over four, three of which the record opened (their
+    /// first timestamp is the record's: adversary s23b B2, a seek to exactly
+    /// such a record's timestamp started inside it and lost it).
+    @Test(arguments: [30_000, 200_000])
+    func aSeekIntoTheLaneStillStartsCleanly(size: Int) throws {
+        let pool = try memoryPool(size: 32 << 20, commitInterval: 0, grouping: false)
         try pool.store.createVolume(named: "v")
         let w = try pool.store.openWriter(volume: "v")
-        // 30,000-byte records in 64 KiB segments: some are split over two segments.
-        for i in 0..<12 { try w.append(bytes: Array(payload(i, 30_000)), timestamp: UInt64(i + 1)) }
+        for i in 0..<12 { try w.append(bytes: Array(payload(i, size)), timestamp: UInt64(i + 1)) }
         w.close()
         for t in UInt64(1)...12 {
             let reader = try pool.store.openLaneReader(volume: "v", lane: 0)
