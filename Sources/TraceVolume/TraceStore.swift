@@ -135,11 +135,12 @@ public final class TraceStore: @unchecked Sendable {
         case (.success(let a), .success(let b)):
             if a == b { return (a, 0, []) }
             // Different contents: only an interrupted superblock update or damage
-            // that kept a valid CRC does this. Take the copy under which more lanes
-            // walk cleanly, then the one under which those walks reach more segments
-            // (a CRC-valid copy with a wrong geometry must not win: one that moves the
-            // lane table onto zeros leaves every lane empty, which walks cleanly),
-            // then the newer generation; and say so: the check reports the other copy.
+            // that kept a valid CRC does this. Take the copy under which the lanes'
+            // walks reach more segments, then the one under which more lanes walk
+            // cleanly, then the newer generation (a CRC-valid copy with a wrong
+            // geometry must not win: one that moves the lane table onto zeros leaves
+            // every lane empty, and an empty lane walks cleanly — even against a copy
+            // with one damaged lane); and say so: the check reports the other copy.
             let scoreA = chainScore(MediaView(region: region, superblock: a, crc: crc))
             let scoreB = chainScore(MediaView(region: region, superblock: b, crc: crc))
             let pick = scoreA != scoreB ? (scoreB > scoreA ? 1 : 0) : (b.generation > a.generation ? 1 : 0)
@@ -182,15 +183,16 @@ public final class TraceStore: @unchecked Sendable {
         return max(va, vb)
     }
 
-    /// How a candidate superblock serves the region's lanes: how many live
-    /// lanes walk without damage under it, then how many segments those walks
-    /// reach. Compared in that order (FORMAT.md §3, Choice).
+    /// How a candidate superblock serves the region's lanes: how many
+    /// segments the live lanes' chain walks reach under it (a damaged walk's
+    /// newer, verified part included), then how many lanes walk without
+    /// damage. Compared in that order (FORMAT.md §3, Choice).
     struct ChainScore: Comparable {
-        var cleanLanes = 0
         var segmentsReached = 0
+        var cleanLanes = 0
 
         static func < (l: ChainScore, r: ChainScore) -> Bool {
-            (l.cleanLanes, l.segmentsReached) < (r.cleanLanes, r.segmentsReached)
+            (l.segmentsReached, l.cleanLanes) < (r.segmentsReached, r.cleanLanes)
         }
     }
 
@@ -203,10 +205,8 @@ public final class TraceStore: @unchecked Sendable {
             guard let entry = bestEntry(media, slot: slot), entry.state == .live else { continue }
             for lane in 0..<Int(entry.laneCount) {
                 let walk = media.walkChain(slot: slot, lane: lane, uid: entry.uid, ring: entry.flags.contains(.ring))
-                if walk.damage == nil {
-                    score.cleanLanes += 1
-                    score.segmentsReached += walk.segments.count
-                }
+                score.segmentsReached += walk.segments.count
+                if walk.damage == nil { score.cleanLanes += 1 }
             }
         }
         return score

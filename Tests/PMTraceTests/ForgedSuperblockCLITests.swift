@@ -98,4 +98,29 @@ import TraceFormat
         let readAgain = again.stdout == input
         #expect(again.status == 0 && readAgain && again.stderr.isEmpty, "\(again.stdout.count) bytes: \(again.stderr)")
     }
+
+    /// Adversary s23b (B3): the same forgery with one segment header of the
+    /// lane damaged: the forged copy's empty lane walked cleanly and the true
+    /// copy's lane did not, so counting clean lanes first let the forgery win
+    /// and repair rewrite copy B. Segments reached now decide first.
+    @Test func theForgeryLosesEvenWhenALaneOfTheGoodCopyIsDamaged() throws {
+        let pool = scratchPath("forged-geometry-damaged")
+        let original = pool + ".orig"
+        defer { unlink(pool); unlink(original) }
+        _ = try writtenPool(pool, volume: "v", bytes: 300_000)
+        // A CRC mismatch in segment 2's header, in the middle of the lane's chain.
+        let fd = open(pool, O_RDWR)
+        var junk: UInt8 = 0x5A
+        #expect(pwrite(fd, &junk, 1, off_t(try segmentAreaOffset(ofPool: pool) + 2 * 65_536 + 40)) == 1)
+        close(fd)
+        try FileManager.default.copyItem(atPath: pool, toPath: original)
+        try forgeGeometry(pool)
+        let list = try pmtrace(["list", pool, "--json"])
+        #expect(!list.out.contains("\"segments\" : 0") && !list.out.contains("\"segments\":0"), "\(list.out)")
+        _ = try pmtrace(["fsck", pool, "--repair"])
+        let repaired = try Data(contentsOf: URL(fileURLWithPath: pool))
+        let good = try Data(contentsOf: URL(fileURLWithPath: original))
+        let superblocksRestored = repaired.prefix(2 * Layout.superblockCopySize) == good.prefix(2 * Layout.superblockCopySize)
+        #expect(superblocksRestored)
+    }
 }
