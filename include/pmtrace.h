@@ -130,7 +130,9 @@ int pmt_commit(pmt_lane *lane);
 /* pmt_record, pmt_access_columns, pmt_access_run and PMT_END are in pmtrace_region.h. */
 typedef struct pmt_reader pmt_reader;
 
-/* The number of live volumes (catalog volumes, named ".…", included). */
+/* The number of live volumes (catalog volumes, named ".…", included).
+ * PMT_E_DAMAGED (with *count set to the volumes that can be read) for a
+ * pool file opened by pmt_open_truncated that ends inside the volume table. */
 int pmt_volume_count(pmt_store *store, uint32_t *count);
 /* The name of volume `index` (0 .. count-1, slot order) copied with a NUL
  * into buffer[capacity]; *length = its length without the NUL.

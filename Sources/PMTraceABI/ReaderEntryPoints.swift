@@ -72,7 +72,13 @@ func decode(kind: RecordKind, _ p: UnsafeRawBufferPointer, lane: UInt32, timesta
 @_cdecl("pmt_volume_count")
 public func pmt_volume_count(_ store: OpaquePointer?, _ count: UnsafeMutablePointer<UInt32>?) -> Int32 {
     guard let store, let count else { return fail(Int32(PMT_E_INVALID), "pmt_volume_count: null argument") }
-    count.pointee = UInt32(truncatingIfNeeded: storeFrom(store).volumes().count)
+    let s = storeFrom(store)
+    count.pointee = UInt32(truncatingIfNeeded: s.volumes().count)
+    // A pool file cut inside the volume table (pmt_open_truncated): the volumes
+    // whose slots lay past the cut are unknown, not absent.
+    for case .damaged(let e) in s.warnings {
+        if case .truncated(.volumeEntry, _, _) = e { return fail(.damaged(e)) }
+    }
     return Int32(PMT_OK)
 }
 

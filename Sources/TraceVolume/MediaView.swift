@@ -14,6 +14,9 @@ struct MediaView {
     let region: PersistentRegion
     let superblock: Superblock
     let crc: CRC32C.Function
+    /// For a region mapped from a file cut short: the bytes the file holds
+    /// (`StoreOptions.readableBytes`); a commit word past them is damage.
+    var readableBytes: UInt64?
 
     var segmentSize: Int { Int(superblock.segmentSize) }
 
@@ -189,8 +192,14 @@ extension MediaView {
     /// check is damage (the caller then walks the headers).
     func walkChain(slot: Int, lane: Int, uid: UInt64, ring: Bool, summary: Bool = false) -> ChainWalk {
         var walk = ChainWalk()
-        guard let word = CommitWord(rawValue: loadCommitWord(slot: slot, lane: lane)) else { return walk }
         let wordLocation = Structure.laneWord(slot: slot, lane: lane)
+        let wordAt = superblock.laneWordOffset(slot: slot, lane: lane)
+        if let readable = readableBytes, wordAt + 8 > readable {
+            // Its zeros would read as an empty lane: what it said is unknown.
+            walk.damage = .truncated(wordLocation, needed: 8, available: readable > wordAt ? Int(readable - wordAt) : 0)
+            return walk
+        }
+        guard let word = CommitWord(rawValue: loadCommitWord(slot: slot, lane: lane)) else { return walk }
         guard word.segment < superblock.segmentCount else {
             walk.damage = .invalidField(wordLocation, field: "segment", value: word.segment)
             return walk

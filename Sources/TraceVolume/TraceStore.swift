@@ -73,7 +73,7 @@ public final class TraceStore: @unchecked Sendable {
         if writable && sb.versionMinor > Layout.versionMinor {
             throw .newerMinorVersion(major: sb.versionMajor, minor: sb.versionMinor)
         }
-        media = MediaView(region: region, superblock: sb, crc: options.crc32c)
+        media = MediaView(region: region, superblock: sb, crc: options.crc32c, readableBytes: options.readableBytes)
         superblockCopy = copy
         mountWarnings = sbWarnings
         allocator = SegmentAllocator(count: sb.segmentCount)
@@ -298,16 +298,6 @@ public final class TraceStore: @unchecked Sendable {
     func rebuildChains(_ slot: Int) {
         let entry = slots[slot].entry!
         for lane in 0..<Int(entry.laneCount) {
-            let wordAt = superblock.laneWordOffset(slot: slot, lane: lane)
-            if let readable = options.readableBytes, wordAt + 8 > readable {
-                // The file ends before this lane's commit word: its zeros would
-                // read as an empty lane. The lane is damaged instead (readers with
-                // skipDamaged rebuild it from the segment headers in the file).
-                let damage = FormatError.truncated(.laneWord(slot: slot, lane: lane), needed: 8, available: readable > wordAt ? Int(readable - wordAt) : 0)
-                slots[slot].laneDamage[lane] = damage
-                mountWarnings.append(.laneDamaged(volume: slots[slot].name, lane: lane, damage))
-                continue
-            }
             let walk = mountWalk(slot: slot, lane: lane, uid: entry.uid, ring: entry.flags.contains(.ring))
             var chain = walk.segments
             var damage = walk.damage

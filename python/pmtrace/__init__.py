@@ -45,7 +45,7 @@ class Region:
     A pool file shorter than its region (an interrupted copy) opens too, as `pmtrace`'s read-only
     commands open it: `truncation` is then (bytes the file holds, region size) and a
     TruncatedRegionWarning is issued; every record before the cut reads as usual, and a reader
-    raises PMTraceError (PMT_E_CORRUPT) where it meets the missing bytes. `truncation` is None
+    raises PMTraceError (PMT_E_DAMAGED) where it meets the missing bytes. `truncation` is None
     for a whole region."""
 
     def __init__(self, path):

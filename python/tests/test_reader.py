@@ -327,3 +327,19 @@ def test_module_on_a_truncated_pool_says_so_and_exits_1(pool, tmp_path):
     bad.write_bytes(b"\0" * (1 << 20))
     r = subprocess.run([sys.executable, "-m", "pmtrace", "volumes", str(bad)], capture_output=True, text=True, env=env)
     assert r.returncode == 1 and "Traceback" not in r.stderr and "pmtrace" in r.stderr, r.stderr
+
+
+def test_a_cut_inside_the_metadata_is_an_error_not_empty_lanes(pool, tmp_path):
+    """A file cut before the lane table (or inside the volume table): the lanes and volumes whose
+    metadata lay past the cut are damage (PMTraceError), never an empty table."""
+    data = open(pool, "rb").read()
+    lane_table = int.from_bytes(data[72:80], "little")
+    for length, what in ((lane_table, "commit word"), (8192 + 512, "volume table slot 1")):
+        cut = tmp_path / f"cut-{length}.pool"
+        cut.write_bytes(data[:length])
+        with pytest.warns(pmtrace.TruncatedRegionWarning):
+            region = pmtrace.Region(str(cut))
+        with region as r:
+            with pytest.raises(pmtrace.PMTraceError, match=what):
+                for name, _ in r.volumes():
+                    r.table(name)
