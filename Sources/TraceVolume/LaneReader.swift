@@ -591,7 +591,9 @@ public final class LaneReader {
     /// record's start is lost — thrown as lane damage, or with `skipDamaged`
     /// reported as the record's rest skipped, once per record. O(1).
     func noteOrphan(_ f: Found) throws(TraceError) {
-        guard !ring, orphanNoticed != f.header.sequence else { return }
+        // Past the commit point (salvage) an orphan is what a crash left: skipped, as
+        // before (adversary s23b B5: thrown there, it hid other lanes' committed records).
+        guard !ring, !f.salvaged, orphanNoticed != f.header.sequence else { return }
         // A read or seek that starts inside a record meets its later fragments
         // first (FORMAT.md §7); after a record start, no writer leaves one in a
         // lane that is not a ring: the record's start is lost (adversary s23 A5:

@@ -143,7 +143,12 @@ public final class TraceStore: @unchecked Sendable {
             // with one damaged lane); and say so: the check reports the other copy.
             let scoreA = chainScore(MediaView(region: region, superblock: a, crc: crc))
             let scoreB = chainScore(MediaView(region: region, superblock: b, crc: crc))
-            let pick = scoreA != scoreB ? (scoreB > scoreA ? 1 : 0) : (b.generation > a.generation ? 1 : 0)
+            // Then the larger segment count: no writer changes a region's geometry, and a
+            // copy that only shrinks the region (adversary s23b B6) must not win on its
+            // generation and be copied over the other.
+            let pick = scoreA != scoreB ? (scoreB > scoreA ? 1 : 0)
+                : a.segmentCount != b.segmentCount ? (b.segmentCount > a.segmentCount ? 1 : 0)
+                : (b.generation > a.generation ? 1 : 0)
             let other = Structure.superblock(copy: 1 - pick)
             let (used, unused) = pick == 1 ? (b, a) : (a, b)
             let reason = unused.generation == used.generation

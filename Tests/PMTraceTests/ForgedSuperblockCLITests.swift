@@ -54,17 +54,18 @@ import TraceFormat
     /// every offset and count §2 derives from them laid out again (checks 1
     /// to 13 hold), its generation raised by one, and a valid CRC: the lane
     /// table moves onto zeros, so under it every lane is empty.
-    private func forgeGeometry(_ pool: String) throws {
+    private func forgeGeometry(_ pool: String, shrinkOnly: Bool = false) throws {
         var image = try Data(contentsOf: URL(fileURLWithPath: pool))
         let size = UInt64(image.count)
         try image.withUnsafeMutableBytes { raw in
             let sb = try Superblock.decode(UnsafeRawBufferPointer(start: raw.baseAddress!, count: Layout.superblockSize), copy: 0, mappedSize: size)
             var forged = try #require(Superblock.layout(
-                regionSize: sb.regionSize, segmentSize: sb.segmentSize, volumeSlots: sb.volumeSlotCount / 2,
+                regionSize: shrinkOnly ? sb.regionSize - 8 * sb.segmentSize : sb.regionSize, segmentSize: sb.segmentSize,
+                volumeSlots: shrinkOnly ? sb.volumeSlotCount : sb.volumeSlotCount / 2,
                 maxLanes: sb.maxLanesPerVolume, uuidHigh: sb.uuidHigh, uuidLow: sb.uuidLow, formatTime: sb.formatTime))
             forged.generation = sb.generation + 1
             forged.uidBase = sb.uidBase
-            #expect(forged.laneTableOffset != sb.laneTableOffset)
+            #expect(shrinkOnly ? forged.segmentCount < sb.segmentCount : forged.laneTableOffset != sb.laneTableOffset)
             forged.encode(into: raw.baseAddress!, copy: 0)
             _ = try Superblock.decode(UnsafeRawBufferPointer(start: raw.baseAddress!, count: Layout.superblockSize), copy: 0, mappedSize: size)
         }
@@ -118,6 +119,24 @@ import TraceFormat
         let list = try pmtrace(["list", pool, "--json"])
         #expect(!list.out.contains("\"segments\" : 0") && !list.out.contains("\"segments\":0"), "\(list.out)")
         _ = try pmtrace(["fsck", pool, "--repair"])
+        let repaired = try Data(contentsOf: URL(fileURLWithPath: pool))
+        let good = try Data(contentsOf: URL(fileURLWithPath: original))
+        let superblocksRestored = repaired.prefix(2 * Layout.superblockCopySize) == good.prefix(2 * Layout.superblockCopySize)
+        #expect(superblocksRestored)
+    }
+
+    /// Adversary s23b (B6): a newer copy that only shrinks the region (same
+    /// lanes, same segments reached) won on its generation, and repair copied
+    /// it over the good one: capacity lost for good. The larger segment count
+    /// now decides before the generation.
+    @Test func aCopyThatOnlyShrinksTheRegionDoesNotWin() throws {
+        let pool = scratchPath("forged-shrink")
+        let original = pool + ".orig"
+        defer { unlink(pool); unlink(original) }
+        _ = try writtenPool(pool, volume: "v", bytes: 100_000)
+        try FileManager.default.copyItem(atPath: pool, toPath: original)
+        try forgeGeometry(pool, shrinkOnly: true)
+        #expect(try pmtrace(["fsck", pool, "--repair"]).status == 0)
         let repaired = try Data(contentsOf: URL(fileURLWithPath: pool))
         let good = try Data(contentsOf: URL(fileURLWithPath: original))
         let superblocksRestored = repaired.prefix(2 * Layout.superblockCopySize) == good.prefix(2 * Layout.superblockCopySize)

@@ -78,4 +78,31 @@ import TraceVolume
         let orphans = report.findings.filter { $0.message.contains("continues record sequence 5") }
         #expect(orphans.count == 1 && orphans[0].severity == .error && !report.clean, "\(report.findings)")
     }
+
+    /// Adversary s23b (B5): past the commit point an orphan is what a crash
+    /// may leave; a salvage read skips it (it threw, and the merged read lost
+    /// other lanes' committed records behind the throw).
+    @Test func aSalvageReadSkipsAnOrphanPastTheCommitPoint() throws {
+        let pool = try memoryPool(commitInterval: 0, grouping: false)
+        try pool.store.createVolume(named: "v")
+        let w = try pool.store.openWriter(volume: "v")
+        for i in 0..<10 { try w.append(bytes: Array(payload(i, 100)), timestamp: UInt64(i + 1)) }
+        w.commit()
+        try w.append(bytes: Array(payload(10, 100)), timestamp: 11)
+        let image = pool.snapshot()
+        w.close()
+        let committed = try MemoryPool.mount(memory: image, writable: false).store.openLaneReader(volume: "v", lane: 0).allRecords()
+        try #require(committed.count == 10)
+        // The uncommitted record becomes a continuation of record 9 (re-sealed).
+        let last = committed[9]
+        let segmentBase = image.base + Int(pool.store.superblock.segmentOffset(last.segment))
+        let header = segmentBase + last.offset + (Layout.recordHeaderSize + 100 + 7) / 8 * 8
+        header.storeLE(RecordHeader.Flags.continuation.rawValue, at: 6)
+        header.storeLE(UInt64(9), at: 8)
+        let seed: UInt32 = UnsafeRawPointer(segmentBase).loadLE(60)
+        header.storeLE(RecordHeader.checksum(seed: seed, header: header, payload: header + 32, count: 100, crc: CRC32C.software), at: 28)
+        let crashed = try MemoryPool.mount(memory: image, writable: false)
+        let reader = try crashed.store.openLaneReader(volume: "v", lane: 0, options: ReadOptions(salvage: true))
+        #expect(try reader.allRecords().map(\.sequence) == Array(0..<10))
+    }
 }
