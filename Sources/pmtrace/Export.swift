@@ -66,9 +66,7 @@ struct Export: ParsableCommand {
     func writeText(_ stream: AccessStream, attribution: SymbolAttribution?) throws -> UInt64 {
         var sink: OutputStream
         if out == "-" { sink = OutputStream(fd: 1) } else {
-            let fd = open(out, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
-            guard fd >= 0 else { throw CLIError("\(out): \(String(cString: strerror(errno)))") }
-            sink = OutputStream(fd: fd)
+            sink = OutputStream(fd: try OutputGuard.open(out, option: "--out", samePoolAs: pool))
         }
         defer { if out != "-" { close(sink.fd) } }
         var t = AccessText()

@@ -45,18 +45,29 @@ enum OutputGuard {
     /// after opening (what is checked is what is written), and only then
     /// truncated and written. A usage error (exit 2) names a refusal.
     static func write(_ bytes: [UInt8], to path: String, option: String, samePoolAs pool: String) throws {
-        let fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
-        guard fd >= 0 else { throw CLIError("\(option) \(path): cannot write there: \(String(cString: strerror(errno)))") }
+        let fd = try open(path, option: option, samePoolAs: pool)
         defer { close(fd) }
+        try bytes.withUnsafeBytes { try OutputStream.writeAll(fd, $0) }
+    }
+
+    /// Opens `path` for writing as given, refuses it when it is the pool
+    /// (checked on the opened file: `/proc/self/fd/N` naming the pool's own
+    /// descriptor is caught too), then truncates a regular file. Returns the
+    /// descriptor (the caller closes it). A usage error (exit 2) otherwise.
+    static func open(_ path: String, option: String, samePoolAs pool: String) throws -> Int32 {
+        let fd = Foundation.open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0o644)
+        guard fd >= 0 else { throw CLIError("\(option) \(path): cannot write there: \(String(cString: strerror(errno)))") }
         let poolPath = (try? RegionPath(pool).path) ?? pool
         var o = stat(), p = stat()
-        guard fstat(fd, &o) == 0 else { throw CLIError("\(option) \(path): \(String(cString: strerror(errno)))") }
+        guard fstat(fd, &o) == 0 else { close(fd); throw CLIError("\(option) \(path): \(String(cString: strerror(errno)))") }
         if stat(poolPath, &p) == 0 && o.st_dev == p.st_dev && o.st_ino == p.st_ino {
+            close(fd)
             throw CLIError("\(option) \(path) is the pool being read (\(poolPath)): writing it would destroy the region; choose another file")
         }
         if (o.st_mode & S_IFMT) == S_IFREG && ftruncate(fd, 0) != 0 {
+            close(fd)
             throw CLIError("\(option) \(path): \(String(cString: strerror(errno)))")
         }
-        try bytes.withUnsafeBytes { try OutputStream.writeAll(fd, $0) }
+        return fd
     }
 }

@@ -43,8 +43,9 @@ import Testing
         #expect(link(pool, svgPool) == 0)  // a second name ending in .svg, for heatmap
         let before = try Data(contentsOf: URL(fileURLWithPath: pool))
         let dir = (pool as NSString).deletingLastPathComponent
+        // /proc/self/fd/3 is the pool's own descriptor once it is open (adversary s23b: export emptied it).
         for target in [pool + "/", pool + "/.", "\(dir)/no-such-dir/../\((pool as NSString).lastPathComponent)",
-                       "\(dir)/no-such-dir/../\((svgPool as NSString).lastPathComponent)"] {
+                       "\(dir)/no-such-dir/../\((svgPool as NSString).lastPathComponent)", "/proc/self/fd/3"] {
             for args in [["heatmap", pool, "t", "--out", target], ["working-set", pool, "t", "--window", "1M", "--svg", target],
                          ["export", pool, "t", "--format", "csv", "--out", target]] {
                 let r = try pmtrace(args)
