@@ -98,7 +98,10 @@ func reportWarnings(_ pool: TracePool, path: String) {
         return false
     }
     if superblockDamaged {
-        standardErrorWrite(Data("pmtrace: mounted from superblock copy \(pool.store.superblockCopy == 0 ? "A" : "B")\(pool.store.writable ? "; the damaged copy was rewritten" : "")\n".utf8))
+        // fsck mounts without the rewrite (its check repairs, backs up and reports it):
+        // saying "rewritten" there was false when the backup then failed (adversary s23b B10).
+        let rewritten = pool.store.writable && pool.store.options.rewritesDamagedSuperblockAtMount
+        standardErrorWrite(Data("pmtrace: mounted from superblock copy \(pool.store.superblockCopy == 0 ? "A" : "B")\(rewritten ? "; the damaged copy was rewritten" : "")\n".utf8))
     }
 }
 

@@ -29,4 +29,22 @@ import Testing
         #expect(offset == 8192 && body[16 + 40] == 0xEE)
         #expect(try pmtrace(["read", pool, "v"]).stdout == (try Data(contentsOf: URL(fileURLWithPath: input))))
     }
+
+    /// Adversary s23b (B10): `fsck --repair --backup nodir/x` said "the damaged
+    /// copy was rewritten" at mount, then could not create the backup and wrote
+    /// nothing. fsck's mount never rewrites (its check does, and says so).
+    @Test func aFailedBackupClaimsNoRewrite() throws {
+        let pool = scratchPath("pool-b10")
+        defer { unlink(pool) }
+        _ = try writtenPool(pool, volume: "v", bytes: 10_000)
+        let fd = open(pool, O_RDWR)
+        var junk: UInt8 = 0xEE
+        _ = pwrite(fd, &junk, 1, 4096 + 40)  // superblock copy B
+        close(fd)
+        let before = try Data(contentsOf: URL(fileURLWithPath: pool))
+        let r = try pmtrace(["fsck", pool, "--repair", "--backup", scratchPath("no-such-dir") + "/backup"])
+        #expect(r.status == 2 && !r.stderr.contains("rewritten"), "\(r.stderr)")
+        let unchanged = try Data(contentsOf: URL(fileURLWithPath: pool)) == before
+        #expect(unchanged)
+    }
 }
