@@ -135,20 +135,12 @@ public final class TraceStore: @unchecked Sendable {
         case (.success(let a), .success(let b)):
             if a == b { return (a, 0, []) }
             // Different contents: only an interrupted superblock update or damage
-            // that kept a valid CRC does this. Take the copy under which the lanes'
-            // walks reach more segments, then the one under which more lanes walk
-            // cleanly, then the newer generation (a CRC-valid copy with a wrong
-            // geometry must not win: one that moves the lane table onto zeros leaves
-            // every lane empty, and an empty lane walks cleanly — even against a copy
-            // with one damaged lane); and say so: the check reports the other copy.
+            // that kept a valid CRC does this. Take the copy that serves the region
+            // better (`ChainScore`: a CRC-valid copy with a wrong geometry must not
+            // win), then the newer generation; and say so: the check reports the other copy.
             let scoreA = chainScore(MediaView(region: region, superblock: a, crc: crc))
             let scoreB = chainScore(MediaView(region: region, superblock: b, crc: crc))
-            // Then the larger segment count: no writer changes a region's geometry, and a
-            // copy that only shrinks the region (adversary s23b B6) must not win on its
-            // generation and be copied over the other.
-            let pick = scoreA != scoreB ? (scoreB > scoreA ? 1 : 0)
-                : a.segmentCount != b.segmentCount ? (b.segmentCount > a.segmentCount ? 1 : 0)
-                : (b.generation > a.generation ? 1 : 0)
+            let pick = scoreA != scoreB ? (scoreB > scoreA ? 1 : 0) : (b.generation > a.generation ? 1 : 0)
             let other = Structure.superblock(copy: 1 - pick)
             let (used, unused) = pick == 1 ? (b, a) : (a, b)
             let reason = unused.generation == used.generation
@@ -188,24 +180,28 @@ public final class TraceStore: @unchecked Sendable {
         return max(va, vb)
     }
 
-    /// How a candidate superblock serves the region's lanes: how many
-    /// segments the live lanes' chain walks reach under it (a damaged walk's
-    /// newer, verified part included), then how many lanes walk without
-    /// damage. Compared in that order (FORMAT.md §3, Choice).
+    /// How a candidate superblock serves the region, compared in this order
+    /// (FORMAT.md §3, Choice): the segments the live lanes' chain walks reach
+    /// under it (a damaged walk's newer, verified part included); the lanes
+    /// that walk without damage (not first: a copy that moves the lane table
+    /// onto zeros leaves every lane empty, and an empty lane walks cleanly —
+    /// adversary s23b); its segment count (no writer changes a region's
+    /// geometry: a copy that only shrinks the region must not win).
     struct ChainScore: Comparable {
         var segmentsReached = 0
         var cleanLanes = 0
+        var segmentCount: UInt64 = 0
 
         static func < (l: ChainScore, r: ChainScore) -> Bool {
-            (l.segmentsReached, l.cleanLanes) < (r.segmentsReached, r.cleanLanes)
+            (l.segmentsReached, l.cleanLanes, l.segmentCount) < (r.segmentsReached, r.cleanLanes, r.segmentCount)
         }
     }
 
     /// The `ChainScore` of a candidate superblock: every live lane's chain
     /// walked once under it.
     static func chainScore(_ media: MediaView) -> ChainScore {
-        var score = ChainScore()
         let sb = media.superblock
+        var score = ChainScore(segmentCount: sb.segmentCount)
         for slot in 0..<Int(sb.volumeSlotCount) {
             guard let entry = bestEntry(media, slot: slot), entry.state == .live else { continue }
             for lane in 0..<Int(entry.laneCount) {
