@@ -94,8 +94,10 @@ extension LaneReader {
                 let before = position
                 copySink = (base + filled, buffer.count - filled, copy, false)
                 guard let f = try nextFragment() else {
-                    if salvaged || salvaging {
+                    if first.salvaged || (salvaging && tailUnknown) {
                         // A salvaged record's later fragments are missing: hand out what is there, and say so.
+                        // One whose first fragment was committed is not returned (FORMAT.md §10.4),
+                        // except in a rebuilt lane, whose commit point is unknown: its end was lost to damage.
                         guard admits(first) else { return nil }
                         noteCutShort(first, fragments: 1 + fragmentsJoined, bytes: filled)
                         return .record(CopiedRecord(header: first.header, length: filled, lane: lane, salvaged: true))

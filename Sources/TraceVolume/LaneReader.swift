@@ -513,9 +513,11 @@ public final class LaneReader {
             while last.header.flags.contains(.hasMore) {
                 let before = position
                 guard let f = try nextFragment() else {
-                    if salvaged || salvaging {
+                    if first.salvaged || (salvaging && tailUnknown) {
                         // A salvaged record's later fragments are missing: hand out what is
                         // there, and say it is cut short (its payload is not the whole record).
+                        // One whose first fragment was committed is not returned (FORMAT.md §10.4),
+                        // except in a rebuilt lane, whose commit point is unknown: its end was lost to damage.
                         guard admits(first) else { return nil }
                         noteCutShort(first, fragments: parts.count + 1, bytes: parts.reduce(first.fragment.length) { $0 + $1.length })
                         return Parts(header: first.header, first: first.fragment, rest: parts, salvaged: true)

@@ -307,6 +307,26 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
         #expect(r?.sequence == 1 && r?.salvaged == true)
     }
 
+    /// Adversary s23b (B5): a split record whose first fragment is committed and
+    /// whose rest was never written (the writer was killed before it) was handed
+    /// out by a salvage read as "salvaged, cut short". §10.4: it is not returned.
+    @Test func salvageDoesNotReturnACommittedFirstFragmentWhoseRestWasNeverWritten() throws {
+        let image = try crashedMidSplit()
+        let raw = Raw(image)
+        #expect(raw.record(1, 64).flags.contains(.continuation) && raw.record(0, 64 + Layout.recordFootprint(payloadLength: filler(leaving: 4128))).flags == .hasMore)
+        // The last fragment never reached segment 1: everything past the commit point is zero.
+        (raw.segment(1) + 64).initializeMemory(as: UInt8.self, repeating: 0, count: segmentSize - 64)
+        let reader = try image.store.openReader(volume: "v", salvage: true)
+        #expect(try readAll(reader).map(\.sequence) == [0])
+        #expect(reader.skipped.isEmpty)
+        // The one-pass copy-out agrees.
+        let copying = try image.store.openLaneReader(volume: "v", lane: 0, options: ReadOptions(salvage: true))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        #expect(try copying.read(into: buffer)?.header.sequence == 0)
+        #expect(try copying.read(into: buffer) == nil)
+    }
+
     @Test func salvageReturnsAFirstFragmentWhoseRestWasNeverWrittenAsIs() throws {
         // 4 segments: the split record's first fragment lands in the last one, then the region is full.
         let size = UInt64(24576 + 4096 + 4 * segmentSize)  // + the segment summary's page
