@@ -107,7 +107,7 @@ extension LaneReader {
                 }
                 // Fragments join by flags and sequence (FORMAT.md §7), as in `next()`.
                 guard f.header.flags.contains(.continuation), f.header.sequence == first.header.sequence else {
-                    noteLostEnd(first, noticesBefore: noticesBefore, last: last, next: f)
+                    try noteLostEnd(first, noticesBefore: noticesBefore, last: last, next: f)
                     position = before
                     abandoned = true
                     break

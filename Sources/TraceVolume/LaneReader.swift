@@ -533,7 +533,7 @@ public final class LaneReader {
                 // again, and the reader goes back to the head, where it finds `f` anew.)
                 guard f.header.flags.contains(.continuation), f.header.sequence == first.header.sequence else {
                     // The record was abandoned (crash mid-record), or its end lost to damage: drop it, resume at `f`.
-                    noteLostEnd(first, noticesBefore: noticesBefore, last: last, next: f)
+                    try noteLostEnd(first, noticesBefore: noticesBefore, last: last, next: f)
                     position = before
                     abandoned = true
                     break
@@ -574,17 +574,22 @@ public final class LaneReader {
     }
 
     /// `first` starts a record whose next fragment should follow `last` but
-    /// `next` belongs to another record. A crash mid-record leaves that
-    /// silently (the record was never committed); when damage was skipped
-    /// in between (as in `skipsSplicedRecord`), the record's end was lost to
-    /// it, and that is reported — except in a ring, where a reclaim explains
-    /// it and the reader reports the gap by sequence. O(1).
-    func noteLostEnd(_ first: Found, noticesBefore: Int, last: Found, next: Found) {
+    /// `next` belongs to another record. A crash or failed append mid-record
+    /// leaves that, silently (the record was never committed): its last
+    /// fragment written ends its segment (FORMAT.md §7), so `next` opens the
+    /// chain's next segment. Anywhere else the record's end was lost to damage
+    /// (adversary s23b B8: a whole record re-flagged `hasMore` vanished for
+    /// `dump` and the C reader): thrown as lane damage, or with `skipDamaged`
+    /// reported as skipped — except in a ring, where a reclaim explains it and
+    /// the reader reports the gap by sequence. O(1).
+    func noteLostEnd(_ first: Found, noticesBefore: Int, last: Found, next: Found) throws(TraceError) {
         // In a ring a reclaim explains it; the gap is reported by sequence (as in noteOrphan).
         guard !ring, skipped.count != noticesBefore || next.chainSequence != last.chainSequence &+ 1 else { return }
-        notice(.invalidField(.record(segment: first.fragment.segment, offset: UInt64(first.fragment.offset)),
-                             field: "fragments (the later ones are missing)", value: first.header.sequence),
-               "skipped record sequence \(first.header.sequence): its later fragments were lost to the damage")
+        let error = FormatError.invalidField(.record(segment: first.fragment.segment, offset: UInt64(first.fragment.offset)),
+                                             field: "fragments (the later ones are missing)", value: first.header.sequence)
+        // Past the commit point (salvage) it is reported without ending the read, as before.
+        guard options.skipDamaged || next.salvaged else { throw .laneDamaged(volume: volume, lane: lane, error) }
+        notice(error, "skipped record sequence \(first.header.sequence): its later fragments were lost to the damage")
     }
 
     /// `f` continues a record whose start this reader never saw. Not a ring

@@ -270,7 +270,7 @@ extension TraceStore {
             let isTail = i == walk.segments.count - 1
             checkSegment(segment, seed: header.crc, committedLimit: isTail ? Int(walk.tailOffset) : segmentSize,
                          isTail: isTail, location: location, laneOfTail: walk.damage == nil ? (info.slot, lane) : nil,
-                         reclaimable: ring ? header.header.sequence : nil, join: &join, &report)
+                         reclaimable: ring ? header.header.sequence : nil, walkIndex: i, join: &join, &report)
         }
     }
 
@@ -298,35 +298,46 @@ extension TraceStore {
     }
 
     /// How a lane's fragments join, followed across its segments in order
-    /// (FORMAT.md §7): a continuation with no open record before it, after a
-    /// record start, in a lane that is not a ring, is an orphan no writer
-    /// leaves (its record's start is lost). An abandoned record (a start whose
-    /// continuation never came) is what a crash or failed append leaves: not damage.
+    /// (FORMAT.md §7), in a lane that is not a ring (where a reclaim explains
+    /// both): a continuation with no open record before it, after a record
+    /// start, is an orphan no writer leaves (its record's start is lost); a
+    /// record start while a record is open is an abandoned record — what a
+    /// crash or failed append leaves when it opens the chain's next segment
+    /// (the abandoned fragment ended its own, §7), and damage anywhere else
+    /// (the open record's end is lost).
     struct FragmentJoin {
         let ring: Bool
         var open: UInt64?
+        /// Walk index of the open record's last fragment.
+        var openSegment = 0
         var sawStart = false
 
-        /// Takes the next committed record header; true when it is an orphan.
-        mutating func isOrphan(_ h: RecordHeader) -> Bool {
+        enum Problem { case orphan, lostEnd(UInt64) }
+
+        /// Takes the next committed record header, found in the lane's
+        /// `segment`-th segment (walk order); what is wrong with it, if anything.
+        mutating func take(_ h: RecordHeader, segment: Int) -> Problem? {
             if !h.flags.contains(.continuation) {
+                let lost = open.flatMap { ring || segment == openSegment + 1 ? nil : Problem.lostEnd($0) }
                 open = h.flags.contains(.hasMore) ? h.sequence : nil
+                openSegment = segment
                 sawStart = true
-                return false
+                return lost
             }
             if open == h.sequence {
-                if !h.flags.contains(.hasMore) { open = nil }
-                return false
+                open = h.flags.contains(.hasMore) ? h.sequence : nil
+                openSegment = segment
+                return nil
             }
             open = nil
-            return !ring && sawStart
+            return !ring && sawStart ? .orphan : nil
         }
     }
 
     /// Checks the committed records of one segment, then (for a tail) what
     /// lies past the commit point.
     private func checkSegment(_ segment: UInt64, seed: UInt32, committedLimit: Int, isTail: Bool, location: String,
-                              laneOfTail: (Int, Int)? = nil, reclaimable sequence: UInt64? = nil, join: inout FragmentJoin,
+                              laneOfTail: (Int, Int)? = nil, reclaimable sequence: UInt64? = nil, walkIndex: Int, join: inout FragmentJoin,
                               _ report: inout CheckReport) {
         var cursor = media.records(in: segment, seed: seed, limit: committedLimit)
         if isTail, let (slot, lane) = laneOfTail {
@@ -339,9 +350,16 @@ extension TraceStore {
                 case .record(let h, let payload, let offset):
                     report.recordsChecked += 1
                     report.bytesChecked += UInt64(payload.count)
-                    if join.isOrphan(h) {
+                    switch join.take(h, segment: walkIndex) {
+                    case .orphan?:
                         report.add(.error, location, "record at segment \(segment) offset \(offset) continues record sequence \(h.sequence), "
                                    + "whose start is not in the lane before it (readers stop there; `read --skip-damaged` skips it)")
+                    case .lostEnd(let open)?:
+                        report.add(.error, location, "record sequence \(open) has no end: the record at segment \(segment) offset \(offset) "
+                                   + "starts another, and its last fragment did not end its segment as a crash leaves it "
+                                   + "(readers stop there; `read --skip-damaged` skips it)")
+                    case nil:
+                        break
                     }
                     if !h.kind.isAppendable {
                         report.add(.warning, location, "record at segment \(segment) offset \(offset) has reserved kind \(h.kind.rawValue)")

@@ -11,7 +11,7 @@ import TraceVolume
 @Suite struct OrphanFragmentTests {
     /// Ten 100-byte records; record 5 re-flagged as a continuation, its
     /// checksum re-sealed so that only the flags are wrong.
-    static func forged() throws -> MemoryPool {
+    static func forged(flags: RecordHeader.Flags = .continuation) throws -> MemoryPool {
         let pool = try memoryPool(commitInterval: 0, grouping: false)
         try pool.store.createVolume(named: "v")
         let w = try pool.store.openWriter(volume: "v")
@@ -20,7 +20,7 @@ import TraceVolume
         let records = try pool.store.openLaneReader(volume: "v", lane: 0).allRecords()
         let segmentBase = pool.memory.base + Int(pool.store.superblock.segmentOffset(records[5].segment))
         let header = segmentBase + records[5].offset  // a plain record's offset is its header's
-        header.storeLE(RecordHeader.Flags.continuation.rawValue, at: 6)
+        header.storeLE(flags.rawValue, at: 6)
         let seed: UInt32 = UnsafeRawPointer(segmentBase).loadLE(60)
         header.storeLE(RecordHeader.checksum(seed: seed, header: header, payload: header + 32, count: 100, crc: CRC32C.software), at: 28)
         return try MemoryPool.mount(memory: pool.snapshot(), writable: false)
@@ -104,5 +104,62 @@ import TraceVolume
         let crashed = try MemoryPool.mount(memory: image, writable: false)
         let reader = try crashed.store.openLaneReader(volume: "v", lane: 0, options: ReadOptions(salvage: true))
         #expect(try reader.allRecords().map(\.sequence) == Array(0..<10))
+    }
+    /// Adversary s23b (B8): record 5 re-flagged `hasMore` (a record start
+    /// whose end never comes) mid-segment. A crash or failed append leaves
+    /// such a start only as the last fragment of its segment (FORMAT.md §7),
+    /// so here its end is lost to damage: `read` reported it, but `dump`, the
+    /// C reader (strict readers) and fsck dropped record 5 in silence.
+    @Test func aRecordStartWhoseEndNeverComesMidSegmentIsDamage() throws {
+        let pool = try Self.forged(flags: .hasMore)
+        let strict = try pool.store.openLaneReader(volume: "v", lane: 0)
+        var sequences: [UInt64] = []
+        #expect { while let r = try strict.next() { sequences.append(r.sequence) } } throws: { e in
+            guard case TraceError.laneDamaged(_, 0, let inner) = e else { return false }
+            return "\(inner)".contains("the later ones are missing")
+        }
+        #expect(sequences == [0, 1, 2, 3, 4])
+        let copier = try pool.store.openLaneReader(volume: "v", lane: 0)
+        var buffer = [UInt8](repeating: 0, count: 256)
+        var copied = 0
+        #expect(throws: TraceError.self) {
+            try buffer.withUnsafeMutableBytes { b in while try copier.read(into: b) != nil { copied += 1 } }
+        }
+        #expect(copied == 5)
+        let skipping = try pool.store.openLaneReader(volume: "v", lane: 0, options: ReadOptions(skipDamaged: true))
+        #expect(try skipping.allRecords().map(\.sequence) == [0, 1, 2, 3, 4, 6, 7, 8, 9])
+        #expect(skipping.skipped.count == 1 && "\(skipping.skipped)".contains("sequence 5"), "\(skipping.skipped)")
+        let report = try pool.store.check()
+        let lost = report.findings.filter { $0.message.contains("record sequence 5 has no end") }
+        #expect(lost.count == 1 && lost[0].severity == .error && !report.clean, "\(report.findings)")
+    }
+
+    /// What a crash or failed append does leave — a record's first fragment
+    /// ending its segment, the next record opening the next segment — stays
+    /// silent for every reader and for fsck.
+    @Test func anAbandonedRecordAtASegmentsEndIsNotDamage() throws {
+        let pool = try memoryPool(commitInterval: 0, grouping: false)
+        try pool.store.createVolume(named: "v")
+        let w = try pool.store.openWriter(volume: "v")
+        for i in 0..<3 { try w.append(bytes: Array(payload(i, 30_000)), timestamp: UInt64(i + 1)) }
+        w.close()
+        let records = try pool.store.openLaneReader(volume: "v", lane: 0).allRecords()
+        // Record 2 is split over two segments: its last fragment, which opens the
+        // second one, becomes a record start of its own (sequence 3).
+        try #require(records.count == 3 && records[2].moreFragments.count == 1)
+        let last = records[2].moreFragments[0]
+        let header = UnsafeMutableRawPointer(mutating: last.baseAddress! - Layout.recordHeaderSize)
+        let segmentBase = header - 64
+        let sb = pool.store.superblock
+        try #require((segmentBase - pool.memory.base - Int(sb.segmentAreaOffset)) % Int(sb.segmentSize) == 0)
+        header.storeLE(RecordHeader.Flags().rawValue, at: 6)
+        header.storeLE(UInt64(3), at: 8)
+        let seed: UInt32 = UnsafeRawPointer(segmentBase).loadLE(60)
+        header.storeLE(RecordHeader.checksum(seed: seed, header: header, payload: header + 32, count: last.count, crc: CRC32C.software), at: 28)
+        let image = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
+        let back = try image.store.openLaneReader(volume: "v", lane: 0)
+        #expect(try back.allRecords().map(\.sequence) == [0, 1, 3] && back.skipped.isEmpty, "\(back.skipped)")
+        let report = try image.store.check()
+        #expect(report.clean, "\(report.findings)")
     }
 }
