@@ -70,7 +70,7 @@ def test_parquet_partitions_and_counts(pool, pmtrace_cli, tmp_path):
 def test_cli_module_export(pool, tmp_path):
     out = tmp_path / "pq2"
     env = dict(os.environ, PYTHONPATH=os.path.join(ROOT, "python"))
-    r = subprocess.run(["python3", "-m", "pmtrace", "export-parquet", pool, "trace", str(out)], capture_output=True, text=True, env=env)
+    r = subprocess.run([sys.executable, "-m", "pmtrace", "export-parquet", pool, "trace", str(out)], capture_output=True, text=True, env=env)
     assert r.returncode == 0, r.stderr
     assert "exported" in r.stderr
 
