@@ -3,12 +3,22 @@ import TraceFormat
 /// Reads all lanes of a volume merged by timestamp (ties: lower lane first).
 /// Same guarantees as `LaneReader`; retains the store. Not thread-safe.
 /// Cost per record: O(lanes) to pick the next lane, plus the lane's cost.
+///
+/// Damage ends only its own lane: the lane's records before it are handed
+/// out, the other lanes are read on to their tails (still in timestamp
+/// order), and then the first damage met is thrown. A damaged record's own
+/// timestamp cannot be trusted, so no other lane's record is held back or
+/// lost because of it.
 public final class VolumeReader {
     /// The volume as it was when the reader was opened.
     public let info: VolumeInfo
     /// One reader per lane, merged by `next()`.
     public let lanes: [LaneReader]
     var heads: [RecordView?]
+    /// Lanes that threw: ended, read no further (until `seek`).
+    var ended: [Bool]
+    /// The first damage a lane threw, thrown once the other lanes are drained.
+    var damage: TraceError?
     /// The error that ended the last `records` iteration (nil: it reached the tail).
     public var iterationError: TraceError?
 
@@ -18,6 +28,7 @@ public final class VolumeReader {
         for lane in 0..<info.laneCount { readers.append(try LaneReader(store: store, info: info, lane: lane, options: options)) }
         lanes = readers
         heads = [RecordView?](repeating: nil, count: info.laneCount)
+        ended = [Bool](repeating: false, count: info.laneCount)
     }
 
     /// Everything the lanes skipped or found cut short so far, lane by lane.
@@ -31,14 +42,24 @@ public final class VolumeReader {
     }
 
     /// The next record in timestamp order, or nil when every lane is at its
-    /// committed tail.
+    /// committed tail. Throws a lane's damage only when no other lane has a
+    /// record left (see the type's note), and again on every later call.
     public func next() throws(TraceError) -> RecordView? {
         var best = -1
-        for i in lanes.indices {
-            if heads[i] == nil { heads[i] = try lanes[i].next() }
+        for i in lanes.indices where !ended[i] {
+            if heads[i] == nil {
+                do throws(TraceError) { heads[i] = try lanes[i].next() } catch {
+                    ended[i] = true
+                    if damage == nil { damage = error }
+                    continue
+                }
+            }
             if let h = heads[i], best < 0 || h.timestamp < heads[best]!.timestamp { best = i }
         }
-        guard best >= 0 else { return nil }
+        guard best >= 0 else {
+            if let damage { throw damage }
+            return nil
+        }
         defer { heads[best] = nil }
         return heads[best]
     }
@@ -51,6 +72,8 @@ public final class VolumeReader {
     /// Positions every lane at its first record with timestamp ≥ `timestamp`.
     public func seek(timestamp: UInt64) throws(TraceError) {
         heads = [RecordView?](repeating: nil, count: lanes.count)
+        ended = [Bool](repeating: false, count: lanes.count)
+        damage = nil
         for l in lanes { try l.seek(timestamp: timestamp) }
     }
 }

@@ -61,7 +61,8 @@ struct Read: ParsableCommand {
             Only committed records are read. With several lanes, records are merged by timestamp. Every \
             byte written out was checked as it was copied out of the region (a concurrent writer reusing \
             a segment cannot slip unchecked bytes into the output). On damage, every intact record before \
-            it is written, then the damage is named and the exit status is 1; --skip-damaged continues \
+            it is written (and every record of the volume's other lanes: damage ends only its lane), \
+            then the damage is named and the exit status is 1; --skip-damaged continues \
             past it and reports each skip on standard error. A volume that holds records but no blob \
             (a memory trace, a recorded guest) is refused with exit status 1 and a line naming what it \
             holds and the commands that read it (dump --accesses, export, stats).
