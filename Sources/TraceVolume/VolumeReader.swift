@@ -48,7 +48,10 @@ public final class VolumeReader {
         var best = -1
         for i in lanes.indices where !ended[i] {
             if heads[i] == nil {
-                do throws(TraceError) { heads[i] = try lanes[i].next() } catch {
+                switch Result(catching: { () throws(TraceError) -> RecordView? in try lanes[i].next() }) {
+                case .success(let head):
+                    heads[i] = head
+                case .failure(let error):
                     ended[i] = true
                     if damage == nil { damage = error }
                     continue
