@@ -61,17 +61,17 @@ extension LaneReader {
             // Where to go back to when the record is left to next() or not whole yet:
             // the position and what reading ahead changes (salvage state, last sequence
             // and time, which a salvage read checks the next record against).
-            let start = (position, salvaging, lastSequence, lastTimestamp)
+            let start = (position, salvaging, lastSequence, lastTimestamp, lastOpen)
             copySink = (base, buffer.count, copy, groups)
             guard let first = try nextFragment() else { return nil }
             if position.cursor!.copiedGroup != nil { return .group(first: first) }
             if position.cursor!.delegated {
-                (position, salvaging, lastSequence, lastTimestamp) = start
+                (position, salvaging, lastSequence, lastTimestamp, lastOpen) = start
                 copySink = nil
                 return try readViaView(into: buffer).map { .record($0) }
             }
             guard position.cursor!.copied else {
-                (position, salvaging, lastSequence, lastTimestamp) = start
+                (position, salvaging, lastSequence, lastTimestamp, lastOpen) = start
                 throw tooSmall(first.fragment.length)
             }
             let flags = first.header.flags
@@ -82,6 +82,11 @@ extension LaneReader {
             }
             if flags.contains(.continuation) {  // tail of a record whose start was reclaimed, abandoned or lost
                 try noteOrphan(first)
+                continue
+            }
+            guard endsItsSegment(first) else {
+                guard !first.salvaged else { position.cursor?.stop(); return nil }  // not a writer's: the salvage ends
+                try noteMisplaced(first, record: first)
                 continue
             }
             let noticesBefore = skipped.count
@@ -102,13 +107,13 @@ extension LaneReader {
                         noteCutShort(first, fragments: 1 + fragmentsJoined, bytes: filled)
                         return .record(CopiedRecord(header: first.header, length: filled, lane: lane, salvaged: true))
                     }
-                    (position, salvaging, lastSequence, lastTimestamp) = start
+                    (position, salvaging, lastSequence, lastTimestamp, lastOpen) = start
                     return nil
                 }
                 // Fragments join by flags and sequence (FORMAT.md §7), as in `next()`.
                 guard f.header.flags.contains(.continuation), f.header.sequence == first.header.sequence else {
                     try noteLostEnd(first, noticesBefore: noticesBefore, last: last, next: f)
-                    position = before
+                    rewind(to: before, after: last)
                     abandoned = true
                     break
                 }
@@ -116,14 +121,20 @@ extension LaneReader {
                     abandoned = true
                     break
                 }
+                if !endsItsSegment(f) {
+                    guard !f.salvaged else { position.cursor?.stop(); return nil }  // not a writer's: the salvage ends
+                    try noteMisplaced(f, record: first)
+                    abandoned = true
+                    break
+                }
                 if position.cursor!.delegated {
                     // Only groups are delegated, and a later fragment is never one; kept as a safe fallback.
-                    (position, salvaging, lastSequence, lastTimestamp) = start
+                    (position, salvaging, lastSequence, lastTimestamp, lastOpen) = start
                     copySink = nil
                     return try readViaView(into: buffer).map { .record($0) }
                 }
                 guard position.cursor!.copied else {
-                    (position, salvaging, lastSequence, lastTimestamp) = start
+                    (position, salvaging, lastSequence, lastTimestamp, lastOpen) = start
                     throw tooSmall(filled + f.fragment.length)
                 }
                 filled += f.fragment.length

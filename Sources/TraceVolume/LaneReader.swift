@@ -60,6 +60,10 @@ public final class LaneReader {
     @exclusivity(unchecked) var salvaging = false
     @exclusivity(unchecked) var lastSequence: UInt64?
     @exclusivity(unchecked) var lastTimestamp: UInt64 = 0
+    /// The last fragment read said more fragments follow (`hasMore`): past
+    /// the commit point, a record start may then reuse its sequence (the
+    /// record was abandoned, FORMAT.md §7).
+    @exclusivity(unchecked) var lastOpen = false
     /// A ring lane read with `skipReclaimed`: records are checked for
     /// sequence continuity, gaps reported and repeats skipped.
     let followsGaps: Bool
@@ -253,15 +257,19 @@ public final class LaneReader {
             switch step {
             case .record(let h, let payload, let offset):
                 if salvaging {
-                    // Past the commit point: only what continues the lane's sequence and time.
-                    let expected = lastSequence.map { h.flags.contains(.continuation) ? $0 : $0 &+ 1 }
-                    guard expected == nil || h.sequence == expected!, h.timestamp >= lastTimestamp else {
+                    // Past the commit point: only what continues the lane's sequence and time
+                    // (a record start after an abandoned one may reuse its sequence, §7).
+                    let continues = lastSequence.map { last in
+                        h.flags.contains(.continuation) ? h.sequence == last : h.sequence == last &+ 1 || (lastOpen && h.sequence == last)
+                    } ?? true
+                    guard continues, h.timestamp >= lastTimestamp else {
                         position.cursor!.stop()
                         return nil
                     }
                 }
                 lastSequence = h.sequence
                 lastTimestamp = h.timestamp
+                lastOpen = h.flags.contains(.hasMore)
                 if !h.flags.contains(.continuation) { sawRecordStart = true }
                 let cursor = position.cursor!
                 let record = cursor.base + cursor.container.offset
@@ -495,6 +503,7 @@ public final class LaneReader {
         while true {
             let start = position
             let startSalvaging = salvaging
+            let startLast = (lastSequence, lastTimestamp, lastOpen)
             guard let first = try nextFragment() else { return nil }
             let flags = first.header.flags
             if flags.isEmpty {
@@ -503,6 +512,11 @@ public final class LaneReader {
             }
             if flags.contains(.continuation) {  // tail of a record whose start was reclaimed, abandoned or lost
                 try noteOrphan(first)
+                continue
+            }
+            guard endsItsSegment(first) else {
+                guard !first.salvaged else { position.cursor?.stop(); return nil }  // not a writer's: the salvage ends
+                try noteMisplaced(first, record: first)
                 continue
             }
             let noticesBefore = skipped.count
@@ -525,6 +539,7 @@ public final class LaneReader {
                     // Not all committed yet: come back to this record later.
                     position = start
                     salvaging = startSalvaging
+                    (lastSequence, lastTimestamp, lastOpen) = startLast
                     return nil
                 }
                 // Fragments join by flags and sequence; kind and timestamp are the first's (FORMAT.md §7).
@@ -534,11 +549,17 @@ public final class LaneReader {
                 guard f.header.flags.contains(.continuation), f.header.sequence == first.header.sequence else {
                     // The record was abandoned (crash mid-record), or its end lost to damage: drop it, resume at `f`.
                     try noteLostEnd(first, noticesBefore: noticesBefore, last: last, next: f)
-                    position = before
+                    rewind(to: before, after: last)
                     abandoned = true
                     break
                 }
                 if skipsSplicedRecord(first, noticesBefore: noticesBefore, last: last, next: f) {
+                    abandoned = true
+                    break
+                }
+                if !endsItsSegment(f) {
+                    guard !f.salvaged else { position.cursor?.stop(); return nil }
+                    try noteMisplaced(f, record: first)
                     abandoned = true
                     break
                 }
@@ -587,9 +608,39 @@ public final class LaneReader {
         guard !ring, skipped.count != noticesBefore || next.chainSequence != last.chainSequence &+ 1 else { return }
         let error = FormatError.invalidField(.record(segment: first.fragment.segment, offset: UInt64(first.fragment.offset)),
                                              field: "fragments (the later ones are missing)", value: first.header.sequence)
-        // Past the commit point (salvage) it is reported without ending the read, as before.
-        guard options.skipDamaged || next.salvaged else { throw .laneDamaged(volume: volume, lane: lane, error) }
+        // Past the commit point (salvage) a crash explains it (§7): not damage.
+        guard !next.salvaged else { return }
+        guard options.skipDamaged else { throw .laneDamaged(volume: volume, lane: lane, error) }
         notice(error, "skipped record sequence \(first.header.sequence): its later fragments were lost to the damage")
+    }
+
+    /// Goes back to `position` (before the fragment that followed `last`), with
+    /// the salvage checks' state as it was after `last`. O(1).
+    func rewind(to position: Position, after last: Found) {
+        self.position = position
+        lastSequence = last.header.sequence
+        lastTimestamp = last.header.timestamp
+        lastOpen = last.header.flags.contains(.hasMore)
+    }
+
+    /// A fragment that says more fragments follow (`hasMore`) ends exactly at
+    /// its segment's end, as every fragment but a record's last (FORMAT.md §7).
+    func endsItsSegment(_ f: Found) -> Bool {
+        !f.header.flags.contains(.hasMore) || f.fragment.offset + Layout.recordHeaderSize + f.fragment.length == store.segmentSize
+    }
+
+    /// `f`, a fragment of the record `first` starts, says more fragments
+    /// follow but does not end its segment: no writer leaves that, so the
+    /// record's end is lost to damage (adversary s24 F2: a record re-flagged
+    /// `hasMore` before an end-of-segment record, or as the lane's last, was
+    /// dropped in silence). Thrown as lane damage, or with `skipDamaged`
+    /// reported as the record skipped. O(1).
+    func noteMisplaced(_ f: Found, record first: Found) throws(TraceError) {
+        let error = FormatError.invalidField(.record(segment: f.fragment.segment, offset: UInt64(f.fragment.offset)),
+                                             field: "flags (hasMore, but the fragment does not end its segment)", value: UInt64(f.header.flags.rawValue))
+        guard options.skipDamaged else { throw .laneDamaged(volume: volume, lane: lane, error) }
+        notice(error, "skipped record sequence \(first.header.sequence): it says more fragments follow, "
+               + "but does not end its segment as a split record's fragments do")
     }
 
     /// `f` continues a record whose start this reader never saw. Not a ring

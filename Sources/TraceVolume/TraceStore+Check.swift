@@ -304,7 +304,8 @@ extension TraceStore {
     /// record start while a record is open is an abandoned record — what a
     /// crash or failed append leaves when it opens the chain's next segment
     /// (the abandoned fragment ended its own, §7), and damage anywhere else
-    /// (the open record's end is lost).
+    /// (the open record's end is lost). A fragment that says more follow
+    /// but does not end its segment is damage wherever it is (§7).
     struct FragmentJoin {
         let ring: Bool
         var open: UInt64?
@@ -312,25 +313,50 @@ extension TraceStore {
         var openSegment = 0
         var sawStart = false
 
-        enum Problem { case orphan, lostEnd(UInt64) }
+        enum Problem { case orphan, lostEnd(UInt64), misplaced }
 
         /// Takes the next committed record header, found in the lane's
-        /// `segment`-th segment (walk order); what is wrong with it, if anything.
-        mutating func take(_ h: RecordHeader, segment: Int) -> Problem? {
+        /// `segment`-th segment (walk order), whose footprint ends the segment
+        /// or not; what is wrong with it, if anything (at most two problems:
+        /// an open record's lost end, then this one's).
+        mutating func take(_ h: RecordHeader, segment: Int, endsSegment: Bool) -> [Problem] {
+            if h.flags.contains(.hasMore) && !endsSegment {
+                // Its record's end is lost; what follows is read as after an abandoned record.
+                open = nil
+                if !h.flags.contains(.continuation) { sawStart = true }
+                return [.misplaced]
+            }
             if !h.flags.contains(.continuation) {
                 let lost = open.flatMap { ring || segment == openSegment + 1 ? nil : Problem.lostEnd($0) }
                 open = h.flags.contains(.hasMore) ? h.sequence : nil
                 openSegment = segment
                 sawStart = true
-                return lost
+                return lost.map { [$0] } ?? []
             }
             if open == h.sequence {
                 open = h.flags.contains(.hasMore) ? h.sequence : nil
                 openSegment = segment
-                return nil
+                return []
             }
+            // A continuation of another record: the open one's end is lost, and this one's start.
+            let lost = open.flatMap { ring ? nil : Problem.lostEnd($0) }
             open = nil
-            return !ring && sawStart ? .orphan : nil
+            return (lost.map { [$0] } ?? []) + (!ring && sawStart ? [.orphan] : [])
+        }
+    }
+
+    /// One line for a `FragmentJoin` problem met at the record `h` (segment, offset).
+    static func describe(_ problem: FragmentJoin.Problem, _ h: RecordHeader, segment: UInt64, offset: Int) -> String {
+        let action = " (readers stop there; `read --skip-damaged` skips it)"
+        switch problem {
+        case .orphan:
+            return "record at segment \(segment) offset \(offset) continues record sequence \(h.sequence), whose start is not in the lane before it" + action
+        case .lostEnd(let open):
+            return "record sequence \(open) has no end: the record at segment \(segment) offset \(offset) does not continue it, and a crash leaves "
+                + "a record's end missing only where the next segment opens" + action
+        case .misplaced:
+            return "record at segment \(segment) offset \(offset) (sequence \(h.sequence)) says more fragments follow but does not end its segment "
+                + "as a split record's fragments do: its record's end is lost" + action
         }
     }
 
@@ -350,16 +376,8 @@ extension TraceStore {
                 case .record(let h, let payload, let offset):
                     report.recordsChecked += 1
                     report.bytesChecked += UInt64(payload.count)
-                    switch join.take(h, segment: walkIndex) {
-                    case .orphan?:
-                        report.add(.error, location, "record at segment \(segment) offset \(offset) continues record sequence \(h.sequence), "
-                                   + "whose start is not in the lane before it (readers stop there; `read --skip-damaged` skips it)")
-                    case .lostEnd(let open)?:
-                        report.add(.error, location, "record sequence \(open) has no end: the record at segment \(segment) offset \(offset) "
-                                   + "starts another, and its last fragment did not end its segment as a crash leaves it "
-                                   + "(readers stop there; `read --skip-damaged` skips it)")
-                    case nil:
-                        break
+                    for problem in join.take(h, segment: walkIndex, endsSegment: offset + Layout.recordHeaderSize + payload.count == segmentSize) {
+                        report.add(.error, location, Self.describe(problem, h, segment: segment, offset: offset))
                     }
                     if !h.kind.isAppendable {
                         report.add(.warning, location, "record at segment \(segment) offset \(offset) has reserved kind \(h.kind.rawValue)")

@@ -327,6 +327,80 @@ private func filler(leaving left: Int) -> Int { segmentSize - left - Layout.segm
         #expect(try copying.read(into: buffer) == nil)
     }
 
+    /// Adversary s24 (F3): a writer killed mid-split, restarted (it resumes at
+    /// the tail and its next record may reuse the abandoned record's sequence,
+    /// §7) and killed again before committing. The salvage read refused the
+    /// restarted writer's records (it wanted the abandoned sequence + 1) while
+    /// fsck counted them as salvageable.
+    @Test func salvageAcceptsARestartedWritersRecordsAfterAnAbandonedOne() throws {
+        let image = try crashedMidSplit()
+        let raw = Raw(image)
+        (raw.segment(1) + 64).initializeMemory(as: UInt8.self, repeating: 0, count: segmentSize - 64)
+        var options = StoreOptions.testing(commitInterval: 1 << 20, clock: testClock)
+        options.recordGroupBytes = 0  // plain records, written at append (not staged)
+        let restarted = try MemoryPool.mount(memory: image.snapshot(), writable: true, options: options)
+        let w = try restarted.store.openWriter(volume: "v")
+        try w.append(bytes: Array(payload(7, 300)), timestamp: 30)
+        try w.append(bytes: Array(payload(8, 300)), timestamp: 31)
+        let crashed = try MemoryPool.mount(memory: restarted.snapshot(), writable: false)
+        w.close()
+        #expect(try readAll(try crashed.store.openReader(volume: "v")).map(\.sequence) == [0])
+        let rep = try crashed.store.check()
+        #expect(rep.salvageableRecords == 2, "\(rep.findings)")
+        let reader = try crashed.store.openReader(volume: "v", salvage: true)
+        let back = try readAll(reader)
+        #expect(back.count == 3 && back.dropFirst().map(\.bytes) == [Array(payload(7, 300)), Array(payload(8, 300))], "\(back.map(\.sequence))")
+        #expect(reader.skipped.isEmpty, "\(reader.skipped)")
+        let copying = try crashed.store.openLaneReader(volume: "v", lane: 0, options: ReadOptions(salvage: true))
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        var copied = 0
+        while try copying.read(into: buffer) != nil { copied += 1 }
+        #expect(copied == 3)
+    }
+
+    /// Adversary s24 (F2): a fragment that says more fragments follow but does
+    /// not end its segment is left by no writer (§7). Re-flagged `hasMore`,
+    /// the record before an end-of-segment record, or the lane's last
+    /// committed record, vanished for every reader and fsck.
+    @Test(arguments: [true, false])
+    func aHasMoreFragmentThatDoesNotEndItsSegmentIsDamage(beforeEndMarker: Bool) throws {
+        let pool: MemoryPool
+        let at: (segment: UInt64, offset: Int)
+        let expected: [UInt64]
+        if beforeEndMarker {
+            let (p, w) = try lane(leaving: 3432)
+            try w.append(bytes: Array(payload(1, 4097)), timestamp: 20)  // moved whole: an end marker after record 0
+            w.close()
+            #expect(Raw(p).record(0, 64 + Layout.recordFootprint(payloadLength: filler(leaving: 3432))).kind == .endOfSegment)
+            (pool, at, expected) = (p, (0, 64), [1])
+        } else {
+            let p = try memoryPool(commitInterval: 0, grouping: false)
+            try p.store.createVolume(named: "v")
+            let w = try p.store.openWriter(volume: "v")
+            for i in 0..<3 { try w.append(bytes: Array(payload(i, 100)), timestamp: UInt64(10 + i)) }
+            w.close()
+            (pool, at, expected) = (p, (0, 64 + 2 * Layout.recordFootprint(payloadLength: 100)), [0, 1])
+        }
+        try Raw(pool).rewriteRecord(at.segment, at.offset) { $0.flags = .hasMore }
+        let image = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
+        let strict = try image.store.openLaneReader(volume: "v", lane: 0)
+        var got: [UInt64] = []
+        #expect { while let r = try strict.next() { got.append(r.sequence) } } throws: { e in
+            "\(e)".contains("does not end its segment")
+        }
+        #expect(got == expected.filter { $0 < (beforeEndMarker ? 0 : 2) })
+        let copier = try image.store.openLaneReader(volume: "v", lane: 0)
+        let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: 1 << 20, alignment: 64)
+        defer { buffer.deallocate() }
+        #expect(throws: TraceError.self) { while try copier.read(into: buffer) != nil {} }
+        let skipping = try image.store.openLaneReader(volume: "v", lane: 0, options: ReadOptions(skipDamaged: true))
+        #expect(try skipping.allRecords().map(\.sequence) == expected)
+        #expect(skipping.skipped.count == 1, "\(skipping.skipped)")
+        let report = try image.store.check()
+        #expect(report.findings.contains { $0.severity == .error && $0.message.contains("does not end its segment") }, "\(report.findings)")
+    }
+
     @Test func salvageReturnsAFirstFragmentWhoseRestWasNeverWrittenAsIs() throws {
         // 4 segments: the split record's first fragment lands in the last one, then the region is full.
         let size = UInt64(24576 + 4096 + 4 * segmentSize)  // + the segment summary's page

@@ -116,7 +116,7 @@ import TraceVolume
         var sequences: [UInt64] = []
         #expect { while let r = try strict.next() { sequences.append(r.sequence) } } throws: { e in
             guard case TraceError.laneDamaged(_, 0, let inner) = e else { return false }
-            return "\(inner)".contains("the later ones are missing")
+            return "\(inner)".contains("does not end its segment")
         }
         #expect(sequences == [0, 1, 2, 3, 4])
         let copier = try pool.store.openLaneReader(volume: "v", lane: 0)
@@ -130,7 +130,7 @@ import TraceVolume
         #expect(try skipping.allRecords().map(\.sequence) == [0, 1, 2, 3, 4, 6, 7, 8, 9])
         #expect(skipping.skipped.count == 1 && "\(skipping.skipped)".contains("sequence 5"), "\(skipping.skipped)")
         let report = try pool.store.check()
-        let lost = report.findings.filter { $0.message.contains("record sequence 5 has no end") }
+        let lost = report.findings.filter { $0.message.contains("(sequence 5) says more fragments follow") }
         #expect(lost.count == 1 && lost[0].severity == .error && !report.clean, "\(report.findings)")
     }
 
@@ -161,5 +161,33 @@ import TraceVolume
         #expect(try back.allRecords().map(\.sequence) == [0, 1, 3] && back.skipped.isEmpty, "\(back.skipped)")
         let report = try image.store.check()
         #expect(report.clean, "\(report.findings)")
+    }
+    /// A record's first fragment ends its segment, but the next segment opens
+    /// with an end-of-segment record (CRC-valid), so the next record start lies
+    /// two segments on: the record's end is lost to damage, not to a crash.
+    @Test func aRecordStartFollowedByARecordTwoSegmentsOnIsDamage() throws {
+        let pool = try memoryPool(commitInterval: 0, grouping: false)
+        try pool.store.createVolume(named: "v")
+        let w = try pool.store.openWriter(volume: "v")
+        for i in 0..<8 { try w.append(bytes: Array(payload(i, 30_000)), timestamp: UInt64(i + 1)) }
+        w.close()
+        let records = try pool.store.openLaneReader(volume: "v", lane: 0).allRecords()
+        try #require(records[2].moreFragments.count == 1)
+        let last = records[2].moreFragments[0]
+        let header = UnsafeMutableRawPointer(mutating: last.baseAddress! - Layout.recordHeaderSize)
+        let segmentBase = header - 64
+        header.storeLE(RecordKind.endOfSegment.rawValue, at: 4)
+        header.storeLE(UInt16(0), at: 6)
+        let seed: UInt32 = UnsafeRawPointer(segmentBase).loadLE(60)
+        header.storeLE(RecordHeader.checksum(seed: seed, header: header, payload: header + 32, count: last.count, crc: CRC32C.software), at: 28)
+        let image = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
+        let strict = try image.store.openLaneReader(volume: "v", lane: 0)
+        var got: [UInt64] = []
+        #expect { while let r = try strict.next() { got.append(r.sequence) } } throws: { e in
+            "\(e)".contains("the later ones are missing")
+        }
+        #expect(got == [0, 1])
+        let report = try image.store.check()
+        #expect(report.findings.contains { $0.severity == .error && $0.message.contains("record sequence 2 has no end") }, "\(report.findings)")
     }
 }
