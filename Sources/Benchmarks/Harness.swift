@@ -67,9 +67,10 @@ struct BenchError: Error, CustomStringConvertible {
     init(_ d: String) { description = d }
 }
 
-/// Writes rows to `<out>/<name>.csv`.
-func writeCSV(_ ctx: Context, _ name: String, header: [String], rows: [[String]]) throws {
-    var text = "# \(ctx.granularityNote)\n" + header.joined(separator: ",") + "\n"
+/// Writes rows to `<out>/<name>.csv`: a comment line with the granularity, one per note
+/// (what the columns mean), the header, the rows.
+func writeCSV(_ ctx: Context, _ name: String, header: [String], rows: [[String]], notes: [String] = []) throws {
+    var text = "# \(ctx.granularityNote)\n" + notes.map { "# \($0)\n" }.joined() + header.joined(separator: ",") + "\n"
     for r in rows { text += r.joined(separator: ",") + "\n" }
     try text.write(to: ctx.outDir.appendingPathComponent("\(name).csv"), atomically: true, encoding: .utf8)
 }

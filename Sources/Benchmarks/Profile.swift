@@ -61,10 +61,7 @@ func profileAppend(size: Int, total: Int, window: Int = 0, commitEach: Bool = fa
                 i += k
             }
         } else {
-            for i in 0..<records {
-                try w.append(record(i), timestamp: UInt64(i))
-                if commitEach { w.commit() }
-            }
+            try appendRecords(w, records: records, commitEach: commitEach, record)
         }
         w.commit()
         let seconds = Double(monotonicNanoseconds() - start) / 1e9
@@ -79,6 +76,17 @@ func profileAppend(size: Int, total: Int, window: Int = 0, commitEach: Bool = fa
         let limit = Double(monotonicNanoseconds() - limitStart) / 1e9
         line += "; limit loop \(fmt(mibPerSecond(total, limit), 0)) MiB/s, ratio \(fmt(limit / seconds)); \(faults) page faults in the appends"
         print(line)
+    }
+}
+
+/// The timed loop of `_profile-append`, in a function of its own: inlined into
+/// `profileAppend` (a large function), `append` was not inlined once its fast
+/// path grew, as it is in `peers`' closures and in callers of ordinary size.
+@inline(never)
+func appendRecords(_ w: LaneWriter, records: Int, commitEach: Bool, _ record: (Int) -> UnsafeRawBufferPointer) throws {
+    for i in 0..<records {
+        try w.append(record(i), timestamp: UInt64(i))
+        if commitEach { w.commit() }
     }
 }
 

@@ -344,7 +344,8 @@ public final class LaneWriter: @unchecked Sendable {
     /// its timestamp delta fits the member's u32 (a time before the group's
     /// first member wraps and fails too), and the kind may be appended.
     /// Returns false, having changed nothing, when any of them does not hold.
-    /// O(payload), no call except the copy.
+    /// O(payload), no call (a staged payload of up to 128 bytes is copied
+    /// inline, `copyMemberPayload`) except the group stream's for larger members.
     @inlinable @inline(__always)
     func joinGroup(_ payload: UnsafeRawBufferPointer, kind: RecordKind, timestamp ts: UInt64) -> Bool {
         let n = payload.count
@@ -365,17 +366,24 @@ public final class LaneWriter: @unchecked Sendable {
             _appendedBytes &+= UInt64(truncatingIfNeeded: n)
             return true
         }
-        let used = groupStaged
-        guard used &+ footprint <= groupFastRoom, ts &- groupTimestamp <= UInt64(UInt32.max), kind.isAppendable,
+        // Every field this path reads, read before its stores into the staging buffer (which
+        // the optimizer cannot tell apart from the state's line, so it would reload them after).
+        let state = hot
+        let used = state.pointee.groupStaged
+        let delta = ts &- state.pointee.groupTimestamp
+        guard used &+ footprint <= state.pointee.groupFastRoom, delta <= UInt64(UInt32.max), kind.isAppendable,
               let g = group else { return false }
+        let members = state.pointee.groupCount, sequence = state.pointee.nextSequence, bytes = state.pointee.appendedBytes
         let p = g + used
         p.storeLE(UInt64(0), at: footprint &- 8)  // padding is written as zero
-        RecordGroup.encodeMember(into: p, payloadLength: n, kind: kind, timestampDelta: UInt32(truncatingIfNeeded: ts &- groupTimestamp))
-        if let b = payload.baseAddress { (p + RecordGroup.memberHeaderSize).copyMemory(from: b, byteCount: n) }
-        groupStaged = used &+ footprint
-        groupCount &+= 1
-        _nextSequence &+= 1
-        _appendedBytes &+= UInt64(truncatingIfNeeded: n)
+        RecordGroup.encodeMember(into: p, payloadLength: n, kind: kind, timestampDelta: UInt32(truncatingIfNeeded: delta))
+        if let b = payload.baseAddress { (p + RecordGroup.memberHeaderSize).copyMemberPayload(from: b, count: n) }
+        // None of these overflow: the staged bytes stay below `streamChunk`, and the counters
+        // count records and bytes appended (below 2^64).
+        state.pointee.groupStaged = used &+ footprint
+        state.pointee.groupCount = members &+ 1
+        state.pointee.nextSequence = sequence &+ 1
+        state.pointee.appendedBytes = bytes &+ UInt64(truncatingIfNeeded: n)
         return true
     }
 

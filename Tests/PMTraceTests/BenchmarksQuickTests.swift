@@ -29,7 +29,7 @@ import Testing
         p.waitUntilExit()
         #expect(p.terminationStatus == 0, "\(text.suffix(2000))")
         #expect(text.contains("libpmem2 granularity:"))
-        for (name, columns) in [("sweep", 14), ("transfer", 5), ("peers", 17), ("events", 5), ("mount", 3), ("mount-segments", 3), ("symbols", 6), ("transfer-anchor", 4), ("crc", 7)] {
+        for (name, columns) in [("sweep", 14), ("transfer", 5), ("peers", 22), ("events", 5), ("mount", 3), ("mount-segments", 3), ("symbols", 6), ("transfer-anchor", 4), ("crc", 7)] {
             let csv = try String(contentsOfFile: "\(out)/\(name).csv", encoding: .utf8)
             let lines = csv.split(separator: "\n").filter { !$0.hasPrefix("#") }
             #expect(lines.count >= 2, "\(name).csv has no rows")

@@ -82,19 +82,23 @@ import TraceVolume
         }
     }
 
-    /// Every member length from 0 to 80 bytes (the fast path copies 16 … 64
-    /// bytes inline with overlapping 16-byte moves, the rest through the
-    /// library), each from a source at an odd address, reads back byte for
-    /// byte in order, with nothing of a neighbour in it.
+    /// Every member length from 0 to 140 bytes (the fast path copies up to
+    /// 128 bytes inline with overlapping 1-, 4-, 8- and 16-byte moves,
+    /// `copyMemberPayload`, larger ones through the library), each from a
+    /// source at an odd address, reads back byte for byte in order, with
+    /// nothing of a neighbour in it; and in every group on media each
+    /// member's padding is zero (a move past the member's end would leave
+    /// source bytes there, where no reader looks).
     @Test func everySmallMemberLengthReadsBackExactly() throws {
         let pool = try memoryPool()
         try pool.store.createVolume(named: "s")
         let w = try pool.store.openWriter(volume: "s")
-        var source = [UInt8](repeating: 0, count: 4 * 81 + 1)
+        let longest = 140
+        var source = [UInt8](repeating: 0, count: 4 * (longest + 1) + 1)
         var expected: [[UInt8]] = []
         for round in 0..<3 {
-            for n in 0...80 {
-                for i in source.indices { source[i] = UInt8(truncatingIfNeeded: i &* 31 &+ n &* 7 &+ round) }
+            for n in 0...longest {
+                for i in source.indices { source[i] = UInt8(truncatingIfNeeded: i &* 31 &+ n &* 7 &+ round) | 1 }  // never 0
                 let start = 1 + (n * 3) % 64  // odd and even offsets, never 16-byte aligned at the start
                 let bytes = Array(source[start..<(start + n)])
                 try source.withUnsafeBytes { b in
@@ -110,6 +114,33 @@ import TraceVolume
         for (i, r) in records.enumerated() where i < expected.count {
             #expect(r.bytes == expected[i], "record \(i) (\(expected[i].count) bytes)")
         }
+        // The members' padding on media, group by group.
+        let sb = pool.store.superblock
+        var groups = 0, members = 0
+        for segment in Set(records.map(\.segment)) {
+            let base = UnsafeRawPointer(pool.memory.base) + Int(sb.segmentOffset(segment))
+            var at = Layout.segmentHeaderSize
+            while at + Layout.recordHeaderSize <= Int(sb.segmentSize) {
+                let h = RecordHeader.decodeFields(base + at)
+                if h.kind == .endOfSegment && h.payloadLength == 0 { break }
+                if h.kind == .recordGroup {
+                    groups += 1
+                    let payload = base + at + Layout.recordHeaderSize
+                    var m = 0
+                    while m < Int(h.payloadLength) {
+                        let length = Int(payload.loadLE(m, as: UInt64.self) & 0xFFFF)
+                        let end = m + RecordGroup.memberFootprint(payloadLength: length)
+                        for pad in (m + RecordGroup.memberHeaderSize + length)..<end {
+                            #expect(payload.load(fromByteOffset: pad, as: UInt8.self) == 0, "member of \(length) bytes: padding byte \(pad - m) not zero")
+                        }
+                        members += 1
+                        m = end
+                    }
+                }
+                at += Layout.recordFootprint(payloadLength: Int(h.payloadLength))
+            }
+        }
+        #expect(groups > 0 && members > 2 * (longest + 1), "\(groups) groups, \(members) members")
     }
 
     @Test func writerResumesAfterGroupsAndSeekFindsMembers() throws {
