@@ -33,6 +33,9 @@ if arguments.count == 5 && arguments[1] == "_transfer-producer" {
         try profileBulkRead(block: Int(arguments[2])!, repetitions: arguments.count >= 4 ? Int(arguments[3])! : 7,
                             only: arguments.count == 5 ? arguments[4] : nil)
     } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
+} else if (3...4).contains(arguments.count) && arguments[1] == "_profile-copy-calls" {
+    // For profilers: the one-pass copy-out's calls timed through the reader and without it (see profileCopyCalls).
+    do { try profileCopyCalls(block: Int(arguments[2])!, repetitions: arguments.count == 4 ? Int(arguments[3])! : 7) } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }
 } else if arguments.count == 2 && arguments[1] == "_profile-encode" {
     // For profilers: the memory-access batch encoder alone (what `events` prints as "encoder alone").
     do { try profileEncode() } catch { FileHandle.standardError.write(Data("\(error)\n".utf8)); exit(1) }

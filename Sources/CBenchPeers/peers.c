@@ -146,3 +146,5 @@ void pmt_log_close(pmt_log *l) {
     pmemlog_close(l->plp);
     free(l);
 }
+
+long pmt_bench_atomic_add(long *p) { return __atomic_fetch_add(p, 1, __ATOMIC_SEQ_CST); }

@@ -79,6 +79,15 @@ struct RecordCursor {
     /// Where the record at the current offset lives, for errors.
     var location: Structure { .record(segment: segment, offset: UInt64(offset)) }
 
+    /// Whether the next step starts at a record header that does not say
+    /// "record group" (and is not inside a group): which path
+    /// `LaneReader.read(into:)` takes. Routing only: the header is read
+    /// again and checked by the step, and nothing is handed out from here.
+    var atPlainRecord: Bool {
+        guard !inGroup, limit - offset >= Layout.recordHeaderSize else { return false }
+        return (base + offset).loadLE(4, as: UInt16.self) != RecordKind.recordGroup.rawValue
+    }
+
     /// Stops here: the rest of the current group is dropped and nothing past
     /// `offset` is read (salvage readers end at the first record they refuse).
     mutating func stop() {

@@ -31,3 +31,6 @@ pmt_log *pmt_log_create(const char *path, size_t pool_size);
 int pmt_log_append(pmt_log *l, const void *buf, size_t len);
 size_t pmt_log_used(pmt_log *l);
 void pmt_log_close(pmt_log *l);
+
+/* A lock-prefixed add (what a retain or release does), for the read profile. */
+long pmt_bench_atomic_add(long *p);
