@@ -38,26 +38,33 @@ extension GuestMemory {
     /// (no fsync): a crash during restore leaves `<path>.restoring-<pid>`;
     /// an error removes it and leaves `path` as it was.
     public func restore(epoch: Int, range: Range<UInt64>? = nil, to path: String, overwrite: Bool = false) throws -> RestoreSummary {
-        precondition(epoch >= 0 && epoch < epochs.epochs.count, "epoch out of range")
         if range == nil, ramBytes == 0 || ramBytes % 4096 != 0 || ramBytes > Self.maxImageBytes {
             throw GuestEpochsError("damaged recording: the last checkpoint gives a RAM size of \(ramBytes) bytes (not a positive multiple of 4 KiB up to 1 TiB)")
         }
         // Leaving an image beyond RAM out of a whole-RAM image would drop recorded data without a word.
         if range == nil { try checkImagesWithinRAM(hint: "; --range restores what lies in a range") }
         let range = range ?? 0..<ramBytes
-        guard range.lowerBound % 4096 == 0, range.upperBound % 4096 == 0, !range.isEmpty else {
-            throw GuestEpochsError("--range must be whole, non-empty 4 KiB pages (got 0x\(String(range.lowerBound, radix: 16))…0x\(String(range.upperBound, radix: 16)))")
+        return try restore(epoch: epoch, start: range.lowerBound, length: range.upperBound - range.lowerBound, to: path, overwrite: overwrite)
+    }
+
+    /// `restore(epoch:range:to:overwrite:)` of the `length` bytes from GPA
+    /// `start`: a range may end exactly at 2^64, which a `Range<UInt64>`
+    /// cannot hold. Same guarantees and errors.
+    public func restore(epoch: Int, start: UInt64, length: UInt64, to path: String, overwrite: Bool = false) throws -> RestoreSummary {
+        precondition(epoch >= 0 && epoch < epochs.epochs.count, "epoch out of range")
+        guard start % 4096 == 0, length % 4096 == 0, length > 0, length - 1 <= UInt64.max - start else {
+            throw GuestEpochsError("--range must be whole, non-empty 4 KiB pages below 2^64 (got 0x\(String(start, radix: 16)) + 0x\(String(length, radix: 16)))")
         }
         // The RAM size comes from media: bound it before anything is sized by it.
-        guard range.upperBound - range.lowerBound <= Self.maxImageBytes else {
-            throw GuestEpochsError("an image of \(range.upperBound - range.lowerBound) bytes is more than this tool restores (1 TiB); give --range")
+        guard length <= Self.maxImageBytes else {
+            throw GuestEpochsError("an image of \(length) bytes is more than this tool restores (1 TiB); give --range")
         }
         // The winning image of each page: its sequence number in the lane.
         var winners: [UInt64: UInt64] = [:]
-        for (gpa, v) in versions where range.contains(gpa) {
+        for (gpa, v) in versions where gpa >= start && gpa - start < length {
             if let last = v.last(where: { $0.epoch <= epoch }) { winners[last.sequence] = gpa }
         }
-        let length = Int(range.upperBound - range.lowerBound)
+        let length = Int(length)
         // The image is built in a new file beside `path` and moved there only
         // when whole: a failed restore removes only that file, never `path`
         // (which may be another file, or a device, that --force names).
@@ -87,7 +94,7 @@ extension GuestMemory {
             try r.decodePayload { p throws(FormatError) in
                 let page = try PageImage.decode(p).page
                 guard !Self.isZero(page) else { return }
-                writeError = Self.writeAll(fd, page, at: off_t(gpa - range.lowerBound))
+                writeError = Self.writeAll(fd, page, at: off_t(gpa - start))
                 summary.dataPages += 1
                 summary.holes -= 1
             }

@@ -29,6 +29,7 @@ enum ExitStatus {
         A reader that stops reading a pipe (`| head`) ends the command by SIGPIPE,
         as it ends any filter (status 141 in the shell); a region being written keeps
         what was committed, as after a crash.
+        `record` exits with the program's status; 128 + N when signal N ended it.
         """
 
     /// The one place an error becomes a message and a status.

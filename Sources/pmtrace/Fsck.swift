@@ -29,6 +29,13 @@ struct Fsck: ParsableCommand {
     @Option(help: "With --repair: save every byte range repair overwrites to this new file first (offset, length, old bytes), so the repair can be undone; it must not exist yet.") var backup: String?
     @Flag(help: "Print JSON.") var json = false
 
+    func validate() throws {
+        // Without --repair these would be ignored: a user who meant to repair (or to keep a
+        // backup) would believe it happened.
+        if !repair && dryRun { throw ValidationError("--dry-run needs --repair (fsck alone changes nothing)") }
+        if !repair && backup != nil { throw ValidationError("--backup needs --repair (fsck alone overwrites nothing)") }
+    }
+
     /// `--json` (README, "JSON output").
     struct Output: Encodable {
         struct Finding: Encodable {

@@ -19,7 +19,7 @@ struct Locate: ParsableCommand {
             block is an error naming the structure and byte offset.
             """)
 
-    @Option(help: "Directory holding the ACPI tables SRAT and NFIT.") var acpiTables = "/sys/firmware/acpi/tables"
+    @Option(help: "Directory holding the ACPI tables SRAT and NFIT (default: /sys/firmware/acpi/tables).") var acpiTables: String?
     @Option(help: "A namespace's device or backing file (e.g. /dev/pmem0 or an NVDIMM's image) to read the info block of.") var namespace: String?
     @Flag(help: "Print JSON.") var json = false
 
@@ -94,6 +94,16 @@ struct Locate: ParsableCommand {
     }
 
     func run() throws {
+        // A directory named on the command line must exist (a typo is not "no tables"); the
+        // default may be missing (a machine without ACPI: both tables absent).
+        if let given = self.acpiTables {
+            var isDirectory: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: given, isDirectory: &isDirectory)
+            guard exists && isDirectory.boolValue else {
+                throw CLIError("\(TerminalText.escape(given)): \(exists ? "not a directory" : "no such directory") (--acpi-tables names the directory holding SRAT and NFIT)")
+            }
+        }
+        let acpiTables = self.acpiTables ?? "/sys/firmware/acpi/tables"
         let sratPath = acpiTables + "/SRAT", nfitPath = acpiTables + "/NFIT"
         let sratBytes = try Self.readTable(sratPath), nfitBytes = try Self.readTable(nfitPath)
         let srat = try sratBytes.map { try Self.parsing(sratPath, $0) { b throws(NVMError) in try SRAT.parse(b) } }

@@ -3,7 +3,7 @@ import Foundation
 import TraceAnalysis
 import TraceVolume
 
-/// `--lane`, `--since`, `--until` of the reading commands (README, "The CLI").
+/// `--lane`, `--since`, `--until` of dump, hot, export, heatmap and working-set (README, "The CLI").
 struct ReadFilterOptions: ParsableArguments {
     @Option(name: .customLong("lane"), parsing: .unconditionalSingleValue, help: "Read only this lane (repeatable).") var lanes: [Int] = []
     @Option(help: ArgumentHelp("Only records at or after this time.", discussion: TimeArgument.help, valueName: "time"))

@@ -18,7 +18,9 @@ struct Record: ParsableCommand {
             exit (an image unmapped before exit is not symbolized). Times are host ns.
 
             The program's standard input, output and error are passed through; `record` exits with the \
-            program's status after recording (or 1 if the store refused something).
+            program's status after recording (or 1 if the store refused something); a program killed by \
+            a signal (a crash, SIGTERM) has what it did until then committed, maps and symbols imported, \
+            and `record` exits with 128 + the signal's number, as a shell reports it.
             Needs qemu-user (apt-get install -y qemu-user) and the plugin (scripts/build-plugin.sh).
             """)
 
@@ -63,8 +65,15 @@ struct Record: ParsableCommand {
         p.waitUntilExit()
         let seconds = Double(monotonicNanoseconds() - started) / 1e9
         let s = PluginStats(text: (try? String(contentsOfFile: statsPath, encoding: .utf8)) ?? "")
+        let signal = p.terminationReason == .uncaughtSignal ? p.terminationStatus : nil
         guard !s.mode.isEmpty else {
             dropVolumeIfEmpty(pool, volume.value)
+            if let signal {
+                throw CLIError("""
+                    QEMU was killed by \(signalName(signal)) before the plugin could finish: what was committed \
+                    stays readable; accesses since the last commit are only in `pmtrace dump --salvage`
+                    """, status: 128 + signal)
+            }
             throw CLIError("QEMU ended (status \(p.terminationStatus)) without the plugin's counters: the program did not run under it (see QEMU's message above, if any)")
         }
 
@@ -90,7 +99,10 @@ struct Record: ParsableCommand {
             address space '\(volume)'\n
             """.utf8))
         if s.failed { throw CLIError("the store stopped the recording early (see the plugin's message above)", status: ExitStatus.refused) }
-        if p.terminationReason == .exit && p.terminationStatus != 0 { throw ExitCode(p.terminationStatus) }
+        if let signal {
+            throw CLIError("the program was killed by \(signalName(signal)); what it did until then is recorded", status: 128 + signal)
+        }
+        if p.terminationStatus != 0 { throw ExitCode(p.terminationStatus) }
     }
 }
 

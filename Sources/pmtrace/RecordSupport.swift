@@ -21,3 +21,13 @@ func dropVolumeIfEmpty(_ pool: String, _ volume: String) {
           let v = p.store.volumes().first(where: { $0.name == volume }), v.segmentCount == 0 else { return }
     try? p.store.deleteVolume(volume)
 }
+
+/// "signal 11 (SIGSEGV)": a signal number as a message names it.
+func signalName(_ number: Int32) -> String {
+    let names: [Int32: String] = [
+        SIGHUP: "SIGHUP", SIGINT: "SIGINT", SIGQUIT: "SIGQUIT", SIGILL: "SIGILL", SIGTRAP: "SIGTRAP", SIGABRT: "SIGABRT",
+        SIGBUS: "SIGBUS", SIGFPE: "SIGFPE", SIGKILL: "SIGKILL", SIGUSR1: "SIGUSR1", SIGSEGV: "SIGSEGV", SIGUSR2: "SIGUSR2",
+        SIGPIPE: "SIGPIPE", SIGALRM: "SIGALRM", SIGTERM: "SIGTERM", SIGXCPU: "SIGXCPU", SIGXFSZ: "SIGXFSZ", SIGSYS: "SIGSYS",
+    ]
+    return names[number].map { "signal \(number) (\($0))" } ?? "signal \(number)"
+}

@@ -70,19 +70,22 @@ struct Restore: ParsableCommand {
     @Flag(help: "Replace an existing output file.") var force = false
 
     func run() throws {
+        // An image is a sparse file written at page offsets, not a stream: `-` would only name a file "-".
+        guard out != "-" else { throw CLIError("--out -: restore writes a sparse image file at page offsets; it cannot go to standard output or a pipe (give a file name)") }
         try OutputGuard.refuse(out, option: "--out", samePoolAs: pool)
         let (_, memory) = try openGuestMemory(pool, volume.value)
         let epoch = try at.resolve(memory.epochs, volume: volume.value)
-        var r: Range<UInt64>?
+        var r: (start: UInt64, length: UInt64)?
         if let range {
             let parts = range.split(separator: ":")
             guard parts.count == 2, let start = parseNumber(parts[0]), let length = parseNumber(parts[1]), length > 0 else {
                 throw CLIError("--range \(range): expected <gpa>:<length> (hex with 0x, or decimal)")
             }
-            guard start <= UInt64.max - length else { throw CLIError("--range \(range): the range ends past 2^64") }
+            // Ending exactly at 2^64 is allowed: the last byte is 2^64 - 1.
+            guard length - 1 <= UInt64.max - start else { throw CLIError("--range \(range): the range ends past 2^64") }
             guard start % 4096 == 0, length % 4096 == 0 else { throw CLIError("--range \(range): start and length must be whole 4 KiB pages") }
             guard length <= GuestMemory.maxImageBytes else { throw CLIError("--range \(range): at most 1 TiB") }
-            r = start..<(start + length)
+            r = (start, length)
         }
         if FileManager.default.fileExists(atPath: out) && !force {
             var isDir: ObjCBool = false
@@ -91,7 +94,10 @@ struct Restore: ParsableCommand {
         }
         let started = monotonicNanoseconds()
         let s: GuestMemory.RestoreSummary
-        do { s = try memory.restore(epoch: epoch, range: r, to: out, overwrite: force) } catch let e as GuestEpochsError {
+        do {
+            if let r { s = try memory.restore(epoch: epoch, start: r.start, length: r.length, to: out, overwrite: force) }
+            else { s = try memory.restore(epoch: epoch, to: out, overwrite: force) }
+        } catch let e as GuestEpochsError {
             // Options were checked above: what remains is the recording's or the output file's.
             throw CLIError("\(pool): '\(volume)': \(e.description)", status: e.description.hasPrefix("damaged") ? ExitStatus.refused : ExitStatus.usageOrIO)
         }

@@ -26,6 +26,7 @@ struct SymbolsImport: ParsableCommand {
     @Option(help: "App name (default: the file's name); the volume-name rule applies (no control characters).", transform: { try VolumeName.existing($0).value }) var app: String?
 
     func run() throws {
+        if let problem = inputFileProblem(elfFile) { throw CLIError("\(TerminalText.escape(elfFile)): \(problem)") }
         let (_, catalog) = try openCatalog(pool, writable: true)
         let start = monotonicNanoseconds()
         let t = try catalog.importELF(at: elfFile, app: app)
@@ -77,10 +78,12 @@ struct MapsImport: ParsableCommand {
 
     @Argument(help: "Pool file or device.") var pool: String
     @Option(parsing: .unconditional, help: "Process id.") var pid: UInt32
-    @Option(name: .customLong("as"), help: "Address-space name (default pid:<pid>).") var addressSpace: String?
+    @Option(name: .customLong("as"), help: "Address-space name (default pid:<pid>); the volume-name rule applies (not empty, no control characters).",
+            transform: { try VolumeName.existing($0).value }) var addressSpace: String?
     @Option(help: "A saved /proc/<pid>/maps to read instead of the live one.") var mapsFile: String?
 
     func run() throws {
+        if let mapsFile, let problem = inputFileProblem(mapsFile) { throw CLIError("\(TerminalText.escape(mapsFile)): --maps-file: \(problem)") }
         let path = mapsFile ?? "/proc/\(pid)/maps"
         guard let text = ProcMapsLine.readFile(path) else {
             throw CLIError("\(path): cannot read (no such process, or no permission)")
@@ -133,7 +136,7 @@ struct Symbolize: ParsableCommand {
             let t = text.trimmingCharacters(in: .whitespaces)
             guard !t.isEmpty else { return }
             let digits = t.hasPrefix("0x") || t.hasPrefix("0X") ? t.dropFirst(2) : Substring(t)
-            guard let a = UInt64(digits, radix: 16) else { throw CLIError("'\(t)' is not a hexadecimal address") }
+            guard let a = UInt64(digits, radix: 16) else { throw CLIError("'\(quoted(t))' is not a hexadecimal address") }
             var line = "0x" + String(a, radix: 16) + " "
             let found = lookup(a)
             if let m = found.match {

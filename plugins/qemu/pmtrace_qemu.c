@@ -46,6 +46,8 @@
 #include <stdarg.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <link.h>
+#include <signal.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -201,6 +203,8 @@ static struct {
     uint32_t *pc_vals;               /* index + 1 per pc_keys slot, 0 = empty */
     uint64_t npcs, pc_limit;         /* indices given; at most pc_limit (tests lower it) */
     pthread_mutex_t pc_lock;
+    int finished;                    /* finish() ran (atexit, or a fatal guest signal first) */
+    int closing;                     /* user mode: finish() began; vCPUs still running append nothing more */
 } g = { .pc_limit = SLOT_WIDE, .pc_lock = PTHREAD_MUTEX_INITIALIZER, .snapshot_epoch = 1, .capture_fd = -1, .capture_max = 1ull << 26, .enc_lock = PTHREAD_MUTEX_INITIALIZER, .enc_wake = PTHREAD_COND_INITIALIZER,
         .slot_free = PTHREAD_COND_INITIALIZER, .record = 1, .pml = 1, .ckpt_lock = PTHREAD_MUTEX_INITIALIZER, .base_once = PTHREAD_ONCE_INIT };
 
@@ -793,7 +797,8 @@ static void mem_user(unsigned int vi, qemu_plugin_meminfo_t info, uint64_t vaddr
         pthread_mutex_lock(&lane_owner->lock);
         size_t n = v->n;
         v->n = 0;
-        pmt_lane *lane = g.failed ? NULL : lane_of(lane_owner, (vi % MAX_VCPUS) % g.lanes);
+        int closing = __atomic_load_n(&g.closing, __ATOMIC_ACQUIRE);
+        pmt_lane *lane = g.failed || closing ? NULL : lane_of(lane_owner, (vi % MAX_VCPUS) % g.lanes);
         if (lane) {
             int rc = pmt_append_guest_accesses(lane, v->u, n, PMT_GUEST_USER | PMT_GUEST_PC);
             if (rc != PMT_OK) store_failed("appending accesses", rc);
@@ -900,8 +905,13 @@ static uint64_t thread_cpu_ns(pthread_t t) {
     return (uint64_t)ts.tv_sec * 1000000000ull + (uint64_t)ts.tv_nsec;
 }
 
-static void at_exit(qemu_plugin_id_t id, void *udata) {
-    (void)id; (void)udata;
+/* Everything the run leaves: the buffered accesses, the final checkpoint
+ * (system mode) or the maps marker (user mode), the last commits, the
+ * counters. Once: at QEMU's atexit, or before a fatal guest signal ends
+ * QEMU (fatal_signal_hook), whichever comes first. */
+static void finish(void) {
+    if (__atomic_exchange_n(&g.finished, 1, __ATOMIC_ACQ_REL)) return;
+    __atomic_store_n(&g.closing, 1, __ATOMIC_RELEASE);
     /* Taken first: the vCPU threads are stopped; the encoder still runs. */
     uint64_t vcpu_cpu = 0, encoder_cpu = 0;
     for (unsigned i = 0; g.system && i < g.vcpus; i++)
@@ -955,12 +965,15 @@ static void at_exit(qemu_plugin_id_t id, void *udata) {
     }
     if (!g.system && g.record) write_maps_marker();
     for (unsigned i = 0; i <= (g.system ? g.vcpus : g.lanes) && i < MAX_VCPUS; i++) {
+        pthread_mutex_lock(&vcpus[i].lock); /* a vCPU still running (fatal signal) appends under it */
         if (vcpus[i].lane) {
             int rc = pmt_commit(vcpus[i].lane);
             if (rc != PMT_OK) store_failed("the last commit", rc);
             pmt_lane_close(vcpus[i].lane);
             vcpus[i].lane = NULL;
         }
+        vcpus[i].lane_failed = 1; /* no lane opens after this */
+        pthread_mutex_unlock(&vcpus[i].lock);
     }
     if (g.store) pmt_detach(g.store);
     if (g.stats_path) {
@@ -978,6 +991,93 @@ static void at_exit(qemu_plugin_id_t id, void *udata) {
             fclose(f);
         }
     }
+}
+
+static void at_exit(qemu_plugin_id_t id, void *udata) {
+    (void)id; (void)udata;
+    finish();
+}
+
+/* ---- a fatal guest signal (user mode) ------------------------------------------------
+ * A guest signal whose action is to end the process (SIGSEGV, SIGABRT, SIGTERM,
+ * SIGPIPE, …) reaches QEMU's dump_core_and_abort, which in QEMU 7.2 does not
+ * run the plugins' atexit callbacks: it sets the host signal to SIG_DFL and
+ * kill()s its own process. Without finish() the buffered accesses, the maps
+ * marker and the last commit would be lost (the appended records lie past the
+ * commit point). So the executable's GOT entry of kill() (its only caller in
+ * QEMU: guest kill syscalls go through safe_syscall) is pointed here: a
+ * kill(own pid, sig) while sig is at SIG_DFL and ends the process runs
+ * finish() first. A QEMU that runs atexit on this path (8.x) finds finish()
+ * done. Guest threads other than the dying one may still run (a signal that
+ * dumps no core does not stop them): they append nothing once g.closing is set,
+ * and an access they buffer meanwhile is lost. */
+static int (*real_kill)(pid_t, int);
+
+static int ends_process(int sig) {
+    switch (sig) {
+    case SIGCHLD: case SIGCONT: case SIGURG: case SIGWINCH: case SIGSTOP: case SIGTSTP: case SIGTTIN: case SIGTTOU:
+        return 0;
+    default:
+        return sig > 0 && sig < 65;
+    }
+}
+
+static int fatal_signal_hook(pid_t pid, int sig) {
+    struct sigaction sa;
+    if (pid == getpid() && ends_process(sig) && sigaction(sig, NULL, &sa) == 0
+        && !(sa.sa_flags & SA_SIGINFO) && sa.sa_handler == SIG_DFL)
+        finish();
+    return real_kill(pid, sig);
+}
+
+/* The main executable's dynamic section value `v`: an address (relocated in
+ * place by the loader) or an offset from the load base. */
+static uintptr_t dyn_address(uintptr_t base, uintptr_t v) { return v < base ? base + v : v; }
+
+static int hook_kill_in(struct dl_phdr_info *info, size_t size, void *data) {
+    (void)size; (void)data;
+    uintptr_t base = info->dlpi_addr, relro = 0, relro_end = 0;
+    const ElfW(Dyn) *dyn = NULL;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        if (ph->p_type == PT_DYNAMIC) dyn = (const ElfW(Dyn) *)(base + ph->p_vaddr);
+        if (ph->p_type == PT_GNU_RELRO) { relro = base + ph->p_vaddr; relro_end = relro + ph->p_memsz; }
+    }
+    if (!dyn) return 1; /* a static QEMU: no plugins either */
+    const ElfW(Sym) *symtab = NULL;
+    const char *strtab = NULL;
+    const ElfW(Rela) *tables[2] = { NULL, NULL };
+    size_t sizes[2] = { 0, 0 };
+    for (; dyn->d_tag != DT_NULL; dyn++) {
+        switch (dyn->d_tag) {
+        case DT_SYMTAB: symtab = (const ElfW(Sym) *)dyn_address(base, dyn->d_un.d_ptr); break;
+        case DT_STRTAB: strtab = (const char *)dyn_address(base, dyn->d_un.d_ptr); break;
+        case DT_JMPREL: tables[0] = (const ElfW(Rela) *)dyn_address(base, dyn->d_un.d_ptr); break;
+        case DT_PLTRELSZ: sizes[0] = dyn->d_un.d_val; break;
+        case DT_RELA: tables[1] = (const ElfW(Rela) *)dyn_address(base, dyn->d_un.d_ptr); break;
+        case DT_RELASZ: sizes[1] = dyn->d_un.d_val; break;
+        default: break;
+        }
+    }
+    if (!symtab || !strtab) return 1;
+    long page = sysconf(_SC_PAGESIZE);
+    for (int t = 0; t < 2; t++) {
+        for (size_t k = 0; tables[t] && k < sizes[t] / sizeof(ElfW(Rela)); k++) {
+            const ElfW(Rela) *r = &tables[t][k];
+            unsigned type = (unsigned)ELF64_R_TYPE(r->r_info);
+            if (type != R_X86_64_JUMP_SLOT && type != R_X86_64_GLOB_DAT) continue;
+            if (strcmp(strtab + symtab[ELF64_R_SYM(r->r_info)].st_name, "kill") != 0) continue;
+            uintptr_t slot = base + r->r_offset;
+            int ro = slot >= relro && slot < relro_end; /* BIND_NOW: read-only after relocation */
+            void *first = (void *)(slot & ~(uintptr_t)(page - 1));
+            if (ro && mprotect(first, (size_t)page, PROT_READ | PROT_WRITE) != 0) return 1;
+            void **p = (void **)slot;
+            if (!real_kill) real_kill = (int (*)(pid_t, int))*p;
+            *p = (void *)fatal_signal_hook;
+            if (ro) mprotect(first, (size_t)page, PROT_READ);
+        }
+    }
+    return 1; /* the first object is the executable: stop */
 }
 
 /* ---- install ---------------------------------------------------------------------- */
@@ -1121,6 +1221,7 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
     if (!g.system) {
         size_t n;
         host_maps = read_maps("\n", &n);
+        dl_iterate_phdr(hook_kill_in, NULL);
     }
     if (g.system) {
         for (unsigned i = 0; i < g.vcpus; i++) {
