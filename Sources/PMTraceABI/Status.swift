@@ -21,7 +21,7 @@ func status(of error: TraceError) -> Int32 {
     case .notARegion, .regionMisplaced, .regionTooSmall, .regionTruncated: return Int32(PMT_E_NOT_A_REGION)
     case .damaged, .bothSuperblocksDamaged, .laneDamaged, .recordChanged, .overwrittenWhileReading: return Int32(PMT_E_DAMAGED)
     case .unsupportedVersion, .newerMinorVersion: return Int32(PMT_E_VERSION)
-    case .volumeNotFound: return Int32(PMT_E_NOT_FOUND)
+    case .volumeNotFound, .volumeDeletedWhileReading: return Int32(PMT_E_NOT_FOUND)
     case .volumeSealed: return Int32(PMT_E_SEALED)
     case .volumeBusy, .laneBusy: return Int32(PMT_E_BUSY)
     case .regionFull, .volumeTableFull, .recordLargerThanRing: return Int32(PMT_E_FULL)

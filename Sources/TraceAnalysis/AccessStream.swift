@@ -9,7 +9,12 @@ import TraceVolume
 ///
 /// Cost: one checksum pass per record (the reader's) and one decoding pass
 /// per access, no allocation per record or access (a record split across
-/// segments is joined into a temporary buffer).
+/// segments is joined into a temporary buffer). A record that does not fit
+/// the block being filled is copied out verified (`RecordView.copyVerified`:
+/// one copy and one more checksum pass, about one record per block) and
+/// decoded from that copy into the next block, so no access is ever decoded
+/// from bytes a concurrent writer (a ring writer reclaiming the segment, a
+/// deletion reusing it) changed after the check.
 public final class AccessStream {
     /// The reader advanced by the stream.
     public let reader: VolumeReader
@@ -20,7 +25,9 @@ public final class AccessStream {
     /// The mappings the volume recorded (`pmtrace record`'s maps marker), once
     /// the stream has passed that marker (it ends lane 0); empty until then.
     public private(set) var recordedMaps = MappingTable([])
-    var pending: RecordView?
+    /// The record that did not fit the last block: a verified copy (never
+    /// the view, whose bytes may belong to the segment's next life by now).
+    var pending: VerifiedAccessRecord?
     var stopped = false
 
     /// A stream over `reader` (positioned at `filter.since` here).
@@ -36,12 +43,13 @@ public final class AccessStream {
     /// malformed batches (`FormatError`, wrapped as `.damaged`).
     public func next(into block: AccessBlock) throws(TraceError) -> Bool {
         block.removeAll()
+        if let p = pending {
+            pending = nil
+            guard try p.append(to: block) else { preconditionFailure("an empty block takes any record") }
+            batches += 1
+        }
         while !stopped {
-            let r: RecordView
-            if let p = pending { r = p; pending = nil } else {
-                guard let n = try reader.next() else { break }
-                r = n
-            }
+            guard let r = try reader.next() else { break }
             guard AccessScan.carriesAccesses(r.kind) else {
                 if r.kind == .marker { noteMarker(r) }
                 continue
@@ -60,7 +68,7 @@ public final class AccessStream {
                 throw .damaged(error)
             }
             if !fits {
-                pending = r
+                pending = try VerifiedAccessRecord(r, volume: reader.info)
                 return true
             }
             batches += 1

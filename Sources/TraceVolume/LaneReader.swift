@@ -371,7 +371,9 @@ public final class LaneReader {
     /// point is marked salvaged.
     public func next() throws(TraceError) -> RecordView? {
         if let p = pending { pending = nil; return p }
-        guard let r = try nextParts() else { return nil }
+        let parts: Parts?
+        do { parts = try nextParts() } catch { throw explained(error) }  // LaneReader+Deletion.swift
+        guard let r = parts else { return nil }
         return view(r.header, r.first, r.rest, salvaged: r.salvaged)
     }
 

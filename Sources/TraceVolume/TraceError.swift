@@ -65,6 +65,10 @@ public enum TraceError: Error, Equatable, Sendable {
     /// opened with `ReadOptions.skipReclaimed` goes on at the oldest record
     /// instead, and reports the gap).
     case overwrittenWhileReading(volume: String, lane: Int)
+    /// The volume was deleted while this reader read it (its volume-table
+    /// slot no longer holds it), so its segments may hold another volume's
+    /// bytes now; what was handed out before was the volume's own.
+    case volumeDeletedWhileReading(volume: String, lane: Int)
     /// The region reported a lost store (`PersistentRegion.storesLost`: a
     /// bus error, or its file cut short under the mapping): the lane
     /// publishes nothing more and takes no new segment; it stays as of its
@@ -132,6 +136,8 @@ extension TraceError: CustomStringConvertible {
             return "segment \(segment) is kept out of reuse: it may hold data of volume '\(volume)' that no chain reaches (freed when that volume is deleted)"
         case .overwrittenWhileReading(let v, let lane):
             return "volume '\(v)' lane \(lane): the ring writer reclaimed the segment being read"
+        case .volumeDeletedWhileReading(let v, let lane):
+            return "volume '\(v)' was deleted while it was being read (lane \(lane) met segments reused since); every record handed out before was the volume's own"
         case .storesLost(let v, let lane):
             return "volume '\(v)' lane \(lane): a store to the region was lost (bus error, or the file was cut short); nothing after the lane's last commit before it is published"
         case .updateLost(let v):

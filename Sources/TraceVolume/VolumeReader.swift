@@ -69,7 +69,9 @@ public final class VolumeReader {
 
     /// Picks up newly committed records in every lane.
     public func refresh() throws(TraceError) {
-        for l in lanes { try l.refresh() }
+        for l in lanes {
+            do { try l.refresh() } catch { throw l.explained(error) }
+        }
     }
 
     /// Positions every lane at its first record with timestamp ≥ `timestamp`.

@@ -175,6 +175,7 @@ struct Dump: ParsableCommand {
         } catch {
             // Every line before the damage goes out first (as `read` does).
             try? out.flush()
+            if let e = error as? TraceError { throw reader.explained(e) }
             throw error
         }
         try out.flush()

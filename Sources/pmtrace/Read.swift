@@ -102,6 +102,8 @@ struct Read: ParsableCommand {
             // Everything intact before the damage goes out first.
             try out.flush()
             progress.done()
+            // A record that changed under the copy: the volume may have been deleted meanwhile.
+            if let e = error as? TraceError { throw reader.explained(e) }
             throw error
         }
         try out.flush()

@@ -1,5 +1,4 @@
 import ArgumentParser
-import Foundation
 import TraceAnalysis
 import TraceVolume
 
@@ -67,11 +66,9 @@ enum TimeArgument {
             guard !overflow else { throw CLIError("\(option) \(text): past the largest time") }
             return t
         }
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        var d = f.date(from: text)
-        if d == nil { f.formatOptions = [.withInternetDateTime]; d = f.date(from: text) }
-        guard let d, d.timeIntervalSince1970 >= 0 else { throw CLIError("\(option) \(text): \(help)") }
-        return UInt64(d.timeIntervalSince1970 * 1e9)
+        switch ISOTime.nanoseconds(text) {
+        case .success(let ns): return ns
+        case .failure(let problem): throw CLIError(problem.message(option, text, help: help))
+        }
     }
 }

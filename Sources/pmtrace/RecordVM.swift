@@ -128,7 +128,7 @@ struct RecordVM: ParsableCommand {
                                       checkpointEvery: checkpointEvery, maxAccesses: maxAccesses,
                                       layout: layout.ranges.map { .init(name: $0.name, type: $0.type, physical: $0.physical, length: $0.length, gpa: $0.gpa) })
         let json = try JSONEncoder().encode(config)
-        try w.append(bytes: Array("pmtrace-config ".utf8) + Array(json), kind: .marker, timestamp: UInt64(started.timeIntervalSince1970 * 1e9))
+        try w.append(bytes: Array("pmtrace-config ".utf8) + Array(json), kind: .marker, timestamp: unixNanoseconds(started))
         for line in console { try w.append(bytes: Array(line.text.utf8), kind: .marker, timestamp: line.time) }
         w.close()
 
@@ -251,7 +251,7 @@ struct RecordVM: ParsableCommand {
                 let text = QEMUMemoryLayoutText.clean(String(decoding: raw, as: UTF8.self))
                 guard !text.isEmpty else { continue }
                 let now = Date()
-                lines.append(ConsoleLine(time: UInt64(now.timeIntervalSince1970 * 1e9), text: text))
+                lines.append(ConsoleLine(time: unixNanoseconds(now), text: text))
                 standardErrorWrite(Data(String(format: "[%6.1f s] guest: %@\n", now.timeIntervalSince(started), TerminalText.escape(text)).utf8))
             }
         }

@@ -5,20 +5,31 @@ import PMTrace
 
 /// An epoch named on the command line: a number, `last`, or a time.
 struct EpochChoice: ExpressibleByArgument {
-    enum Kind { case number(Int), last, time(UInt64) }
+    enum Kind { case number(Int), last, time(UInt64), invalid(ISOTime.Problem) }
     let kind: Kind
+    /// The argument as given.
+    let text: String
 
     init?(argument: String) {
+        text = argument
         if argument == "last" { kind = .last; return }
         if let n = Int(argument), n >= 0 { kind = .number(n); return }
         if argument.hasPrefix("@"), let ns = UInt64(argument.dropFirst()) { kind = .time(ns); return }
-        if let date = ISO8601DateFormatter.withFractions.date(from: argument) ?? ISO8601DateFormatter().date(from: argument) {
-            kind = .time(UInt64(max(0, date.timeIntervalSince1970) * 1e9)); return
+        guard ISOTime.looksLikeDate(argument) else { return nil }
+        switch ISOTime.nanoseconds(argument) {
+        case .success(let ns): kind = .time(ns)
+        case .failure(let problem): kind = .invalid(problem)
         }
-        return nil
     }
 
     static var defaultCompletionKind: CompletionKind { .default }
+
+    /// Refuses a time that did not parse (for the command's `validate()`;
+    /// `init(argument:)` cannot say why).
+    func check(_ option: String) throws {
+        guard case .invalid(let problem) = kind else { return }
+        throw ValidationError(problem.message(option, text, help: "Give an epoch number, last, an ISO 8601 time (2026-11-27T13:53:59.144Z), or @<ns>."))
+    }
 
     /// The epoch index in `memory`, or a one-line error.
     func resolve(_ epochs: GuestEpochs, volume: String) throws -> Int {
@@ -28,6 +39,8 @@ struct EpochChoice: ExpressibleByArgument {
         case .number(let n):
             guard n < count else { throw CLIError("'\(volume)' has epochs 0…\(count - 1); there is no epoch \(n)", status: ExitStatus.refused) }
             return n
+        case .invalid(let problem):
+            throw CLIError(problem.message("epoch", text, help: ""))
         case .time(let t):
             guard let e = epochs.epochs.lastIndex(where: { $0.time <= t }) else {
                 throw CLIError("no checkpoint of '\(volume)' was taken at or before that time (the base image is at \(formatTime(epochs.epochs[0].time)))", status: ExitStatus.refused)
@@ -35,14 +48,6 @@ struct EpochChoice: ExpressibleByArgument {
             return e
         }
     }
-}
-
-extension ISO8601DateFormatter {
-    nonisolated(unsafe) static let withFractions: ISO8601DateFormatter = {
-        let f = ISO8601DateFormatter()
-        f.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return f
-    }()
 }
 
 func openGuestMemory(_ pool: String, _ volume: String) throws -> (TracePool, GuestMemory) {
@@ -68,6 +73,8 @@ struct Restore: ParsableCommand {
     @Option(help: "Output image file (must not exist unless --force, which replaces a regular file only; the image is built beside it and moved there when whole).") var out: String
     @Option(help: "Only <gpa>:<length> (hex with 0x or decimal; whole 4 KiB pages).") var range: String?
     @Flag(help: "Replace an existing output file.") var force = false
+
+    func validate() throws { try at.check("--at") }
 
     func run() throws {
         // An image is a sparse file written at page offsets, not a stream: `-` would only name a file "-".
@@ -124,6 +131,11 @@ struct Diff: ParsableCommand {
     @Option(help: "Epoch number, last, an ISO 8601 time, or @<ns>.") var from: EpochChoice
     @Option(help: "Epoch number, last, an ISO 8601 time, or @<ns>.") var to: EpochChoice
     @Flag(help: "Print JSON (one array).") var json = false
+
+    func validate() throws {
+        try from.check("--from")
+        try to.check("--to")
+    }
 
     struct Row: Encodable {
         var gpa: UInt64

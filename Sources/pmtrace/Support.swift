@@ -164,3 +164,12 @@ struct Progress {
         standardErrorWrite(Data("\r\u{1B}[K".utf8))
     }
 }
+
+/// `date` as ns since the Unix epoch, clamped to 0 … UInt64.max (a clock set
+/// before 1970 or past 2554 gives a bound, never a trap).
+func unixNanoseconds(_ date: Date) -> UInt64 {
+    let ns = date.timeIntervalSince1970 * 1e9
+    guard ns > 0 else { return 0 }  // also NaN
+    guard ns < 18_446_744_073_709_549_568 else { return .max }  // the largest Double below 2^64
+    return UInt64(ns)
+}
