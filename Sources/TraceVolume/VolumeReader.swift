@@ -44,27 +44,48 @@ public final class VolumeReader {
     /// The next record in timestamp order, or nil when every lane is at its
     /// committed tail. Throws a lane's damage only when no other lane has a
     /// record left (see the type's note), and again on every later call.
+    ///
+    /// A lane's next record is checked when it is read and may be handed out
+    /// in a later call (after the caller held the previous one for as long as
+    /// it liked); before it is handed out, its segments are checked to be in
+    /// the same life (`LaneReader.stillInPlace`), so a ring reclaim or a
+    /// deleted volume's reuse in between is met as it is by a lane reader
+    /// (thrown as `overwrittenWhileReading`, or skipped with `skipReclaimed`),
+    /// never handed out as another life's bytes (adversary s24 F5).
     public func next() throws(TraceError) -> RecordView? {
-        var best = -1
-        for i in lanes.indices where !ended[i] {
-            if heads[i] == nil {
-                switch Result(catching: { () throws(TraceError) -> RecordView? in try lanes[i].next() }) {
-                case .success(let head):
-                    heads[i] = head
-                case .failure(let error):
-                    ended[i] = true
-                    if damage == nil { damage = error }
-                    continue
+        while true {
+            var best = -1
+            var readNow = -1
+            for i in lanes.indices where !ended[i] {
+                if heads[i] == nil {
+                    switch Result(catching: { () throws(TraceError) -> RecordView? in try lanes[i].next() }) {
+                    case .success(let head):
+                        heads[i] = head
+                        if head != nil { readNow = i }
+                    case .failure(let error):
+                        ended[i] = true
+                        if damage == nil { damage = error }
+                        continue
+                    }
                 }
+                if let h = heads[i], best < 0 || h.timestamp < heads[best]!.timestamp { best = i }
             }
-            if let h = heads[i], best < 0 || h.timestamp < heads[best]!.timestamp { best = i }
+            guard best >= 0 else {
+                if let damage { throw damage }
+                return nil
+            }
+            let r = heads[best]!
+            heads[best] = nil
+            // A head read in this call needs no check (on the first call every lane is read, and the check then only costs a header read).
+            if best != readNow && !lanes[best].stillInPlace(r) {
+                do throws(TraceError) { try lanes[best].overtaken(at: r.segment) } catch {
+                    ended[best] = true
+                    if damage == nil { damage = lanes[best].explained(error) }
+                }
+                continue
+            }
+            return r
         }
-        guard best >= 0 else {
-            if let damage { throw damage }
-            return nil
-        }
-        defer { heads[best] = nil }
-        return heads[best]
     }
 
     /// Picks up newly committed records in every lane.
