@@ -57,7 +57,11 @@ import TraceVolume
 
     /// `locate --namespace` on the backing file: the data offset, with a PMTrace region there.
     static func locate(_ nv: String) throws -> (offset: UInt64, length: UInt64) {
-        let r = try pmtrace(["locate", "--acpi-tables", "/nonexistent", "--namespace", nv, "--json"])
+        // An empty directory: no SRAT or NFIT, whatever the host's firmware tables hold.
+        let noTables = scratchPath("no-acpi-tables")
+        try FileManager.default.createDirectory(atPath: noTables, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(atPath: noTables) }
+        let r = try pmtrace(["locate", "--acpi-tables", noTables, "--namespace", nv, "--json"])
         try #require(r.status == 0, "\(r.stderr)")
         let o = try #require(try JSONSerialization.jsonObject(with: r.stdout) as? [String: Any])
         let ns = try #require(o["namespace"] as? [String: Any], "\(r.out)")
