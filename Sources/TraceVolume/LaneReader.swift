@@ -56,6 +56,9 @@ public final class LaneReader {
     /// place), and whether a whole record group may be copied there
     /// (`read(batchInto:)`).
     @exclusivity(unchecked) var copySink: (pointer: UnsafeMutableRawPointer, capacity: Int, copy: StoreOptions.CopyChecksumFunction?, groups: Bool)?
+    /// Damage that leaves no committed start is thrown by `next()`, not by
+    /// `refresh()` (a lane of a merged read: its damage ends only itself).
+    let deferringDamage: Bool
     /// Reading past the tail's commit point (salvage).
     @exclusivity(unchecked) var salvaging = false
     @exclusivity(unchecked) var lastSequence: UInt64?
@@ -80,7 +83,8 @@ public final class LaneReader {
     /// The error that ended the last `records` iteration (nil: it reached the tail).
     public var iterationError: TraceError?
 
-    init(store: TraceStore, info: VolumeInfo, lane: Int, options: ReadOptions = ReadOptions()) throws(TraceError) {
+    init(store: TraceStore, info: VolumeInfo, lane: Int, options: ReadOptions = ReadOptions(), deferringDamage: Bool = false) throws(TraceError) {
+        self.deferringDamage = deferringDamage
         self.store = store
         media = store.media
         self.options = options
@@ -111,9 +115,11 @@ public final class LaneReader {
         damageAfterStart = nil
         if let damage = walk.damage, !options.skipDamaged {
             // The records before the damage still go out, then the damage is thrown.
-            guard let start = committedStart(walk, damage: damage) else { throw .laneDamaged(volume: volume, lane: lane, damage) }
-            list = start.segments
-            listSequences = start.sequences
+            let start = committedStart(walk, damage: damage)
+            guard start != nil || deferringDamage else { throw .laneDamaged(volume: volume, lane: lane, damage) }
+            // A lane of a merged read with no committed start: it hands out nothing, then throws (VolumeReader).
+            list = start?.segments ?? []
+            listSequences = start?.sequences ?? []
             tail = store.segmentSize
             damageAfterStart = .laneDamaged(volume: volume, lane: lane, damage)
         } else if let damage = walk.damage {

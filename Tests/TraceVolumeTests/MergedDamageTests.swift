@@ -47,4 +47,29 @@ import TraceVolume
         let first = try #require(try reader.next())
         #expect(first.lane == 1 && first.sequence == 0)
     }
+    /// Adversary s24b: damage where a lane's chain starts (its commit word)
+    /// threw when the merged reader was opened, so `read` and `dump` wrote
+    /// nothing of the volume's intact other lanes.
+    @Test func aLaneDamagedAtItsCommitWordEndsOnlyItself() throws {
+        let pool = try memoryPool(commitInterval: 0, grouping: false)
+        try pool.store.createVolume(named: "v", lanes: 2)
+        for lane in 0..<2 {
+            let w = try pool.store.openWriter(volume: "v", lane: lane)
+            for i in 0..<10 { try w.append(bytes: Array(payload(lane * 100 + i, 100)), timestamp: UInt64(2 * i + 1 - lane)) }
+            w.close()
+        }
+        let sb = pool.store.superblock
+        let slot = try pool.store.volume(named: "v").slot
+        // Lane 1's commit word names a segment past the region's end.
+        pool.memory.base.storeBytes(of: UInt64.max, toByteOffset: Int(sb.laneWordOffset(slot: slot, lane: 1)), as: UInt64.self)
+        let image = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
+        #expect(throws: TraceError.self) { _ = try image.store.openLaneReader(volume: "v", lane: 1) }
+        let reader = try image.store.openReader(volume: "v")
+        var got: [(lane: Int, sequence: UInt64)] = []
+        #expect { while let r = try reader.next() { got.append((r.lane, r.sequence)) } } throws: { e in
+            guard case TraceError.laneDamaged(_, 1, _) = e else { return false }
+            return true
+        }
+        #expect(got.map(\.lane) == Array(repeating: 0, count: 10) && got.map(\.sequence) == Array(0..<10))
+    }
 }
