@@ -28,8 +28,6 @@ func profileCopyCalls(block: Int, repetitions: Int) throws {
     let total = 16 << 20
     let path = "/dev/shm/pmtrace-profile-\(getpid()).pool"
     defer { unlink(path) }
-    let poolSize = 2 * total + (64 << 20)
-    try prefilledFile(path, size: poolSize)
     var options = TracePool.options()
     options.copyOutWithChecksum = { crc, d, s, n in
         // Every call timed; a 16 KiB call as 16 calls of 1 KiB (the checksum chains through them).
@@ -51,15 +49,8 @@ func profileCopyCalls(block: Int, repetitions: Int) throws {
         timing.count += 1
         return done
     }
-    let pool = try TracePool.format(path: path, size: UInt64(poolSize), force: true, options: options)
-    let source = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 4096)
+    let (pool, source) = try bulkReadPool(path: path, block: block, total: total, options: options)
     defer { source.deallocate() }
-    for i in 0..<total { source[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) }
-    try pool.store.createVolume(named: "p")
-    let w = try pool.store.openWriter(volume: "p")
-    for i in 0..<(total / block) { try w.append(UnsafeRawBufferPointer(start: source.baseAddress! + i * block, count: block), timestamp: UInt64(i)) }
-    w.commit()
-    w.close()
     let out = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 4096)
     defer { out.deallocate() }
     let evict = UnsafeMutableRawBufferPointer.allocate(byteCount: 64 << 20, alignment: 4096)

@@ -24,17 +24,8 @@ func profileBulkRead(block: Int, repetitions: Int, only: String?) throws {
     let path = "/dev/shm/pmtrace-profile-\(getpid()).pool"
     let directPath = path + ".direct"
     defer { unlink(path); unlink(directPath) }
-    let poolSize = 2 * total + (64 << 20)
-    try prefilledFile(path, size: poolSize)
-    let pool = try TracePool.format(path: path, size: UInt64(poolSize), force: true)
-    let source = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 4096)
+    let (pool, source) = try bulkReadPool(path: path, block: block, total: total)
     defer { source.deallocate() }
-    for i in 0..<total { source[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) }
-    try pool.store.createVolume(named: "p")
-    let w = try pool.store.openWriter(volume: "p")
-    for i in 0..<(total / block) { try w.append(UnsafeRawBufferPointer(start: source.baseAddress! + i * block, count: block), timestamp: UInt64(i)) }
-    w.commit()
-    w.close()
     try prefilledFile(directPath, size: total)
     let direct = try PMemMapping.open(path: directPath, writable: true)
     direct.base.copyMemory(from: source.baseAddress!, byteCount: total)
@@ -94,4 +85,21 @@ func profileBulkRead(block: Int, repetitions: Int, only: String?) throws {
     if only == nil { line += "; verified ÷ direct: lent \(fmt(m[0] / m[1])), copy-out \(fmt(m[0] / m[2]))" }
     line += "\n  anchors without a reader, at the records' payload addresses: memcpy \(fmt(m[3] * 1000, 2)) ms, one-pass CRC copy \(fmt(m[4] * 1000, 2)) ms"
     print(line)
+}
+
+/// The bulk-read profiles' region at `path`: volume "p" holding `total`
+/// bytes of a fixed pattern as `block`-byte records, one commit. Returns the
+/// pool and the pattern (the caller deallocates it).
+func bulkReadPool(path: String, block: Int, total: Int, options: StoreOptions = TracePool.options()) throws -> (TracePool, UnsafeMutableRawBufferPointer) {
+    let poolSize = 2 * total + (64 << 20)
+    try prefilledFile(path, size: poolSize)
+    let pool = try TracePool.format(path: path, size: UInt64(poolSize), force: true, options: options)
+    let source = UnsafeMutableRawBufferPointer.allocate(byteCount: total, alignment: 4096)
+    for i in 0..<total { source[i] = UInt8(truncatingIfNeeded: i &* 2654435761 >> 13) }
+    try pool.store.createVolume(named: "p")
+    let w = try pool.store.openWriter(volume: "p")
+    for i in 0..<(total / block) { try w.append(UnsafeRawBufferPointer(start: source.baseAddress! + i * block, count: block), timestamp: UInt64(i)) }
+    w.commit()
+    w.close()
+    return (pool, source)
 }

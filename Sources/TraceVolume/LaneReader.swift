@@ -31,7 +31,9 @@ public final class LaneReader {
     var tailUnknown = false
     var reportedChainDamage = false
     /// The chain is damaged and `segments` holds only its committed start
-    /// (`committedStart`): reading past them throws this.
+    /// (`committedStart`; none when the commit word itself is damaged):
+    /// reading past them throws this. So opening never throws for chain
+    /// damage: a merged read's other lanes go out first (adversary s24b).
     var damageAfterStart: TraceError?
     /// The record sequence whose later fragments are being skipped after a
     /// notice said so (`skipsSplicedRecord`, `noteOrphan`): one notice per record.
@@ -56,9 +58,6 @@ public final class LaneReader {
     /// place), and whether a whole record group may be copied there
     /// (`read(batchInto:)`).
     @exclusivity(unchecked) var copySink: (pointer: UnsafeMutableRawPointer, capacity: Int, copy: StoreOptions.CopyChecksumFunction?, groups: Bool)?
-    /// Damage that leaves no committed start is thrown by `next()`, not by
-    /// `refresh()` (a lane of a merged read: its damage ends only itself).
-    let deferringDamage: Bool
     /// Reading past the tail's commit point (salvage).
     @exclusivity(unchecked) var salvaging = false
     @exclusivity(unchecked) var lastSequence: UInt64?
@@ -83,8 +82,7 @@ public final class LaneReader {
     /// The error that ended the last `records` iteration (nil: it reached the tail).
     public var iterationError: TraceError?
 
-    init(store: TraceStore, info: VolumeInfo, lane: Int, options: ReadOptions = ReadOptions(), deferringDamage: Bool = false) throws(TraceError) {
-        self.deferringDamage = deferringDamage
+    init(store: TraceStore, info: VolumeInfo, lane: Int, options: ReadOptions = ReadOptions()) throws(TraceError) {
         self.store = store
         media = store.media
         self.options = options
@@ -115,9 +113,8 @@ public final class LaneReader {
         damageAfterStart = nil
         if let damage = walk.damage, !options.skipDamaged {
             // The records before the damage still go out, then the damage is thrown.
+            // (None when the damage lies where the chain starts, at its commit word for one: nothing goes out.)
             let start = committedStart(walk, damage: damage)
-            guard start != nil || deferringDamage else { throw .laneDamaged(volume: volume, lane: lane, damage) }
-            // A lane of a merged read with no committed start: it hands out nothing, then throws (VolumeReader).
             list = start?.segments ?? []
             listSequences = start?.sequences ?? []
             tail = store.segmentSize

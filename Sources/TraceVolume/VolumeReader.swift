@@ -25,8 +25,7 @@ public final class VolumeReader {
     init(store: TraceStore, info: VolumeInfo, options: ReadOptions) throws(TraceError) {
         self.info = info
         var readers: [LaneReader] = []
-        // A lane damaged where its chain starts (its commit word, say) throws at its first record, not here.
-        for lane in 0..<info.laneCount { readers.append(try LaneReader(store: store, info: info, lane: lane, options: options, deferringDamage: true)) }
+        for lane in 0..<info.laneCount { readers.append(try LaneReader(store: store, info: info, lane: lane, options: options)) }
         lanes = readers
         heads = [RecordView?](repeating: nil, count: info.laneCount)
         ended = [Bool](repeating: false, count: info.laneCount)

@@ -9,10 +9,10 @@ import TraceVolume
 /// Damage now ends only its own lane: the others are read to their tails,
 /// then the damage is thrown.
 @Suite struct MergedDamageTests {
-    /// Two lanes of ten 100-byte records each, interleaved in time (lane 0
-    /// at odd timestamps, lane 1 at even ones); lane 0's record 3 has one
-    /// payload byte flipped (its checksum no longer matches).
-    static func damaged() throws -> MemoryPool {
+    /// Two lanes of ten 100-byte records each (record i of lane l holds
+    /// `payload(l * 100 + i, 100)`), interleaved in time: lane 0 at odd
+    /// timestamps, lane 1 at even ones.
+    static func twoLanes() throws -> MemoryPool {
         let pool = try memoryPool(commitInterval: 0, grouping: false)
         try pool.store.createVolume(named: "v", lanes: 2)
         for lane in 0..<2 {
@@ -20,6 +20,13 @@ import TraceVolume
             for i in 0..<10 { try w.append(bytes: Array(payload(lane * 100 + i, 100)), timestamp: UInt64(2 * i + 1 - lane)) }
             w.close()
         }
+        return pool
+    }
+
+    /// `twoLanes()` with lane 0's record 3 given one flipped payload byte
+    /// (its checksum no longer matches).
+    static func damaged() throws -> MemoryPool {
+        let pool = try twoLanes()
         let records = try pool.store.openLaneReader(volume: "v", lane: 0).allRecords()
         let r3 = records[3]
         let at = pool.memory.base + Int(pool.store.superblock.segmentOffset(r3.segment)) + r3.offset + Layout.recordHeaderSize + 10
@@ -51,19 +58,14 @@ import TraceVolume
     /// threw when the merged reader was opened, so `read` and `dump` wrote
     /// nothing of the volume's intact other lanes.
     @Test func aLaneDamagedAtItsCommitWordEndsOnlyItself() throws {
-        let pool = try memoryPool(commitInterval: 0, grouping: false)
-        try pool.store.createVolume(named: "v", lanes: 2)
-        for lane in 0..<2 {
-            let w = try pool.store.openWriter(volume: "v", lane: lane)
-            for i in 0..<10 { try w.append(bytes: Array(payload(lane * 100 + i, 100)), timestamp: UInt64(2 * i + 1 - lane)) }
-            w.close()
-        }
+        let pool = try Self.twoLanes()
         let sb = pool.store.superblock
         let slot = try pool.store.volume(named: "v").slot
         // Lane 1's commit word names a segment past the region's end.
         pool.memory.base.storeBytes(of: UInt64.max, toByteOffset: Int(sb.laneWordOffset(slot: slot, lane: 1)), as: UInt64.self)
         let image = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
-        #expect(throws: TraceError.self) { _ = try image.store.openLaneReader(volume: "v", lane: 1) }
+        // The lane alone: nothing, then the damage.
+        #expect(throws: TraceError.self) { _ = try image.store.openLaneReader(volume: "v", lane: 1).next() }
         let reader = try image.store.openReader(volume: "v")
         var got: [(lane: Int, sequence: UInt64)] = []
         #expect { while let r = try reader.next() { got.append((r.lane, r.sequence)) } } throws: { e in

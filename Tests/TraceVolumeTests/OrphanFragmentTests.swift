@@ -9,6 +9,13 @@ import TraceVolume
 /// it there (FORMAT.md §7: orphans occur at a ring's head or where a read or
 /// seek begins), so it is now damage: thrown, or reported when skipping.
 @Suite struct OrphanFragmentTests {
+    /// Gives the record header at `header`, in the segment at `segmentBase`,
+    /// a valid checksum again over `count` payload bytes (a CRC-valid forgery).
+    static func reseal(_ header: UnsafeMutableRawPointer, segmentBase: UnsafeRawPointer, count: Int) {
+        let seed: UInt32 = segmentBase.loadLE(60)
+        header.storeLE(RecordHeader.checksum(seed: seed, header: header, payload: header + 32, count: count, crc: CRC32C.software), at: 28)
+    }
+
     /// Ten 100-byte records; record 5 re-flagged as a continuation, its
     /// checksum re-sealed so that only the flags are wrong.
     static func forged(flags: RecordHeader.Flags = .continuation) throws -> MemoryPool {
@@ -21,25 +28,31 @@ import TraceVolume
         let segmentBase = pool.memory.base + Int(pool.store.superblock.segmentOffset(records[5].segment))
         let header = segmentBase + records[5].offset  // a plain record's offset is its header's
         header.storeLE(flags.rawValue, at: 6)
-        let seed: UInt32 = UnsafeRawPointer(segmentBase).loadLE(60)
-        header.storeLE(RecordHeader.checksum(seed: seed, header: header, payload: header + 32, count: 100, crc: CRC32C.software), at: 28)
+        Self.reseal(header, segmentBase: segmentBase, count: 100)
         return try MemoryPool.mount(memory: pool.snapshot(), writable: false)
     }
 
     @Test func aStrictReadStopsThereNamingIt() throws {
         let pool = try Self.forged()
-        let reader = try pool.store.openLaneReader(volume: "v", lane: 0)
+        Self.expectStrictReadsStopAtRecord5(pool, naming: "its record's start is lost")
+    }
+
+    /// `next()` and the one-pass copy-out both hand out records 0 … 4, then
+    /// throw lane damage whose text contains `naming`.
+    static func expectStrictReadsStopAtRecord5(_ pool: MemoryPool, naming: String) {
         var sequences: [UInt64] = []
-        #expect { while let r = try reader.next() { sequences.append(r.sequence) } } throws: { e in
+        #expect {
+            let reader = try pool.store.openLaneReader(volume: "v", lane: 0)
+            while let r = try reader.next() { sequences.append(r.sequence) }
+        } throws: { e in
             guard case TraceError.laneDamaged(_, 0, let inner) = e else { return false }
-            return "\(inner)".contains("its record's start is lost")
+            return "\(inner)".contains(naming)
         }
         #expect(sequences == [0, 1, 2, 3, 4])
-        // The one-pass copy-out stops at the same place.
-        let copier = try pool.store.openLaneReader(volume: "v", lane: 0)
         var buffer = [UInt8](repeating: 0, count: 256)
         var copied = 0
         #expect(throws: TraceError.self) {
+            let copier = try pool.store.openLaneReader(volume: "v", lane: 0)
             try buffer.withUnsafeMutableBytes { b in while try copier.read(into: b) != nil { copied += 1 } }
         }
         #expect(copied == 5)
@@ -99,8 +112,7 @@ import TraceVolume
         let header = segmentBase + last.offset + (Layout.recordHeaderSize + 100 + 7) / 8 * 8
         header.storeLE(RecordHeader.Flags.continuation.rawValue, at: 6)
         header.storeLE(UInt64(9), at: 8)
-        let seed: UInt32 = UnsafeRawPointer(segmentBase).loadLE(60)
-        header.storeLE(RecordHeader.checksum(seed: seed, header: header, payload: header + 32, count: 100, crc: CRC32C.software), at: 28)
+        Self.reseal(header, segmentBase: segmentBase, count: 100)
         let crashed = try MemoryPool.mount(memory: image, writable: false)
         let reader = try crashed.store.openLaneReader(volume: "v", lane: 0, options: ReadOptions(salvage: true))
         #expect(try reader.allRecords().map(\.sequence) == Array(0..<10))
@@ -112,20 +124,7 @@ import TraceVolume
     /// C reader (strict readers) and fsck dropped record 5 in silence.
     @Test func aRecordStartWhoseEndNeverComesMidSegmentIsDamage() throws {
         let pool = try Self.forged(flags: .hasMore)
-        let strict = try pool.store.openLaneReader(volume: "v", lane: 0)
-        var sequences: [UInt64] = []
-        #expect { while let r = try strict.next() { sequences.append(r.sequence) } } throws: { e in
-            guard case TraceError.laneDamaged(_, 0, let inner) = e else { return false }
-            return "\(inner)".contains("does not end its segment")
-        }
-        #expect(sequences == [0, 1, 2, 3, 4])
-        let copier = try pool.store.openLaneReader(volume: "v", lane: 0)
-        var buffer = [UInt8](repeating: 0, count: 256)
-        var copied = 0
-        #expect(throws: TraceError.self) {
-            try buffer.withUnsafeMutableBytes { b in while try copier.read(into: b) != nil { copied += 1 } }
-        }
-        #expect(copied == 5)
+        Self.expectStrictReadsStopAtRecord5(pool, naming: "does not end its segment")
         let skipping = try pool.store.openLaneReader(volume: "v", lane: 0, options: ReadOptions(skipDamaged: true))
         #expect(try skipping.allRecords().map(\.sequence) == [0, 1, 2, 3, 4, 6, 7, 8, 9])
         #expect(skipping.skipped.count == 1 && "\(skipping.skipped)".contains("sequence 5"), "\(skipping.skipped)")
@@ -154,8 +153,7 @@ import TraceVolume
         try #require((segmentBase - pool.memory.base - Int(sb.segmentAreaOffset)) % Int(sb.segmentSize) == 0)
         header.storeLE(RecordHeader.Flags().rawValue, at: 6)
         header.storeLE(UInt64(3), at: 8)
-        let seed: UInt32 = UnsafeRawPointer(segmentBase).loadLE(60)
-        header.storeLE(RecordHeader.checksum(seed: seed, header: header, payload: header + 32, count: last.count, crc: CRC32C.software), at: 28)
+        Self.reseal(header, segmentBase: segmentBase, count: last.count)
         let image = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
         let back = try image.store.openLaneReader(volume: "v", lane: 0)
         #expect(try back.allRecords().map(\.sequence) == [0, 1, 3] && back.skipped.isEmpty, "\(back.skipped)")
@@ -178,8 +176,7 @@ import TraceVolume
         let segmentBase = header - 64
         header.storeLE(RecordKind.endOfSegment.rawValue, at: 4)
         header.storeLE(UInt16(0), at: 6)
-        let seed: UInt32 = UnsafeRawPointer(segmentBase).loadLE(60)
-        header.storeLE(RecordHeader.checksum(seed: seed, header: header, payload: header + 32, count: last.count, crc: CRC32C.software), at: 28)
+        Self.reseal(header, segmentBase: segmentBase, count: last.count)
         let image = try MemoryPool.mount(memory: pool.snapshot(), writable: false)
         let strict = try image.store.openLaneReader(volume: "v", lane: 0)
         var got: [UInt64] = []
