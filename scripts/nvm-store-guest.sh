@@ -174,12 +174,18 @@ rm -f "$out/console.fifo"
 : > "$out/console.log"
 seen=-1 last=-1 killed=
 # Read the console as it comes; SIGKILL QEMU at the wanted acknowledgement (waits for lines, not for time).
-while IFS= read -r -t 300 line <&3 || [[ -n $line ]]; do
+while whole=1; IFS= read -r -t 300 line <&3 || { whole=0; [[ -n $line ]]; }; do
     printf '%s\n' "$line" >> "$out/console.log"
     line=${line%$'\r'}
+    # The last line, cut off by the kill (no newline), may end inside the
+    # sequence number ("NVM-ACK 1" of 15, or "NVM-ACK "): only whole lines count.
+    (( whole )) || continue
     case $line in
         *NVM-STREAM-BEGIN) seen=0 ;;
-        *NVM-ACK\ *) seen=$((seen + 1)); last=${line##*NVM-ACK } ;;
+        *NVM-ACK\ *)
+            # (a line the kernel's own output broke into tells no sequence: not counted)
+            [[ $line =~ NVM-ACK\ ([0-9]+)$ ]] || { echo "nvm-store-guest.sh: not counted, a garbled acknowledgement: $line" >&2; continue; }
+            seen=$((seen + 1)); last=${BASH_REMATCH[1]} ;;
         *) continue ;;
     esac
     if [[ $run == kill && -z $killed && $seen -ge $kill_after ]]; then
