@@ -43,6 +43,13 @@ public struct PluginStats: Equatable, Sendable {
     /// machine with as many cores as the guest has vCPUs plus one, the
     /// encoder thread or another process.
     public var vcpuInvoluntarySwitches: UInt64 = 0
+    /// User mode: child processes the program made (fork, vfork,
+    /// posix_spawn). A child is a copy of QEMU that records nothing (it would
+    /// share the parent's lanes); only the process `record` started is recorded.
+    public var forks: UInt64 = 0
+    /// User mode: the recording ended at the program's execve (a successful
+    /// one runs the new program natively, outside QEMU).
+    public var exec = false
 
     /// Parses the file's text; unknown keys are ignored, bad numbers are 0.
     public init(text: String) {
@@ -70,6 +77,8 @@ public struct PluginStats: Equatable, Sendable {
             case "vcpu_wait_ns": vcpuWaitNanoseconds = v
             case "vcpu_checkpoint_ns": vcpuCheckpointNanoseconds = v
             case "vcpu_involuntary_switches": vcpuInvoluntarySwitches = v
+            case "forks": forks = v
+            case "exec": exec = v != 0
             default: break
             }
         }

@@ -20,7 +20,12 @@ struct Record: ParsableCommand {
             The program's standard input, output and error are passed through; `record` exits with the \
             program's status after recording (or 1 if the store refused something); a program killed by \
             a signal (a crash, SIGTERM) has what it did until then committed, maps and symbols imported, \
-            and `record` exits with 128 + the signal's number, as a shell reports it.
+            and `record` exits with 128 + the signal's number, as a shell reports it. Ctrl-C and Ctrl-\\ \
+            go to the program (`record` waits for it and then imports and reports as above); SIGTERM or \
+            SIGHUP sent to `record` itself is passed on to QEMU. Only the process `record` starts is \
+            recorded: its child processes (fork, posix_spawn) run unrecorded, and the recording ends at \
+            its execve (a program it replaces itself with runs outside QEMU); `record` says so when it \
+            happened.
             Needs qemu-user (apt-get install -y qemu-user) and the plugin (scripts/build-plugin.sh).
             """)
 
@@ -58,14 +63,10 @@ struct Record: ParsableCommand {
         let pluginArgs = ["pool=\(pool)", "volume=\(volume.value)", "max=\(maxAccesses)", "stats=\(statsPath)"]
 
         let started = monotonicNanoseconds()
-        let p = Process()
-        p.executableURL = URL(fileURLWithPath: qemu)
-        p.arguments = ["-plugin", ([pluginPath] + pluginArgs).joined(separator: ","), program] + command.dropFirst()
-        try p.run()
-        p.waitUntilExit()
+        let p = try RecordedProgram(qemu, ["-plugin", ([pluginPath] + pluginArgs).joined(separator: ","), program] + command.dropFirst())
+        let (status, signal) = p.wait()
         let seconds = Double(monotonicNanoseconds() - started) / 1e9
         let s = PluginStats(text: (try? String(contentsOfFile: statsPath, encoding: .utf8)) ?? "")
-        let signal = p.terminationReason == .uncaughtSignal ? p.terminationStatus : nil
         guard !s.mode.isEmpty else {
             dropVolumeIfEmpty(pool, volume.value)
             if let signal {
@@ -74,7 +75,7 @@ struct Record: ParsableCommand {
                     stays readable; accesses since the last commit are only in `pmtrace dump --salvage`
                     """, status: 128 + signal)
             }
-            throw CLIError("QEMU ended (status \(p.terminationStatus)) without the plugin's counters: the program did not run under it (see QEMU's message above, if any)")
+            throw CLIError("QEMU ended (status \(status)) without the plugin's counters: the program did not run under it (see QEMU's message above, if any)")
         }
 
         // The mappings: the plugin's marker, imported under the volume's name.
@@ -88,7 +89,7 @@ struct Record: ParsableCommand {
         }
         var imported = 0, mapped = 0
         if let maps {
-            let r = try catalog.importProcessMaps(pid: UInt32(truncatingIfNeeded: p.processIdentifier), text: maps, addressSpace: volume.value)
+            let r = try catalog.importProcessMaps(pid: UInt32(truncatingIfNeeded: p.pid), text: maps, addressSpace: volume.value)
             imported = r.importedTables.count
             mapped = Set(r.entries.map { $0.path }).count
             for k in r.skipped { standardErrorWrite(Data("pmtrace: skipped \(TerminalText.escape(k.path)): \(TerminalText.escape(k.reason))\n".utf8)) }
@@ -98,11 +99,17 @@ struct Record: ParsableCommand {
             (\(s.loads) loads, \(s.stores) stores), \(mapped) mapped images (\(imported) symbol tables imported); \
             address space '\(volume)'\n
             """.utf8))
+        if s.forks > 0 {
+            standardErrorWrite(Data("pmtrace: \(s.forks) child process(es) of the program ran unrecorded (only the process `record` starts is recorded)\n".utf8))
+        }
+        if s.exec {
+            standardErrorWrite(Data("pmtrace: the program called execve: the recording ends there (a program it replaces itself with runs outside QEMU)\n".utf8))
+        }
         if s.failed { throw CLIError("the store stopped the recording early (see the plugin's message above)", status: ExitStatus.refused) }
         if let signal {
             throw CLIError("the program was killed by \(signalName(signal)); what it did until then is recorded", status: 128 + signal)
         }
-        if p.terminationStatus != 0 { throw ExitCode(p.terminationStatus) }
+        if status != 0 { throw ExitCode(status) }
     }
 }
 

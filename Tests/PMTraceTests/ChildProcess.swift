@@ -7,7 +7,11 @@ struct SpawnedChild {
 
     /// Starts `pmtrace args`; stdout goes to `stdoutFD` (or /dev/null),
     /// stdin from `stdinFD` (or /dev/null), stderr to `stderrPath`.
-    static func start(_ args: [String], stdinFD: Int32? = nil, stdoutFD: Int32? = nil, stderrPath: String) throws -> SpawnedChild {
+    /// With `newProcessGroup` the child leads a process group of its own (as a
+    /// shell's foreground job does): `kill(-pid, …)` reaches it and everything
+    /// it starts in its group, as the terminal's Ctrl-C would.
+    static func start(_ args: [String], stdinFD: Int32? = nil, stdoutFD: Int32? = nil, stderrPath: String,
+                      newProcessGroup: Bool = false) throws -> SpawnedChild {
         var actions = posix_spawn_file_actions_t()
         posix_spawn_file_actions_init(&actions)
         defer { posix_spawn_file_actions_destroy(&actions) }
@@ -25,7 +29,8 @@ struct SpawnedChild {
         sigfillset(&all)
         posix_spawnattr_setsigmask(&attr, &none)
         posix_spawnattr_setsigdefault(&attr, &all)
-        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF))
+        posix_spawnattr_setpgroup(&attr, 0)
+        posix_spawnattr_setflags(&attr, Int16(POSIX_SPAWN_SETSIGMASK | POSIX_SPAWN_SETSIGDEF | (newProcessGroup ? POSIX_SPAWN_SETPGROUP : 0)))
         let argv = ([pmtraceBinary] + args).map { strdup($0) } + [nil]
         defer { argv.forEach { free($0) } }
         var pid: pid_t = 0

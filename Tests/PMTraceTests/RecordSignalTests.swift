@@ -35,5 +35,83 @@ import TraceAnalysis
         let hot = try pmtrace(["hot", pool, "v", "--by", "mapping"])
         #expect(hot.status == 0 && hot.out.contains("ld-linux"), "\(hot.out) \(hot.stderr)")
     }
+
+    /// Ctrl-C (SIGINT to the foreground process group, as a terminal sends it)
+    /// reaches the program under QEMU, and `record` lives on to commit, import
+    /// the maps and report; SIGTERM sent to `record` alone is passed on to QEMU.
+    @Test(.enabled(if: VMRecordingTests.hasQEMUUser, "qemu-x86_64 is not installed (scripts/setup.sh installs qemu-user)"),
+          arguments: [("INT", SIGINT, true), ("TERM", SIGTERM, false)])
+    func interruptReachesTheProgramAndRecordStillReports(_ name: String, _ number: Int32, toGroup: Bool) throws {
+        let plugin = try #require(try VMRecordingTests.script("build-plugin.sh").last)
+        let pool = scratchPath("int-\(name).pool"), stderrPath = scratchPath("int-\(name).err")
+        defer { for f in [pool, stderrPath] { unlink(f) } }
+        #expect(try pmtrace(["format", pool, "--size", "64M"]).status == 0)
+        var input: [Int32] = [0, 0], output: [Int32] = [0, 0]
+        try #require(pipe(&input) == 0 && pipe(&output) == 0)
+        defer { close(input[1]); close(output[0]) }
+        // The program says "ready", then waits on its standard input (held open here).
+        let child = try SpawnedChild.start(["record", pool, "v", "--plugin", plugin, "--", "/bin/sh", "-c", "echo ready; read x; echo after"],
+                                           stdinFD: input[0], stdoutFD: output[1], stderrPath: stderrPath, newProcessGroup: true)
+        close(input[0]); close(output[1])
+        var seen = Data(), byte: UInt8 = 0
+        while !String(decoding: seen, as: UTF8.self).contains("ready\n"), read(output[0], &byte, 1) == 1 { seen.append(byte) }
+        try #require(String(decoding: seen, as: UTF8.self).contains("ready"), "the program never started")
+        kill(toGroup ? -child.pid : child.pid, number)
+        // Should the signal not end the program, the group is killed after a
+        // minute (the test then fails, rather than hang).
+        let ended = DispatchSemaphore(value: 0)
+        let group = child.pid
+        DispatchQueue.global().async { if ended.wait(timeout: .now() + 60) == .timedOut { kill(-group, SIGKILL) } }
+        let outcome = child.wait()
+        ended.signal()
+        let stderr = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
+        #expect(outcome.exitStatus == 128 + number, "\(outcome) \(stderr)")
+        #expect(stderr.contains("recorded 'v'") && stderr.contains("killed by signal \(number) (SIG\(name))"), "\(stderr)")
+        let hot = try pmtrace(["hot", pool, "v", "--by", "mapping"])
+        #expect(hot.status == 0 && hot.out.contains("ld-linux"), "\(hot.out) \(hot.stderr)")
+        #expect(try pmtrace(["fsck", pool]).status == 0)
+    }
+
+    /// A program that forks: QEMU runs the child as a copy of itself, with the
+    /// plugin's lanes. The child records nothing (two processes appending to one
+    /// lane broke its chain: fsck found segments no chain reaches), the parent's
+    /// recording is whole, and `record` says how many children ran unrecorded.
+    @Test(.enabled(if: VMRecordingTests.hasQEMUUser, "qemu-x86_64 is not installed (scripts/setup.sh installs qemu-user)"))
+    func forkedChildrenLeaveTheParentsLanesAlone() throws {
+        let plugin = try #require(try VMRecordingTests.script("build-plugin.sh").last)
+        let pool = scratchPath("fork.pool"), stats = scratchPath("fork.stats")
+        defer { for f in [pool, stats] { unlink(f) } }
+        #expect(try pmtrace(["format", pool, "--size", "256M"]).status == 0)
+        // A subshell that runs long enough to fill the plugin's buffers, then the parent likewise.
+        let loop = "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done"
+        let r = try pmtrace(["record", pool, "v", "--stats", stats, "--plugin", plugin, "--", "/bin/sh", "-c", "(\(loop); echo child); \(loop); echo parent"])
+        #expect(r.status == 0 && r.out == "child\nparent\n", "\(r.stderr)")
+        let s = PluginStats(text: (try? String(contentsOfFile: stats, encoding: .utf8)) ?? "")
+        #expect(s.forks == 1 && !s.exec && s.recorded > 1_000_000, "\(s)")
+        #expect(r.stderr.contains("1 child process(es) of the program ran unrecorded"), "\(r.stderr)")
+        let fsck = try pmtrace(["fsck", pool])
+        #expect(fsck.status == 0, "\(fsck.out.suffix(600)) \(fsck.stderr)")
+        let p = try TracePool.open(path: pool, writable: false)
+        #expect(try VolumeStats.compute(store: p.store, volume: "v").accessCount == s.recorded)
+    }
+
+    /// A program that replaces itself (execve): the new program runs natively,
+    /// outside QEMU, so the recording is finished at the call: what ran before
+    /// it is committed, its maps imported, and `record` says where it ended.
+    @Test(.enabled(if: VMRecordingTests.hasQEMUUser, "qemu-x86_64 is not installed (scripts/setup.sh installs qemu-user)"))
+    func execFinishesTheRecording() throws {
+        let plugin = try #require(try VMRecordingTests.script("build-plugin.sh").last)
+        let pool = scratchPath("exec.pool"), stats = scratchPath("exec.stats")
+        defer { for f in [pool, stats] { unlink(f) } }
+        #expect(try pmtrace(["format", pool, "--size", "64M"]).status == 0)
+        let r = try pmtrace(["record", pool, "v", "--stats", stats, "--plugin", plugin, "--", "/bin/sh", "-c", "echo before; exec /bin/echo after"])
+        #expect(r.status == 0 && r.out == "before\nafter\n", "\(r.stderr)")
+        #expect(r.stderr.contains("recorded 'v'") && r.stderr.contains("called execve"), "\(r.stderr)")
+        let s = PluginStats(text: (try? String(contentsOfFile: stats, encoding: .utf8)) ?? "")
+        #expect(s.exec && s.recorded > 10_000, "\(s)")
+        let hot = try pmtrace(["hot", pool, "v", "--by", "mapping"])
+        #expect(hot.status == 0 && hot.out.contains("dash"), "\(hot.out) \(hot.stderr)")
+        #expect(try pmtrace(["fsck", pool]).status == 0)
+    }
 }
 #endif

@@ -205,6 +205,8 @@ static struct {
     pthread_mutex_t pc_lock;
     int finished;                    /* finish() ran (atexit, or a fatal guest signal first) */
     int closing;                     /* user mode: finish() began; vCPUs still running append nothing more */
+    uint64_t forks;                  /* user mode: child processes the program made (not recorded) */
+    int exec;                        /* user mode: recording ended at the program's execve */
 } g = { .pc_limit = SLOT_WIDE, .pc_lock = PTHREAD_MUTEX_INITIALIZER, .snapshot_epoch = 1, .capture_fd = -1, .capture_max = 1ull << 26, .enc_lock = PTHREAD_MUTEX_INITIALIZER, .enc_wake = PTHREAD_COND_INITIALIZER,
         .slot_free = PTHREAD_COND_INITIALIZER, .record = 1, .pml = 1, .ckpt_lock = PTHREAD_MUTEX_INITIALIZER, .base_once = PTHREAD_ONCE_INIT };
 
@@ -984,10 +986,12 @@ static void finish(void) {
                        "\ncheckpoints=%" PRIu64 "\nimages=%" PRIu64 "\nunlogged_pages=%" PRIu64 "\nfailed=%d\n"
                        "vcpu_cpu_ns=%" PRIu64 "\nencoder_cpu_ns=%" PRIu64 "\nvcpu_waits=%" PRIu64 "\nvcpu_wait_ns=%" PRIu64
                        "\nvcpu_checkpoint_ns=%" PRIu64 "\nvcpu_involuntary_switches=%" PRIu64 "\nvcpu_voluntary_switches=%" PRIu64
-                       "\nencoder_naps=%" PRIu64 "\nencoder_wakes=%" PRIu64 "\npc_indices=%" PRIu64 "\n",
+                       "\nencoder_naps=%" PRIu64 "\nencoder_wakes=%" PRIu64 "\npc_indices=%" PRIu64
+                       "\nforks=%" PRIu64 "\nexec=%d\n",
                     g.system ? "system" : "user", loads, stores, io, unmapped, recorded, unrecorded, pml, pmlr,
                     g.epoch, g.images_total, g.unlogged_total, g.failed, vcpu_cpu, encoder_cpu,
-                    waits, wait_ns, checkpoint_ns, switches, voluntary, g.encoder_naps, g.encoder_wakes, g.npcs);
+                    waits, wait_ns, checkpoint_ns, switches, voluntary, g.encoder_naps, g.encoder_wakes, g.npcs,
+                    __atomic_load_n(&g.forks, __ATOMIC_RELAXED), g.exec);
             fclose(f);
         }
     }
@@ -995,6 +999,34 @@ static void finish(void) {
 
 static void at_exit(qemu_plugin_id_t id, void *udata) {
     (void)id; (void)udata;
+    finish();
+}
+
+/* ---- user mode: fork and exec ------------------------------------------------
+ * QEMU runs a guest fork (and vfork, posix_spawn) as a host fork: the child is
+ * a copy of QEMU with this plugin's state, the same lanes and the same locks.
+ * Two processes appending to one lane would break its chain, so the child
+ * records nothing and leaves the store alone: it never appends, commits,
+ * writes the maps marker or the counters (finish() is a no-op there); the
+ * parent counts the children it made. A guest execve that succeeds replaces
+ * QEMU with the host program (it runs natively, outside the plugin), so the
+ * recording is finished at the call; one that fails leaves the rest of the
+ * program unrecorded (the counters say exec=1). */
+static void after_fork_in_parent(void) { __atomic_fetch_add(&g.forks, 1, __ATOMIC_RELAXED); }
+
+static void after_fork_in_child(void) {
+    /* Single-threaded here: the other vCPU threads did not come along. */
+    g.record = 0;
+    g.closing = 1;
+    g.finished = 1;
+}
+
+static void syscall_entry(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, uint64_t a1, uint64_t a2, uint64_t a3,
+                          uint64_t a4, uint64_t a5, uint64_t a6, uint64_t a7, uint64_t a8) {
+    (void)id; (void)vcpu; (void)a1; (void)a2; (void)a3; (void)a4; (void)a5; (void)a6; (void)a7; (void)a8;
+    if (num != 59 && num != 322) return; /* x86-64 execve, execveat */
+    if (__atomic_load_n(&g.finished, __ATOMIC_ACQUIRE)) return;
+    g.exec = 1;
     finish();
 }
 
@@ -1222,6 +1254,8 @@ QEMU_PLUGIN_EXPORT int qemu_plugin_install(qemu_plugin_id_t id, const qemu_info_
         size_t n;
         host_maps = read_maps("\n", &n);
         dl_iterate_phdr(hook_kill_in, NULL);
+        pthread_atfork(NULL, after_fork_in_parent, after_fork_in_child);
+        qemu_plugin_register_vcpu_syscall_cb(id, syscall_entry);
     }
     if (g.system) {
         for (unsigned i = 0; i < g.vcpus; i++) {
