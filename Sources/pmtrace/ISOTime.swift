@@ -3,7 +3,8 @@
 /// `Double`: every digit counts, and no conversion can trap).
 ///
 /// Accepted: `YYYY-MM-DDTHH:MM:SS[.f…](Z|±HH:MM|±HHMM)`, 1 to 9 fractional
-/// digits, `T`/`Z` in either case. Anything else (an exponent, trailing
+/// digits, `T`/`Z` in either case, a space for the `T` (RFC 3339 §5.6
+/// allows it). Anything else (an exponent, trailing
 /// text, a 13th month, a 61st second) is refused, never read as some other
 /// time. Times before 1970 or after `largest` are refused too.
 enum ISOTime {
@@ -31,7 +32,7 @@ enum ISOTime {
     static func nanoseconds(_ text: String) -> Result<UInt64, Problem> {
         var s = Scanner(Array(text.utf8))
         guard let year = s.digits(4), s.take("-"), let month = s.digits(2), s.take("-"), let day = s.digits(2),
-              s.take("T") || s.take("t"), let hour = s.digits(2), s.take(":"), let minute = s.digits(2), s.take(":"),
+              s.take("T") || s.take("t") || s.take(" "), let hour = s.digits(2), s.take(":"), let minute = s.digits(2), s.take(":"),
               let second = s.digits(2)
         else { return .failure(.malformed) }
         var fraction: Int64 = 0
