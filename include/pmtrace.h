@@ -9,7 +9,12 @@
  * failure on this thread (valid until the next call on the same thread).
  *
  * Threads: one thread per lane handle; different lanes append in parallel
- * without locks; store-level calls may come from any thread. Durability: a
+ * without locks; store-level calls may come from any thread. Processes: a
+ * store and its lanes belong to the process that opened them; a fork()ed
+ * child (which shares a hosted mapping) must not append, commit or change
+ * volumes through them — two processes writing one lane break its chain —
+ * and should only exit or exec (the QEMU plugin stops recording in a child:
+ * README, "Recording a real VM and real programs"). Durability: a
  * record is durable once pmt_commit on its lane returns (or an automatic
  * commit at a segment end / every commit_interval bytes happened).
  * Lifetime: a lane handle keeps its store (and the region) alive; the
