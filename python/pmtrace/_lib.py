@@ -36,16 +36,17 @@ class TruncatedRegionWarning(UserWarning):
 
 
 def _find():
-    """libPMTraceC.so: $PMTRACE_LIB, then the package build (.build/{release,debug}), then the system."""
+    """libPMTraceC.so: $PMTRACE_LIB, then the package build (the newer of .build/release and
+    .build/debug, so a stale build of the other kind is not taken), then the system."""
     env = os.environ.get("PMTRACE_LIB")
     if env:
         return env
     here = os.path.dirname(os.path.abspath(__file__))
     for root in (os.getcwd(), os.path.join(here, "..", ".."), os.path.join(here, "..")):
-        for config in ("release", "debug"):
-            p = os.path.join(root, ".build", config, "libPMTraceC.so")
-            if os.path.exists(p):
-                return p
+        found = [p for p in (os.path.join(root, ".build", config, "libPMTraceC.so") for config in ("release", "debug"))
+                 if os.path.exists(p)]
+        if found:
+            return max(found, key=os.path.getmtime)
     return ctypes.util.find_library("PMTraceC") or "libPMTraceC.so"
 
 
