@@ -163,7 +163,10 @@ int pmt_decode_accesses(const pmt_record *record, const pmt_access_columns *colu
 /* Bulk: reads records and decodes whole access batches into columns until
  * the next batch would not fit; *n = accesses written (0 with PMT_END at the
  * tail). Other records are skipped. capacity below one batch's count gives
- * PMT_E_INVALID with *n = the count needed. */
+ * PMT_E_INVALID with *n = the count needed. Damage or a malformed batch met
+ * after some accesses were written ends the call with PMT_OK and those; the
+ * next call returns the error, with *n = 0: an error never comes with
+ * accesses to keep. */
 int pmt_reader_read_accesses(pmt_reader *reader, const pmt_access_columns *columns, size_t capacity, size_t *n);
 /* Bulk, run-length form of pmt_reader_read_accesses for consumers that need
  * lane and timestamp per batch rather than per access (columns->lane and

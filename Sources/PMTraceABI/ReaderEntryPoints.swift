@@ -190,7 +190,10 @@ public func pmt_reader_read_access_runs(_ reader: OpaquePointer?, _ cols: Unsafe
  * pmt_reader_read_access_runs: decodes whole batches into `c` until the next
  * one would not fit in `capacity` accesses (or, with `runs`, in `runCapacity`
  * runs), one run per batch. A batch that does not fit is kept in
- * `h.pending` for the next call. */
+ * `h.pending` for the next call. Damage or a malformed batch met after some
+ * accesses were decoded ends the call with those (PMT_OK); the next call
+ * meets it again and returns the error with nothing decoded (adversary s25:
+ * the error came with *n accesses the caller took as lost). */
 func readAccesses(_ h: ReaderHandle, _ c: pmt_access_columns, capacity: Int, runs: UnsafeMutablePointer<pmt_access_run>?,
                   runCapacity: Int, n: UnsafeMutablePointer<Int>, nRuns: UnsafeMutablePointer<Int>?, function: String) -> Int32 {
     var filled = 0, batches = 0
@@ -199,7 +202,11 @@ func readAccesses(_ h: ReaderHandle, _ c: pmt_access_columns, capacity: Int, run
     while true {
         let next: RecordView?
         if let p = h.pending { next = p; h.pending = nil } else {
-            do throws(TraceError) { next = try h.reader.next() } catch { return fail(error) }
+            do throws(TraceError) { next = try h.reader.next() } catch {
+                // The accesses decoded so far go out first; the merged reader throws again at the next call.
+                if filled > 0 { break }
+                return fail(error)
+            }
         }
         guard let r = next else { break }
         guard MemoryAccessBatch.isBatch(r.kind) || r.kind == .guestAccessBatch else { continue }
@@ -219,7 +226,12 @@ func readAccesses(_ h: ReaderHandle, _ c: pmt_access_columns, capacity: Int, run
             n.pointee = count
             return fail(status, "\(function): capacity \(capacity) below a batch of \(count) accesses")
         }
-        guard status == Int32(PMT_OK) else { return status }
+        guard status == Int32(PMT_OK) else {
+            // Likewise: this record is decoded again (and refused) at the next call.
+            if filled > 0 { h.pending = r; break }
+            n.pointee = 0
+            return status
+        }
         if let runs, count > 0 {
             // Safe: batches < runCapacity (checked above), the caller's array holds runCapacity runs.
             runs[batches] = pmt_access_run(timestamp: r.timestamp, lane: lane, count: UInt32(count), fields: fields, reserved: 0)

@@ -21,10 +21,12 @@ public struct RecordFilter: Sendable, Equatable {
     /// Whether every record passes.
     public var isEmpty: Bool { lanes == nil && since == nil && until == nil }
 
-    /// Positions `reader` at `since`: a binary search over each lane's segment
+    /// Leaves the lanes not in `lanes` out of `reader` (their records and
+    /// damage are never met) and positions it at `since`: a binary search over each lane's segment
     /// headers (their first timestamps), then a scan of one segment per lane.
     /// O(lanes × (log segments + records per segment)).
     public func prepare(_ reader: VolumeReader) throws(TraceError) {
+        if let lanes { reader.readOnly(lanes: Set(lanes)) }
         if let since { try reader.seek(timestamp: since) }
     }
 

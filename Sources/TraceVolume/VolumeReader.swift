@@ -19,6 +19,8 @@ public final class VolumeReader {
     var ended: [Bool]
     /// The first damage a lane threw, thrown once the other lanes are drained.
     var damage: TraceError?
+    /// Lanes left out by `readOnly(lanes:)`: never read, sought or refreshed.
+    var left: [Bool]
     /// The error that ended the last `records` iteration (nil: it reached the tail).
     public var iterationError: TraceError?
 
@@ -29,6 +31,18 @@ public final class VolumeReader {
         lanes = readers
         heads = [RecordView?](repeating: nil, count: info.laneCount)
         ended = [Bool](repeating: false, count: info.laneCount)
+        left = [Bool](repeating: false, count: info.laneCount)
+    }
+
+    /// From now on reads only the lanes in `lanes` (others, and numbers that
+    /// are not lanes of the volume, are ignored): a record or damage of
+    /// another lane is never met. Call before the first `next()` (a head
+    /// already read from a lane left out is dropped). O(lanes).
+    public func readOnly(lanes wanted: Set<Int>) {
+        for i in lanes.indices where !wanted.contains(i) {
+            left[i] = true
+            heads[i] = nil
+        }
     }
 
     /// Everything the lanes skipped or found cut short so far, lane by lane.
@@ -56,7 +70,7 @@ public final class VolumeReader {
         while true {
             var best = -1
             var readNow = -1
-            for i in lanes.indices where !ended[i] {
+            for i in lanes.indices where !ended[i] && !left[i] {
                 if heads[i] == nil {
                     switch Result(catching: { () throws(TraceError) -> RecordView? in try lanes[i].next() }) {
                     case .success(let head):
@@ -90,7 +104,7 @@ public final class VolumeReader {
 
     /// Picks up newly committed records in every lane.
     public func refresh() throws(TraceError) {
-        for l in lanes {
+        for (i, l) in lanes.enumerated() where !left[i] {
             do { try l.refresh() } catch { throw l.explained(error) }
         }
     }
@@ -100,7 +114,7 @@ public final class VolumeReader {
         heads = [RecordView?](repeating: nil, count: lanes.count)
         ended = [Bool](repeating: false, count: lanes.count)
         damage = nil
-        for l in lanes { try l.seek(timestamp: timestamp) }
+        for (i, l) in lanes.enumerated() where !left[i] { try l.seek(timestamp: timestamp) }
     }
 }
 
