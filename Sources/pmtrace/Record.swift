@@ -103,7 +103,7 @@ struct Record: ParsableCommand {
             standardErrorWrite(Data("pmtrace: \(s.forks) child process(es) of the program ran unrecorded (only the process `record` starts is recorded)\n".utf8))
         }
         if s.exec {
-            standardErrorWrite(Data("pmtrace: the program called execve: the recording ends there (a program it replaces itself with runs outside QEMU)\n".utf8))
+            standardErrorWrite(Data("pmtrace: the program called execve: the recording ended there (a program it replaced itself with ran outside QEMU; had the call failed, the program went on unrecorded)\n".utf8))
         }
         if s.failed { throw CLIError("the store stopped the recording early (see the plugin's message above)", status: ExitStatus.refused) }
         if let signal {

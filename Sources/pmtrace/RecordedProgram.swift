@@ -5,14 +5,14 @@ import Foundation
 /// It stays in `record`'s process group, so the terminal's Ctrl-C and Ctrl-\
 /// reach it (QEMU hands them to the program) and it may read the terminal;
 /// `record` ignores SIGINT and SIGQUIT meanwhile, so it lives on to import the
-/// maps and report when the program ends by them. SIGTERM and SIGHUP sent to
-/// `record` are passed on to QEMU. (Foundation's `Process` would make the
-/// child a group of its own, which the terminal's signals never reach.)
+/// maps and report when the program ends by them (and until it exits).
+/// SIGTERM and SIGHUP sent to `record` are passed on to QEMU while it runs,
+/// then ignored. (Foundation's `Process` would make the child a group of its
+/// own, which the terminal's signals never reach.)
 /// Not thread-safe: start and wait from one thread.
 final class RecordedProgram {
     /// The child's process ID.
     let pid: pid_t
-    private let before: [(Int32, sighandler_t?)]
     private let forwarding: [DispatchSourceSignal]
     private static let ignored = [SIGINT, SIGQUIT]
     private static let forwarded = [SIGTERM, SIGHUP]
@@ -21,7 +21,7 @@ final class RecordedProgram {
     /// output, error and the environment. The child starts with the signal
     /// actions this process had before (what was ignored stays ignored).
     init(_ path: String, _ arguments: [String]) throws {
-        var before: [(Int32, sighandler_t?)] = Self.ignored.map { s in (s, signal(s, SIG_IGN)) }
+        let before: [(Int32, sighandler_t?)] = Self.ignored.map { s in (s, signal(s, SIG_IGN)) }
         var attributes = posix_spawnattr_t()
         posix_spawnattr_init(&attributes)
         defer { posix_spawnattr_destroy(&attributes) }
@@ -40,23 +40,27 @@ final class RecordedProgram {
         }
         pid = child
         forwarding = Self.forwarded.map { s in
-            before.append((s, signal(s, SIG_IGN)))
+            signal(s, SIG_IGN)
             let source = DispatchSource.makeSignalSource(signal: s)
             source.setEventHandler { kill(child, s) }
             source.resume()
             return source
         }
-        self.before = before
     }
 
-    /// Waits for the child to end; restores the signal actions from before.
-    /// Returns its exit status, or the signal that ended it.
+    /// Waits for the child to end and returns its exit status, or the signal
+    /// that ended it. From then on SIGTERM and SIGHUP are no longer passed on
+    /// (there is no child) but stay ignored, like SIGINT and SIGQUIT, for the
+    /// rest of the process (`record` ends after its report): a second Ctrl-C,
+    /// or one just after the program ended, does not cut the maps import and
+    /// the report short.
     func wait() -> (status: Int32, signal: Int32?) {
         var status: Int32 = 0
         while waitpid(pid, &status, 0) < 0 && errno == EINTR {}
         for s in forwarding { s.cancel() }
-        for (s, handler) in before { signal(s, handler) }
+        for s in Self.forwarded { signal(s, SIG_IGN) }  // (a cancelled source may leave its own handler behind)
         let signalled = status & 0x7F
         return signalled == 0 ? ((status >> 8) & 0xFF, nil) : (signalled, signalled)
     }
+
 }

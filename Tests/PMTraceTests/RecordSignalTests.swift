@@ -57,11 +57,20 @@ import TraceAnalysis
         while !String(decoding: seen, as: UTF8.self).contains("ready\n"), read(output[0], &byte, 1) == 1 { seen.append(byte) }
         try #require(String(decoding: seen, as: UTF8.self).contains("ready"), "the program never started")
         kill(toGroup ? -child.pid : child.pid, number)
-        // Should the signal not end the program, the group is killed after a
-        // minute (the test then fails, rather than hang).
+        // Then the same signal to `record` again and again until it ends: while
+        // QEMU exits and after, during the maps import (adversary s25b: a second
+        // Ctrl-C, or one just after the program ended, killed `record` silently).
+        // Should the program not end, the group is killed after a minute (the
+        // test then fails, rather than hang).
         let ended = DispatchSemaphore(value: 0)
         let group = child.pid
-        DispatchQueue.global().async { if ended.wait(timeout: .now() + 60) == .timedOut { kill(-group, SIGKILL) } }
+        DispatchQueue.global().async {
+            let deadline = DispatchTime.now() + 60
+            while ended.wait(timeout: .now() + .milliseconds(2)) == .timedOut {
+                if DispatchTime.now() > deadline { kill(-group, SIGKILL); return }
+                kill(group, number)
+            }
+        }
         let outcome = child.wait()
         ended.signal()
         let stderr = (try? String(contentsOfFile: stderrPath, encoding: .utf8)) ?? ""
