@@ -104,6 +104,25 @@ import TraceAnalysis
         #expect(try VolumeStats.compute(store: p.store, volume: "v").accessCount == s.recorded)
     }
 
+    /// A child still running when the program ends (a shell's background
+    /// job): the region's lock belongs to the descriptor and the mapping,
+    /// which the forked QEMU shared, so `record` could not reopen the region
+    /// to import the maps (adversary s25b: exit 2, "in use by another writer").
+    /// The child lets go of both; `record` imports and reports as usual.
+    @Test(.enabled(if: VMRecordingTests.hasQEMUUser, "qemu-x86_64 is not installed (scripts/setup.sh installs qemu-user)"))
+    func aChildThatOutlivesTheProgramLeavesTheRegionFree() throws {
+        let plugin = try #require(try VMRecordingTests.script("build-plugin.sh").last)
+        let pool = scratchPath("orphan.pool")
+        defer { unlink(pool) }
+        #expect(try pmtrace(["format", pool, "--size", "64M"]).status == 0)
+        let loop = "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"
+        let r = try pmtrace(["record", pool, "v", "--plugin", plugin, "--", "/bin/sh", "-c", "(\(loop); echo late) & echo hi"])
+        #expect(r.status == 0 && r.out.hasPrefix("hi\n"), "\(r.status) \(r.stderr)")
+        #expect(r.stderr.contains("recorded 'v'") && r.stderr.contains("1 child process(es)"), "\(r.stderr)")
+        let hot = try pmtrace(["hot", pool, "v", "--as", "v", "--by", "function"])
+        #expect(hot.status == 0 && hot.out.contains("in known functions"), "\(hot.out) \(hot.stderr)")
+    }
+
     /// A program that replaces itself (execve): the new program runs natively,
     /// outside QEMU, so the recording is finished at the call: what ran before
     /// it is committed, its maps imported, and `record` says where it ended.

@@ -1004,7 +1004,7 @@ static void at_exit(qemu_plugin_id_t id, void *udata) {
 
 /* ---- user mode: fork and exec ------------------------------------------------
  * QEMU runs a guest fork (and vfork, posix_spawn) as a host fork: the child is
- * a copy of QEMU with this plugin's state, the same lanes and the same locks.
+ * a copy of QEMU with this plugin's state, the same lanes and the same lock.
  * Two processes appending to one lane would break its chain, so the child
  * records nothing and leaves the store alone: it never appends, commits,
  * writes the maps marker or the counters (finish() is a no-op there); the
@@ -1019,6 +1019,15 @@ static void after_fork_in_child(void) {
     g.record = 0;
     g.closing = 1;
     g.finished = 1;
+    /* The region's flock belongs to the descriptor's open file description,
+     * which fork shares and which the mapping holds too: a child that
+     * outlives the program (it neither execs nor exits) would keep the region
+     * locked for the writer `record` opens next. The child lets go of both:
+     * the mapping (nothing in the child touches the store any more) and the
+     * descriptor (pointed at /dev/null, so its number stays valid). */
+    if (g.base && g.base != MAP_FAILED) munmap(g.base, g.size);
+    int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (null >= 0 && g.pool_fd >= 0) { dup3(null, g.pool_fd, O_CLOEXEC); close(null); }
 }
 
 static void syscall_entry(qemu_plugin_id_t id, unsigned int vcpu, int64_t num, uint64_t a1, uint64_t a2, uint64_t a3,
