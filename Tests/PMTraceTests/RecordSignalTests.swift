@@ -104,6 +104,45 @@ import TraceAnalysis
         #expect(try VolumeStats.compute(store: p.store, volume: "v").accessCount == s.recorded)
     }
 
+    /// A multithreaded program whose main thread calls execve while its other
+    /// threads run: the recording ends at the call, and what `record` and the
+    /// counters call recorded is what reached the volume (adversary s25b: the
+    /// threads' accesses after the call were counted, 23–50 % more than the
+    /// volume held).
+    @Test(.enabled(if: VMRecordingTests.hasQEMUUser, "qemu-x86_64 is not installed (scripts/setup.sh installs qemu-user)"))
+    func execBesideRunningThreadsCountsWhatWasRecorded() throws {
+        let plugin = try #require(try VMRecordingTests.script("build-plugin.sh").last)
+        let pool = scratchPath("mtexec.pool"), stats = scratchPath("mtexec.stats")
+        defer { for f in [pool, stats] { unlink(f) } }
+        #expect(try pmtrace(["format", pool, "--size", "256M"]).status == 0)
+        // Three threads spinning on memory, the main thread replacing the program (C: no interpreter lock).
+        let source = scratchPath("mtexec") + ".c", program = scratchPath("mtexec")
+        defer { unlink(source); unlink(program) }
+        try """
+            #include <pthread.h>
+            #include <unistd.h>
+            static volatile unsigned long cells[4096];
+            static void *spin(void *arg) { for (unsigned long i = 0;; i++) cells[(i * 7 + (unsigned long)arg) % 4096] += i; return 0; }
+            int main(void) {
+                pthread_t t[3];
+                for (long i = 0; i < 3; i++) pthread_create(&t[i], 0, spin, (void *)i);
+                usleep(100000);
+                execl("/bin/echo", "echo", "replaced", (char *)0);
+                return 1;
+            }
+            """.write(toFile: source, atomically: true, encoding: .utf8)
+        let cc = try VMMArchiveTests.run("/usr/bin/env", ["cc", "-O1", "-pthread", "-o", program, source])
+        try #require(cc.status == 0, "\(cc.err)")
+        let r = try pmtrace(["record", pool, "v", "--stats", stats, "--plugin", plugin, "--", program])
+        #expect(r.status == 0 && r.out == "replaced\n", "\(r.status) \(r.stderr)")
+        let s = PluginStats(text: (try? String(contentsOfFile: stats, encoding: .utf8)) ?? "")
+        #expect(s.exec && s.recorded > 0)
+        let p = try TracePool.open(path: pool, writable: false)
+        #expect(try VolumeStats.compute(store: p.store, volume: "v").accessCount == s.recorded, "\(s)")
+        #expect(r.stderr.contains("recorded 'v'") && r.stderr.contains(": \(s.recorded) of "), "\(r.stderr)")
+        #expect(try pmtrace(["fsck", pool]).status == 0)
+    }
+
     /// A child still running when the program ends (a shell's background
     /// job): the region's lock belongs to the descriptor and the mapping,
     /// which the forked QEMU shared, so `record` could not reopen the region

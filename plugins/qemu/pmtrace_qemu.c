@@ -152,7 +152,8 @@ struct vcpu {
     pthread_mutex_t lock __attribute__((aligned(64))); /* the lane: its thread, checkpoints and exit */
     pmt_lane *lane;
     int lane_failed;
-    size_t n;
+    size_t n;             /* user mode: entries of u[] filled (published after the entry, for finish()) */
+    uint64_t appended;    /* user mode: accesses handed to the store (under lock), the counters' "recorded" */
     struct slot *ring;    /* system mode: SLOTS slots; the vCPU fills ring[head % SLOTS] */
     uint64_t waits, wait_ns; /* times the vCPU blocked on the encoder (ring full or a drain), and for how long */
     uint64_t checkpoint_ns;  /* time this vCPU spent taking checkpoints (base image included) */
@@ -788,13 +789,18 @@ static void mem_user(unsigned int vi, qemu_plugin_meminfo_t info, uint64_t vaddr
     if (!g.record) return;
     if (v->allowance == 0 && !claim(v)) { v->unrecorded++; return; }
     v->allowance--;
-    pmt_guest_access *a = &v->u[v->n++];
+    /* The entry first, then the count: finish() may take this buffer from
+     * another thread while this one still runs (a guest execve in another
+     * thread) and must never see an entry not yet written. */
+    size_t at = v->n;
+    pmt_guest_access *a = &v->u[at];
     a->physical = vaddr;
     a->pc = (uint64_t)(uintptr_t)udata;
     a->size = 1u << qemu_plugin_mem_size_shift(info);
     a->kind = store ? PMT_ACCESS_STORE : PMT_ACCESS_LOAD;
+    __atomic_store_n(&v->n, at + 1, __ATOMIC_RELEASE);
     v->recorded++;
-    if (v->n == BUF) {
+    if (at + 1 == BUF) {
         struct vcpu *lane_owner = &vcpus[(vi % MAX_VCPUS) % g.lanes];
         pthread_mutex_lock(&lane_owner->lock);
         size_t n = v->n;
@@ -804,6 +810,7 @@ static void mem_user(unsigned int vi, qemu_plugin_meminfo_t info, uint64_t vaddr
         if (lane) {
             int rc = pmt_append_guest_accesses(lane, v->u, n, PMT_GUEST_USER | PMT_GUEST_PC);
             if (rc != PMT_OK) store_failed("appending accesses", rc);
+            else v->appended += n;
         }
         pthread_mutex_unlock(&lane_owner->lock);
     }
@@ -939,16 +946,20 @@ static void finish(void) {
         unsigned lane = g.system ? i : i % g.lanes;
         struct vcpu *owner = &vcpus[lane];
         pthread_mutex_lock(&owner->lock);
-        if (!g.system && v->n) {
+        size_t pending = g.system ? 0 : __atomic_load_n(&v->n, __ATOMIC_ACQUIRE);
+        if (pending) {
             pmt_lane *l = g.failed ? NULL : lane_of(owner, lane);
-            if (l && pmt_append_guest_accesses(l, v->u, v->n, PMT_GUEST_USER | PMT_GUEST_PC) != PMT_OK)
+            if (l && pmt_append_guest_accesses(l, v->u, pending, PMT_GUEST_USER | PMT_GUEST_PC) != PMT_OK)
                 store_failed("appending accesses", -1);
+            else if (l) v->appended += pending;
             v->n = 0;
         }
         pthread_mutex_unlock(&owner->lock);
         if (g.system && g.enc_running) drain(v);
         loads += v->loads; stores += v->stores; io += v->io; unmapped += v->unmapped;
-        recorded += v->recorded; unrecorded += v->unrecorded; pml += v->pml_entries; pmlr += v->pml_records;
+        /* User mode: what reached the store (accesses a thread still running
+         * made after this, e.g. beside a guest execve, are seen, not recorded). */
+        recorded += g.system ? v->recorded : v->appended; unrecorded += v->unrecorded; pml += v->pml_entries; pmlr += v->pml_records;
     }
     if (g.enc_running) {
         __atomic_store_n(&g.enc_stop, 1, __ATOMIC_RELEASE);
