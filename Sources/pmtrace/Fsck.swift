@@ -66,7 +66,7 @@ struct Fsck: ParsableCommand {
         }
         // The superblock copy a writable mount would rewrite is left to the check,
         // so that it is reported, planned (--dry-run) and backed up (--backup).
-        let p = try openPool(pool, writable: repair && !dryRun, repairAtMount: false)
+        var p = try openPool(pool, writable: repair && !dryRun, repairAtMount: false)
         let mode: RepairMode
         if !repair { mode = .none } else if dryRun { mode = .dryRun } else if let backup {
             // Each range is on disk (fsync) before repair overwrites it: a crash mid-repair keeps the backup.
@@ -90,6 +90,23 @@ struct Fsck: ParsableCommand {
         } else { mode = .apply(backup: nil) }
         var r = try p.store.check(repair: mode)
         r.findings += MetadataCatalog.check(store: p.store)  // symbol tables and process maps (read-only)
+        // A read-only check runs beside writers: one reusing freed segments on
+        // several lanes can change what the mount saw while the lanes are walked
+        // (adversary s25: "not the lane's chain" for a segment just reused). Damage
+        // stays; a finding a fresh mount does not repeat was such a change.
+        var attempts = 1
+        if case .none = mode {
+            while !r.clean && attempts < 3 && p.truncation == nil && p.mapping.mediaFault == nil {
+                attempts += 1
+                p = try openPool(pool, writable: false, repairAtMount: false)
+                r = try p.store.check(repair: .none)
+                r.findings += MetadataCatalog.check(store: p.store)
+            }
+            if attempts > 1 {
+                r.findings.append(CheckFinding(severity: .info, location: "region",
+                                               message: "checked \(attempts) times: a writer changed the region while it was checked; this is the last check's report"))
+            }
+        }
         // What the check could not see is not clean: pages that read as zeros.
         if let t = p.truncation {
             r.findings.append(CheckFinding(severity: .error, location: "region",
