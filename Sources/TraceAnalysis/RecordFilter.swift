@@ -26,7 +26,7 @@ public struct RecordFilter: Sendable, Equatable {
     /// headers (their first timestamps), then a scan of one segment per lane.
     /// O(lanes × (log segments + records per segment)).
     public func prepare(_ reader: VolumeReader) throws(TraceError) {
-        if let lanes { reader.readOnly(lanes: Set(lanes)) }
+        if let lanes { reader.readOnly(lanes: Array(lanes)) }
         if let since { try reader.seek(timestamp: since) }
     }
 

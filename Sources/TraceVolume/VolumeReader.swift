@@ -36,13 +36,15 @@ public final class VolumeReader {
 
     /// From now on reads only the lanes in `lanes` (others, and numbers that
     /// are not lanes of the volume, are ignored): a record or damage of
-    /// another lane is never met. Call before the first `next()` (a head
-    /// already read from a lane left out is dropped). O(lanes).
-    public func readOnly(lanes wanted: Set<Int>) {
-        for i in lanes.indices where !wanted.contains(i) {
+    /// another lane is never met. Call before the first `next()` (every head
+    /// already read is dropped). O(lanes + wanted).
+    public func readOnly(lanes wanted: [Int]) {
+        // (An array, not a Set: hashing would pull a random seed into the bare-metal archive.)
+        for i in lanes.indices {
             left[i] = true
             heads[i] = nil
         }
+        for i in wanted where lanes.indices.contains(i) { left[i] = false }
     }
 
     /// Everything the lanes skipped or found cut short so far, lane by lane.
