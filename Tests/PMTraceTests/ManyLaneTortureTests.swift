@@ -48,7 +48,7 @@ import TraceVolume
             child.arguments = ["_torture-writer", pool, "t", "--lanes", "\(Self.lanes)"]
             let out = Pipe(), errPath = scratchPath("torture-lanes.err")
             defer { unlink(errPath) }
-            FileManager.default.createFile(atPath: errPath, contents: nil)
+            try #require(FileManager.default.createFile(atPath: errPath, contents: nil))
             child.standardOutput = out
             child.standardError = try FileHandle(forWritingTo: URL(fileURLWithPath: errPath))
             try child.run()
