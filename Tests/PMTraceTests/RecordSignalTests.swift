@@ -13,14 +13,13 @@ import TraceAnalysis
     @Test(.enabled(if: VMRecordingTests.hasQEMUUser, "qemu-x86_64 is not installed (scripts/setup.sh installs qemu-user)"),
           arguments: [("SEGV", SIGSEGV), ("TERM", SIGTERM)])
     func programKilledBySignalIsCommittedAndTheSignalNamed(_ name: String, _ number: Int32) throws {
-        let plugin = try #require(try VMRecordingTests.script("build-plugin.sh").last)
-        let pool = scratchPath("sig-\(name).pool"), stats = scratchPath("sig-\(name).stats")
-        defer { for f in [pool, stats] { unlink(f) } }
-        #expect(try pmtrace(["format", pool, "--size", "64M"]).status == 0)
-        let r = try pmtrace(["record", pool, "v", "--stats", stats, "--plugin", plugin, "--", "/bin/sh", "-c", "kill -\(name) $$"])
+        let u = try UserRecording("sig-\(name)")
+        defer { u.remove() }
+        let pool = u.pool
+        let r = try u.record(["/bin/sh", "-c", "kill -\(name) $$"])
         #expect(r.status == 128 + number, "\(r.stderr)")
         #expect(r.stderr.contains("killed by signal \(number) (SIG\(name))") && !r.stderr.contains("did not run"), "\(r.stderr)")
-        let s = PluginStats(text: (try? String(contentsOfFile: stats, encoding: .utf8)) ?? "")
+        let s = u.pluginStats
         #expect(s.mode == "user" && !s.failed && s.recorded > 10_000, "the plugin finished: \(s)")
 
         // Committed: a plain reader (no salvage) sees every access, fsck is clean.
@@ -42,15 +41,14 @@ import TraceAnalysis
     @Test(.enabled(if: VMRecordingTests.hasQEMUUser, "qemu-x86_64 is not installed (scripts/setup.sh installs qemu-user)"),
           arguments: [("INT", SIGINT, true), ("TERM", SIGTERM, false)])
     func interruptReachesTheProgramAndRecordStillReports(_ name: String, _ number: Int32, toGroup: Bool) throws {
-        let plugin = try #require(try VMRecordingTests.script("build-plugin.sh").last)
-        let pool = scratchPath("int-\(name).pool"), stderrPath = scratchPath("int-\(name).err")
-        defer { for f in [pool, stderrPath] { unlink(f) } }
-        #expect(try pmtrace(["format", pool, "--size", "64M"]).status == 0)
+        let u = try UserRecording("int-\(name)")
+        let pool = u.pool, stderrPath = scratchPath("int-\(name).err")
+        defer { u.remove(); unlink(stderrPath) }
         var input: [Int32] = [0, 0], output: [Int32] = [0, 0]
         try #require(pipe(&input) == 0 && pipe(&output) == 0)
         defer { close(input[1]); close(output[0]) }
         // The program says "ready", then waits on its standard input (held open here).
-        let child = try SpawnedChild.start(["record", pool, "v", "--plugin", plugin, "--", "/bin/sh", "-c", "echo ready; read x; echo after"],
+        let child = try SpawnedChild.start(u.recordArguments + ["/bin/sh", "-c", "echo ready; read x; echo after"],
                                            stdinFD: input[0], stdoutFD: output[1], stderrPath: stderrPath, newProcessGroup: true)
         close(input[0]); close(output[1])
         var seen = Data(), byte: UInt8 = 0
@@ -87,15 +85,14 @@ import TraceAnalysis
     /// recording is whole, and `record` says how many children ran unrecorded.
     @Test(.enabled(if: VMRecordingTests.hasQEMUUser, "qemu-x86_64 is not installed (scripts/setup.sh installs qemu-user)"))
     func forkedChildrenLeaveTheParentsLanesAlone() throws {
-        let plugin = try #require(try VMRecordingTests.script("build-plugin.sh").last)
-        let pool = scratchPath("fork.pool"), stats = scratchPath("fork.stats")
-        defer { for f in [pool, stats] { unlink(f) } }
-        #expect(try pmtrace(["format", pool, "--size", "256M"]).status == 0)
+        let u = try UserRecording("fork", size: "256M")
+        defer { u.remove() }
+        let pool = u.pool
         // A subshell that runs long enough to fill the plugin's buffers, then the parent likewise.
         let loop = "i=0; while [ $i -lt 3000 ]; do i=$((i+1)); done"
-        let r = try pmtrace(["record", pool, "v", "--stats", stats, "--plugin", plugin, "--", "/bin/sh", "-c", "(\(loop); echo child); \(loop); echo parent"])
+        let r = try u.record(["/bin/sh", "-c", "(\(loop); echo child); \(loop); echo parent"])
         #expect(r.status == 0 && r.out == "child\nparent\n", "\(r.stderr)")
-        let s = PluginStats(text: (try? String(contentsOfFile: stats, encoding: .utf8)) ?? "")
+        let s = u.pluginStats
         #expect(s.forks == 1 && !s.exec && s.recorded > 1_000_000, "\(s)")
         #expect(r.stderr.contains("1 child process(es) of the program ran unrecorded"), "\(r.stderr)")
         let fsck = try pmtrace(["fsck", pool])
@@ -111,10 +108,9 @@ import TraceAnalysis
     /// volume held).
     @Test(.enabled(if: VMRecordingTests.hasQEMUUser, "qemu-x86_64 is not installed (scripts/setup.sh installs qemu-user)"))
     func execBesideRunningThreadsCountsWhatWasRecorded() throws {
-        let plugin = try #require(try VMRecordingTests.script("build-plugin.sh").last)
-        let pool = scratchPath("mtexec.pool"), stats = scratchPath("mtexec.stats")
-        defer { for f in [pool, stats] { unlink(f) } }
-        #expect(try pmtrace(["format", pool, "--size", "256M"]).status == 0)
+        let u = try UserRecording("mtexec", size: "256M")
+        defer { u.remove() }
+        let pool = u.pool
         // Three threads spinning on memory, the main thread replacing the program (C: no interpreter lock).
         let source = scratchPath("mtexec") + ".c", program = scratchPath("mtexec")
         defer { unlink(source); unlink(program) }
@@ -133,9 +129,9 @@ import TraceAnalysis
             """.write(toFile: source, atomically: true, encoding: .utf8)
         let cc = try VMMArchiveTests.run("/usr/bin/env", ["cc", "-O1", "-pthread", "-o", program, source])
         try #require(cc.status == 0, "\(cc.err)")
-        let r = try pmtrace(["record", pool, "v", "--stats", stats, "--plugin", plugin, "--", program])
+        let r = try u.record([program])
         #expect(r.status == 0 && r.out == "replaced\n", "\(r.status) \(r.stderr)")
-        let s = PluginStats(text: (try? String(contentsOfFile: stats, encoding: .utf8)) ?? "")
+        let s = u.pluginStats
         #expect(s.exec && s.recorded > 0)
         let p = try TracePool.open(path: pool, writable: false)
         #expect(try VolumeStats.compute(store: p.store, volume: "v").accessCount == s.recorded, "\(s)")
@@ -150,12 +146,11 @@ import TraceAnalysis
     /// The child lets go of both; `record` imports and reports as usual.
     @Test(.enabled(if: VMRecordingTests.hasQEMUUser, "qemu-x86_64 is not installed (scripts/setup.sh installs qemu-user)"))
     func aChildThatOutlivesTheProgramLeavesTheRegionFree() throws {
-        let plugin = try #require(try VMRecordingTests.script("build-plugin.sh").last)
-        let pool = scratchPath("orphan.pool")
-        defer { unlink(pool) }
-        #expect(try pmtrace(["format", pool, "--size", "64M"]).status == 0)
+        let u = try UserRecording("orphan")
+        defer { u.remove() }
+        let pool = u.pool
         let loop = "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done"
-        let r = try pmtrace(["record", pool, "v", "--plugin", plugin, "--", "/bin/sh", "-c", "(\(loop); echo late) & echo hi"])
+        let r = try u.record(["/bin/sh", "-c", "(\(loop); echo late) & echo hi"])
         #expect(r.status == 0 && r.out.hasPrefix("hi\n"), "\(r.status) \(r.stderr)")
         #expect(r.stderr.contains("recorded 'v'") && r.stderr.contains("1 child process(es)"), "\(r.stderr)")
         let hot = try pmtrace(["hot", pool, "v", "--as", "v", "--by", "function"])
@@ -167,14 +162,13 @@ import TraceAnalysis
     /// it is committed, its maps imported, and `record` says where it ended.
     @Test(.enabled(if: VMRecordingTests.hasQEMUUser, "qemu-x86_64 is not installed (scripts/setup.sh installs qemu-user)"))
     func execFinishesTheRecording() throws {
-        let plugin = try #require(try VMRecordingTests.script("build-plugin.sh").last)
-        let pool = scratchPath("exec.pool"), stats = scratchPath("exec.stats")
-        defer { for f in [pool, stats] { unlink(f) } }
-        #expect(try pmtrace(["format", pool, "--size", "64M"]).status == 0)
-        let r = try pmtrace(["record", pool, "v", "--stats", stats, "--plugin", plugin, "--", "/bin/sh", "-c", "echo before; exec /bin/echo after"])
+        let u = try UserRecording("exec")
+        defer { u.remove() }
+        let pool = u.pool
+        let r = try u.record(["/bin/sh", "-c", "echo before; exec /bin/echo after"])
         #expect(r.status == 0 && r.out == "before\nafter\n", "\(r.stderr)")
         #expect(r.stderr.contains("recorded 'v'") && r.stderr.contains("called execve"), "\(r.stderr)")
-        let s = PluginStats(text: (try? String(contentsOfFile: stats, encoding: .utf8)) ?? "")
+        let s = u.pluginStats
         #expect(s.exec && s.recorded > 10_000, "\(s)")
         let hot = try pmtrace(["hot", pool, "v", "--by", "mapping"])
         #expect(hot.status == 0 && hot.out.contains("dash"), "\(hot.out) \(hot.stderr)")
