@@ -22,13 +22,14 @@ extension RecordGroup {
     /// - Returns: the extended CRC; the member count when the fast check
     ///   accepted every member (nil: `validate` on the copy gives the exact
     ///   answer); the offset of the last member's header (meaningful with a
-    ///   count). Writes only `[sink, sink + payload.count)`; reads nothing
+    ///   count); the payload length all members share, or nil when they
+    ///   differ (meaningful with a count). Writes only `[sink, sink + payload.count)`; reads nothing
     ///   outside `payload`. O(payload).
     public static func copyChecksumAndCount(_ payload: UnsafeRawBufferPointer, to sink: UnsafeMutableRawPointer, group: RecordHeader,
                                             state: UInt32, copy: CopyChecksumFunction?,
-                                            crc: CRC32C.Function) -> (crc: UInt32, count: Int?, lastMember: Int) {
+                                            crc: CRC32C.Function) -> (crc: UInt32, count: Int?, lastMember: Int, uniformLength: Int?) {
         let n = payload.count
-        guard let p = payload.baseAddress, n > 0 else { return (state, nil, 0) }
+        guard let p = payload.baseAddress, n > 0 else { return (state, nil, 0, nil) }
         // As in validate's fast pass: with this headroom no member's sequence or timestamp can overflow.
         var ok = n % 8 == 0 && group.timestamp <= UInt64.max - UInt64(UInt32.max) && group.sequence <= UInt64.max - UInt64(n / 8)
         var sum = state
@@ -46,6 +47,6 @@ extension RecordGroup {
             done &+= chunk
             walk.advance(q, through: done, payloadCount: n, ok: &ok)
         }
-        return (sum, ok && walk.at == n && !walk.badKind ? walk.count : nil, walk.last)
+        return (sum, ok && walk.at == n && !walk.badKind ? walk.count : nil, walk.last, walk.uniform >= 0 ? walk.uniform : nil)
     }
 }

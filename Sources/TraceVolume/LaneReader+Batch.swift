@@ -25,8 +25,9 @@ public struct CopiedBatch {
         /// One record, its payload at `base`.
         case record(CopiedRecord)
         /// Members of a group at `[at, end)` of `base`; the first has index
-        /// `index` (sequence `sequence + index`), timestamps from `timestamp`.
-        case members(at: Int, end: Int, index: Int, sequence: UInt64, timestamp: UInt64)
+        /// `index` (sequence `sequence + index`), timestamps from `timestamp`;
+        /// `uniformLength` is the payload length all have, or -1.
+        case members(at: Int, end: Int, index: Int, sequence: UInt64, timestamp: UInt64, uniformLength: Int)
     }
 
     /// One record of a batch.
@@ -60,9 +61,11 @@ extension CopiedBatch: Sequence {
         @usableFromInline let sequence: UInt64
         @usableFromInline let timestamp: UInt64
         @usableFromInline var remaining: Int
+        @usableFromInline let uniformLength: Int
 
         @inlinable
-        init(base: UnsafeRawPointer, single: CopiedRecord?, at: Int, end: Int, index: Int, sequence: UInt64, timestamp: UInt64, remaining: Int) {
+        init(base: UnsafeRawPointer, single: CopiedRecord?, at: Int, end: Int, index: Int, sequence: UInt64, timestamp: UInt64, remaining: Int,
+             uniformLength: Int) {
             self.base = base
             self.single = single
             self.at = at
@@ -71,6 +74,7 @@ extension CopiedBatch: Sequence {
             self.sequence = sequence
             self.timestamp = timestamp
             self.remaining = remaining
+            self.uniformLength = uniformLength
         }
 
         /// The next record, or nil after the last.
@@ -88,9 +92,18 @@ extension CopiedBatch: Sequence {
             }
             guard remaining > 0 else { return nil }
             let word: UInt64 = base.loadLE(at)
-            let length = Int(word & 0xFFFF)
-            // The read checked every member header; a failure here means the caller changed the buffer.
-            precondition(length <= end &- at &- RecordGroup.memberHeaderSize, "CopiedBatch: the buffer was changed after the read")
+            let length: Int
+            if uniformLength >= 0 {
+                // Every member has this length (the read checked them all and
+                // `count` of them fill the group): the next one's place does
+                // not wait for this header's load. Measured (`_profile-read 64`):
+                // the chain of loads cost ~2 ns per member from L1.
+                length = uniformLength
+            } else {
+                length = Int(word & 0xFFFF)
+                // The read checked every member header; a failure here means the caller changed the buffer.
+                precondition(length <= end &- at &- RecordGroup.memberHeaderSize, "CopiedBatch: the buffer was changed after the read")
+            }
             let header = RecordHeader(payloadLength: UInt32(length), kind: RecordKind(rawValue: UInt16(truncatingIfNeeded: word >> 16)),
                                       flags: [], sequence: sequence &+ UInt64(index), timestamp: timestamp &+ (word >> 32))
             let payload = UnsafeRawBufferPointer(start: base + at + RecordGroup.memberHeaderSize, count: length)
@@ -106,9 +119,10 @@ extension CopiedBatch: Sequence {
     public func makeIterator() -> Iterator {
         switch shape {
         case .record(let r):
-            return Iterator(base: base, single: r, at: 0, end: 0, index: 0, sequence: 0, timestamp: 0, remaining: 1)
-        case .members(let at, let end, let index, let sequence, let timestamp):
-            return Iterator(base: base, single: nil, at: at, end: end, index: index, sequence: sequence, timestamp: timestamp, remaining: count)
+            return Iterator(base: base, single: r, at: 0, end: 0, index: 0, sequence: 0, timestamp: 0, remaining: 1, uniformLength: -1)
+        case .members(let at, let end, let index, let sequence, let timestamp, let uniformLength):
+            return Iterator(base: base, single: nil, at: at, end: end, index: index, sequence: sequence, timestamp: timestamp, remaining: count,
+                            uniformLength: uniformLength)
         }
     }
 
@@ -181,6 +195,7 @@ extension LaneReader {
         _ = admits(f)  // true: f.sequence ≥ expected; reports a gap before it
         handedThrough = lastSequence
         return CopiedBatch(lane: lane, count: copied.count - skip, byteCount: end, base: base,
-                           shape: .members(at: at, end: end, index: skip, sequence: g.sequence, timestamp: g.timestamp))
+                           shape: .members(at: at, end: end, index: skip, sequence: g.sequence, timestamp: g.timestamp,
+                                           uniformLength: copied.uniformLength ?? -1))
     }
 }

@@ -34,7 +34,7 @@ struct RecordCursor {
     /// its last member's header in the copy. The copy passed the group's
     /// checksum and member checks; the step returned its first member, and
     /// the cursor stands before the second (the caller consumes the rest).
-    var copiedGroup: (count: Int, lastMember: Int)?
+    var copiedGroup: (count: Int, lastMember: Int, uniformLength: Int?)?
     /// A record that fails its checks at or after this offset is the end of a
     /// torn last commit (FORMAT.md §10.3), not damage: `.torn`. `Int.max`
     /// except in the tail segment of a 1.3 lane, up to its commit offset.
@@ -297,7 +297,7 @@ struct RecordCursor {
         // limit - offset is a multiple of 8, so the aligned footprint still fits.
         offset += Layout.recordFootprint(payloadLength: length)
         copied = true
-        copiedGroup = (count, scan.lastMember)
+        copiedGroup = (count, scan.lastMember, scan.uniformLength)
         return .record(first.header, payload: UnsafeRawBufferPointer(start: p + Layout.recordHeaderSize + first.payloadOffset, count: first.payloadLength),
                        offset: at + Layout.recordHeaderSize)
     }
