@@ -11,7 +11,10 @@ import Musl
 /// looked up once.
 ///
 /// Opening for writing takes an exclusive `flock` on the file: a second
-/// writer (any process) fails with `.inUse`. Read-only openers take no lock,
+/// writer (any process) fails with `.inUse`. The lock is held through an
+/// open file description of its own, which a forked child closes at once
+/// (fork_locks.h): a child never keeps a region locked after its parent
+/// released it, even while it still has the mapping. Read-only openers take no lock,
 /// any number may coexist with the writer. The mapping, the lock and the
 /// descriptor are released in `deinit`.
 ///
@@ -53,6 +56,8 @@ public final class PMemMapping: @unchecked Sendable {
     public let zeroExtendedFrom: UInt64?
 
     private let fd: Int32
+    /// The writer lock's own descriptor (`system_takeWriterLock`), or -1.
+    private let writerLock: Int32
     private let source: OpaquePointer
     private let map: OpaquePointer
     private let guardRegistration: FaultGuard.Registration?
@@ -92,7 +97,9 @@ public final class PMemMapping: @unchecked Sendable {
                 guard st.st_mode & S_IFMT == S_IFREG else {
                     throw .unsupportedFileType(path: path, kind: "a device (format it without a size)")
                 }
-                try system_lockExclusive(oldFD, path)
+                let lockFD = try system_takeWriterLock(of: oldFD, path)
+                close(oldFD)
+                oldFD = lockFD
             } catch {
                 close(oldFD)
                 throw error
@@ -102,17 +109,19 @@ public final class PMemMapping: @unchecked Sendable {
         let base = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
         let staging = "\(directory)/.\(base).pmtrace-format-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         var fd: Int32 = -1
+        var lockFD: Int32 = -1
         do throws(PMemError) {
             if reserve { try system_checkFreeSpace(directory: directory, size: size, path: path) }
             fd = try system_open(staging, O_RDWR | O_CREAT | O_EXCL)
-            try system_lockExclusive(fd, path)
+            lockFD = try system_takeWriterLock(of: fd, path)
             try system_allocate(fd, size, path, reserve: reserve)
-            let m = try PMemMapping(fd: fd, path: path, writable: true)
+            let m = try PMemMapping(fd: fd, path: path, writable: true, writerLock: lockFD)
             m.staged.withLock { $0 = Staged(path: staging, replacedFD: oldFD) }
             return m
         } catch {
             if fd >= 0 { unlink(staging); close(fd) }
-            if oldFD >= 0 { close(oldFD) }
+            system_releaseWriterLock(lockFD)
+            system_releaseWriterLock(oldFD)
             throw error
         }
     }
@@ -122,7 +131,7 @@ public final class PMemMapping: @unchecked Sendable {
     /// mappings from `open` or when already published.
     public func publish() throws(PMemError) {
         guard let s = staged.withLock({ v in defer { v = nil }; return v }) else { return }
-        defer { if s.replacedFD >= 0 { close(s.replacedFD) } }
+        defer { system_releaseWriterLock(s.replacedFD) }
         guard rename(s.path, path) == 0 else {
             let e = systemError("rename", path)
             unlink(s.path)
@@ -153,12 +162,14 @@ public final class PMemMapping: @unchecked Sendable {
     /// than `offset + length` is extended (sparse) when `writable`.
     public static func open(path: String, writable: Bool, offset: UInt64 = 0, length: UInt64? = nil) throws(PMemError) -> PMemMapping {
         let fd = try system_open(path, writable ? O_RDWR : O_RDONLY)
+        var lockFD: Int32 = -1
         do throws(PMemError) {
-            if writable { try system_lockExclusive(fd, path) }
+            if writable { lockFD = try system_takeWriterLock(of: fd, path) }
             if offset != 0 || length != nil { try system_prepareWindow(fd, path, offset: offset, length: length, writable: writable) }
-            return try PMemMapping(fd: fd, path: path, writable: writable, offset: offset, length: length)
+            return try PMemMapping(fd: fd, path: path, writable: writable, offset: offset, length: length, writerLock: lockFD)
         } catch {
             close(fd)
+            system_releaseWriterLock(lockFD)
             throw error
         }
     }
@@ -202,8 +213,10 @@ public final class PMemMapping: @unchecked Sendable {
         return view
     }
 
+    /// Maps `fd`. On a throw the caller still owns `fd` and `writerLock`.
     private init(
-        fd: Int32, path: String, writable: Bool, offset: UInt64 = 0, length: UInt64? = nil, zeroExtendTo: UInt64? = nil
+        fd: Int32, path: String, writable: Bool, offset: UInt64 = 0, length: UInt64? = nil, zeroExtendTo: UInt64? = nil,
+        writerLock: Int32 = -1
     ) throws(PMemError) {
         var src: OpaquePointer?
         var r = pmem2_source_from_fd(&src, fd)
@@ -241,6 +254,7 @@ public final class PMemMapping: @unchecked Sendable {
             throw e
         }
         self.fd = fd
+        self.writerLock = writerLock
         self.path = path
         self.writable = writable
         self.offset = offset
@@ -319,13 +333,14 @@ public final class PMemMapping: @unchecked Sendable {
         if let zeroExtendedView { munmap(zeroExtendedView, Int(size)) }
         if let s = staged.withLock({ $0 }) {
             unlink(s.path)
-            if s.replacedFD >= 0 { close(s.replacedFD) }
+            system_releaseWriterLock(s.replacedFD)
         }
         var m: OpaquePointer? = map
         pmem2_map_delete(&m)
         var s: OpaquePointer? = source
         pmem2_source_delete(&s)
         close(fd)
+        system_releaseWriterLock(writerLock)
     }
 
     /// The value of `PMEM2_FORCE_GRANULARITY` in this process, if set.

@@ -1,4 +1,5 @@
 import CPMem2
+import CFaultGuard
 #if canImport(Glibc)
 import Glibc
 #elseif canImport(Musl)
@@ -46,6 +47,45 @@ func system_lockExclusive(_ fd: Int32, _ path: String) throws(PMemError) {
         if errno == EWOULDBLOCK { throw .inUse(path: path) }
         throw systemError("flock", path)
     }
+}
+
+/// The writer lock of the file open at `fd`: an exclusive flock on an open
+/// file description of its own (a fresh open of `/proc/self/fd/<fd>`: the
+/// same file even if `path` was renamed meanwhile), registered so a forked
+/// child closes its copy (fork_locks.h). Returns the lock's descriptor;
+/// `system_releaseWriterLock` lets it go.
+///
+/// Why not lock `fd` itself: a mapping holds the file description it was
+/// made from, so a child that inherits the mapping would hold the lock as
+/// long as it lives, closing descriptors or not. Where /proc is missing,
+/// the lock falls back to a fresh open of `path`.
+func system_takeWriterLock(of fd: Int32, _ path: String) throws(PMemError) -> Int32 {
+    var lockFD = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC)
+    if lockFD < 0 { lockFD = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
+    guard lockFD >= 0 else { throw systemError("open (writer lock)", path) }
+    do throws(PMemError) {
+        // The same file as fd: a fallback open of a renamed path must not lock another one.
+        var a = stat(), b = stat()
+        guard fstat(fd, &a) == 0, fstat(lockFD, &b) == 0 else { throw systemError("fstat", path) }
+        guard a.st_dev == b.st_dev, a.st_ino == b.st_ino else { throw .inUse(path: path) }
+        try system_lockExclusive(lockFD, path)
+        let r = pmt_fork_locks_register(lockFD)
+        guard r == 0 else {
+            errno = r
+            throw systemError("pthread_atfork", path)
+        }
+        return lockFD
+    } catch {
+        close(lockFD)
+        throw error
+    }
+}
+
+/// Releases a lock from `system_takeWriterLock` (nothing for -1).
+func system_releaseWriterLock(_ lockFD: Int32) {
+    guard lockFD >= 0 else { return }
+    pmt_fork_locks_unregister(lockFD)
+    close(lockFD)
 }
 
 func system_fileSize(_ fd: Int32, _ path: String) throws(PMemError) -> UInt64 {

@@ -68,9 +68,11 @@ struct Record: ParsableCommand {
         let seconds = Double(monotonicNanoseconds() - started) / 1e9
         let s = PluginStats(text: (try? String(contentsOfFile: statsPath, encoding: .utf8)) ?? "")
         guard !s.mode.isEmpty else {
-            dropVolumeIfEmpty(pool, volume.value)
+            let dropped = dropVolumeIfEmpty(pool, volume.value)
             if let signal {
-                throw CLIError("""
+                throw CLIError(dropped
+                    ? "QEMU was killed by \(signalName(signal)) before the plugin wrote anything: nothing was recorded (the empty volume '\(volume)' was removed)"
+                    : """
                     QEMU was killed by \(signalName(signal)) before the plugin could finish: what was committed \
                     stays readable; accesses since the last commit are only in `pmtrace dump --salvage`
                     """, status: 128 + signal)

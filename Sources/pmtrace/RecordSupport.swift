@@ -15,11 +15,13 @@ func checkWritable(_ path: String) throws {
     close(fd)
 }
 
-/// Deletes a volume a failed recording created, when nothing was written to it.
-func dropVolumeIfEmpty(_ pool: String, _ volume: String) {
+/// Deletes a volume a failed recording created, when nothing was written to
+/// it; true when it did.
+@discardableResult
+func dropVolumeIfEmpty(_ pool: String, _ volume: String) -> Bool {
     guard let p = try? openPool(pool, writable: true),
-          let v = p.store.volumes().first(where: { $0.name == volume }), v.segmentCount == 0 else { return }
-    try? p.store.deleteVolume(volume)
+          let v = p.store.volumes().first(where: { $0.name == volume }), v.segmentCount == 0 else { return false }
+    return (try? p.store.deleteVolume(volume)) != nil
 }
 
 /// "signal 11 (SIGSEGV)": a signal number as a message names it.

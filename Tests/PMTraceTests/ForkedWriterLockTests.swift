@@ -1,0 +1,88 @@
+import Foundation
+import Testing
+
+/// A hosted program that forks while it holds a region for writing: the
+/// child inherits the mapping, but not the writer lock. Before the lock had
+/// an open file description of its own, the child's mapping held the locked
+/// one, and the region stayed "in use by another writer" for as long as the
+/// child lived, after the parent had closed it. And the child's copy of the
+/// lock's descriptor must be gone when fork() returns in the parent.
+@Suite(.serialized) struct ForkedWriterLockTests {
+    static let program = #"""
+    #include <pmtrace.h>
+    #include <pthread.h>
+    #include <stdio.h>
+    #include <sys/wait.h>
+    #include <unistd.h>
+
+    /* Registered before the library's handler, so it runs first in the child:
+     * the child takes 300 ms to get to the library's handler. A parent that
+     * closes and reopens at once must not find the lock still held then. */
+    static void slow_child(void) { usleep(300000); }
+
+    int main(int argc, char **argv) {
+        (void)argc;
+        pthread_atfork(NULL, NULL, slow_child);
+        pmt_store *store;
+        if (pmt_open(argv[1], 1, 0, &store) != 0) { fprintf(stderr, "open: %s\n", pmt_last_error()); return 2; }
+        int gate[2];
+        if (pipe(gate) != 0) return 2;
+        pid_t child = fork();
+        if (child < 0) return 2;
+        if (child == 0) {
+            /* Keeps the inherited mapping until the parent closes the pipe. */
+            char c;
+            close(gate[1]);
+            (void)read(gate[0], &c, 1);
+            _exit(0);
+        }
+        close(gate[0]);
+        /* While the parent holds the store, a second writer is still refused. */
+        pmt_store *other;
+        int held = pmt_open(argv[1], 1, 0, &other);
+        printf("while-held=%s\n", held == 0 ? "opened" : pmt_strerror(held));
+        if (held == 0) pmt_close(other);
+        pmt_close(store);
+        /* The parent let the region go; the child still lives with its mapping. */
+        int again = pmt_open(argv[1], 1, 0, &other);
+        printf("after-close=%s\n", again == 0 ? "opened" : pmt_strerror(again));
+        if (again == 0) pmt_close(other);
+        close(gate[1]);
+        int status;
+        waitpid(child, &status, 0);
+        printf("child=%d\n", WIFEXITED(status) ? WEXITSTATUS(status) : -1);
+        return 0;
+    }
+    """#
+
+    @Test func aForkedChildDoesNotKeepTheRegionLocked() throws {
+        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        let binDir = URL(fileURLWithPath: pmtraceBinary).deletingLastPathComponent().path
+        let source = scratchPath("forker") + ".c", exe = scratchPath("forker"), pool = scratchPath("pool")
+        defer { unlink(source); unlink(exe); unlink(pool) }
+        try Self.program.write(toFile: source, atomically: true, encoding: .utf8)
+        let cc = Process()
+        cc.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
+        cc.arguments = [source, "-o", exe, "-I", root.appendingPathComponent("include").path, "-L", binDir, "-lPMTraceC",
+                        "-Wl,-rpath,\(binDir)", "-Wall", "-Werror"]
+        try cc.run()
+        cc.waitUntilExit()
+        try #require(cc.terminationStatus == 0, "the C program did not compile")
+        #expect(try pmtrace(["format", pool, "--size", "16M"]).status == 0)
+        let run = Process()
+        run.executableURL = URL(fileURLWithPath: exe)
+        run.arguments = [pool]
+        let out = Pipe()
+        run.standardOutput = out
+        try run.run()
+        let text = String(decoding: out.fileHandleForReading.readToEndRetrying(), as: UTF8.self)
+        run.waitUntilExit()
+        #expect(run.terminationStatus == 0)
+        let lines = text.split(separator: "\n").map(String.init)
+        #expect(lines.first { $0.hasPrefix("while-held=") }?.contains("PMT_E_") == true, "a second writer was let in: \(text)")
+        #expect(lines.contains("after-close=opened"), "the child kept the region locked: \(text)")
+        #expect(lines.contains("child=0"))
+        // And the region is whole: nothing was written through the child.
+        #expect(try pmtrace(["fsck", pool]).status == 0)
+    }
+}
