@@ -196,6 +196,33 @@ public func pmt_append(_ lane: OpaquePointer?, _ kind: UInt16, _ data: UnsafeRaw
     }
 }
 
+@_cdecl("pmt_append_batch")
+public func pmt_append_batch(_ lane: OpaquePointer?, _ kind: UInt16, _ records: UnsafeRawPointer?, _ recordLength: Int, _ count: Int,
+                             _ timestamp: UInt64, _ appended: UnsafeMutablePointer<Int>?) -> Int32 {
+    appended?.pointee = 0
+    guard let lane else { return fail(Int32(PMT_E_INVALID), "pmt_append_batch: null lane") }
+    guard recordLength >= 1, recordLength <= Int(UInt32.max) else { return fail(Int32(PMT_E_INVALID), "pmt_append_batch: record_length out of range") }
+    guard count >= 0 else { return fail(Int32(PMT_E_INVALID), "pmt_append_batch: count out of range") }
+    let (bytes, overflow) = recordLength.multipliedReportingOverflow(by: count)
+    guard !overflow else { return fail(Int32(PMT_E_INVALID), "pmt_append_batch: record_length × count overflows") }
+    guard records != nil || bytes == 0 else { return fail(Int32(PMT_E_INVALID), "pmt_append_batch: null records with a nonzero count") }
+    let handle = laneFrom(lane)
+    // The pending accesses came first: they go first.
+    let flushed = handle.flush()
+    guard flushed == Int32(PMT_OK) else { return flushed }
+    guard bytes > 0 else { return Int32(PMT_OK) }
+    let before = handle.writer.nextSequence
+    do throws(TraceError) {
+        try handle.writer.append(batch: UnsafeRawBufferPointer(start: records, count: bytes), recordLength: recordLength,
+                                 kind: RecordKind(rawValue: kind), timestamp: timestamp == 0 ? nil : timestamp)
+        appended?.pointee = count
+        return Int32(PMT_OK)
+    } catch {
+        appended?.pointee = Int(handle.writer.nextSequence &- before)
+        return fail(error)
+    }
+}
+
 @_cdecl("pmt_commit")
 public func pmt_commit(_ lane: OpaquePointer?) -> Int32 {
     guard let lane else { return fail(Int32(PMT_E_INVALID), "pmt_commit: null lane") }
