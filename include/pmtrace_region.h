@@ -84,6 +84,12 @@ typedef struct PMT_SWIFT_NAME(RegionDescriptor) pmt_region {
     const volatile uint64_t *_Nullable lost_stores;
 } pmt_region;
 
+/* A hint that the bytes at p will be read soon: fetched into the L2 cache,
+ * no fault for any address, no effect on results. The library's batch
+ * readers (inlined into their callers) fetch the next record group with it
+ * while the caller handles the current one. */
+static inline void pmt_prefetch(const void *_Nullable p) { __builtin_prefetch(p, 0, 1); }
+
 /* Store settings that are not on media. Zero-initialize and set what you need. */
 typedef struct pmt_options {
     /* A lane commits by itself after this many appended bytes (0: only at
