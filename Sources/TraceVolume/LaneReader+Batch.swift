@@ -39,19 +39,17 @@ public struct CopiedBatch {
     @usableFromInline
     struct Ahead {
         @usableFromInline let start: UnsafeRawPointer?
-        /// How many lines to prefetch (one per record handed out), `stride`
-        /// bytes apart (a multiple of 64).
+        /// How many 64-byte lines from `start` to prefetch, one per record
+        /// handed out.
         @usableFromInline let lines: Int
-        @usableFromInline let stride: Int
 
         @inlinable
-        init(start: UnsafeRawPointer?, lines: Int, stride: Int) {
+        init(start: UnsafeRawPointer?, lines: Int) {
             self.start = start
             self.lines = lines
-            self.stride = stride
         }
 
-        @inlinable static var none: Ahead { Ahead(start: nil, lines: 0, stride: 0) }
+        @inlinable static var none: Ahead { Ahead(start: nil, lines: 0) }
     }
 
     /// One record of a batch.
@@ -88,7 +86,6 @@ extension CopiedBatch: Sequence {
         @usableFromInline let uniformLength: Int
         @usableFromInline var ahead: UInt
         @usableFromInline var aheadLines: Int
-        @usableFromInline let aheadStride: UInt
 
         @inlinable
         init(base: UnsafeRawPointer, single: CopiedRecord?, at: Int, end: Int, index: Int, sequence: UInt64, timestamp: UInt64, remaining: Int,
@@ -104,7 +101,6 @@ extension CopiedBatch: Sequence {
             self.uniformLength = uniformLength
             self.ahead = UInt(bitPattern: ahead.start)
             self.aheadLines = ahead.start == nil ? 0 : ahead.lines
-            self.aheadStride = UInt(truncatingIfNeeded: ahead.stride)
         }
 
         /// The next record, or nil after the last.
@@ -121,12 +117,12 @@ extension CopiedBatch: Sequence {
                 return Record(header: h, payload: UnsafeRawBufferPointer(start: base, count: r.length), salvaged: r.salvaged)
             }
             guard remaining > 0 else { return nil }
-            // The next group's bytes, a line or a few per record, while the
-            // caller handles this batch: its copy then reads them from L2.
-            // Measured (`_profile-read 64`, 128 KiB buffer reused): see JOURNAL.md, s26.
+            // The next group's bytes, a line per record, while the caller
+            // handles this batch: its copy then reads them from L2. Measured
+            // (`_profile-read 64`, a reused 128 KiB buffer): JOURNAL.md, s26.
             if aheadLines > 0 {
                 pmt_prefetch(UnsafeRawPointer(bitPattern: ahead))
-                ahead &+= aheadStride
+                ahead &+= 64
                 aheadLines &-= 1
             }
             let word: UInt64 = base.loadLE(at)
@@ -238,7 +234,7 @@ extension LaneReader {
         let lines = max(0, min(c.limit &- c.offset, Self.prefetchBytes)) >> 6
         let records = copied.count - skip
         // One line per record handed out, from the next group's start.
-        let ahead = CopiedBatch.Ahead(start: c.base + c.offset, lines: min(records, lines), stride: 64)
+        let ahead = CopiedBatch.Ahead(start: c.base + c.offset, lines: min(records, lines))
         return CopiedBatch(lane: lane, count: records, byteCount: end, base: base,
                            shape: .members(at: at, end: end, index: skip, sequence: g.sequence, timestamp: g.timestamp,
                                            uniformLength: copied.uniformLength ?? -1, ahead: ahead))
