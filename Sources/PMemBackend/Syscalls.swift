@@ -60,32 +60,20 @@ func system_lockExclusive(_ fd: Int32, _ path: String) throws(PMemError) {
 /// long as it lives, closing descriptors or not. Where /proc is missing,
 /// the lock falls back to a fresh open of `path`.
 func system_takeWriterLock(of fd: Int32, _ path: String) throws(PMemError) -> Int32 {
-    var lockFD = open("/proc/self/fd/\(fd)", O_RDONLY | O_CLOEXEC)
-    if lockFD < 0 { lockFD = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK) }
-    guard lockFD >= 0 else { throw systemError("open (writer lock)", path) }
-    do throws(PMemError) {
-        // The same file as fd: a fallback open of a renamed path must not lock another one.
-        var a = stat(), b = stat()
-        guard fstat(fd, &a) == 0, fstat(lockFD, &b) == 0 else { throw systemError("fstat", path) }
-        guard a.st_dev == b.st_dev, a.st_ino == b.st_ino else { throw .inUse(path: path) }
-        try system_lockExclusive(lockFD, path)
-        let r = pmt_fork_locks_register(lockFD)
-        guard r == 0 else {
-            errno = r
-            throw systemError("pthread_atfork", path)
-        }
-        return lockFD
-    } catch {
-        close(lockFD)
-        throw error
+    var lockFD: Int32 = -1
+    let r = pmt_fork_locks_take(fd, path, &lockFD)
+    switch r {
+    case 0: return lockFD
+    case EWOULDBLOCK, ESTALE: throw .inUse(path: path)
+    default:
+        errno = r
+        throw systemError("open (writer lock)", path)
     }
 }
 
 /// Releases a lock from `system_takeWriterLock` (nothing for -1).
 func system_releaseWriterLock(_ lockFD: Int32) {
-    guard lockFD >= 0 else { return }
-    pmt_fork_locks_unregister(lockFD)
-    close(lockFD)
+    pmt_fork_locks_release(lockFD)
 }
 
 func system_fileSize(_ fd: Int32, _ path: String) throws(PMemError) -> UInt64 {

@@ -18,14 +18,18 @@
 /// Thread safety: all functions may be called from any thread; fork() from
 /// any thread is safe (the registry's mutex is held across the fork).
 
-/// Registers `fd` (installs the fork handlers on first use). Returns 0, or
-/// an errno value (ENOMEM) when it cannot be registered.
-int pmt_fork_locks_register(int fd);
+/// Takes the writer lock of the file open at `fd`: opens a new file
+/// description of it (`/proc/self/fd/<fd>`, else `path`, which must name the
+/// same file), flocks it exclusively without blocking and registers it, all
+/// under the registry's mutex (a concurrent fork() waits, so no child
+/// inherits a lock descriptor that is not registered). Returns 0 and the
+/// lock's descriptor in *out, or an errno value: EWOULDBLOCK when another
+/// open file description holds the lock, ESTALE when `path` names another
+/// file now, ENOMEM, or what open/fstat/flock/pthread_atfork reported.
+int pmt_fork_locks_take(int fd, const char *path, int *out);
 
-/// Forgets `fd` (call before closing it). Does nothing for an fd not registered.
-void pmt_fork_locks_unregister(int fd);
-
-/// How many descriptors are registered (for tests).
-int pmt_fork_locks_count(void);
+/// Unregisters and closes a descriptor from pmt_fork_locks_take (under the
+/// mutex, so a concurrent fork() never copies it unregistered). Nothing for -1.
+void pmt_fork_locks_release(int fd);
 
 #endif
