@@ -14,10 +14,13 @@
  * child (which shares a hosted mapping) must not append, commit or change
  * volumes through them — two processes writing one lane break its chain —
  * and should only exit or exec (the QEMU plugin stops recording in a child:
- * README, "Recording a real VM and real programs"). A child never holds a
- * hosted region's writer lock: when fork() returns in the parent the child
- * has closed its copy, so the region is free again once the parent closes
- * it, however long the child lives. Durability: a
+ * README, "Recording a real VM and real programs"). A fork()ed child never
+ * holds a hosted region's writer lock: when fork() returns in the parent the
+ * child has closed its copy, so the region is free again once the parent
+ * closes it, however long the child lives. A child started with
+ * posix_spawn, popen or system() runs no fork handlers: it holds a copy
+ * until its exec (close-on-exec), and a writable pmt_open waits up to
+ * 50 ms for such a holder before PMT_E_BUSY. Durability: a
  * record is durable once pmt_commit on its lane returns (or an automatic
  * commit at a segment end / every commit_interval bytes happened).
  * Lifetime: a lane handle keeps its store (and the region) alive; the

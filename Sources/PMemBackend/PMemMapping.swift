@@ -13,8 +13,10 @@ import Musl
 /// Opening for writing takes an exclusive `flock` on the file: a second
 /// writer (any process) fails with `.inUse`. The lock is held through an
 /// open file description of its own, which a forked child closes at once
-/// (fork_locks.h): a child never keeps a region locked after its parent
-/// released it, even while it still has the mapping. Read-only openers take no lock,
+/// (fork_locks.h): a forked child never keeps a region locked after its
+/// parent released it, even while it still has the mapping. A lock held
+/// elsewhere is waited for up to 50 ms before `.inUse` (a posix_spawn
+/// child holds a copy until its exec). Read-only openers take no lock,
 /// any number may coexist with the writer. The mapping, the lock and the
 /// descriptor are released in `deinit`.
 ///

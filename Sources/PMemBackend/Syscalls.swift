@@ -59,17 +59,38 @@ func system_lockExclusive(_ fd: Int32, _ path: String) throws(PMemError) {
 /// made from, so a child that inherits the mapping would hold the lock as
 /// long as it lives, closing descriptors or not. Where /proc is missing,
 /// the lock falls back to a fresh open of `path`.
+///
+/// A lock held elsewhere is tried again for up to `writerLockPatience`
+/// before `.inUse`: a child this process starts with posix_spawn, popen or
+/// system() runs no fork handlers and holds a copy of the lock's
+/// descriptor until its exec closes it (close-on-exec), typically well
+/// under a millisecond (adversary s26b: 10 of 20 opens refused beside a
+/// posix_spawn loop, the longest for 1 ms).
 func system_takeWriterLock(of fd: Int32, _ path: String) throws(PMemError) -> Int32 {
-    var lockFD: Int32 = -1
-    let r = pmt_fork_locks_take(fd, path, &lockFD)
-    switch r {
-    case 0: return lockFD
-    case EWOULDBLOCK, ESTALE: throw .inUse(path: path)
-    default:
-        errno = r
-        throw systemError("open (writer lock)", path)
+    var deadline = timespec()
+    clock_gettime(CLOCK_MONOTONIC, &deadline)
+    let until = Int64(deadline.tv_sec) * 1_000_000_000 + Int64(deadline.tv_nsec) + writerLockPatience
+    while true {
+        var lockFD: Int32 = -1
+        let r = pmt_fork_locks_take(fd, path, &lockFD)
+        switch r {
+        case 0: return lockFD
+        case EWOULDBLOCK:
+            var now = timespec()
+            clock_gettime(CLOCK_MONOTONIC, &now)
+            guard Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec) < until else { throw .inUse(path: path) }
+            usleep(500)
+        case ESTALE: throw .inUse(path: path)
+        default:
+            errno = r
+            throw systemError("open (writer lock)", path)
+        }
     }
 }
+
+/// Nanoseconds a writer open waits for a lock held elsewhere (see
+/// `system_takeWriterLock`) before reporting the region in use.
+let writerLockPatience: Int64 = 50_000_000
 
 /// Releases a lock from `system_takeWriterLock` (nothing for -1).
 func system_releaseWriterLock(_ lockFD: Int32) {
