@@ -42,13 +42,6 @@ func system_open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o644) throws(
     }
 }
 
-func system_lockExclusive(_ fd: Int32, _ path: String) throws(PMemError) {
-    guard flock(fd, LOCK_EX | LOCK_NB) == 0 else {
-        if errno == EWOULDBLOCK { throw .inUse(path: path) }
-        throw systemError("flock", path)
-    }
-}
-
 /// The writer lock of the file open at `fd`: an exclusive flock on an open
 /// file description of its own (a fresh open of `/proc/self/fd/<fd>`: the
 /// same file even if `path` was renamed meanwhile), registered so a forked

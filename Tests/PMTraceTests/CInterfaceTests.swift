@@ -56,31 +56,9 @@ import Testing
     """#
 
     @Test func cProgramWritesTwoLanes() throws {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let binDir = URL(fileURLWithPath: pmtraceBinary).deletingLastPathComponent().path
-        let source = scratchPath("writer") + ".c", exe = scratchPath("writer"), pool = scratchPath("pool")
-        defer { unlink(source); unlink(exe); unlink(pool) }
-        try Self.program.write(toFile: source, atomically: true, encoding: .utf8)
-        let swift = (ProcessInfo.processInfo.environment["PATH"] ?? "").split(separator: ":").map { "\($0)/swift" }
-            .first { FileManager.default.isExecutableFile(atPath: $0) }
-        let clang = swift.map { URL(fileURLWithPath: $0).resolvingSymlinksInPath().deletingLastPathComponent().appendingPathComponent("clang").path } ?? "/usr/bin/cc"
-        let cc = Process()
-        cc.executableURL = URL(fileURLWithPath: FileManager.default.isExecutableFile(atPath: clang) ? clang : "/usr/bin/cc")
-        cc.arguments = [source, "-o", exe, "-I", root.appendingPathComponent("include").path, "-L", binDir, "-lPMTraceC",
-                        "-Wl,-rpath,\(binDir)", "-lpthread", "-Wall", "-Werror"]
-        try cc.run()
-        cc.waitUntilExit()
-        try #require(cc.terminationStatus == 0, "the C program did not compile")
-        #expect(try pmtrace(["format", pool, "--size", "16M"]).status == 0)
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: exe)
-        run.arguments = [pool]
-        let out = Pipe()
-        run.standardOutput = out
-        try run.run()
-        let text = String(decoding: out.fileHandleForReading.readToEndRetrying(), as: UTF8.self)
-        run.waitUntilExit()
-        #expect(run.terminationStatus == 0)
+        let (status, text, pool) = try runCProgram(Self.program, name: "writer")
+        defer { unlink(pool) }
+        #expect(status == 0)
         #expect(text.contains("empty name: invalid volume name: empty"))
         // Merged by timestamp: lane 0 record i, lane 1 record i, lane 0 record i+1, …
         let expected = (0..<1000).flatMap { i in (0..<2).map { "lane \($0) record \(i)\n" } }.joined()

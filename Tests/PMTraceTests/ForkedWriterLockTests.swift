@@ -55,31 +55,10 @@ import Testing
     }
     """#
 
-    /// Compiles `source` against libPMTraceC and runs it on a fresh 16 MiB
-    /// pool; returns its exit status and standard output.
+    /// `runCProgram` with the output split into lines.
     static func run(_ source: String, name: String) throws -> (status: Int32, lines: [String], pool: String) {
-        let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
-        let binDir = URL(fileURLWithPath: pmtraceBinary).deletingLastPathComponent().path
-        let file = scratchPath(name) + ".c", exe = scratchPath(name), pool = scratchPath("pool")
-        defer { unlink(file); unlink(exe) }
-        try source.write(toFile: file, atomically: true, encoding: .utf8)
-        let cc = Process()
-        cc.executableURL = URL(fileURLWithPath: "/usr/bin/cc")
-        cc.arguments = [file, "-o", exe, "-I", root.appendingPathComponent("include").path, "-L", binDir, "-lPMTraceC",
-                        "-Wl,-rpath,\(binDir)", "-lpthread", "-Wall", "-Werror"]
-        try cc.run()
-        cc.waitUntilExit()
-        try #require(cc.terminationStatus == 0, "the C program did not compile")
-        #expect(try pmtrace(["format", pool, "--size", "16M"]).status == 0)
-        let run = Process()
-        run.executableURL = URL(fileURLWithPath: exe)
-        run.arguments = [pool]
-        let out = Pipe()
-        run.standardOutput = out
-        try run.run()
-        let text = String(decoding: out.fileHandleForReading.readToEndRetrying(), as: UTF8.self)
-        run.waitUntilExit()
-        return (run.terminationStatus, text.split(separator: "\n").map(String.init), pool)
+        let r = try runCProgram(source, name: name)
+        return (r.status, r.out.split(separator: "\n").map(String.init), r.pool)
     }
 
     @Test func aForkedChildDoesNotKeepTheRegionLocked() throws {
