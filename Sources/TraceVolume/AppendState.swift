@@ -13,11 +13,26 @@
 /// records in the same binary. Here every field lies inside one aligned
 /// line, so no access to them can split, whatever the placement.
 ///
+/// Why one packed word (`staged`) holds what a staged member changes
+/// (measured, a C model of the staged path and `Benchmarks _profile-append
+/// 64 268435456 524288`): every 64-byte member already costs six stores
+/// (header word, padding, four 16-byte moves); with a store per counter on
+/// top, the members' stores fill the store queue behind the staging
+/// buffer's non-temporal burst and the core waits for the memory. One add
+/// and one store per member instead of three stores; the counters take
+/// what is pending at the next change through `LaneWriter`'s setters.
+///
 /// Exactly eight 8-byte fields (`LaneWriter.init` checks the size).
 /// The fields are documented where `LaneWriter` forwards them.
 @usableFromInline
 struct AppendState {
-    @usableFromInline var groupStaged = 0
+    /// `groupStaged` in bits 0..<24; what the inlined fast path added since
+    /// the counters were last settled: members in bits 24..<40, payload
+    /// bytes in bits 40..<64 (`LaneWriter.settle`). Between two settles only
+    /// the fast path adds, and only while the staged bytes stay below
+    /// `LaneWriter.streamChunk`: at most streamChunk / 8 members and
+    /// streamChunk bytes, far inside both fields.
+    @usableFromInline var staged: UInt64 = 0
     @usableFromInline var groupStreamed = 0
     @usableFromInline var directFastRoom = 0
     @usableFromInline var groupFastRoom = 0
@@ -25,6 +40,13 @@ struct AppendState {
     @usableFromInline var groupTimestamp: UInt64 = 0
     @usableFromInline var nextSequence: UInt64 = 0
     @usableFromInline var appendedBytes: UInt64 = 0
+
+    /// One staged member of `payload` bytes and `footprint` bytes in the
+    /// buffer, as an addend of `staged`.
+    @inlinable @inline(__always)
+    static func stagedMember(footprint: Int, payload: Int) -> UInt64 {
+        UInt64(truncatingIfNeeded: footprint) | 1 << 24 | UInt64(truncatingIfNeeded: payload) << 40
+    }
 
     @usableFromInline init() {}
 

@@ -25,12 +25,14 @@ extension LaneWriter {
                           payload.baseAddress, payload.count)
             groupStreamed += footprint
         } else {
+            // Stream what is staged first when the member would take the staged bytes past
+            // streamChunk - 1 (what stays behind is under 64 bytes): the staging buffer is one page.
+            if groupStaged + footprint >= Self.streamChunk { streamGroup(g, whole: false) }
             let p = g + groupStaged
             p.storeLE(UInt64(0), at: footprint - 8)  // padding is written as zero
             RecordGroup.encodeMember(into: p, payloadLength: payload.count, kind: kind, timestampDelta: UInt32(truncatingIfNeeded: ts - groupTimestamp))
             if let b = payload.baseAddress { (p + RecordGroup.memberHeaderSize).copyMemory(from: b, byteCount: payload.count) }
             groupStaged += footprint
-            if groupStaged >= Self.streamChunk { streamGroup(g, whole: false) }
         }
         groupCount += 1
         _nextSequence &+= 1

@@ -52,8 +52,8 @@ public final class LaneWriter: @unchecked Sendable {
     /// a record abandoned by a crash keeps its number, so a gap can follow it).
     public var nextSequence: UInt64 { _nextSequence }
     @inlinable var _nextSequence: UInt64 {
-        @inline(__always) get { hot.pointee.nextSequence }
-        @inline(__always) set { hot.pointee.nextSequence = newValue }
+        @inline(__always) get { hot.pointee.nextSequence &+ (hot.pointee.staged >> 24 & 0xFFFF) }
+        @inline(__always) set { settle(); hot.pointee.nextSequence = newValue }
     }
     /// `nextSequence` when the writer was made: what `appendedRecords` counts from
     /// (every append takes exactly the next number, fragments included).
@@ -74,13 +74,32 @@ public final class LaneWriter: @unchecked Sendable {
     /// Largest group payload (`StoreOptions.recordGroupBytes`, at most a fragment).
     let groupCapacity: Int
     /// Group payload bytes in `group` (not yet streamed), and members in the group.
+    /// (The counters here and in `_nextSequence` and `_appendedBytes` include
+    /// what the fast path left pending in `AppendState.staged`; their setters
+    /// settle it first.)
     @inlinable var groupStaged: Int {
-        @inline(__always) get { hot.pointee.groupStaged }
-        @inline(__always) set { hot.pointee.groupStaged = newValue }
+        @inline(__always) get { Int(truncatingIfNeeded: hot.pointee.staged & 0xFF_FFFF) }
+        @inline(__always) set {
+            precondition(newValue >= 0 && newValue < 1 << 24, "staged group bytes out of range")
+            settle()
+            hot.pointee.staged = UInt64(truncatingIfNeeded: newValue)
+        }
     }
     @inlinable var groupCount: Int {
-        @inline(__always) get { hot.pointee.groupCount }
-        @inline(__always) set { hot.pointee.groupCount = newValue }
+        @inline(__always) get { hot.pointee.groupCount &+ Int(truncatingIfNeeded: hot.pointee.staged >> 24 & 0xFFFF) }
+        @inline(__always) set { settle(); hot.pointee.groupCount = newValue }
+    }
+    /// Moves what the fast path left pending in `AppendState.staged` (members
+    /// and payload bytes) into the counters. O(1).
+    @inlinable @inline(__always)
+    func settle() {
+        let word = hot.pointee.staged
+        guard word >> 24 != 0 else { return }
+        let members = word >> 24 & 0xFFFF
+        hot.pointee.groupCount &+= Int(truncatingIfNeeded: members)
+        hot.pointee.nextSequence &+= members
+        hot.pointee.appendedBytes &+= word >> 40
+        hot.pointee.staged = word & 0xFF_FFFF
     }
     /// Group payload bytes already copied into the segment behind the group's
     /// header (written at the close), and their CRC32C from 0, which the close
@@ -123,14 +142,22 @@ public final class LaneWriter: @unchecked Sendable {
     /// repeat their length: the shift costs ~13 multiplications, the join one).
     @exclusivity(unchecked) var shiftLength = -1
     @exclusivity(unchecked) var shiftOperator: UInt32 = 0
-    /// Once this many member bytes are staged, they are streamed into the
-    /// segment (non-temporal stores, checksummed on the way), behind the
-    /// group's header that the close writes. Measured (`Benchmarks
-    /// _profile-append`, with the inlined fast path): staging a whole 64 KiB
-    /// group in a buffer larger than L1 and copying it out at the close left
-    /// the memory idle while members were staged and the core idle while the
-    /// group drained; batches of a few KiB overlap the two. A group of at most
-    /// this many bytes (so every lone member) is written from DRAM in one piece.
+    /// Staged member bytes stay below this: the member that would reach it
+    /// first streams what is staged into the segment (non-temporal stores,
+    /// checksummed on the way), behind the group's header that the close
+    /// writes. Measured (`Benchmarks _profile-append`, with the inlined fast
+    /// path): staging a whole 64 KiB group in a buffer larger than L1 and
+    /// copying it out at the close left the memory idle while members were
+    /// staged and the core idle while the group drained; batches of a few KiB
+    /// overlap the two. It is one page, and `group` starts a page, so no
+    /// store into the staging buffer ever crosses a page: one such store per
+    /// batch (the buffer used to be 64-byte aligned and to run past the
+    /// batch by a member) made the members behind each non-temporal burst
+    /// wait for it to drain — in a C model of the staged path, 64-byte
+    /// members at 0.46–0.62 of the NT copy loop with the live bytes across
+    /// a page boundary and 0.83–0.95 within one page (JOURNAL.md, s27).
+    /// A group of at most this many bytes (so every lone member) is written
+    /// from DRAM in one piece.
     @usableFromInline static let streamChunk = 4096
     /// Largest group payload that still fits the tail segment (set when a group starts).
     @exclusivity(unchecked) var groupRoom = 0
@@ -183,8 +210,8 @@ public final class LaneWriter: @unchecked Sendable {
     /// Payload bytes appended through this writer. O(1).
     public var appendedBytes: UInt64 { _appendedBytes }
     @inlinable var _appendedBytes: UInt64 {
-        @inline(__always) get { hot.pointee.appendedBytes }
-        @inline(__always) set { hot.pointee.appendedBytes = newValue }
+        @inline(__always) get { hot.pointee.appendedBytes &+ hot.pointee.staged >> 40 }
+        @inline(__always) set { settle(); hot.pointee.appendedBytes = newValue }
     }
 
     /// True once a commit found the region's stores lost (see `commit()`):
@@ -218,9 +245,9 @@ public final class LaneWriter: @unchecked Sendable {
         let groupBytes = store.options.recordGroupBytes
         if store.superblock.versionMinor >= 3 && groupBytes >= 2 * RecordGroup.memberFootprint(payloadLength: Self.groupMemberLimit) {
             groupCapacity = min(groupBytes, Layout.maxFragmentPayload(segmentSize: store.superblock.segmentSize))
-            // Staged bytes stay below streamChunk + one member (appendMember streams at streamChunk).
-            let staging = min(groupCapacity, Self.streamChunk + RecordGroup.memberFootprint(payloadLength: Self.groupMemberLimit))
-            group = UnsafeMutableRawPointer.allocate(byteCount: staging, alignment: 64)
+            // Staged bytes stay below streamChunk (appendMember streams before a member that
+            // would pass it), and the buffer starts a page: no store into it crosses a page.
+            group = UnsafeMutableRawPointer.allocate(byteCount: min(groupCapacity, Self.streamChunk), alignment: Self.streamChunk)
         } else {
             groupCapacity = 0
             group = nil
@@ -369,21 +396,18 @@ public final class LaneWriter: @unchecked Sendable {
         // Every field this path reads, read before its stores into the staging buffer (which
         // the optimizer cannot tell apart from the state's line, so it would reload them after).
         let state = hot
-        let used = state.pointee.groupStaged
+        let word = state.pointee.staged
+        let used = Int(truncatingIfNeeded: word & 0xFF_FFFF)
         let delta = ts &- state.pointee.groupTimestamp
         guard used &+ footprint <= state.pointee.groupFastRoom, delta <= UInt64(UInt32.max), kind.isAppendable,
               let g = group else { return false }
-        let members = state.pointee.groupCount, sequence = state.pointee.nextSequence, bytes = state.pointee.appendedBytes
         let p = g + used
-        p.storeLE(UInt64(0), at: footprint &- 8)  // padding is written as zero
+        if n & 7 != 0 { p.storeLE(UInt64(0), at: footprint &- 8) }  // padding is written as zero
         RecordGroup.encodeMember(into: p, payloadLength: n, kind: kind, timestampDelta: UInt32(truncatingIfNeeded: delta))
         if let b = payload.baseAddress { (p + RecordGroup.memberHeaderSize).copyMemberPayload(from: b, count: n) }
-        // None of these overflow: the staged bytes stay below `streamChunk`, and the counters
-        // count records and bytes appended (below 2^64).
-        state.pointee.groupStaged = used &+ footprint
-        state.pointee.groupCount = members &+ 1
-        state.pointee.nextSequence = sequence &+ 1
-        state.pointee.appendedBytes = bytes &+ UInt64(truncatingIfNeeded: n)
+        // One store for the staged bytes, the member and its payload bytes (`AppendState.staged`):
+        // the staged bytes stay below `streamChunk`, the pending counts far inside their fields.
+        state.pointee.staged = word &+ AppendState.stagedMember(footprint: footprint, payload: n)
         return true
     }
 
