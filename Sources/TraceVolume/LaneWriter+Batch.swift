@@ -13,7 +13,7 @@ extension LaneWriter {
     /// durability: not durable until the next `commit` (explicit or automatic).
     ///
     /// Cost: for records of up to 1 KiB (record-group members), each member's
-    /// header and copy (or, with a group stream and at least 128 bytes, one
+    /// header and copy (or, with a group stream and at least 64 bytes, one
     /// stream call) without the per-call checks and counter updates, which
     /// run once per run of members that fit the open group; larger records go
     /// through `append` one by one. No lock; no fence except when a segment

@@ -132,12 +132,15 @@ public final class LaneWriter: @unchecked Sendable {
     }
     /// Members with payloads of at least this many bytes go straight from
     /// the caller's buffer into the segment when there is a group stream;
-    /// smaller ones are staged. Measured (a C model of both paths, 64 MiB of
-    /// records from a 512 KiB window, median of 15, time ÷ the NT copy loop's):
-    /// straight 0.40 vs staged 0.48 at 64 B, 0.61 vs 0.58 at 128 B, 0.87 vs
-    /// 0.59 at 256 B, 0.95 vs 0.75 at 512 B, even at 1 KiB — a call per small
-    /// member costs more than its share of a staged batch.
-    @inlinable static var directMemberMinimum: Int { 128 }
+    /// smaller ones are staged. Measured since the staging buffer is one page
+    /// (`streamChunk`; before, a page-crossing store per batch made staging
+    /// look slow and the threshold was 128): `Benchmarks _profile-append
+    /// <size> 268435456 524288`, three rounds of three passes alternating,
+    /// median ms for 256 MiB straight vs staged: 24.0 vs 16.0 at 128 B, 16.9
+    /// vs 12.7 at 256 B, 13.3 vs 12.1 at 512 B, 12.6 vs 12.3 at 768 B, 11.8 vs
+    /// 14.1 at 1 KiB. (`append(batch:)` has no call per member and streams
+    /// from `batchDirectMinimum` on.)
+    @inlinable static var directMemberMinimum: Int { 768 }
     /// The last streamed group's length and its `CRC32C.shift` (full groups
     /// repeat their length: the shift costs ~13 multiplications, the join one).
     @exclusivity(unchecked) var shiftLength = -1
@@ -332,12 +335,12 @@ public final class LaneWriter: @unchecked Sendable {
     /// find them either; committed records are unaffected): members go into
     /// the segment in batches of 4 KiB behind the group's header, which the
     /// group's close writes last — with a group stream (`StoreOptions.groupStream`),
-    /// members of 128 bytes or more go in one by one as they are appended.
+    /// members of 768 bytes or more go in one by one as they are appended.
     ///
     /// Cost: one CRC pass and one copy of the payload (a small record: one
     /// copy to an L1-sized DRAM buffer, inlined into the caller when it joins
     /// an open group, and its share of the group's CRC and copy; with a group
-    /// stream, a member of 128 bytes or more: one call that copies and
+    /// stream, a member of 768 bytes or more: one call that copies and
     /// checksums it into the segment in one pass); no lock, no fence except
     /// when a segment fills. Thread safety: one thread per writer.
     ///
