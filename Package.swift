@@ -33,6 +33,11 @@ let package = Package(
         // `swift package generate-documentation` (DocC catalogs in Sources/*/Documentation.docc).
         .package(url: "https://github.com/swiftlang/swift-docc-plugin", from: "1.4.0"),
     ],
+    // Every target lists every module it imports, transitive ones included:
+    // SwiftPM rebuilds a module only when a module it declares changes, so a
+    // module that imported TraceVolume through PMTrace kept TraceVolume's old
+    // inlined code after an incremental build (a guest's pmtrace wrote wrong
+    // records). `PackageManifestTests` checks this.
     targets: [
         // libpmem2 through pkg-config; `apt-get install libpmem2-dev` provides it.
         .systemLibrary(
@@ -66,27 +71,27 @@ let package = Package(
         // Hosted facade: a pool file = libpmem2 mapping + store + hardware CRC.
         .target(
             name: "PMTrace",
-            dependencies: ["TraceVolume", "PMemBackend", "CCRC32C"],
+            dependencies: ["TraceFormat", "TraceVolume", "PMemBackend", "CCRC32C"],
             swiftSettings: strict
         ),
         // In-memory regions, the persistence simulator and reproducible
         // workloads: what tests, the fuzzer and image analysis use. No libpmem2.
-        .target(name: "PMTraceTesting", dependencies: ["TraceVolume", "CCRC32C"], swiftSettings: strict),
+        .target(name: "PMTraceTesting", dependencies: ["TraceFormat", "TraceVolume", "CCRC32C"], swiftSettings: strict),
         // Importers (valgrind lackey) and statistics over volumes.
-        .target(name: "TraceAnalysis", dependencies: ["TracePayloads", "TraceVolume", "MetadataCatalog"], swiftSettings: strict),
+        .target(name: "TraceAnalysis", dependencies: ["TraceFormat", "TracePayloads", "TraceVolume", "MetadataCatalog"], swiftSettings: strict),
         // Per-application symbol tables and process maps, stored as volumes.
-        .target(name: "GuestRecording", dependencies: ["TracePayloads", "TraceVolume"], swiftSettings: strict),
-        .target(name: "MetadataCatalog", dependencies: ["TracePayloads", "TraceVolume"], swiftSettings: strict),
+        .target(name: "GuestRecording", dependencies: ["TraceFormat", "TracePayloads", "TraceVolume"], swiftSettings: strict),
+        .target(name: "MetadataCatalog", dependencies: ["TraceFormat", "TracePayloads", "TraceVolume"], swiftSettings: strict),
         // The entry points of include/pmtrace.h over TraceVolume; Embedded-clean,
         // shared by libPMTraceC.so and the bare-metal archive.
-        .target(name: "PMTraceABI", dependencies: ["TracePayloads", "TraceVolume", "CPMTrace"], swiftSettings: strict),
+        .target(name: "PMTraceABI", dependencies: ["TraceFormat", "TracePayloads", "TraceVolume", "CPMTrace"], swiftSettings: strict),
         // Hosted additions (pmt_open over libpmem2) + the shared entry points.
-        .target(name: "PMTraceC", dependencies: ["PMTrace", "PMTraceABI"], swiftSettings: strict),
+        .target(name: "PMTraceC", dependencies: ["PMTrace", "PMTraceABI", "TraceVolume", "CPMTrace"], swiftSettings: strict),
         .executableTarget(
             name: "pmtrace",
             dependencies: [
                 "PMTrace", "MetadataCatalog", "TraceAnalysis", "TracePayloads", "PMTraceTesting", "GuestRecording", "CSQLite",
-                "NVMDiscovery",
+                "NVMDiscovery", "TraceFormat", "TraceVolume", "PMemBackend",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -102,36 +107,40 @@ let package = Package(
             name: "Benchmarks",
             dependencies: [
                 "PMTrace", "CBenchPeers", "MetadataCatalog", "TraceAnalysis", "TracePayloads", "PMTraceTesting", "GuestRecording",
+                "TraceFormat", "TraceVolume", "PMemBackend", "CCRC32C",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
         .testTarget(name: "TraceFormatTests", dependencies: ["TracePayloads", "TraceFormat", "CCRC32C"], swiftSettings: strict),
-        .testTarget(name: "PoolTests", dependencies: ["PMTrace", "PMTraceTesting", "PMTraceFoundation"], swiftSettings: strict),
-        .testTarget(name: "TraceVolumeTests", dependencies: ["TraceVolume", "PMTraceTesting"], swiftSettings: strict),
+        .testTarget(name: "PoolTests", dependencies: ["PMTrace", "PMTraceTesting", "PMTraceFoundation", "TraceFormat", "TraceVolume", "PMemBackend"], swiftSettings: strict),
+        .testTarget(name: "TraceVolumeTests", dependencies: ["TraceFormat", "TraceVolume", "PMTraceTesting"], swiftSettings: strict),
         // The fuzz body and libFuzzer entry point over mount + read + fsck; scripts/fuzz.sh
         // builds it as a shared library with -sanitize=fuzzer,address and links libFuzzer's main.
-        .target(name: "FuzzTarget", dependencies: ["TracePayloads", "TraceVolume", "PMTraceTesting"], swiftSettings: strict),
+        .target(name: "FuzzTarget", dependencies: ["TraceFormat", "TracePayloads", "TraceVolume", "PMTraceTesting"], swiftSettings: strict),
         // Symbol-table lookups from arbitrary chunk bytes, and the demangler on arbitrary
         // names; built and run the same way (scripts/fuzz.sh symbols|demangle).
-        .target(name: "FuzzSymbols", dependencies: ["TracePayloads", "MetadataCatalog", "PMTraceTesting"], swiftSettings: strict),
+        .target(name: "FuzzSymbols", dependencies: ["TraceFormat", "TracePayloads", "TraceVolume", "MetadataCatalog", "PMTraceTesting"], swiftSettings: strict),
         .target(name: "FuzzDemangle", dependencies: ["MetadataCatalog"], swiftSettings: strict),
         // Replays a corpus or a crash reproducer through the same body.
         .executableTarget(name: "FuzzMount", dependencies: ["FuzzTarget"], swiftSettings: strict),
         .testTarget(
             name: "CrashTests",
-            dependencies: ["TracePayloads", "TraceVolume", "PMTrace", "PMTraceTesting", "MetadataCatalog"],
+            dependencies: ["TraceFormat", "TracePayloads", "TraceVolume", "PMTrace", "PMTraceTesting", "MetadataCatalog"],
             swiftSettings: strict
         ),
-        .testTarget(name: "MetadataCatalogTests", dependencies: ["TracePayloads", "MetadataCatalog", "PMTrace", "PMTraceTesting"], swiftSettings: strict),
-        .testTarget(name: "PMTraceTests", dependencies: ["TracePayloads", "PMTrace", "pmtrace", "Benchmarks", "TraceAnalysis", "PMTraceTesting", "PMTraceABI", "GuestRecording", "CSQLite"], swiftSettings: strict),
+        .testTarget(name: "MetadataCatalogTests", dependencies: ["TraceFormat", "TraceVolume", "TracePayloads", "MetadataCatalog", "PMTrace", "PMTraceTesting"], swiftSettings: strict),
+        .testTarget(name: "PMTraceTests", dependencies: [
+            "TracePayloads", "PMTrace", "pmtrace", "Benchmarks", "TraceAnalysis", "PMTraceTesting", "PMTraceABI", "GuestRecording", "CSQLite",
+            "MetadataCatalog", "PMemBackend", "TraceFormat", "TraceVolume",
+        ], swiftSettings: strict),
     ]
 )
 
 // `Data` in and out of writers and records, apart from PMTrace so that the C
 // library (libPMTraceC.so, which links PMTrace) carries no Foundation.
 package.targets.append(
-    .target(name: "PMTraceFoundation", dependencies: ["TraceVolume"], swiftSettings: strict)
+    .target(name: "PMTraceFoundation", dependencies: ["TraceFormat", "TraceVolume"], swiftSettings: strict)
 )
 
 // NVM discovery (ACPI SRAT/NFIT, the Linux namespace info block) from untrusted
