@@ -41,7 +41,7 @@ extension LaneWriter {
             // The checks of `joinGroup`, once for as many members as the open group takes
             // (0 while no group is open, after `close`, or past the group's room, the
             // streaming batch or the commit interval).
-            let delta = ts &- groupTimestamp
+            let delta = Self.memberDelta(ts, groupTimestamp)
             if fast && delta <= UInt64(UInt32.max) {
                 let word = RecordGroup.memberWord(payloadLength: n, kind: kind, timestampDelta: UInt32(truncatingIfNeeded: delta))
                 if direct {

@@ -371,8 +371,8 @@ public final class LaneWriter: @unchecked Sendable {
     /// here, folded into three comparisons: the member fits the room the
     /// group took from the tail segment and stays below the commit interval
     /// (`groupFastRoom`, 0 while no group is open, so also after `close`),
-    /// its timestamp delta fits the member's u32 (a time before the group's
-    /// first member wraps and fails too), and the kind may be appended.
+    /// its timestamp is at or after the group's first member's and the delta
+    /// fits the member's u32 (`memberDelta`), and the kind may be appended.
     /// Returns false, having changed nothing, when any of them does not hold.
     /// O(payload), no call (a staged payload of up to 128 bytes is copied
     /// inline, `copyMemberPayload`) except the group stream's for larger members.
@@ -383,9 +383,10 @@ public final class LaneWriter: @unchecked Sendable {
         let footprint = (RecordGroup.memberHeaderSize &+ n &+ 7) & ~7  // RecordGroup.memberFootprint
         if n >= Self.directMemberMinimum, let state = streamState {
             // Straight into the segment behind what is streamed (nothing is staged).
-            guard groupStaged == 0, footprint <= directFastRoom, ts &- groupTimestamp <= UInt64(UInt32.max), kind.isAppendable,
+            let delta = Self.memberDelta(ts, groupTimestamp)
+            guard groupStaged == 0, footprint <= directFastRoom, delta <= UInt64(UInt32.max), kind.isAppendable,
                   let put = streamMember else { return false }
-            put(state, RecordGroup.memberWord(payloadLength: n, kind: kind, timestampDelta: UInt32(truncatingIfNeeded: ts &- groupTimestamp)),
+            put(state, RecordGroup.memberWord(payloadLength: n, kind: kind, timestampDelta: UInt32(truncatingIfNeeded: delta)),
                 payload.baseAddress, n)
             let room = directFastRoom &- footprint
             directFastRoom = room
@@ -401,7 +402,7 @@ public final class LaneWriter: @unchecked Sendable {
         let state = hot
         let word = state.pointee.staged
         let used = Int(truncatingIfNeeded: word & 0xFF_FFFF)
-        let delta = ts &- state.pointee.groupTimestamp
+        let delta = Self.memberDelta(ts, state.pointee.groupTimestamp)
         guard used &+ footprint <= state.pointee.groupFastRoom, delta <= UInt64(UInt32.max), kind.isAppendable,
               let g = group else { return false }
         let p = g + used
@@ -412,6 +413,19 @@ public final class LaneWriter: @unchecked Sendable {
         // the staged bytes stay below `streamChunk`, the pending counts far inside their fields.
         state.pointee.staged = word &+ AppendState.stagedMember(footprint: footprint, payload: n)
         return true
+    }
+
+    /// A member's timestamp delta from its group's first member, or
+    /// `UInt64.max` when `ts` lies before `groupTimestamp` — which then fails
+    /// every fast path's `delta <= UInt32.max` check, as a step back must
+    /// (the checked path closes the group). A wrapping subtraction alone let
+    /// a timestamp just past 2^64 join a group started near 2^64 with a small
+    /// delta, and the reader rightly refused the member whose time overflows
+    /// (adversary s27: the whole group unreadable after its commit returned).
+    @inlinable @inline(__always)
+    static func memberDelta(_ ts: UInt64, _ groupTimestamp: UInt64) -> UInt64 {
+        let (delta, before) = ts.subtractingReportingOverflow(groupTimestamp)
+        return before ? .max : delta
     }
 
     /// `append` for everything the fast path does not take: checks the writer

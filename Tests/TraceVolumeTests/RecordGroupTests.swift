@@ -213,6 +213,40 @@ import TraceVolume
         }
     }
 
+    /// A timestamp just past 2^64 after a group started near 2^64 (the
+    /// wrapping difference is small) closes the group, as any step back
+    /// does, on every path that joins a group: staged members, members
+    /// streamed straight in, batches. Before, it joined the group with the
+    /// wrapped delta, and after the commit returned the whole group was
+    /// unreadable ("invalid member timestampDelta"; adversary s27).
+    @Test(arguments: [8, 64, 800])
+    func timestampWrappingPast2To64ClosesTheGroup(size: Int) throws {
+        let pool = try memoryPool()
+        try pool.store.createVolume(named: "w")
+        let w = try pool.store.openWriter(volume: "w")
+        let high = UInt64.max - 15
+        var expected: [(UInt64, [UInt8])] = []
+        for i in 0..<40 {
+            let ts = i < 20 ? high + UInt64(i % 10) : UInt64(84 + i)
+            let p = Array(payload(i, size))
+            if i % 10 == 5 {
+                let batch = Array(payload(100 + i, 3 * size))
+                try batch.withUnsafeBytes { try w.append(batch: $0, recordLength: size, timestamp: ts) }
+                for k in 0..<3 { expected.append((ts, Array(batch[(k * size)..<((k + 1) * size)]))) }
+            }
+            try w.append(bytes: p, timestamp: ts)
+            expected.append((ts, p))
+        }
+        w.close()
+        let records = try pool.store.openLaneReader(volume: "w", lane: 0).allRecords()
+        #expect(records.count == expected.count)
+        for (r, e) in zip(records, expected) where r.timestamp != e.0 || r.bytes != e.1 {
+            Issue.record("record \(r.sequence): timestamp \(r.timestamp), expected \(e.0)")
+            break
+        }
+        #expect(try pool.store.check().clean)
+    }
+
     @Test func manySegmentsWithoutACommit() throws {
         let pool = try memoryPool()
         try pool.store.createVolume(named: "g")
