@@ -38,6 +38,7 @@ public func pmt_strerror(_ code: Int32) -> UnsafePointer<CChar> {
     switch code {
     case Int32(PMT_OK): text = "PMT_OK: success"
     case Int32(PMT_EXISTED): text = "PMT_EXISTED: already existed"
+    case Int32(PMT_END): text = "PMT_END: at the committed tail"
     case Int32(PMT_E_INVALID): text = "PMT_E_INVALID: invalid argument"
     case Int32(PMT_E_NOT_A_REGION): text = "PMT_E_NOT_A_REGION: not a PMTrace region"
     case Int32(PMT_E_DAMAGED): text = "PMT_E_DAMAGED: damaged structure on media"

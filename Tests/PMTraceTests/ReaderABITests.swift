@@ -201,4 +201,20 @@ import TraceVolume
             #expect(text.contains("lane 0, sequence 0, segment") && text.contains("offset"), "\(text)")
         }
     }
+
+    /// Every result code of pmtrace_region.h has its own name in
+    /// `pmt_strerror` (adversary s27: PMT_END was "unknown"), and a value
+    /// that is none of them says unknown.
+    @Test func everyResultCodeHasAName() {
+        let codes: [Int32] = [PMT_OK, PMT_EXISTED, PMT_END, PMT_E_INVALID, PMT_E_NOT_A_REGION, PMT_E_DAMAGED, PMT_E_VERSION,
+                              PMT_E_NOT_FOUND, PMT_E_SEALED, PMT_E_BUSY, PMT_E_FULL, PMT_E_READ_ONLY, PMT_E_KIND, PMT_E_IO].map { Int32($0) }
+        var names = Set<String>()
+        for code in codes {
+            let name = String(cString: pmt_strerror(code))
+            #expect(!name.contains("unknown"), "code \(code): \(name)")
+            names.insert(name)
+        }
+        #expect(names.count == codes.count)
+        #expect(String(cString: pmt_strerror(77)).contains("unknown"))
+    }
 }
