@@ -30,6 +30,20 @@ import Testing
         #expect(r.stderr.contains("skipped record sequence 0: damage lies between its fragments"), "\(r.stderr)")
     }
 
+    /// `fsck` of a damaged region no writer touches reports the damage once
+    /// and says nothing of a writer: the check is repeated only while its
+    /// findings change (adversary s27: "checked 3 times: a writer changed the
+    /// region" on an idle, damaged region).
+    @Test func fsckOfAnIdleDamagedRegionBlamesNoWriter() throws {
+        let (pool, _, area) = try pool()
+        defer { unlink(pool) }
+        zeroHeader(pool, at: area + 3 * 65_536)
+        let r = try pmtrace(["fsck", pool])
+        #expect(r.status == 1, "\(r.out)")
+        #expect(r.out.contains("NOT clean"), "\(r.out)")
+        #expect(!r.out.contains("a writer changed the region") && !r.out.contains("checked 3 times"), "\(r.out)")
+    }
+
     @Test func recordsAroundALostSegmentAreBothNamed() throws {
         let (pool, _, area) = try pool()
         defer { unlink(pool) }
