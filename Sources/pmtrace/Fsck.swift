@@ -15,7 +15,8 @@ struct Fsck: ParsableCommand {
             A region another process is writing can be checked: a lane that changes under the check \
             and shows a finding is checked again from a fresh walk (up to 5 times), a ring segment the \
             writer reclaims meanwhile is no longer the lane's, and a lane's next segment that a writer \
-            is filling is reported as info.
+            is filling is reported as info. A check that finds damage is run again from a fresh mount \
+            while its findings change (3 checks at most); the same findings twice are reported as they are.
 
             Exit status (like fsck(8), simplified): 0 the region is clean, or --repair fixed every \
             problem found; 1 damage found that remains (also a region that is truncated or not a PMTrace \
