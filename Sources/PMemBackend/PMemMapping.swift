@@ -85,7 +85,9 @@ public final class PMemMapping: @unchecked Sendable {
     /// existing file at `path` is only locked (a writer holding it makes this
     /// fail with `.inUse`) and is replaced atomically by `publish()`. If the
     /// mapping is released unpublished, or any step fails, the new file is
-    /// removed: a failed create leaves the directory as it was.
+    /// removed: a failed create leaves the directory as it was. A staging file
+    /// of the same path that a killed create left behind (unlocked, unchanged
+    /// for 5 s) is removed first.
     public static func create(path: String, size: UInt64, replace: Bool, reserve: Bool = true) throws(PMemError) -> PMemMapping {
         _ = try system_offset(size, path)
         FaultGuard.install()
@@ -109,6 +111,9 @@ public final class PMemMapping: @unchecked Sendable {
         }
         let directory = path.lastIndex(of: "/").map { path[..<$0].isEmpty ? "/" : String(path[..<$0]) } ?? "."
         let base = path.lastIndex(of: "/").map { String(path[path.index(after: $0)...]) } ?? path
+        // What an earlier format of this path left when it died before publishing: its space
+        // counts toward this one's (`AbandonedStaging`).
+        AbandonedStaging.remove(base: base, directory: directory)
         let staging = "\(directory)/.\(base).pmtrace-format-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         var fd: Int32 = -1
         var lockFD: Int32 = -1
