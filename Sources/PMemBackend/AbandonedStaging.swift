@@ -12,6 +12,9 @@ enum AbandonedStaging {
     /// 50 ms wait later); the age covers that moment many times over.
     static let minimumAge: Int = 5
 
+    /// The name of a staging file of `base` without its "<pid>-<random>" end.
+    static func prefix(of base: String) -> String { ".\(base).pmtrace-format-" }
+
     /// Removes the abandoned staging files of `base` in `directory`: regular
     /// files named `.base.pmtrace-format-<digits>-<digits>` that no process
     /// has locked (a non-blocking exclusive flock succeeds) and that were last
@@ -20,12 +23,12 @@ enum AbandonedStaging {
     static func remove(base: String, directory: String) {
         guard let dir = opendir(directory) else { return }
         defer { closedir(dir) }
-        let prefix = ".\(base).pmtrace-format-"
+        let start = prefix(of: base)
         while let entry = readdir(dir) {
             let name = withUnsafeBytes(of: entry.pointee.d_name) { raw in
                 String(decoding: raw.prefix { $0 != 0 }, as: UTF8.self)
             }
-            guard name.hasPrefix(prefix), isPidAndNumber(name.dropFirst(prefix.count)) else { continue }
+            guard name.hasPrefix(start), isPidAndNumber(name.dropFirst(start.count)) else { continue }
             let path = "\(directory)/\(name)"
             let fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK)
             guard fd >= 0 else { continue }

@@ -114,7 +114,7 @@ public final class PMemMapping: @unchecked Sendable {
         // What an earlier format of this path left when it died before publishing: its space
         // counts toward this one's (`AbandonedStaging`).
         AbandonedStaging.remove(base: base, directory: directory)
-        let staging = "\(directory)/.\(base).pmtrace-format-\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
+        let staging = "\(directory)/\(AbandonedStaging.prefix(of: base))\(getpid())-\(UInt32.random(in: 0...UInt32.max))"
         var fd: Int32 = -1
         var lockFD: Int32 = -1
         do throws(PMemError) {

@@ -60,18 +60,19 @@ func system_open(_ path: String, _ flags: Int32, _ mode: mode_t = 0o644) throws(
 /// under a millisecond (adversary s26b: 10 of 20 opens refused beside a
 /// posix_spawn loop, the longest for 1 ms).
 func system_takeWriterLock(of fd: Int32, _ path: String) throws(PMemError) -> Int32 {
-    var deadline = timespec()
-    clock_gettime(CLOCK_MONOTONIC, &deadline)
-    let until = Int64(deadline.tv_sec) * 1_000_000_000 + Int64(deadline.tv_nsec) + writerLockPatience
+    func now() -> Int64 {
+        var t = timespec()
+        clock_gettime(CLOCK_MONOTONIC, &t)
+        return Int64(t.tv_sec) * 1_000_000_000 + Int64(t.tv_nsec)
+    }
+    let until = now() + writerLockPatience
     while true {
         var lockFD: Int32 = -1
         let r = pmt_fork_locks_take(fd, path, &lockFD)
         switch r {
         case 0: return lockFD
         case EWOULDBLOCK:
-            var now = timespec()
-            clock_gettime(CLOCK_MONOTONIC, &now)
-            guard Int64(now.tv_sec) * 1_000_000_000 + Int64(now.tv_nsec) < until else { throw .inUse(path: path) }
+            guard now() < until else { throw .inUse(path: path) }
             usleep(500)
         case ESTALE: throw .inUse(path: path)
         default:

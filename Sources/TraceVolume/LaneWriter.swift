@@ -157,8 +157,9 @@ public final class LaneWriter: @unchecked Sendable {
     /// batch (the buffer used to be 64-byte aligned and to run past the
     /// batch by a member) made the members behind each non-temporal burst
     /// wait for it to drain — in a C model of the staged path, 64-byte
-    /// members at 0.46–0.62 of the NT copy loop with the live bytes across
-    /// a page boundary and 0.83–0.95 within one page (JOURNAL.md, s27).
+    /// members at 0.43–0.62 of the NT copy loop with the live bytes across
+    /// a page boundary and 0.57–0.95, mostly 0.83–0.93, within one page
+    /// (JOURNAL.md, s27).
     /// A group of at most this many bytes (so every lone member) is written
     /// from DRAM in one piece.
     @usableFromInline static let streamChunk = 4096

@@ -18,8 +18,7 @@ import Testing
     @Test func everyImportedModuleOfThisPackageIsADeclaredDependency() throws {
         let scratch = NSTemporaryDirectory() + "pmtrace-dump-package-\(getpid())"
         defer { try? FileManager.default.removeItem(atPath: scratch) }
-        let swift = ["/usr/bin/swift", "/usr/local/bin/swift"].first { FileManager.default.isExecutableFile(atPath: $0) } ?? "/usr/bin/env"
-        let r = try VMMArchiveTests.run(swift, (swift == "/usr/bin/env" ? ["swift"] : []) + ["package", "--scratch-path", scratch, "dump-package"])
+        let r = try VMMArchiveTests.run("/usr/bin/env", ["swift", "package", "--scratch-path", scratch, "dump-package"])
         try #require(r.status == 0, "swift package dump-package: \(r.err)")
         let manifest = try #require(try JSONSerialization.jsonObject(with: Data(r.out.utf8)) as? [String: Any])
         let targets = try #require(manifest["targets"] as? [[String: Any]])

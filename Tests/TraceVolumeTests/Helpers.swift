@@ -27,6 +27,16 @@ func memoryPool(size: UInt64 = 16 << 20, segmentSize: UInt64 = 64 << 10, commitI
     return try MemoryPool.inMemory(size: size, parameters: smallParameters(segmentSize: segmentSize), options: options)
 }
 
+/// A formatted in-memory pool of 256 KiB segments whose writers group small
+/// records into groups of `groupBytes` (larger than the 4 KiB staging page,
+/// so groups are streamed in pieces), with the fused copy and the group
+/// stream or without both; and its options, for mounting snapshots of it.
+func groupingPool(fused: Bool, size: UInt64 = 16 << 20, commitInterval: Int = 0, groupBytes: Int = 64 << 10) throws -> (MemoryPool, StoreOptions) {
+    var options = StoreOptions.testing(commitInterval: commitInterval, clock: testClock, fused: fused)
+    options.recordGroupBytes = groupBytes
+    return (try MemoryPool.inMemory(size: size, parameters: smallParameters(segmentSize: 256 << 10), options: options), options)
+}
+
 /// Every whole record of a lane or volume, copied out.
 func readAll(_ reader: VolumeReader) throws -> [(lane: Int, sequence: UInt64, timestamp: UInt64, kind: RecordKind, bytes: [UInt8])] {
     var out: [(Int, UInt64, UInt64, RecordKind, [UInt8])] = []

@@ -160,59 +160,6 @@ import TraceVolume
         #expect(try reader.allRecords().map(\.sequence) == Array(38..<80).map(UInt64.init))
     }
 
-    /// The writer's counters (`nextSequence`, `appendedRecords`,
-    /// `appendedBytes`) are exact after every append, whichever path took it:
-    /// the inlined staging path (which leaves its counts pending in one packed
-    /// word, `AppendState.staged`), the checked path that streams a full
-    /// staging page, members streamed straight in, large records, batches
-    /// and commits; a writer reopened after them continues at the next number.
-    @Test(arguments: [true, false])
-    func countersAreExactWhateverPathTookTheRecord(fused: Bool) throws {
-        var options = StoreOptions.testing(commitInterval: 0, clock: testClock, fused: fused)
-        options.recordGroupBytes = 64 << 10
-        let pool = try MemoryPool.inMemory(size: 32 << 20, parameters: smallParameters(segmentSize: 256 << 10), options: options)
-        try pool.store.createVolume(named: "c")
-        var w = try pool.store.openWriter(volume: "c")
-        let sizes = [64, 1, 8, 64, 0, 64, 200, 64, 13, 1024, 64, 5000, 64, 72, 64, 127]
-        var records: UInt64 = 0, bytes: UInt64 = 0, expected: [[UInt8]] = []
-        for i in 0..<6000 {
-            let n = sizes[(i * 5 + i / 7) % sizes.count]
-            if i % 97 == 0 {
-                // A batch of 9 records of n bytes (n ≥ 1).
-                let m = max(n, 1)
-                let batch = Array(payload(i, 9 * m))
-                try w.append(batch: batch.withUnsafeBytes { $0 }, recordLength: m, timestamp: UInt64(i))
-                for k in 0..<9 { expected.append(Array(batch[(k * m)..<((k + 1) * m)])) }
-                records += 9
-                bytes += UInt64(9 * m)
-            } else {
-                let p = Array(payload(i, n))
-                try w.append(bytes: p, timestamp: UInt64(i))
-                expected.append(p)
-                records += 1
-                bytes += UInt64(n)
-            }
-            if w.nextSequence != records || w.appendedRecords != records || w.appendedBytes != bytes {
-                Issue.record("after record \(i): nextSequence \(w.nextSequence), appendedRecords \(w.appendedRecords), appendedBytes \(w.appendedBytes); expected \(records), \(bytes)")
-                break
-            }
-            if i % 1500 == 1499 { w.commit() }
-        }
-        w.close()
-        #expect(w.nextSequence == records && w.appendedBytes == bytes)
-        w = try pool.store.openWriter(volume: "c")
-        #expect(w.nextSequence == records && w.appendedRecords == 0 && w.appendedBytes == 0)
-        try w.append(bytes: [1, 2, 3], timestamp: 10_000)
-        #expect(w.nextSequence == records + 1 && w.appendedRecords == 1 && w.appendedBytes == 3)
-        w.close()
-        let back = try pool.store.openLaneReader(volume: "c", lane: 0).allRecords()
-        #expect(back.count == expected.count + 1)
-        for (i, r) in zip(back.indices, back) where i < expected.count && (r.sequence != UInt64(i) || r.bytes != expected[i]) {
-            Issue.record("record \(i) differs")
-            break
-        }
-    }
-
     /// A timestamp just past 2^64 after a group started near 2^64 (the
     /// wrapping difference is small) closes the group, as any step back
     /// does, on every path that joins a group: staged members, members
@@ -311,9 +258,7 @@ import TraceVolume
     /// salvage and check alike; a writer resuming there overwrites the pieces.
     @Test(arguments: [true, false])
     func streamedGroupsReadBackAndStayInvisibleUntilClosed(fused: Bool) throws {
-        var options = StoreOptions.testing(commitInterval: 0, clock: testClock, fused: fused)
-        options.recordGroupBytes = 64 << 10
-        let pool = try MemoryPool.inMemory(size: 16 << 20, parameters: smallParameters(segmentSize: 256 << 10), options: options)
+        let (pool, options) = try groupingPool(fused: fused)
         try pool.store.createVolume(named: "s")
         let w = try pool.store.openWriter(volume: "s")
         let sizes = [64, 0, 5, 256, 1024, 13, 700, 64, 64, 255]

@@ -23,9 +23,7 @@ import TraceVolume
     @Test(arguments: [(1, true, 1 << 20), (2, false, 1 << 20), (3, true, 3000), (4, true, 0), (5, false, 64 << 10), (6, true, 200)])
     func randomOperationsMatchTheModel(seed: UInt64, fused: Bool, commitInterval: Int) throws {
         var rng = SplitMix64(seed: seed)
-        var options = StoreOptions.testing(commitInterval: commitInterval, clock: testClock, fused: fused)
-        options.recordGroupBytes = [8 << 10, 64 << 10][Int(seed % 2)]
-        let pool = try MemoryPool.inMemory(size: 64 << 20, parameters: smallParameters(segmentSize: 256 << 10), options: options)
+        let (pool, _) = try groupingPool(fused: fused, size: 64 << 20, commitInterval: commitInterval, groupBytes: [8 << 10, 64 << 10][Int(seed % 2)])
         try pool.store.createVolume(named: "m")
         var w = try pool.store.openWriter(volume: "m")
         var model: [Expected] = []
